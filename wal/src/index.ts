@@ -1,0 +1,1 @@
+export const WAL_PLACEHOLDER = 1;
