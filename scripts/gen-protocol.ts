@@ -773,6 +773,65 @@ function emitErrors(specDir: string): string {
   return o.text();
 }
 
+/** A version range as [lo, hi] with hi = 32767 for open-ended, or null for none. */
+function rangeLit(r: Range): string {
+  return isEmpty(r) ? 'null' : `[${r.lo}, ${r.hi === Infinity ? 32767 : r.hi}]`;
+}
+
+/** Field layout of every generated message, for the property and fuzz tests (test-only). */
+function emitSchema(models: { kind: string; apiKey: number | null; name: string; model: MessageModel }[]): string {
+  const o = new Out();
+  o.line(HEADER.trimEnd());
+  o.line('// Field layout of the generated messages, used by the property and fuzz tests.');
+  o.line();
+  o.line('export type VersionRange = readonly [number, number] | null;');
+  o.open('export interface FieldSchema {');
+  o.line('key: string;');
+  o.line('/** Primitive name or the struct\'s TS name. */');
+  o.line('type: string;');
+  o.line('struct: boolean;');
+  o.line('array: boolean;');
+  o.line('versions: VersionRange;');
+  o.line('nullable: VersionRange;');
+  o.line('tagged: VersionRange;');
+  o.close();
+  o.open('export interface MessageSchema {');
+  o.line('name: string;');
+  o.line('kind: string;');
+  o.line('apiKey: number | null;');
+  o.line('minVersion: number;');
+  o.line('maxVersion: number;');
+  o.line('flexible: VersionRange;');
+  o.line('structs: Record<string, FieldSchema[]>;');
+  o.close();
+  o.line();
+  o.open('export const SCHEMA: readonly MessageSchema[] = [');
+  for (const { kind, apiKey, name, model } of models) {
+    o.open('{');
+    o.line(`name: '${name}',`);
+    o.line(`kind: '${kind}',`);
+    o.line(`apiKey: ${apiKey},`);
+    o.line(`minVersion: ${model.valid.lo},`);
+    o.line(`maxVersion: ${model.valid.hi},`);
+    o.line(`flexible: ${rangeLit(model.flexible)},`);
+    o.open('structs: {');
+    const structs = [...model.structs.values()].sort((a, b) => (a.tsName < b.tsName ? -1 : a.tsName > b.tsName ? 1 : 0));
+    for (const st of structs) {
+      o.open(`${st.tsName}: [`);
+      for (const f of st.fields) {
+        const isStruct = model.isStruct(f);
+        const type = isStruct ? model.struct(f.elem).tsName : f.elem;
+        o.line(`{ key: '${f.key}', type: '${type}', struct: ${isStruct}, array: ${f.isArray}, versions: ${rangeLit(f.versions)}, nullable: ${rangeLit(f.nullable)}, tagged: ${rangeLit(f.tagged)} },`);
+      }
+      o.close('],');
+    }
+    o.close('},');
+    o.close('},');
+  }
+  o.close('];');
+  return o.text();
+}
+
 /** Generates every file; returns path (relative to outRoot) -> contents. */
 export function generate(specDir: string): Map<string, string> {
   const files = new Map<string, string>();
@@ -787,16 +846,23 @@ export function generate(specDir: string): Map<string, string> {
     files.set(`src/protocol/messages/${file}.ts`, emitMessageFile(specDir, file, [req, resp]));
     apis.push({ name, file, apiKey: req.apiKey, req: new MessageModel(req), resp: new MessageModel(resp) });
   }
+  const schema: { kind: string; apiKey: number | null; name: string; model: MessageModel }[] = [];
+  for (const a of apis) {
+    schema.push({ kind: 'request', apiKey: a.apiKey, name: `${a.name}Request`, model: a.req });
+    schema.push({ kind: 'response', apiKey: a.apiKey, name: `${a.name}Response`, model: a.resp });
+  }
   const dataFiles: string[] = [];
   for (const name of DATA_MESSAGES) {
     const spec = loadSpec(specDir, name);
     if (spec.type !== 'data') throw new Error(`${name}: not a data message`);
+    schema.push({ kind: 'data', apiKey: null, name, model: new MessageModel(spec) });
     const file = kebab(name);
     dataFiles.push(file);
     files.set(`src/protocol/messages/${file}.ts`, emitMessageFile(specDir, file, [spec]));
   }
   files.set('src/protocol/messages/index.ts', emitIndex(apis, dataFiles));
   files.set('src/protocol/errors.ts', emitErrors(specDir));
+  files.set('test/protocol/schema.generated.ts', emitSchema(schema));
   return files;
 }
 
