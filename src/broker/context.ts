@@ -1,0 +1,44 @@
+/**
+ * What every API handler can reach. One instance per broker process, built by broker.ts.
+ */
+import type { Logger } from 'pino';
+import type { LogManager } from '../log/log-manager.js';
+import type { TopicService } from './topic-service.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { HandlerRegistry } from '../server/handler-registry.js';
+
+export interface BrokerEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface BrokerLimits {
+  /** Broker default for topics without max.message.bytes. */
+  messageMaxBytes: number;
+  fetchMaxBytes: number;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  fetchSessionSlots: number;
+}
+
+export interface ProducerIdSource {
+  next(): Promise<bigint>;
+}
+
+export interface BrokerContext {
+  self: BrokerEndpoint;
+  clusterId: string;
+  limits: BrokerLimits;
+  topics: TopicService;
+  logs: LogManager;
+  groups: GroupCoordinator;
+  producerIds: ProducerIdSource;
+  registry: HandlerRegistry;
+  log: Logger;
+  /** The broker's clock (ms); injectable for tests. */
+  now(): number;
+  /** Called on errors that must end the process (a failed fsync). */
+  fatal(err: Error): void;
+}

@@ -1,0 +1,23 @@
+/** DescribeCluster (api key 60), versions 0–1: cluster id, controller, brokers with racks. */
+import { ErrorCode } from '../protocol/errors.js';
+import type { DescribeClusterRequest, DescribeClusterResponse } from '../protocol/messages/describe-cluster.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext } from '../server/handler-registry.js';
+import type { BrokerContext } from './context.js';
+
+export const DESCRIBE_CLUSTER_VERSIONS = { min: 0, max: 1 } as const;
+const ENDPOINT_BROKERS = 1;
+
+export function makeDescribeClusterHandler(b: BrokerContext) {
+  return (_ctx: RequestContext, req: DescribeClusterRequest): DeepPartial<DescribeClusterResponse> => {
+    if (req.endpointType !== ENDPOINT_BROKERS) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `endpoint type ${req.endpointType} is not served`, endpointType: req.endpointType, clusterId: b.clusterId, brokers: [] };
+    }
+    const s = b.self;
+    return {
+      throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: ENDPOINT_BROKERS,
+      clusterId: b.clusterId, controllerId: s.nodeId,
+      brokers: [{ brokerId: s.nodeId, host: s.host, port: s.port, rack: s.rack }],
+    };
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * FindCoordinator (api key 10), versions 0–6. Key type 0 (group) is served by this broker;
+ * key type 1 (transaction) answers COORDINATOR_NOT_AVAILABLE-free UNSUPPORTED: this broker has
+ * no transaction coordinator. v4+ batches keys.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protocol/messages/find-coordinator.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext } from '../server/handler-registry.js';
+import type { BrokerContext } from './context.js';
+
+export const FIND_COORDINATOR_VERSIONS = { min: 0, max: 6 } as const;
+const KEY_TYPE_GROUP = 0;
+
+export function makeFindCoordinatorHandler(b: BrokerContext) {
+  return (ctx: RequestContext, req: FindCoordinatorRequest): DeepPartial<FindCoordinatorResponse> => {
+    const answer = (key: string) => {
+      if (req.keyType !== KEY_TYPE_GROUP) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `key type ${req.keyType} is not supported (no transactions)` };
+      }
+      return { key, nodeId: b.self.nodeId, host: b.self.host, port: b.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    };
+    if (ctx.header.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
+    const one = answer(req.key);
+    return { throttleTimeMs: 0, errorCode: one.errorCode, errorMessage: one.errorMessage, nodeId: one.nodeId, host: one.host, port: one.port };
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Produce (api key 0), versions 3–11.
+ *
+ * Per partition: validate every batch (header, CRC-32C, size against max.message.bytes),
+ * check idempotent-producer sequences, assign offsets by rewriting baseOffset and
+ * partitionLeaderEpoch in place, write one WAL entry, and answer after the fsync. Records are
+ * never decoded or recompressed. Errors are per partition; nothing of a rejected partition is
+ * written. acks=0 gets no response at all; acks=1 and acks=-1 both wait for the fsync.
+ * Produce to an unknown topic answers UNKNOWN_TOPIC_OR_PARTITION and, when auto-creation is
+ * on, creates it in the background (the client retries after refreshing metadata).
+ */
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { parseBatches, type BatchView } from '../protocol/record-batch.js';
+import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext } from '../server/handler-registry.js';
+import type { BrokerContext } from './context.js';
+import type { PartitionState } from '../log/log-manager.js';
+import type { SequencedBatch } from '../log/producer-state.js';
+
+type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
+type PartitionResult = NonNullable<PartitionResponse>[number];
+
+export const PRODUCE_VERSIONS = { min: 3, max: 11 } as const;
+
+export function makeProduceHandler(b: BrokerContext) {
+  return async (ctx: RequestContext, req: ProduceRequest): Promise<DeepPartial<ProduceResponse> | null> => {
+    const pending: Promise<void>[] = [];
+    const responses = req.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p) => {
+        const result: PartitionResult = { index: p.index, errorCode: ErrorCode.NONE, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+        const settle = appendPartition(b, ctx, req, topic.name, p.index, p.records, result);
+        if (settle) pending.push(settle);
+        return result;
+      }),
+    }));
+    if (req.acks === 0) {
+      // Nothing is sent back; failures are only logged.
+      void Promise.all(pending).catch((err) => ctx.log.warn({ err }, 'acks=0 produce failed'));
+      return null;
+    }
+    await Promise.all(pending);
+    return { responses, throttleTimeMs: 0 };
+  };
+}
+
+function fail(result: PartitionResult, code: number, message: string | null = null): undefined {
+  result.errorCode = code;
+  result.errorMessage = message;
+  return undefined;
+}
+
+/**
+ * Validates and issues the append synchronously (so offsets follow request order); returns a
+ * promise that fills `result` once durable, or undefined when the partition failed up front.
+ */
+function appendPartition(
+  b: BrokerContext, ctx: RequestContext, req: ProduceRequest, topicName: string, partition: number,
+  records: Buffer | null, result: PartitionResult,
+): Promise<void> | undefined {
+  const topic = b.topics.byName(topicName);
+  if (!topic) {
+    if (b.limits.autoCreateTopics) b.topics.autoCreate(topicName).catch((err) => ctx.log.warn({ err, topic: topicName }, 'auto-create failed'));
+    return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  const st = partition >= 0 && partition < topic.partitionCount ? b.logs.get(topic.topicId, partition) : undefined;
+  if (!st) return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (req.transactionalId !== null) return fail(result, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
+  if (!records || records.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
+
+  const maxBatchBytes = topic.maxMessageBytes;
+  const parsed = parseBatches(records, { maxBatchBytes });
+  if (!Array.isArray(parsed)) {
+    ctx.log.info({ topic: topicName, partition, code: parsed.errorCode, reason: parsed.message }, 'produce batch rejected');
+    return fail(result, parsed.errorCode, parsed.message);
+  }
+  if (parsed.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
+  for (const batch of parsed) {
+    if (batch.isTransactional || batch.isControl) return fail(result, ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported');
+  }
+
+  const idempotent = parsed[0].producerId >= 0n;
+  let sequenced: SequencedBatch | undefined;
+  if (idempotent) {
+    if (parsed.length !== 1) return fail(result, ErrorCode.INVALID_RECORD, 'an idempotent produce carries exactly one batch per partition');
+    const batch = parsed[0];
+    const lastSeq = batch.baseSequence + batch.lastOffsetDelta;
+    const check = st.producers.check(batch.producerId, batch.producerEpoch, batch.baseSequence, lastSeq);
+    if (check.kind === 'error') return fail(result, check.errorCode, check.message);
+    if (check.kind === 'duplicate') {
+      const dup = check.batch;
+      return dup.durable.then(
+        () => { result.baseOffset = BigInt(dup.baseOffset); result.logStartOffset = BigInt(st.log.logStartOffset); },
+        () => { fail(result, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'the original of this duplicate was not written'); },
+      );
+    }
+  }
+  return issueAppend(b, st, parsed, topic.logAppendTime, result, sequenced);
+}
+
+function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], logAppendTime: boolean,
+  result: PartitionResult, sequenced: SequencedBatch | undefined): Promise<void> {
+  const appendTime = logAppendTime ? b.now() : null;
+  const outcome = b.logs.append(st, parsed.map((v) => ({
+    bytes: v.bytes, recordsCount: v.recordsCount, maxTimestamp: Number(v.maxTimestamp),
+    producerId: v.producerId, producerEpoch: v.producerEpoch, baseSequence: v.baseSequence,
+  })), appendTime);
+  const first = parsed[0];
+  if (first.producerId >= 0n) {
+    sequenced = {
+      firstSeq: first.baseSequence, lastSeq: first.baseSequence + first.lastOffsetDelta,
+      baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, durable: outcome.done,
+    };
+    st.producers.record(first.producerId, first.producerEpoch, sequenced, Number(first.maxTimestamp));
+    outcome.done.catch(() => st.producers.forget(first.producerId, sequenced!));
+  }
+  return outcome.done.then(
+    () => {
+      result.baseOffset = BigInt(outcome.baseOffset);
+      result.logStartOffset = BigInt(st.log.logStartOffset);
+      if (appendTime !== null) result.logAppendTimeMs = BigInt(appendTime);
+    },
+    (err: Error) => {
+      if (err.name === 'WalFatalError') b.fatal(err);
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      fail(result, retriable ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+    },
+  );
+}
+
+export { KafkaError };

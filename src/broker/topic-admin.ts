@@ -1,0 +1,123 @@
+/**
+ * Topic administration: CreateTopics (19, v0–7), DeleteTopics (20, v0–6),
+ * CreatePartitions (37, v0–3), DeleteRecords (21, v0–2).
+ *
+ * Replication factor is always 1 (the volume is the replication): -1 and 1 are accepted,
+ * anything else answers INVALID_REPLICATION_FACTOR. Manual replica assignments are refused.
+ * Each topic succeeds or fails on its own.
+ */
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/messages/create-topics.js';
+import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../protocol/messages/delete-topics.js';
+import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../protocol/messages/create-partitions.js';
+import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../protocol/messages/delete-records.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext } from '../server/handler-registry.js';
+import type { BrokerContext } from './context.js';
+
+export const CREATE_TOPICS_VERSIONS = { min: 0, max: 7 } as const;
+export const DELETE_TOPICS_VERSIONS = { min: 0, max: 6 } as const;
+export const CREATE_PARTITIONS_VERSIONS = { min: 0, max: 3 } as const;
+export const DELETE_RECORDS_VERSIONS = { min: 0, max: 2 } as const;
+const ZERO_UUID = '0'.repeat(32);
+
+function errorOf(err: unknown): { code: number; message: string } {
+  if (err instanceof KafkaError) return { code: err.code, message: err.message };
+  return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: (err as Error).message };
+}
+
+export function makeCreateTopicsHandler(b: BrokerContext) {
+  return async (ctx: RequestContext, req: CreateTopicsRequest): Promise<DeepPartial<CreateTopicsResponse>> => {
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const topics = [];
+    for (const t of req.topics) {
+      if ((seen.get(t.name) ?? 0) > 1) {
+        topics.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic ${t.name} appears more than once in the request` });
+        continue;
+      }
+      try {
+        if (t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported; partitions are placed by the broker');
+        if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
+          throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be 1 (or -1 for the default): Ferry's WAL volume is replicated by the cloud`);
+        }
+        const info = await b.topics.create(t.name, t.numPartitions, t.configs.map((c) => ({ name: c.name, value: c.value })), req.validateOnly);
+        const configs = b.topics.describeConfigs(info, null).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: false }));
+        topics.push({ name: t.name, topicId: req.validateOnly ? ZERO_UUID : info.topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: info.partitionCount, replicationFactor: 1, configs });
+        ctx.log.info({ topic: t.name, partitions: info.partitionCount, validateOnly: req.validateOnly }, 'topic created');
+      } catch (err) {
+        const e = errorOf(err);
+        topics.push({ name: t.name, errorCode: e.code, errorMessage: e.message, numPartitions: -1, replicationFactor: -1, configs: null });
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  };
+}
+
+export function makeDeleteTopicsHandler(b: BrokerContext) {
+  return async (ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeepPartial<DeleteTopicsResponse>> => {
+    const targets = ctx.header.apiVersion >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId })) : req.topicNames.map((n) => ({ name: n as string | null, topicId: ZERO_UUID }));
+    const responses = [];
+    for (const t of targets) {
+      const info = t.name !== null ? b.topics.byName(t.name) : b.topics.byId(t.topicId);
+      if (!info) {
+        responses.push({ name: t.name, topicId: t.topicId, errorCode: t.name !== null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: null });
+        continue;
+      }
+      try {
+        await b.topics.delete(info.name);
+        ctx.log.info({ topic: info.name }, 'topic deleted');
+        responses.push({ name: info.name, topicId: info.topicId, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (err) {
+        const e = errorOf(err);
+        responses.push({ name: info.name, topicId: info.topicId, errorCode: e.code, errorMessage: e.message });
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  };
+}
+
+export function makeCreatePartitionsHandler(b: BrokerContext) {
+  return async (_ctx: RequestContext, req: CreatePartitionsRequest): Promise<DeepPartial<CreatePartitionsResponse>> => {
+    const results = [];
+    for (const t of req.topics) {
+      try {
+        if (t.assignments !== null && t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported');
+        await b.topics.addPartitions(t.name, t.count, req.validateOnly);
+        results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (err) {
+        const e = errorOf(err);
+        results.push({ name: t.name, errorCode: e.code, errorMessage: e.message });
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  };
+}
+
+export function makeDeleteRecordsHandler(b: BrokerContext) {
+  return async (_ctx: RequestContext, req: DeleteRecordsRequest): Promise<DeepPartial<DeleteRecordsResponse>> => {
+    const topics = [];
+    for (const t of req.topics) {
+      const topic = b.topics.byName(t.name);
+      const partitions = [];
+      for (const p of t.partitions) {
+        const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
+        if (!topic || !st) { partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }); continue; }
+        // -1 means "up to the high watermark".
+        const target = p.offset === -1n ? st.log.highWatermark : Number(p.offset);
+        if (target < 0 || target > st.log.highWatermark) {
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(st.log.logStartOffset), errorCode: ErrorCode.OFFSET_OUT_OF_RANGE });
+          continue;
+        }
+        try {
+          const low = await b.topics.advanceLogStart(topic, p.partitionIndex, target);
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(low), errorCode: ErrorCode.NONE });
+        } catch (err) {
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: errorOf(err).code });
+        }
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * All partition logs of this broker, and the produce append path through the WAL:
+ * reserve offsets -> stamp batches -> one WAL entry per partition -> (fsync) -> commit to cache.
+ *
+ * Offsets are reserved synchronously when the append is issued, so appends on one partition
+ * keep the order in which they were issued even when several requests are in flight; the WAL
+ * acknowledges in order, so commits arrive in offset order too.
+ */
+import { assert } from './assert.js';
+import { PartitionLog, type CachedBatch } from './partition-log.js';
+import { ProducerStateTable } from './producer-state.js';
+import { DataNotifier, partitionKey } from './data-notifier.js';
+import { encodeBatchesEntry, decodeBatchesEntry, WAL_TYPE_BATCHES } from './wal-entry.js';
+
+/** The part of the WAL the log needs (the real one is @ferry/wal). */
+export interface WalAppender {
+  append(body: Buffer, type?: number): Promise<bigint>;
+}
+
+export interface RecoveredRecord { offset: bigint; type: number; body: Buffer }
+
+/** What the append path needs to know about each batch (from the protocol's batch view). */
+export interface BatchToAppend {
+  bytes: Buffer;
+  recordsCount: number;
+  maxTimestamp: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+export interface BatchStamper {
+  setBaseOffset(batch: Buffer, offset: bigint): void;
+  setPartitionLeaderEpoch(batch: Buffer, epoch: number): void;
+  setMaxTimestampAndCrc(batch: Buffer, timestamp: bigint): void;
+  readBaseOffset(batch: Buffer): number;
+  readLastOffsetDelta(batch: Buffer): number;
+  readMaxTimestamp(batch: Buffer): number;
+  readProducer(batch: Buffer): { producerId: bigint; producerEpoch: number; baseSequence: number };
+}
+
+export interface PartitionState {
+  log: PartitionLog;
+  producers: ProducerStateTable;
+}
+
+export interface AppendOutcome {
+  baseOffset: number;
+  lastOffset: number;
+  /** Resolves once durable and readable. */
+  done: Promise<void>;
+}
+
+export class LogManager {
+  private readonly partitions = new Map<string, PartitionState>();
+  readonly notifier = new DataNotifier();
+
+  constructor(private readonly wal: WalAppender, private readonly stamper: BatchStamper) {}
+
+  get(topicId: string, partition: number): PartitionState | undefined {
+    return this.partitions.get(partitionKey(topicId, partition));
+  }
+
+  /** Create the partition's state if missing (topic creation, recovery, leadership). */
+  ensure(topicId: string, partition: number, leaderEpoch: number): PartitionState {
+    const key = partitionKey(topicId, partition);
+    let st = this.partitions.get(key);
+    if (!st) {
+      st = { log: new PartitionLog(topicId, partition, leaderEpoch), producers: new ProducerStateTable() };
+      this.partitions.set(key, st);
+    } else {
+      assert(leaderEpoch >= st.log.leaderEpoch, `leader epoch went backwards for ${key}`);
+      st.log.leaderEpoch = leaderEpoch;
+    }
+    return st;
+  }
+
+  removeTopic(topicId: string): void {
+    for (const [key, st] of this.partitions) {
+      if (st.log.topicId === topicId) {
+        this.partitions.delete(key);
+        this.notifier.notify(key);
+      }
+    }
+  }
+
+  all(): IterableIterator<PartitionState> { return this.partitions.values(); }
+
+  /**
+   * Append already-validated batches. `logAppendTime` (ms) rewrites maxTimestamp for
+   * LogAppendTime topics. Must be called synchronously in request order.
+   */
+  append(st: PartitionState, batches: BatchToAppend[], logAppendTime: number | null): AppendOutcome {
+    const log = st.log;
+    const epoch = log.leaderEpoch;
+    const { body, copies } = encodeBatchesEntry(log.topicId, log.partition, epoch, batches.map((b) => b.bytes));
+    const cached: CachedBatch[] = [];
+    let first = -1;
+    for (let i = 0; i < copies.length; i++) {
+      const b = batches[i];
+      const base = log.reserve(b.recordsCount);
+      if (first < 0) first = base;
+      this.stamper.setBaseOffset(copies[i], BigInt(base));
+      this.stamper.setPartitionLeaderEpoch(copies[i], epoch);
+      let maxTimestamp = b.maxTimestamp;
+      if (logAppendTime !== null) {
+        this.stamper.setMaxTimestampAndCrc(copies[i], BigInt(logAppendTime));
+        maxTimestamp = logAppendTime;
+      }
+      cached.push({ baseOffset: base, lastOffset: base + b.recordsCount - 1, maxTimestamp, bytes: copies[i], walOffset: -1n });
+    }
+    const last = cached[cached.length - 1].lastOffset;
+    const done = this.wal.append(body, WAL_TYPE_BATCHES).then((walOffset) => {
+      // A topic deleted while the write was in flight: nothing left to commit into.
+      if (this.partitions.get(partitionKey(log.topicId, log.partition)) !== st) return;
+      for (const c of cached) {
+        c.walOffset = walOffset;
+        log.commit(c, epoch);
+      }
+      this.notifier.notify(partitionKey(log.topicId, log.partition));
+    });
+    return { baseOffset: first, lastOffset: last, done };
+  }
+
+  /**
+   * Rebuild partition logs and producer state from WAL records (in WAL order). Records of
+   * topics that no longer exist are skipped. Returns how many batches were restored.
+   */
+  recover(records: Iterable<RecoveredRecord>, topicExists: (topicId: string) => boolean): number {
+    let restored = 0;
+    for (const rec of records) {
+      if (rec.type !== WAL_TYPE_BATCHES) continue;
+      const entry = decodeBatchesEntry(rec.body);
+      if (!topicExists(entry.topicId)) continue;
+      const st = this.ensure(entry.topicId, entry.partition, Math.max(entry.leaderEpoch, this.get(entry.topicId, entry.partition)?.log.leaderEpoch ?? 0));
+      for (const bytes of entry.batches) {
+        const base = this.stamper.readBaseOffset(bytes);
+        const last = base + this.stamper.readLastOffsetDelta(bytes);
+        assert(base >= st.log.highWatermark, `recovery: offsets went backwards in ${entry.topicId}/${entry.partition}: ${base} < ${st.log.highWatermark}`);
+        st.log.commit({ baseOffset: base, lastOffset: last, maxTimestamp: this.stamper.readMaxTimestamp(bytes), bytes, walOffset: rec.offset }, entry.leaderEpoch);
+        const p = this.stamper.readProducer(bytes);
+        if (p.producerId >= 0n && p.baseSequence >= 0) {
+          st.producers.record(p.producerId, p.producerEpoch, {
+            firstSeq: p.baseSequence, lastSeq: p.baseSequence + (last - base), baseOffset: base, lastOffset: last,
+            durable: Promise.resolve(),
+          }, this.stamper.readMaxTimestamp(bytes));
+        }
+        restored++;
+      }
+    }
+    return restored;
+  }
+}

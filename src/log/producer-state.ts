@@ -1,0 +1,94 @@
+/**
+ * Idempotent-producer state of one partition: per producer id, its epoch and the last 5 batches'
+ * sequence ranges (Kafka keeps 5, matching max.in.flight.requests.per.connection <= 5).
+ *
+ * A batch is checked and recorded before its WAL write; `durable` lets a retried duplicate of a
+ * batch still in flight wait for the original instead of being acknowledged early.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+
+export const PRODUCER_BATCHES_KEPT = 5;
+
+export interface SequencedBatch {
+  firstSeq: number;
+  lastSeq: number;
+  baseOffset: number;
+  lastOffset: number;
+  /** Resolves when the batch is durable; rejects if its write failed. */
+  durable: Promise<void>;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  batches: SequencedBatch[];
+  lastTimestamp: number;
+}
+
+export type SequenceCheck =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; batch: SequencedBatch }
+  | { kind: 'error'; errorCode: number; message: string };
+
+const INT32_MAX = 0x7fffffff;
+
+function nextSeq(seq: number): number { return seq === INT32_MAX ? 0 : seq + 1; }
+
+export class ProducerStateTable {
+  private readonly producers = new Map<bigint, ProducerEntry>();
+
+  check(producerId: bigint, epoch: number, firstSeq: number, lastSeq: number): SequenceCheck {
+    const entry = this.producers.get(producerId);
+    if (!entry) {
+      if (firstSeq === 0) return { kind: 'append' };
+      return { kind: 'error', errorCode: ErrorCode.UNKNOWN_PRODUCER_ID, message: `no state for producer ${producerId}, sequence ${firstSeq}` };
+    }
+    if (epoch < entry.epoch) {
+      return { kind: 'error', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer ${producerId} epoch ${epoch} is older than ${entry.epoch}` };
+    }
+    if (epoch > entry.epoch) {
+      if (firstSeq === 0) return { kind: 'append' };
+      return { kind: 'error', errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `new epoch ${epoch} of producer ${producerId} must start at sequence 0, got ${firstSeq}` };
+    }
+    for (const b of entry.batches) {
+      if (b.firstSeq === firstSeq && b.lastSeq === lastSeq) return { kind: 'duplicate', batch: b };
+    }
+    const last = entry.batches[entry.batches.length - 1];
+    if (!last || firstSeq === nextSeq(last.lastSeq)) return { kind: 'append' };
+    return {
+      kind: 'error', errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      message: `producer ${producerId} sequence ${firstSeq} does not follow ${last.lastSeq}`,
+    };
+  }
+
+  record(producerId: bigint, epoch: number, batch: SequencedBatch, timestamp: number): void {
+    let entry = this.producers.get(producerId);
+    if (!entry || entry.epoch !== epoch) {
+      entry = { epoch, batches: [], lastTimestamp: timestamp };
+      this.producers.set(producerId, entry);
+    }
+    entry.batches.push(batch);
+    if (entry.batches.length > PRODUCER_BATCHES_KEPT) entry.batches.shift();
+    entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
+  }
+
+  /** Drop a batch whose write failed, so a retry is not taken for a duplicate. */
+  forget(producerId: bigint, batch: SequencedBatch): void {
+    const entry = this.producers.get(producerId);
+    if (!entry) return;
+    const i = entry.batches.indexOf(batch);
+    if (i >= 0) entry.batches.splice(i, 1);
+  }
+
+  /** For DescribeProducers. */
+  describe(): { producerId: bigint; epoch: number; lastSequence: number; lastTimestamp: number; firstOffset: number }[] {
+    const out = [];
+    for (const [producerId, e] of this.producers) {
+      const last = e.batches[e.batches.length - 1];
+      out.push({
+        producerId, epoch: e.epoch, lastSequence: last ? last.lastSeq : -1,
+        lastTimestamp: e.lastTimestamp, firstOffset: e.batches.length ? e.batches[0].baseOffset : -1,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Offset lookup by timestamp (ListOffsets). Off the hot path, so it may read record headers:
+ * uncompressed batches are searched record by record; compressed ones answer with the batch's
+ * first offset (decompressing here is not worth a codec dependency per format).
+ */
+import type { PartitionLog } from './partition-log.js';
+
+const ATTRIBUTES_OFFSET = 21;
+const BASE_TIMESTAMP_OFFSET = 27;
+const RECORDS_COUNT_OFFSET = 57;
+const RECORDS_OFFSET = 61;
+const TIMESTAMP_TYPE_BIT = 0x08;
+const COMPRESSION_MASK = 0x07;
+
+export function firstRecordAtOrAfter(log: PartitionLog, ts: number): { offset: number; timestamp: number } | null {
+  for (const batch of log.batchesFrom(log.logStartOffset)) {
+    if (batch.maxTimestamp < ts) continue;
+    const bytes = batch.bytes;
+    const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
+    if ((attributes & COMPRESSION_MASK) !== 0 || (attributes & TIMESTAMP_TYPE_BIT) !== 0) {
+      return { offset: Math.max(batch.baseOffset, log.logStartOffset), timestamp: batch.maxTimestamp };
+    }
+    const hit = scanRecords(bytes, ts);
+    if (hit && batch.baseOffset + hit.offsetDelta >= log.logStartOffset) {
+      return { offset: batch.baseOffset + hit.offsetDelta, timestamp: hit.timestamp };
+    }
+  }
+  return null;
+}
+
+/** Walks the records of an uncompressed batch; returns the first with timestamp >= ts. */
+function scanRecords(bytes: Buffer, ts: number): { offsetDelta: number; timestamp: number } | null {
+  const baseTimestamp = Number(bytes.readBigInt64BE(BASE_TIMESTAMP_OFFSET));
+  const count = bytes.readInt32BE(RECORDS_COUNT_OFFSET);
+  const cur = { pos: RECORDS_OFFSET };
+  for (let i = 0; i < count && cur.pos < bytes.length; i++) {
+    const length = readVarint(bytes, cur);
+    const start = cur.pos;
+    cur.pos += 1; // attributes
+    const timestampDelta = readVarint(bytes, cur);
+    const offsetDelta = readVarint(bytes, cur);
+    if (baseTimestamp + timestampDelta >= ts) return { offsetDelta, timestamp: baseTimestamp + timestampDelta };
+    cur.pos = start + length;
+  }
+  return null;
+}
+
+/** Zig-zag varint (records use them for lengths and deltas); values fit in a double here. */
+function readVarint(buf: Buffer, cur: { pos: number }): number {
+  let value = 0, shift = 0, byte: number;
+  do {
+    if (cur.pos >= buf.length) return 0;
+    byte = buf[cur.pos++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80 && shift < 64);
+  return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+}
