@@ -1,0 +1,537 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import fc from 'fast-check';
+import { LocalMetadataStore, type LocalStoreIo } from '../../src/cluster/local-metadata-store.js';
+import {
+  MetadataCompactedError, MetadataLeaseNotFoundError, MetadataLimitError, MetadataStoreClosedError,
+  MetadataStoreFailedError, MetadataStoreLockedError, compareKeys, type WatchEvent,
+} from '../../src/cluster/metadata-store.js';
+
+const b = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-meta-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The full state as comparable plain data. */
+async function dump(store: LocalMetadataStore): Promise<{ revision: number; kvs: [string, string, number, number, number][] }> {
+  const { kvs, revision } = await store.listWithRevision('');
+  return { revision, kvs: kvs.map((kv) => [kv.key, kv.value.toString('hex'), kv.createRevision, kv.modRevision, kv.version]) };
+}
+
+function collect(): { events: WatchEvent[]; onEvent: (e: WatchEvent) => void; until(n: number): Promise<void> } {
+  const events: WatchEvent[] = [];
+  let wake: (() => void) | null = null;
+  return {
+    events,
+    onEvent: (e) => { events.push(e); wake?.(); },
+    async until(n) {
+      const deadline = Date.now() + 5000;
+      while (events.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events`);
+        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+      }
+    },
+  };
+}
+
+describe('LocalMetadataStore basics (etcd semantics)', () => {
+  test('revisions, versions, createRevision and deletes', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    assert.equal(await store.revision(), 1, 'an empty store is at revision 1, like etcd');
+    assert.equal(await store.get('/a'), null);
+    assert.equal(await store.put('/a', b('1')), 2);
+    assert.equal(await store.put('/a', b('2')), 3);
+    const a = await store.get('/a');
+    assert.deepEqual([a?.value.toString(), a?.createRevision, a?.modRevision, a?.version], ['2', 2, 3, 2]);
+    assert.equal(await store.delete('/missing'), 3, 'deleting a missing key changes nothing');
+    assert.equal(await store.delete('/a'), 4);
+    assert.equal(await store.get('/a'), null);
+    assert.equal(await store.put('/a', b('3')), 5);
+    const again = await store.get('/a');
+    assert.deepEqual([again?.createRevision, again?.version], [5, 1], 'version restarts after delete');
+  });
+
+  test('list returns keys with the prefix in UTF-8 byte order', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const keys = ['/p/b', '/p/a', '/p/\u{1F600}', '/p/\uFFFD', '/p/a/x', '/q', '/p', '/p/Z'];
+    for (const k of keys) await store.put(k, b(k));
+    const listed = (await store.list('/p/')).map((kv) => kv.key);
+    const expected = keys.filter((k) => k.startsWith('/p/')).sort((x, y) => Buffer.compare(b(x), b(y)));
+    assert.deepEqual(listed, expected);
+    assert.equal(listed.at(-1), '/p/\u{1F600}', 'the 4-byte UTF-8 character sorts after U+FFFD');
+  });
+
+  test('compareKeys agrees with Buffer.compare of the UTF-8 encodings', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (x, y) => {
+      assert.equal(Math.sign(compareKeys(x, y)), Math.sign(Buffer.compare(b(x), b(y))));
+    }), { numRuns: 2000 });
+  });
+
+  test('txn compares: create-if-absent, modRevision, version, value; failure branch', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const create = () => store.txn([{ key: '/t', target: 'createRevision', op: '==', value: 0 }], [{ type: 'put', key: '/t', value: b('v1') }], [{ type: 'put', key: '/lost', value: b('x') }]);
+    const first = await create();
+    assert.deepEqual(first, { succeeded: true, revision: 2 });
+    const second = await create();
+    assert.deepEqual(second, { succeeded: false, revision: 3 }, 'failure ops ran and bumped the revision');
+    assert.equal((await store.get('/lost'))?.value.toString(), 'x');
+
+    const mod = (await store.get('/t'))!.modRevision;
+    assert.equal((await store.txn([{ key: '/t', target: 'modRevision', op: '==', value: mod }], [{ type: 'put', key: '/t', value: b('v2') }])).succeeded, true);
+    assert.equal((await store.txn([{ key: '/t', target: 'modRevision', op: '==', value: mod }], [{ type: 'put', key: '/t', value: b('v3') }])).succeeded, false, 'stale modRevision');
+    assert.equal((await store.txn([{ key: '/t', target: 'version', op: '==', value: 2 }], [])).succeeded, true);
+    assert.equal((await store.txn([{ key: '/t', target: 'version', op: '>', value: 2 }], [])).succeeded, false);
+    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '==', value: b('v2') }], [])).succeeded, true);
+    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '<', value: b('v3') }], [])).succeeded, true);
+    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '>', value: b('v3') }], [])).succeeded, false);
+    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '!=', value: b('v2') }], [])).succeeded, false);
+    // Missing key: value compares are always false (even !=), other targets compare as 0.
+    assert.equal((await store.txn([{ key: '/none', target: 'value', op: '!=', value: b('a') }], [])).succeeded, false);
+    assert.equal((await store.txn([{ key: '/none', target: 'version', op: '==', value: 0 }], [])).succeeded, true);
+    assert.equal((await store.txn([{ key: '/none', target: 'modRevision', op: '<', value: 1 }], [])).succeeded, true);
+    // All compares must hold.
+    assert.equal((await store.txn([
+      { key: '/t', target: 'version', op: '==', value: 2 },
+      { key: '/none', target: 'version', op: '!=', value: 0 },
+    ], [{ type: 'put', key: '/never', value: b('') }])).succeeded, false);
+    assert.equal(await store.get('/never'), null);
+  });
+
+  test('a txn is one revision; deletePrefix removes the range', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    for (const k of ['/d/1', '/d/2', '/d/3', '/e']) await store.put(k, b(k));
+    const r = await store.txn([], [{ type: 'deletePrefix', prefix: '/d/' }, { type: 'put', key: '/f', value: b('f') }, { type: 'delete', key: '/e' }]);
+    assert.deepEqual(r, { succeeded: true, revision: 6 });
+    assert.deepEqual((await store.list('/')).map((kv) => [kv.key, kv.modRevision]), [['/f', 6]]);
+    const noop = await store.txn([], [{ type: 'deletePrefix', prefix: '/d/' }]);
+    assert.equal(noop.revision, 6, 'a txn that changes nothing keeps the revision');
+  });
+
+  test('limits: value size, op count, duplicate and overlapping keys, compare types', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    await assert.rejects(store.put('/big', Buffer.alloc(1.5 * 1024 * 1024 + 1)), MetadataLimitError);
+    await store.put('/max', Buffer.alloc(1.5 * 1024 * 1024 - 4));
+    const ops = Array.from({ length: 129 }, (_, i) => ({ type: 'put' as const, key: `/k${i}`, value: b('') }));
+    await assert.rejects(store.txn([], ops), /129 success ops, more than 128/);
+    await assert.rejects(store.txn([], [{ type: 'put', key: '/x', value: b('1') }, { type: 'put', key: '/x', value: b('2') }]), /puts \/x twice/);
+    await assert.rejects(store.txn([], [{ type: 'put', key: '/x/1', value: b('1') }, { type: 'deletePrefix', prefix: '/x/' }]), /both puts and deletes/);
+    await assert.rejects(store.txn([{ key: '/x', target: 'value', op: '==', value: 1 }], []), /needs a Buffer/);
+    await assert.rejects(store.txn([{ key: '/x', target: 'version', op: '==', value: b('1') }], []), /needs an integer/);
+    await assert.rejects(store.put('', b('')), /non-empty/);
+    assert.equal(await store.revision(), 2, 'rejected requests change nothing');
+  });
+
+  test('inputs are copied: reusing the caller buffer does not change stored values', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const buf = b('abc');
+    const p = store.put('/c', buf);
+    buf.write('xyz');
+    await p;
+    assert.equal((await store.get('/c'))?.value.toString(), 'abc');
+  });
+});
+
+describe('LocalMetadataStore durability and recovery', () => {
+  test('reopen restores state and revision', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir);
+    for (let i = 0; i < 50; i++) await store.put(`/k/${i % 7}`, b(`v${i}`));
+    await store.txn([], [{ type: 'deletePrefix', prefix: '/k/3' }]);
+    const before = await dump(store);
+    await store.close();
+    await assert.rejects(store.get('/k/1'), MetadataStoreClosedError);
+    store = await LocalMetadataStore.open(dir);
+    t.after(() => store.close());
+    assert.deepEqual(await dump(store), before);
+    assert.equal(store.openStats.replayedRecords, 51);
+    assert.equal(store.openStats.truncatedTailBytes, 0);
+  });
+
+  test('a journal cut at every byte of the last record recovers the previous state', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir);
+    await store.put('/a', b('one'));
+    await store.put('/b', b('two'));
+    const previous = await dump(store);
+    await store.close();
+    const sizeBefore = (await stat(join(dir, 'journal'))).size;
+    store = await LocalMetadataStore.open(dir);
+    await store.txn([], [{ type: 'put', key: '/a', value: b('three'), }, { type: 'delete', key: '/b' }, { type: 'put', key: '/c', value: Buffer.alloc(300, 7) }]);
+    const last = await dump(store);
+    await store.close();
+    const sizeAfter = (await stat(join(dir, 'journal'))).size;
+    assert.ok(sizeAfter > sizeBefore + 300);
+
+    const work = await tempDir(t);
+    for (let cut = sizeBefore; cut <= sizeAfter; cut++) {
+      await rm(work, { recursive: true, force: true });
+      await cp(dir, work, { recursive: true });
+      await truncate(join(work, 'journal'), cut);
+      const s = await LocalMetadataStore.open(work);
+      try {
+        assert.deepEqual(await dump(s), cut === sizeAfter ? last : previous, `cut at ${cut}`);
+        assert.equal(s.openStats.truncatedTailBytes, cut === sizeAfter ? 0 : cut - sizeBefore);
+        // The store keeps working after the cut, and the new write survives a reopen.
+        await s.put('/after', b(String(cut)));
+      } finally {
+        await s.close();
+      }
+      const s2 = await LocalMetadataStore.open(work);
+      assert.equal((await s2.get('/after'))?.value.toString(), String(cut));
+      await s2.close();
+    }
+  });
+
+  test('a flipped bit in the last record drops only that record', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir);
+    await store.put('/a', b('one'));
+    const previous = await dump(store);
+    await store.put('/a', b('two'));
+    await store.close();
+    const journal = await readFile(join(dir, 'journal'));
+    journal[journal.length - 2]! ^= 0x10;
+    await writeFile(join(dir, 'journal'), journal);
+    store = await LocalMetadataStore.open(dir);
+    t.after(() => store.close());
+    assert.deepEqual(await dump(store), previous);
+    assert.match(store.openStats.tailProblem ?? '', /CRC mismatch/);
+  });
+
+  test('a corrupt journal header or snapshot is a typed error naming the file', async (t) => {
+    const dir = await tempDir(t);
+    const store = await LocalMetadataStore.open(dir, { journalBytesMax: 100 });
+    await store.put('/a', b('x'.repeat(200)));
+    await store.put('/b', b('y'));
+    await store.close();
+    const snap = await readFile(join(dir, 'snapshot'));
+    snap[snap.length - 5]! ^= 1;
+    await writeFile(join(dir, 'snapshot'), snap);
+    await assert.rejects(LocalMetadataStore.open(dir), (err: Error) => err.message.includes(join(dir, 'snapshot')) && (err as { code?: string }).code === 'METADATA_CORRUPT');
+    await writeFile(join(dir, 'snapshot'), Buffer.from([]));
+    await writeFile(join(dir, 'journal'), Buffer.from('not a journal at all'));
+    await assert.rejects(LocalMetadataStore.open(dir), (err: Error) => err.message.includes(join(dir, 'journal')) || err.message.includes(join(dir, 'snapshot')));
+  });
+
+  test('compaction writes a snapshot and a fresh journal; a crash between the two is recovered', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir, { journalBytesMax: 1024 });
+    for (let i = 0; i < 20; i++) await store.put(`/k/${i % 5}`, Buffer.alloc(100, i));
+    const journalBefore = await readFile(join(dir, 'journal'));
+    for (let i = 20; i < 40; i++) await store.put(`/k/${i % 5}`, Buffer.alloc(100, i));
+    const state = await dump(store);
+    await store.close();
+    assert.ok((await stat(join(dir, 'snapshot'))).size > 0);
+    assert.ok((await stat(join(dir, 'journal'))).size < 1024 + 200);
+    store = await LocalMetadataStore.open(dir);
+    assert.deepEqual(await dump(store), state);
+    assert.notEqual(store.openStats.snapshotRevision, null);
+    await store.close();
+
+    // Crash after the snapshot rename but before the new journal: an older journal whose records
+    // the snapshot already holds. Simulate with a journal from before the last compaction plus a
+    // fresh snapshot at the current state.
+    const s2 = await LocalMetadataStore.open(dir, { journalBytesMax: 1 });
+    await s2.put('/k/0', b('final'));  // compacts: snapshot at the newest revision
+    const finalState = await dump(s2);
+    await s2.close();
+    await writeFile(join(dir, 'journal'), journalBefore);
+    await writeFile(join(dir, 'journal.tmp'), b('garbage from a crashed compaction'));
+    const s3 = await LocalMetadataStore.open(dir);
+    t.after(() => s3.close());
+    assert.deepEqual(await dump(s3), finalState);
+    await s3.put('/k/1', b('next'));
+    assert.equal((await s3.get('/k/1'))?.modRevision, finalState.revision + 1);
+  });
+
+  test('group commit: concurrent writes share fsyncs and all are durable', async (t) => {
+    const dir = await tempDir(t);
+    let syncs = 0;
+    const io: LocalStoreIo = {
+      async write(fh, data, position) { await fh.write(data, 0, data.length, position); },
+      async datasync(fh) { syncs++; await fh.datasync(); },
+    };
+    let store = await LocalMetadataStore.open(dir, { io });
+    const n = 500;
+    const revisions = await Promise.all(Array.from({ length: n }, (_, i) => store.put(`/c/${String(i).padStart(3, '0')}`, b(String(i)))));
+    assert.deepEqual([...revisions].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i + 2), 'each put got its own revision');
+    assert.ok(syncs < n / 5, `${syncs} fsyncs for ${n} concurrent puts`);
+    await store.close();
+    store = await LocalMetadataStore.open(dir);
+    t.after(() => store.close());
+    assert.equal((await store.list('/c/')).length, n);
+  });
+
+  test('concurrent compare-and-swap increments never lose an update', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    await store.put('/counter', b('0'));
+    let conflicts = 0;
+    const increment = async (): Promise<void> => {
+      for (;;) {
+        const kv = (await store.get('/counter'))!;
+        const next = b(String(Number(kv.value.toString()) + 1));
+        const r = await store.txn([{ key: '/counter', target: 'modRevision', op: '==', value: kv.modRevision }], [{ type: 'put', key: '/counter', value: next }]);
+        if (r.succeeded) return;
+        conflicts++;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, increment));
+    assert.equal((await store.get('/counter'))?.value.toString(), '50');
+    assert.ok(conflicts > 0, 'the test really raced');
+  });
+
+  test('writes are invisible to readers until their fsync completes', async (t) => {
+    let release: (() => void) | null = null;
+    let syncStarted: (() => void) | null = null;
+    const started = new Promise<void>((r) => { syncStarted = r; });
+    const io: LocalStoreIo = {
+      async write(fh, data, position) { await fh.write(data, 0, data.length, position); },
+      async datasync(fh) {
+        if (release === null) { syncStarted?.(); await new Promise<void>((r) => { release = r; }); }
+        await fh.datasync();
+      },
+    };
+    const store = await LocalMetadataStore.open(await tempDir(t), { io });
+    t.after(() => store.close());
+    const pending = store.put('/v', b('new'));
+    await started;
+    assert.equal(await store.get('/v'), null);
+    assert.deepEqual(await store.list('/'), []);
+    assert.equal(await store.revision(), 1);
+    release!();
+    await pending;
+    assert.equal((await store.get('/v'))?.value.toString(), 'new');
+  });
+
+  test('a failed fsync fails the store: the call and every later call reject', async (t) => {
+    const dir = await tempDir(t);
+    let failNext = false;
+    const io: LocalStoreIo = {
+      async write(fh, data, position) { await fh.write(data, 0, data.length, position); },
+      async datasync(fh) { if (failNext) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }); await fh.datasync(); },
+    };
+    const store = await LocalMetadataStore.open(dir, { io });
+    await store.put('/ok', b('1'));
+    failNext = true;
+    await assert.rejects(store.put('/bad', b('2')), MetadataStoreFailedError);
+    await assert.rejects(store.get('/ok'), MetadataStoreFailedError);
+    await assert.rejects(store.put('/later', b('3')), /must be reopened/);
+    await store.close();
+    const reopened = await LocalMetadataStore.open(dir);
+    t.after(() => reopened.close());
+    assert.equal((await reopened.get('/ok'))?.value.toString(), '1');
+  });
+});
+
+describe('LocalMetadataStore locking', () => {
+  test('a second open of the same directory fails with a typed error naming it', async (t) => {
+    const dir = await tempDir(t);
+    const store = await LocalMetadataStore.open(dir);
+    await assert.rejects(LocalMetadataStore.open(dir), (err: Error) => err instanceof MetadataStoreLockedError && err.message.includes(dir));
+    await store.close();
+    const again = await LocalMetadataStore.open(dir);
+    await again.close();
+  });
+
+  test('another process cannot open a directory this process holds', async (t) => {
+    const dir = await tempDir(t);
+    const store = await LocalMetadataStore.open(dir);
+    t.after(() => store.close());
+    const script = `import('${new URL('../../src/cluster/local-metadata-store.ts', import.meta.url).href}')
+      .then((m) => m.LocalMetadataStore.open(${JSON.stringify(dir)}))
+      .then(() => { console.log('opened'); process.exit(0); }, (e) => { console.log(e.code); process.exit(0); });`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let s = '';
+      child.stdout.on('data', (d: Buffer) => { s += d.toString(); });
+      child.on('error', reject);
+      child.on('exit', () => resolve(s.trim()));
+    });
+    assert.equal(out, 'METADATA_STORE_LOCKED');
+  });
+});
+
+describe('LocalMetadataStore watches', () => {
+  test('live events in revision order, filtered by prefix, after durability', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const w = collect();
+    const cancel = store.watch('/w/', 0, w.onEvent);
+    await store.put('/w/a', b('1'));
+    await store.put('/other', b('x'));
+    await store.txn([], [{ type: 'put', key: '/w/b', value: b('2') }, { type: 'delete', key: '/w/a' }]);
+    await w.until(3);
+    assert.deepEqual(w.events.map((e) => [e.type, e.kv.key, e.kv.modRevision]), [['put', '/w/a', 2], ['put', '/w/b', 4], ['delete', '/w/a', 4]]);
+    cancel();
+    await store.put('/w/c', b('3'));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(w.events.length, 3, 'no events after cancel');
+  });
+
+  test('watch from an older revision replays history, also after reopen; too old is an error', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir);
+    for (let i = 0; i < 5; i++) await store.put(`/h/${i}`, b(String(i)));
+    await store.close();
+    store = await LocalMetadataStore.open(dir, { historyRevisionsMax: 3 });
+    t.after(() => store.close());
+    const w = collect();
+    store.watch('/h/', 4, w.onEvent);
+    await store.put('/h/9', b('9'));
+    await w.until(4);
+    assert.deepEqual(w.events.map((e) => e.kv.modRevision), [4, 5, 6, 7]);
+    assert.throws(() => store.watch('/h/', 2, () => undefined), MetadataCompactedError);
+  });
+
+  test('listWithRevision + watch(revision + 1) sees every later change exactly once', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const writers = Array.from({ length: 30 }, (_, i) => store.put(`/s/${i}`, b(String(i))));
+    await Promise.resolve();
+    const { kvs, revision } = await store.listWithRevision('/s/');
+    const w = collect();
+    store.watch('/s/', revision + 1, w.onEvent);
+    await Promise.all(writers);
+    await w.until(30 - kvs.length);
+    const seen = new Set([...kvs.map((kv) => kv.key), ...w.events.map((e) => e.kv.key)]);
+    assert.equal(seen.size, 30);
+    assert.equal(kvs.length + w.events.length, 30);
+  });
+});
+
+describe('LocalMetadataStore leases', () => {
+  test('revoke deletes bound keys durably and tells listeners', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const lease = await store.grantLease(10_000);
+    const reasons: string[] = [];
+    lease.onLost((r) => reasons.push(r));
+    await store.put('/brokers/1', b('me'), lease.id);
+    await store.txn([], [{ type: 'put', key: '/brokers/1/extra', value: b('x'), leaseId: lease.id }]);
+    await store.put('/unbound', b('u'));
+    assert.equal((await store.get('/brokers/1'))?.leaseId, lease.id);
+    const w = collect();
+    store.watch('/brokers/', 0, w.onEvent);
+    await lease.revoke();
+    assert.deepEqual(reasons, ['revoked']);
+    assert.equal(lease.isLost, true);
+    assert.deepEqual((await store.list('/')).map((kv) => kv.key), ['/unbound']);
+    await w.until(2);
+    assert.deepEqual(w.events.map((e) => e.type), ['delete', 'delete']);
+    await assert.rejects(store.put('/x', b(''), lease.id), MetadataLeaseNotFoundError);
+    await assert.rejects(lease.keepAliveOnce(), MetadataLeaseNotFoundError);
+  });
+
+  test('a lease not kept alive expires and its keys go; an auto-kept one stays', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const manual = await store.grantLease(60, { autoKeepAlive: false });
+    const auto = await store.grantLease(60);
+    await store.put('/m', b(''), manual.id);
+    await store.put('/a', b(''), auto.id);
+    const reasons: string[] = [];
+    manual.onLost((r) => reasons.push(r));
+    // Lease timers do not keep the process alive; a referenced timer does.
+    await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(reasons, ['expired']);
+    assert.equal(await store.get('/m'), null);
+    assert.notEqual(await store.get('/a'), null);
+    assert.equal(auto.isLost, false);
+  });
+
+  test('putting a key again without the lease unbinds it', async (t) => {
+    const store = await LocalMetadataStore.open(await tempDir(t));
+    t.after(() => store.close());
+    const lease = await store.grantLease(10_000);
+    await store.put('/k', b('1'), lease.id);
+    await store.put('/k', b('2'));
+    await lease.revoke();
+    assert.equal((await store.get('/k'))?.value.toString(), '2');
+  });
+
+  test('keys bound to leases of an earlier process are deleted at open', async (t) => {
+    const dir = await tempDir(t);
+    let store = await LocalMetadataStore.open(dir);
+    const lease = await store.grantLease(10_000);
+    await store.put('/leased/1', b(''), lease.id);
+    await store.put('/leased/2', b(''), lease.id);
+    await store.put('/kept', b(''));
+    await store.close();
+    assert.equal(lease.isLost, true);
+    store = await LocalMetadataStore.open(dir);
+    t.after(() => store.close());
+    assert.equal(store.openStats.deletedLeasedKeys, 2);
+    assert.deepEqual((await store.list('/')).map((kv) => kv.key), ['/kept']);
+  });
+});
+
+describe('LocalMetadataStore against a model', () => {
+  type Cmd =
+    | { t: 'put'; key: string; value: string }
+    | { t: 'del'; key: string }
+    | { t: 'delp'; prefix: string }
+    | { t: 'cas'; key: string; expectVersion: number; value: string };
+  const key = fc.constantFrom('/a', '/a/1', '/a/2', '/b', '/b/1', '/\u00e9', '/\u{1F600}');
+  const cmd: fc.Arbitrary<Cmd> = fc.oneof(
+    fc.record({ t: fc.constant('put' as const), key, value: fc.string({ maxLength: 8 }) }),
+    fc.record({ t: fc.constant('del' as const), key }),
+    fc.record({ t: fc.constant('delp' as const), prefix: fc.constantFrom('/a', '/a/', '/b', '/') }),
+    fc.record({ t: fc.constant('cas' as const), key, expectVersion: fc.integer({ min: 0, max: 3 }), value: fc.string({ maxLength: 8 }) }),
+  );
+
+  test('random command sequences match a plain Map model, before and after reopen and compaction', async (t) => {
+    const root = await tempDir(t);
+    let run = 0;
+    await fc.assert(fc.asyncProperty(fc.array(cmd, { maxLength: 40 }), fc.integer({ min: 200, max: 5000 }), async (cmds, journalBytesMax) => {
+      const dir = join(root, String(run++));
+      const store = await LocalMetadataStore.open(dir, { journalBytesMax });
+      const model = new Map<string, { value: string; createRevision: number; modRevision: number; version: number }>();
+      let revision = 1;
+      const put = (k: string, v: string): void => {
+        const prior = model.get(k);
+        model.set(k, { value: v, createRevision: prior?.createRevision ?? revision, modRevision: revision, version: (prior?.version ?? 0) + 1 });
+      };
+      for (const c of cmds) {
+        if (c.t === 'put') { revision++; put(c.key, c.value); await store.put(c.key, b(c.value)); }
+        if (c.t === 'del') { if (model.delete(c.key)) revision++; await store.delete(c.key); }
+        if (c.t === 'delp') {
+          const gone = [...model.keys()].filter((k) => k.startsWith(c.prefix));
+          if (gone.length) revision++;
+          for (const k of gone) model.delete(k);
+          await store.txn([], [{ type: 'deletePrefix', prefix: c.prefix }]);
+        }
+        if (c.t === 'cas') {
+          const ok = (model.get(c.key)?.version ?? 0) === c.expectVersion;
+          if (ok) { revision++; put(c.key, c.value); }
+          const r = await store.txn([{ key: c.key, target: 'version', op: '==', value: c.expectVersion }], [{ type: 'put', key: c.key, value: b(c.value) }]);
+          assert.equal(r.succeeded, ok);
+        }
+      }
+      const expected = {
+        revision,
+        kvs: [...model.entries()].sort(([x], [y]) => compareKeys(x, y))
+          .map(([k, v]): [string, string, number, number, number] => [k, b(v.value).toString('hex'), v.createRevision, v.modRevision, v.version]),
+      };
+      assert.deepEqual(await dump(store), expected);
+      await store.close();
+      const reopened = await LocalMetadataStore.open(dir);
+      assert.deepEqual(await dump(reopened), expected);
+      await reopened.close();
+    }), { numRuns: 40 });
+  });
+});
+
