@@ -1,0 +1,118 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32c } from '@node-rs/crc32';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import {
+  buildRecordBatch, parseBatches, setBaseOffset, setPartitionLeaderEpoch, setMaxTimestampAndCrc, recomputeCrc, verifyCrc,
+  BatchView, type BatchError,
+} from '../../src/protocol/record-batch.js';
+
+const records = [
+  { key: Buffer.from('k1'), value: Buffer.from('hello'), headers: [{ key: 'h', value: Buffer.from('x') }], timestamp: 1000n },
+  { key: null, value: Buffer.from('world'), timestamp: 1500n },
+  { value: null, timestamp: 1200n },
+];
+
+function good(): Buffer {
+  return buildRecordBatch(records, { producerId: 7n, producerEpoch: 1, baseSequence: 10 });
+}
+
+function expectError(res: BatchView[] | BatchError, code: number): BatchError {
+  assert.ok(!Array.isArray(res), 'expected a rejection');
+  assert.equal(res.errorCode, code, res.message);
+  return res;
+}
+
+describe('record batches', () => {
+  test('a good batch parses with its header fields', () => {
+    const b = good();
+    const res = parseBatches(b, { maxBatchBytes: 1 << 20 });
+    assert.ok(Array.isArray(res));
+    assert.equal(res.length, 1);
+    const v = res[0]!;
+    assert.equal(v.magic, 2);
+    assert.equal(v.batchLength, b.length - 12);
+    assert.equal(v.recordsCount, 3);
+    assert.equal(v.lastOffsetDelta, 2);
+    assert.equal(v.baseTimestamp, 1000n);
+    assert.equal(v.maxTimestamp, 1500n);
+    assert.equal(v.producerId, 7n);
+    assert.equal(v.producerEpoch, 1);
+    assert.equal(v.baseSequence, 10);
+    assert.equal(v.compression, 0);
+    assert.equal(v.timestampType, 0);
+    assert.equal(v.isTransactional, false);
+    assert.equal(v.isControl, false);
+    assert.equal(v.crc, crc32c(b.subarray(21)));
+    assert.equal(v.bytes.buffer, b.buffer, 'views share memory with the input');
+  });
+
+  test('several batches in one slice', () => {
+    const res = parseBatches(Buffer.concat([good(), good(), good()]), { maxBatchBytes: 1 << 20 });
+    assert.ok(Array.isArray(res));
+    assert.equal(res.length, 3);
+    assert.deepEqual(parseBatches(Buffer.alloc(0), { maxBatchBytes: 100 }), []);
+  });
+
+  test('a wrong CRC is CORRUPT_MESSAGE', () => {
+    const b = good();
+    b[b.length - 1]! ^= 0xff;
+    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+  });
+
+  test('a truncated batch is CORRUPT_MESSAGE, at every cut', () => {
+    const b = good();
+    for (let cut = 1; cut < b.length; cut++) {
+      expectError(parseBatches(b.subarray(0, cut), { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+    }
+    // a good batch followed by a partial one rejects the whole slice
+    const e = expectError(parseBatches(Buffer.concat([b, b.subarray(0, 30)]), { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+    assert.equal(e.batchIndex, 1);
+  });
+
+  test('magic 0 and 1 are UNSUPPORTED_FOR_MESSAGE_FORMAT', () => {
+    for (const magic of [0, 1]) {
+      const b = good();
+      b.writeInt8(magic, 16);
+      expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    }
+  });
+
+  test('recordsCount != lastOffsetDelta + 1 is INVALID_RECORD', () => {
+    const b = good();
+    b.writeInt32BE(5, 57);
+    recomputeCrc(b);
+    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.INVALID_RECORD);
+  });
+
+  test('a batch above maxBatchBytes is MESSAGE_TOO_LARGE', () => {
+    const b = good();
+    expectError(parseBatches(b, { maxBatchBytes: b.length - 1 }), ErrorCode.MESSAGE_TOO_LARGE);
+    assert.ok(Array.isArray(parseBatches(b, { maxBatchBytes: b.length })));
+  });
+
+  test('a batchLength shorter than a header is CORRUPT_MESSAGE', () => {
+    const b = good();
+    b.writeInt32BE(10, 8);
+    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+  });
+
+  test('setters rewrite in place and keep the CRC valid', () => {
+    const b = good();
+    const crcBefore = b.readUInt32BE(17);
+    setBaseOffset(b, 123456789012n);
+    setPartitionLeaderEpoch(b, 42);
+    assert.equal(b.readUInt32BE(17), crcBefore, 'baseOffset and epoch are outside the CRC');
+    assert.ok(verifyCrc(b));
+    setMaxTimestampAndCrc(b, 99999n);
+    assert.ok(verifyCrc(b));
+    const res = parseBatches(b, { maxBatchBytes: 1 << 20 });
+    assert.ok(Array.isArray(res));
+    const v = res[0]!;
+    assert.equal(v.baseOffset, 123456789012n);
+    assert.equal(v.lastOffset, 123456789014n);
+    assert.equal(v.partitionLeaderEpoch, 42);
+    assert.equal(v.maxTimestamp, 99999n);
+    assert.equal(v.timestampType, 1, 'LogAppendTime is marked in the attributes');
+  });
+});
