@@ -70,6 +70,20 @@ export class MemoryDisk {
     this.pending = [];
   }
 
+  /** An independent copy, unflushed writes included (to replay one crash many ways). */
+  clone(): MemoryDisk {
+    const d = new MemoryDisk(this.kind, 0);
+    d.durable = Buffer.from(this.durable);
+    d.cache = Buffer.from(this.cache);
+    d.pending = this.pending.map((w) => ({ position: w.position, data: Buffer.from(w.data) }));
+    return d;
+  }
+
+  /** Bytes of unflushed writes. */
+  get pendingBytes(): number {
+    return this.pending.reduce((n, w) => n + w.data.length, 0);
+  }
+
   /** Grows a file-kind disk (new file preallocation). */
   grow(sizeBytes: number): void {
     if (sizeBytes <= this.cache.length) return;

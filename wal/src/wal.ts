@@ -401,12 +401,7 @@ class WalImpl implements Wal {
       this.queuedBytes -= groupBytes;
       this.inFlightCount += group.length;
       this.inFlightBytes += groupBytes;
-      try {
-        headerJustChecked = await this.commitGroup(group, groupBytes, headerJustChecked);
-      } finally {
-        this.inFlightCount -= group.length;
-        this.inFlightBytes -= groupBytes;
-      }
+      headerJustChecked = await this.commitGroup(group, groupBytes, headerJustChecked);
     }
   }
 
@@ -426,29 +421,30 @@ class WalImpl implements Wal {
   /** Writes one group, makes it durable, and acknowledges it. Returns whether the header was just checked. */
   private async commitGroup(group: PendingAppend[], groupBytes: number, headerJustChecked: boolean): Promise<boolean> {
     const start = this.writeOffset;
-    assert(start % BigInt(BLOCK_BYTES) === 0n, `group start ${start} not block aligned`);
     const epoch = this.header.epoch;
     const buf = this.groupBuffer;
     const offsets: bigint[] = [];
-    let at = 0;
-    for (let i = 0; i < group.length; i++) {
-      const p = group[i]!;
-      const offset = start + BigInt(at);
-      offsets.push(offset);
-      const bodyAt = at + RECORD_HEADER_BYTES;
-      p.body.copy(buf, bodyAt);
-      const bodyEnd = bodyAt + p.body.length;
-      buf.fill(0, bodyEnd, at + p.spanBytes);
-      writeRecordHeader(buf, at, {
-        bodyLength: p.body.length, offset, epoch, type: p.type,
-        flags: i === group.length - 1 ? FLAG_GROUP_END : 0, bodyCrc: crc32c(buf.subarray(bodyAt, bodyEnd)),
-      }, this.header.formatId);
-      at += p.spanBytes;
-    }
-    const total = alignUp(at, BLOCK_BYTES);
-    buf.fill(0, at, total);
-    assert(total <= this.limits.groupBytesMax && total <= this.freeBytes(), 'group exceeds its room');
+    let total = 0;
     const ok = await this.failOnIoError(async () => {
+      assert(start % BigInt(BLOCK_BYTES) === 0n, `group start ${start} not block aligned`);
+      let at = 0;
+      for (let i = 0; i < group.length; i++) {
+        const p = group[i]!;
+        const offset = start + BigInt(at);
+        offsets.push(offset);
+        const bodyAt = at + RECORD_HEADER_BYTES;
+        p.body.copy(buf, bodyAt);
+        const bodyEnd = bodyAt + p.body.length;
+        buf.fill(0, bodyEnd, at + p.spanBytes);
+        writeRecordHeader(buf, at, {
+          bodyLength: p.body.length, offset, epoch, type: p.type,
+          flags: i === group.length - 1 ? FLAG_GROUP_END : 0, bodyCrc: crc32c(buf.subarray(bodyAt, bodyEnd)),
+        }, this.header.formatId);
+        at += p.spanBytes;
+      }
+      total = alignUp(at, BLOCK_BYTES);
+      buf.fill(0, at, total);
+      assert(total <= this.limits.groupBytesMax && total <= this.freeBytes(), 'group exceeds its room');
       if (!headerJustChecked) await this.checkNotFenced();
       await writeRing(this.file, this.header.ringBytes, start, buf.subarray(0, total));
       await this.timedDatasync();
@@ -456,6 +452,9 @@ class WalImpl implements Wal {
       // acknowledge. One that comes later sees these records in its scan.
       await this.checkNotFenced();
     });
+    // Limits are released before callers run, so an acknowledged caller can append again at once.
+    this.inFlightCount -= group.length;
+    this.inFlightBytes -= groupBytes;
     if (!ok) {
       const err = this.failure!;
       for (const p of group) p.reject(err);
