@@ -1,0 +1,151 @@
+// The broker configuration schema: one table, from which loading, validation, the typed config
+// object and docs/configuration.md are all derived. Keys use Kafka's names where Kafka has one.
+//
+// API: CONFIG_SCHEMA (readonly ConfigKeySpec[]), CONFIG_SPECS (Map key -> spec), ConfigKeySpec,
+//      ConfigType, ConfigValue, fieldNameOf(key), envNameOf(key), isSecretKey(key), formatConfigValue
+
+import { formatListener, type Listener } from './config-values.js';
+
+export type ConfigType =
+  | 'string' | 'int' | 'long' | 'bool' | 'list' | 'enum' | 'bytes' | 'duration' | 'path' | 'listeners' | 'hostport';
+
+export type ConfigValue = string | number | boolean | string[] | Listener[] | null;
+
+/** A default computed from other (already resolved) values, e.g. wal.path from data.dir. */
+export interface DerivedDefault {
+  /** How the docs show it (Markdown), e.g. "`<data.dir>/wal/ferry.wal`". */
+  describe: string;
+  derive(get: (key: string) => ConfigValue): ConfigValue;
+}
+
+export interface ConfigKeySpec {
+  key: string;
+  type: ConfigType;
+  group: string;
+  default: ConfigValue | DerivedDefault;
+  doc: string;
+  /** null is a valid value (an empty string in a file or variable means null). */
+  nullable?: boolean;
+  /** For enum. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Extra check of the parsed value: returns what was expected, or undefined if fine. */
+  check?: (value: ConfigValue) => string | undefined;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const INT_MAX = 2147483647;
+
+const derived = (describe: string, derive: DerivedDefault['derive']): DerivedDefault => ({ describe, derive });
+
+export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
+  // ---- broker identity and network
+  { key: 'node.id', type: 'int', group: 'Broker', default: 1, min: 0, doc: 'This broker\'s id, unique in the cluster.' },
+  {
+    key: 'cluster.name', type: 'string', group: 'Broker', default: 'ferry',
+    doc: 'Name of the cluster; every metadata key lives under /ferry/<cluster.name>/.',
+    check: (v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v as string) ? undefined : '1 to 64 characters of A-Z a-z 0-9 . _ -'),
+  },
+  { key: 'rack', type: 'string', group: 'Broker', default: null, nullable: true, doc: 'Rack or availability zone of this broker, reported to clients (rack-aware consumers) and used to spread partition leaders.' },
+  {
+    key: 'listeners', type: 'listeners', group: 'Broker', default: 'PLAINTEXT://localhost:9092',
+    doc: 'Where the broker listens for Kafka clients, as NAME://host:port (comma-separated). Only plaintext listeners are supported. Port 0 picks a free port. A host of 0.0.0.0 (or empty) binds all interfaces and then requires advertised.listeners.',
+  },
+  {
+    key: 'advertised.listeners', type: 'listeners', group: 'Broker',
+    default: derived('same as `listeners`', (get) => get('listeners')),
+    doc: 'The addresses clients are told to connect to (Metadata, FindCoordinator), as NAME://host:port. Must name a real host, not 0.0.0.0.',
+  },
+  { key: 'socket.request.max.bytes', type: 'bytes', group: 'Broker', default: 104857600, min: 1024, max: INT_MAX, doc: 'Largest request frame accepted; a larger size prefix closes the connection before anything is allocated.' },
+  { key: 'connections.max', type: 'int', group: 'Broker', default: 10000, min: 1, doc: 'Most client connections open at once; further connections are closed on accept.' },
+  { key: 'shutdown.timeout.ms', type: 'duration', group: 'Broker', default: 30000, min: 0, doc: 'How long a graceful shutdown (SIGTERM) waits for in-flight requests before closing connections.' },
+
+  // ---- storage
+  { key: 'data.dir', type: 'path', group: 'Storage', default: './data', doc: 'Directory for the WAL (unless wal.path says otherwise), the embedded metadata store and local objects. Relative paths are resolved against the working directory.' },
+  {
+    key: 'wal.path', type: 'path', group: 'Storage',
+    default: derived('`<data.dir>/wal/ferry.wal`', (get) => `${get('data.dir') as string}/wal/ferry.wal`),
+    doc: 'The write-ahead log: a file (preallocated to wal.capacity.bytes) or a raw block device.',
+  },
+  { key: 'wal.capacity.bytes', type: 'bytes', group: 'Storage', default: 2147483648, min: 1048576, doc: 'Size of the WAL ring. When uploads lag and it fills, produce requests wait and then fail with a retriable error.' },
+  { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 30000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails.' },
+  { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
+
+  // ---- metadata
+  { key: 'metadata.backend', type: 'enum', group: 'Metadata', values: ['local', 'etcd'], default: 'local', doc: 'local: embedded single-node store under <data.dir>/meta. etcd: a cluster coordinated through etcd.endpoints.' },
+  { key: 'etcd.endpoints', type: 'list', group: 'Metadata', default: [], doc: 'etcd client URLs (http://host:2379, comma-separated); required when metadata.backend=etcd.' },
+  { key: 'etcd.username', type: 'string', group: 'Metadata', default: null, nullable: true, doc: 'etcd user, if etcd has authentication enabled.' },
+  { key: 'etcd.password', type: 'string', group: 'Metadata', default: null, nullable: true, doc: 'Password of etcd.username. Never logged.' },
+  { key: 'broker.session.timeout.ms', type: 'duration', group: 'Metadata', default: 6000, min: 1000, doc: 'TTL of the broker\'s metadata lease: a broker that cannot renew it within this time is considered dead and stops acknowledging writes.' },
+
+  // ---- topics and messages
+  { key: 'auto.create.topics.enable', type: 'bool', group: 'Topics', default: true, doc: 'Create a topic when a client asks for an unknown one in Metadata or Produce.' },
+  { key: 'num.partitions', type: 'int', group: 'Topics', default: 1, min: 1, doc: 'Partitions of an auto-created topic, and of CreateTopics requests that do not say.' },
+  {
+    key: 'default.replication.factor', type: 'int', group: 'Topics', default: 1,
+    doc: 'Replication factor reported for topics. Only 1 is accepted: durability comes from the WAL volume and S3, not from copies on other brokers.',
+    check: (v) => (v === 1 ? undefined : '1 (Ferry keeps one leader per partition; the volume and S3 provide durability)'),
+  },
+  { key: 'delete.topic.enable', type: 'bool', group: 'Topics', default: true, doc: 'Allow DeleteTopics.' },
+  { key: 'message.max.bytes', type: 'bytes', group: 'Topics', default: 1048588, min: 0, max: INT_MAX, doc: 'Largest record batch accepted, unless the topic sets max.message.bytes.' },
+  { key: 'log.retention.ms', type: 'duration', group: 'Topics', default: 604800000, min: -1, doc: 'Default retention.ms of topics: how long data is kept (-1: forever).' },
+  { key: 'log.retention.bytes', type: 'bytes', group: 'Topics', default: -1, min: -1, doc: 'Default retention.bytes of topics: bytes kept per partition (-1: no limit).' },
+  { key: 'log.segment.bytes', type: 'bytes', group: 'Topics', default: 1073741824, min: 14, max: INT_MAX, doc: 'Default segment.bytes of topics (accepted for compatibility; Ferry\'s object layout does not use segments).' },
+  { key: 'log.cleanup.policy', type: 'list', group: 'Topics', default: ['delete'], doc: 'Default cleanup.policy of topics: delete, compact, or both.', check: (v) => checkCleanupPolicy(v as string[]) },
+  { key: 'log.message.timestamp.type', type: 'enum', group: 'Topics', values: ['CreateTime', 'LogAppendTime'], default: 'CreateTime', doc: 'Default message.timestamp.type of topics.' },
+  { key: 'compression.type', type: 'enum', group: 'Topics', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'producer', doc: 'Default compression.type of topics. Ferry never recompresses batches; only producer is honoured, other values are accepted and reported.' },
+  { key: 'min.insync.replicas', type: 'int', group: 'Topics', default: 1, min: 1, doc: 'Default min.insync.replicas of topics (accepted and reported; with one leader per partition it is always met).' },
+
+  // ---- fetch
+  { key: 'fetch.max.bytes', type: 'bytes', group: 'Fetch', default: 57671680, min: 1024, max: INT_MAX, doc: 'Upper bound on the bytes one Fetch response returns, whatever the client asks.' },
+  { key: 'fetch.session.cache.slots', type: 'int', group: 'Fetch', default: 1000, min: 0, doc: 'Incremental fetch sessions kept at once (0 disables fetch sessions).' },
+
+  // ---- consumer groups
+  { key: 'group.min.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 6000, min: 0, doc: 'Smallest session timeout a member may ask for.' },
+  { key: 'group.max.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' },
+  { key: 'group.initial.rebalance.delay.ms', type: 'duration', group: 'Consumer groups', default: 3000, min: 0, doc: 'How long the first rebalance of an empty group waits for more members to join.' },
+  { key: 'group.max.size', type: 'int', group: 'Consumer groups', default: 2147483647, min: 1, doc: 'Most members in one group.' },
+  { key: 'offsets.retention.minutes', type: 'long', group: 'Consumer groups', default: 10080, min: 1, doc: 'Committed offsets of an empty group are deleted after this many minutes.' },
+
+  // ---- producers
+  { key: 'producer.id.expiration.ms', type: 'duration', group: 'Producers', default: 86400000, min: 1, doc: 'Idempotent-producer state of a producer id that has not written for this long is dropped.' },
+
+  // ---- operations
+  { key: 'log.level', type: 'enum', group: 'Operations', values: LOG_LEVELS, default: 'info', doc: 'Level of the JSON log written to stdout.' },
+  { key: 'metrics.listener', type: 'hostport', group: 'Operations', default: null, nullable: true, doc: 'host:port of the HTTP endpoint for Prometheus metrics and health checks, e.g. localhost:9644 (off when unset).' },
+];
+
+function checkCleanupPolicy(items: string[]): string | undefined {
+  if (items.length === 0) return 'delete, compact or delete,compact';
+  return items.every((p) => p === 'delete' || p === 'compact') ? undefined : 'delete, compact or delete,compact';
+}
+
+export const CONFIG_SPECS: ReadonlyMap<string, ConfigKeySpec> = new Map(CONFIG_SCHEMA.map((s) => [s.key, s]));
+
+/** log.retention.ms -> logRetentionMs */
+export function fieldNameOf(key: string): string {
+  return key.replace(/\.([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** log.level -> FERRY_LOG_LEVEL */
+export function envNameOf(key: string): string {
+  return `FERRY_${key.toUpperCase().replace(/\./g, '_')}`;
+}
+
+export function isSecretKey(key: string): boolean {
+  return /password|secret/i.test(key);
+}
+
+export function isDerivedDefault(d: ConfigKeySpec['default']): d is DerivedDefault {
+  return typeof d === 'object' && d !== null && !Array.isArray(d);
+}
+
+/** The value as Kafka shows config values: strings, comma-joined lists, null as null. */
+export function formatConfigValue(value: ConfigValue): string | null {
+  if (value === null) return null;
+  if (Array.isArray(value)) {
+    return value.map((v) => (typeof v === 'string' ? v : formatListener(v))).join(',');
+  }
+  return String(value);
+}

@@ -1,0 +1,471 @@
+// Broker configuration: defaults < config file < FERRY_* environment < command-line flags.
+//
+//   loadConfig({ argv, env, cwd }) -> Readonly<BrokerConfig>
+//     argv: the broker's flags only (e.g. process.argv.slice(3) after `ferry broker`):
+//           --config FILE | --config=FILE, --<key>=<value> | --<key> <value> | --<bool key>
+//     env:  FERRY_CONFIG=FILE, FERRY_<KEY> with the key upper-cased and '.' -> '_' (FERRY_LOG_LEVEL)
+//     file: Java .properties (as Kafka's server.properties) or .json (flat, or nested objects whose
+//           keys join with '.'); relative paths resolve against cwd
+//   BrokerConfig: one camel-cased typed field per key (log.retention.ms -> logRetentionMs), plus
+//     get(key), sourceOf(key), isExplicit(key), redacted(), warnings, configFile
+//   ConfigError (code CONFIG_INVALID): names the key, where the value came from (file:line,
+//     environment variable, flag) and what was expected; secret values are never printed
+//   renderConfigReference(): docs/configuration.md, generated from the schema
+//   configKeys(): every key
+//
+// Unknown keys in a file or flag are errors. Unknown FERRY_* environment variables are only
+// warnings (config.warnings), because the environment is shared with tools and test harnesses.
+
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import {
+  CONFIG_SCHEMA, CONFIG_SPECS, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,
+  type ConfigKeySpec, type ConfigValue,
+} from './config-schema.js';
+import {
+  ConfigValueError, formatListener, isWildcardHost, parseBool, parseBytes, parseDurationMs, parseEnum, parseHostPort,
+  parseInt32, parseList, parseListener, parseLong, parseProperties, type Listener,
+} from './config-values.js';
+
+export type { ConfigValue, ConfigKeySpec } from './config-schema.js';
+export type { Listener } from './config-values.js';
+export { parseHostPort, formatListener } from './config-values.js';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly key: string, readonly source: string, readonly expected: string, shownValue?: string) {
+    super(`config ${key}${shownValue === undefined ? '' : `=${shownValue}`} (${source}): expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type ConfigSource =
+  | { kind: 'default' }
+  | { kind: 'file'; path: string; line?: number }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag'; flag: string };
+
+export function describeSource(s: ConfigSource): string {
+  switch (s.kind) {
+    case 'default': return 'default';
+    case 'file': return s.line === undefined ? `file ${s.path}` : `file ${s.path}:${s.line}`;
+    case 'env': return `environment variable ${s.name}`;
+    case 'flag': return `flag ${s.flag}`;
+  }
+}
+
+export interface BrokerConfig {
+  nodeId: number;
+  clusterName: string;
+  rack: string | null;
+  listeners: Listener[];
+  advertisedListeners: Listener[];
+  socketRequestMaxBytes: number;
+  connectionsMax: number;
+  shutdownTimeoutMs: number;
+  dataDir: string;
+  walPath: string;
+  walCapacityBytes: number;
+  walAppendTimeoutMs: number;
+  cacheMaxBytes: number;
+  metadataBackend: 'local' | 'etcd';
+  etcdEndpoints: string[];
+  etcdUsername: string | null;
+  /** Not enumerable: JSON.stringify and spreads of the config leave it out. */
+  etcdPassword: string | null;
+  brokerSessionTimeoutMs: number;
+  autoCreateTopicsEnable: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  deleteTopicEnable: boolean;
+  messageMaxBytes: number;
+  logRetentionMs: number;
+  logRetentionBytes: number;
+  logSegmentBytes: number;
+  logCleanupPolicy: string[];
+  logMessageTimestampType: 'CreateTime' | 'LogAppendTime';
+  compressionType: string;
+  minInsyncReplicas: number;
+  fetchMaxBytes: number;
+  fetchSessionCacheSlots: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMaxSize: number;
+  offsetsRetentionMinutes: number;
+  producerIdExpirationMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** host:port or null. */
+  metricsListener: string | null;
+
+  /** The typed value of any key; throws ConfigError for an unknown key. */
+  get(key: string): ConfigValue;
+  sourceOf(key: string): ConfigSource;
+  /** True when the value came from a file, the environment or a flag rather than the default. */
+  isExplicit(key: string): boolean;
+  /** Every key with its value as Kafka would print it; secrets replaced by "[redacted]". */
+  redacted(): Record<string, string | null>;
+  /** Non-fatal findings, e.g. FERRY_* environment variables that name no key. */
+  readonly warnings: readonly string[];
+  /** The config file read, if any (absolute path). */
+  readonly configFile: string | null;
+}
+
+export interface LoadConfigOptions {
+  argv?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  cwd?: string;
+}
+
+interface RawSetting { raw: string | number | boolean | readonly unknown[]; source: ConfigSource }
+
+const REDACTED = '[redacted]';
+const NON_KEY_ENV = new Set(['FERRY_CONFIG']);
+
+export function configKeys(): string[] {
+  return CONFIG_SCHEMA.map((s) => s.key);
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<BrokerConfig> {
+  const argv = options.argv ?? process.argv.slice(2);
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const warnings: string[] = [];
+  const raw = new Map<string, RawSetting>();
+
+  const flags = parseFlags(argv);
+  const fileArg = flags.configFile ?? (env.FERRY_CONFIG !== undefined && env.FERRY_CONFIG !== ''
+    ? { path: env.FERRY_CONFIG, source: { kind: 'env', name: 'FERRY_CONFIG' } as ConfigSource }
+    : null);
+  let configFile: string | null = null;
+  if (fileArg) {
+    configFile = resolve(cwd, fileArg.path);
+    for (const [key, setting] of readConfigFile(configFile, fileArg.source)) raw.set(key, setting);
+  }
+
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('FERRY_') || NON_KEY_ENV.has(name) || value === undefined) continue;
+    const key = ENV_TO_KEY.get(name);
+    if (key === undefined) {
+      warnings.push(`environment variable ${name} names no config key; ignored`);
+      continue;
+    }
+    raw.set(key, { raw: value, source: { kind: 'env', name } });
+  }
+  for (const [key, setting] of flags.settings) raw.set(key, setting);
+
+  // Parse set values and fill defaults in schema order (derived defaults follow their inputs).
+  const values = new Map<string, ConfigValue>();
+  const sources = new Map<string, ConfigSource>();
+  for (const spec of CONFIG_SCHEMA) {
+    const setting = raw.get(spec.key);
+    if (setting) {
+      values.set(spec.key, parseSetting(spec, setting, cwd));
+      sources.set(spec.key, setting.source);
+    } else {
+      const d = spec.default;
+      const value = isDerivedDefault(d) ? d.derive((k) => values.get(k) ?? null) : d;
+      values.set(spec.key, spec.type === 'path' && typeof value === 'string' ? resolve(cwd, value) : parseDefault(spec, value));
+      sources.set(spec.key, { kind: 'default' });
+    }
+  }
+  checkAcrossKeys(values, sources);
+  return buildConfig(values, sources, warnings, configFile);
+}
+
+const ENV_TO_KEY = new Map(CONFIG_SCHEMA.map((s) => [envNameOf(s.key), s.key]));
+
+function parseFlags(argv: readonly string[]): { settings: Map<string, RawSetting>; configFile: { path: string; source: ConfigSource } | null } {
+  const settings = new Map<string, RawSetting>();
+  let configFile: { path: string; source: ConfigSource } | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (!token.startsWith('--') || token === '--') {
+      throw new ConfigError(token, `command line argument ${i + 1}`, 'flags of the form --<key>=<value> or --<key> <value>');
+    }
+    const eq = token.indexOf('=');
+    const key = eq < 0 ? token.slice(2) : token.slice(2, eq);
+    let value: string | undefined = eq < 0 ? undefined : token.slice(eq + 1);
+    const flag = `--${key}`;
+    const spec = CONFIG_SPECS.get(key);
+    if (key !== 'config' && spec === undefined) {
+      throw new ConfigError(key, `flag ${flag}`, `a known config key${suggest(key)} (see docs/configuration.md)`);
+    }
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('--')) {
+        value = next;
+        i++;
+      } else if (spec?.type === 'bool') {
+        value = 'true';
+      } else {
+        throw new ConfigError(key, `flag ${flag}`, 'a value: --<key>=<value> or --<key> <value>');
+      }
+    }
+    if (key === 'config') configFile = { path: value, source: { kind: 'flag', flag } };
+    else settings.set(key, { raw: value, source: { kind: 'flag', flag } });
+  }
+  return { settings, configFile };
+}
+
+function readConfigFile(path: string, via: ConfigSource): Map<string, RawSetting> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', describeSource(via), `a readable config file, but ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const out = new Map<string, RawSetting>();
+  if (extname(path).toLowerCase() === '.json') {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError('config', `file ${path}`, `valid JSON (${(err as Error).message})`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('config', `file ${path}`, 'a JSON object of config keys');
+    const walk = (obj: Record<string, unknown>, prefix: string): void => {
+      for (const [k, v] of Object.entries(obj)) {
+        const key = prefix + k;
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) { walk(v as Record<string, unknown>, `${key}.`); continue; }
+        const source: ConfigSource = { kind: 'file', path };
+        if (!CONFIG_SPECS.has(key)) throw new ConfigError(key, describeSource(source), `a known config key${suggest(key)} (see docs/configuration.md)`);
+        if (v === null) out.set(key, { raw: '', source });
+        else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v)) out.set(key, { raw: v, source });
+        else throw new ConfigError(key, describeSource(source), 'a string, number, boolean, list or null');
+      }
+    };
+    walk(doc as Record<string, unknown>, '');
+    return out;
+  }
+  let entries;
+  try {
+    entries = parseProperties(text);
+  } catch (err) {
+    throw new ConfigError('config', `file ${path}`, (err as Error).message);
+  }
+  for (const e of entries) {
+    const source: ConfigSource = { kind: 'file', path, line: e.line };
+    if (!CONFIG_SPECS.has(e.key)) throw new ConfigError(e.key, describeSource(source), `a known config key${suggest(e.key)} (see docs/configuration.md)`);
+    out.set(e.key, { raw: e.value, source });
+  }
+  return out;
+}
+
+function parseSetting(spec: ConfigKeySpec, setting: RawSetting, cwd: string): ConfigValue {
+  const shown = isSecretKey(spec.key) ? REDACTED : showRaw(setting.raw);
+  const where = describeSource(setting.source);
+  try {
+    const value = parseValue(spec, setting.raw);
+    checkBounds(spec, value);
+    return spec.type === 'path' && typeof value === 'string' ? resolve(cwd, value) : value;
+  } catch (err) {
+    if (err instanceof ConfigValueError) throw new ConfigError(spec.key, where, err.expected, shown);
+    throw err;
+  }
+}
+
+function parseDefault(spec: ConfigKeySpec, value: ConfigValue): ConfigValue {
+  // Defaults of the listener type are written as strings in the table.
+  if (spec.type === 'listeners' && typeof value === 'string') return parseList(value).map(parseListener);
+  return value;
+}
+
+function parseValue(spec: ConfigKeySpec, raw: RawSetting['raw']): ConfigValue {
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  if (spec.nullable && (text === '' || text === null)) return null;
+  const asText = (): string => {
+    if (typeof text === 'string') return text;
+    if (Array.isArray(text)) throw new ConfigValueError(`a single ${spec.type} value, not a list`);
+    return String(text);
+  };
+  switch (spec.type) {
+    case 'string': case 'path': {
+      const s = asText();
+      if (s === '') throw new ConfigValueError('a non-empty string');
+      return s;
+    }
+    case 'int': return parseInt32(typeof text === 'number' ? text : asText());
+    case 'long': return parseLong(typeof text === 'number' ? text : asText());
+    case 'bytes': return parseBytes(typeof text === 'number' ? text : asText());
+    case 'duration': return parseDurationMs(typeof text === 'number' ? text : asText());
+    case 'bool': return parseBool(typeof text === 'boolean' ? text : asText());
+    case 'enum': return parseEnum(asText(), spec.values ?? []);
+    case 'list': return parseList(Array.isArray(text) ? text : asText());
+    case 'listeners': {
+      const items = parseList(Array.isArray(text) ? text : asText());
+      if (items.length === 0) throw new ConfigValueError('at least one listener, like PLAINTEXT://localhost:9092');
+      return items.map(parseListener);
+    }
+    case 'hostport': {
+      const hp = parseHostPort(asText());
+      return `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
+    }
+  }
+}
+
+function checkBounds(spec: ConfigKeySpec, value: ConfigValue): void {
+  if (typeof value === 'number') {
+    if (spec.min !== undefined && value < spec.min) throw new ConfigValueError(`at least ${spec.min}`);
+    if (spec.max !== undefined && value > spec.max) throw new ConfigValueError(`at most ${spec.max}`);
+  }
+  if (value !== null && spec.check) {
+    const problem = spec.check(value);
+    if (problem !== undefined) throw new ConfigValueError(problem);
+  }
+}
+
+function checkAcrossKeys(values: Map<string, ConfigValue>, sources: Map<string, ConfigSource>): void {
+  const fail = (key: string, expected: string): never => {
+    const v = values.get(key) ?? null;
+    throw new ConfigError(key, describeSource(sources.get(key)!), expected, isSecretKey(key) ? REDACTED : formatConfigValue(v) ?? 'null');
+  };
+  const listeners = values.get('listeners') as Listener[];
+  const advertised = values.get('advertised.listeners') as Listener[];
+  const names = new Set<string>();
+  for (const l of listeners) {
+    if (names.has(l.name)) fail('listeners', `distinct listener names (${l.name} appears twice)`);
+    names.add(l.name);
+    if (l.name !== 'PLAINTEXT') fail('listeners', `PLAINTEXT listeners only (TLS and SASL are not supported yet), not ${l.name}`);
+  }
+  if (sources.get('advertised.listeners')!.kind === 'default') {
+    const wild = listeners.find((l) => isWildcardHost(l.host));
+    if (wild) fail('advertised.listeners', `an explicit advertised host, because listener ${formatListener(wild)} binds all interfaces and clients cannot connect to that address`);
+  }
+  const advertisedNames = new Set<string>();
+  for (const a of advertised) {
+    if (isWildcardHost(a.host)) fail('advertised.listeners', `a host clients can connect to, not ${a.host}`);
+    if (!names.has(a.name)) fail('advertised.listeners', `listener names that appear in listeners (${[...names].join(', ')}), not ${a.name}`);
+    if (advertisedNames.has(a.name)) fail('advertised.listeners', `distinct listener names (${a.name} appears twice)`);
+    advertisedNames.add(a.name);
+  }
+  if (values.get('metadata.backend') === 'etcd') {
+    const endpoints = values.get('etcd.endpoints') as string[];
+    if (endpoints.length === 0) fail('etcd.endpoints', 'at least one etcd URL when metadata.backend=etcd');
+  }
+  for (const url of values.get('etcd.endpoints') as string[]) {
+    if (!/^https?:\/\/[^/\s]+:\d{1,5}\/?$/.test(url)) fail('etcd.endpoints', `URLs like http://127.0.0.1:2379, not ${url}`);
+  }
+  if ((values.get('group.min.session.timeout.ms') as number) > (values.get('group.max.session.timeout.ms') as number)) {
+    fail('group.min.session.timeout.ms', 'at most group.max.session.timeout.ms');
+  }
+  if ((values.get('message.max.bytes') as number) > (values.get('socket.request.max.bytes') as number)) {
+    fail('message.max.bytes', 'at most socket.request.max.bytes (a batch must fit in a request)');
+  }
+}
+
+function buildConfig(values: Map<string, ConfigValue>, sources: Map<string, ConfigSource>, warnings: string[], configFile: string | null): Readonly<BrokerConfig> {
+  const config: Record<string, unknown> = {};
+  for (const spec of CONFIG_SCHEMA) {
+    Object.defineProperty(config, fieldNameOf(spec.key), {
+      value: freezeValue(values.get(spec.key)!), enumerable: !isSecretKey(spec.key), writable: false,
+    });
+  }
+  const known = (key: string): void => {
+    if (!CONFIG_SPECS.has(key)) throw new ConfigError(key, 'lookup', `a known config key${suggest(key)}`);
+  };
+  const methods = {
+    get(key: string): ConfigValue { known(key); return values.get(key)!; },
+    sourceOf(key: string): ConfigSource { known(key); return sources.get(key)!; },
+    isExplicit(key: string): boolean { known(key); return sources.get(key)!.kind !== 'default'; },
+    redacted(): Record<string, string | null> {
+      const out: Record<string, string | null> = {};
+      for (const spec of CONFIG_SCHEMA) {
+        const v = values.get(spec.key)!;
+        out[spec.key] = isSecretKey(spec.key) && v !== null ? REDACTED : formatConfigValue(v);
+      }
+      return out;
+    },
+  };
+  for (const [name, fn] of Object.entries(methods)) Object.defineProperty(config, name, { value: fn, enumerable: false });
+  Object.defineProperty(config, 'warnings', { value: Object.freeze([...warnings]), enumerable: false });
+  Object.defineProperty(config, 'configFile', { value: configFile, enumerable: false });
+  return Object.freeze(config) as unknown as Readonly<BrokerConfig>;
+}
+
+function freezeValue(v: ConfigValue): ConfigValue {
+  if (Array.isArray(v)) return Object.freeze(v.map((x) => (typeof x === 'object' ? Object.freeze({ ...x }) : x))) as ConfigValue;
+  return v;
+}
+
+function showRaw(raw: RawSetting['raw']): string {
+  return Array.isArray(raw) ? JSON.stringify(raw) : String(raw);
+}
+
+/** " (did you mean log.level?)" for a near miss. */
+function suggest(key: string): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const k of CONFIG_SPECS.keys()) {
+    const d = editDistance(key.toLowerCase(), k);
+    if (d < bestDistance) { bestDistance = d; best = k; }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(key.length / 5)) ? ` (did you mean ${best}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+const TYPE_DOCS: Record<ConfigKeySpec['type'], string> = {
+  string: 'string', int: 'int', long: 'long', bool: 'boolean', list: 'list', enum: 'enum',
+  bytes: 'bytes', duration: 'duration (ms)', path: 'path', listeners: 'listeners', hostport: 'host:port',
+};
+
+/** docs/configuration.md, generated from the schema (a test keeps the committed file equal to it). */
+export function renderConfigReference(): string {
+  const lines: string[] = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from src/ops/config-schema.ts by renderConfigReference() in src/ops/config.ts; do not edit by hand. Regenerate: UPDATE_CONFIG_DOC=1 node scripts/run-tests.mjs test/ops/config-doc (the test fails while this file differs). -->',
+    '',
+    'A broker reads its settings from four places; a later one overrides an earlier one:',
+    '',
+    '1. the defaults below;',
+    '2. a config file given by `--config FILE` (or the `FERRY_CONFIG` environment variable): Java `.properties` like Kafka\'s `server.properties`, or `.json` (an object of keys; nested objects join their keys with `.`);',
+    '3. environment variables `FERRY_<KEY>`: the key upper-cased with `.` replaced by `_`, e.g. `FERRY_LOG_LEVEL=debug`;',
+    '4. command-line flags `--<key>=<value>` or `--<key> <value>`, e.g. `ferry broker --log.level=debug`; a boolean flag alone means `true`.',
+    '',
+    'An unknown key or a bad value in a file or flag stops the broker with an error that names the key, where the value came from (file and line, variable, or flag) and what was expected. `FERRY_*` variables that name no key are reported as warnings and ignored. Values of keys containing `password` or `secret` are never printed or logged.',
+    '',
+    'Value types:',
+    '',
+    '- **int**: a 32-bit integer; **long**: an integer up to 2^53-1.',
+    '- **bytes**: an integer number of bytes, or a number with a unit: `B`, `KB`, `MB`, `GB`, `TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), e.g. `64MiB`.',
+    '- **duration (ms)**: milliseconds, or a number with a unit `ms`, `s`, `m`, `h`, `d`, e.g. `30s` or `7d`. `-1` means forever where allowed.',
+    '- **boolean**: `true` or `false`. **list**: comma-separated (a JSON array in `.json` files). **enum**: one of the listed values.',
+    '- **path**: a file or directory; relative paths resolve against the working directory.',
+    '- **listeners**: comma-separated `NAME://host:port`; IPv6 hosts in brackets (`PLAINTEXT://[::1]:9092`).',
+    '',
+    'With no configuration at all, `ferry broker` runs one broker on `localhost:9092` with data under `./data` and the embedded metadata store.',
+    '',
+  ];
+  const groups = [...new Set(CONFIG_SCHEMA.map((s) => s.group))];
+  for (const group of groups) {
+    lines.push(`## ${group}`, '', '| Key | Type | Default | Environment | Description |', '|---|---|---|---|---|');
+    for (const spec of CONFIG_SCHEMA.filter((s) => s.group === group)) {
+      const d = spec.default;
+      const shown = isDerivedDefault(d) ? null : formatConfigValue(d);
+      const def = isDerivedDefault(d) ? d.describe : shown === null ? '(none)' : shown === '' ? '(empty)' : `\`${shown}\``;
+      let type = TYPE_DOCS[spec.type];
+      if (spec.values) type += `: ${spec.values.map((v) => `\`${v}\``).join(', ')}`;
+      const bounds = [spec.min !== undefined ? `min ${spec.min}` : '', spec.max !== undefined ? `max ${spec.max}` : ''].filter(Boolean).join(', ');
+      const doc = spec.doc + (bounds ? ` (${bounds})` : '') + (isSecretKey(spec.key) ? ' Secret: never printed.' : '');
+      lines.push(`| \`${spec.key}\` | ${type} | ${def} | \`${envNameOf(spec.key)}\` | ${escapeCell(doc)} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
