@@ -34,6 +34,8 @@ export class BrokerProcess {
   get bootstrap(): string { return `127.0.0.1:${this.port}`; }
   get logs(): string { return this.output; }
   get pid(): number | undefined { return this.child?.pid; }
+  /** True while the broker process started by start() has not exited. */
+  get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
 
   /** Start and wait until the broker logs that it listens. */
   async start(timeoutMs = 30_000): Promise<void> {
@@ -46,6 +48,8 @@ export class BrokerProcess {
       '--group.initial.rebalance.delay.ms=0',
       ...Object.entries(this.options.config ?? {}).map(([k, v]) => `--${k}=${v}`),
     ];
+    // On a restart the earlier run's "broker ready" is still in `output`: only look past it.
+    const readyFrom = this.output.length;
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: process.env.FERRY_LOG_LEVEL ?? 'info' } });
     this.child = child;
     const onData = (d: Buffer) => {
@@ -55,9 +59,9 @@ export class BrokerProcess {
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`broker did not start in ${timeoutMs} ms:\n${this.output}`)); }, timeoutMs);
-      const check = () => { if (this.output.includes('"msg":"broker ready"')) { cleanup(); resolve(); } };
-      const onExit = (code: number | null, signal: string | null) => { cleanup(); reject(new Error(`broker exited (${code ?? signal}) before ready:\n${this.output}`)); };
+      const timer = setTimeout(() => { cleanup(); child.kill('SIGKILL'); reject(new Error(`broker did not start in ${timeoutMs} ms:\n${this.output.slice(readyFrom)}`)); }, timeoutMs);
+      const check = () => { if (this.output.indexOf('"msg":"broker ready"', readyFrom) >= 0) { cleanup(); resolve(); } };
+      const onExit = (code: number | null, signal: string | null) => { cleanup(); reject(new Error(`broker exited (${code ?? signal}) before ready:\n${this.output.slice(readyFrom)}`)); };
       const cleanup = () => { clearTimeout(timer); child.stdout!.off('data', check); child.stderr!.off('data', check); child.off('exit', onExit); };
       child.stdout!.on('data', check);
       child.stderr!.on('data', check);

@@ -1,0 +1,112 @@
+// confluent-kafka-python (librdkafka 2.0.x, Debian) against a real Ferry broker process.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { requirePythonModules } from '../helpers/require-tool.js';
+import { runJson } from '../helpers/run-process.js';
+import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
+
+const SCRIPT = fileURLToPath(new URL('./py/ck_client.py', import.meta.url));
+const CODECS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+describe('confluent-kafka-python against a Ferry broker', { timeout: 180_000 }, () => {
+  let broker: BrokerProcess;
+  let python: string;
+
+  before(async () => {
+    python = requirePythonModules('confluent_kafka');
+    broker = new BrokerProcess();
+    await broker.start();
+  });
+  after(async () => { await broker?.dispose(); });
+
+  const run = (command: string, args: Record<string, string | number>, timeoutMs = 60_000) =>
+    runJson(python, [SCRIPT, command, '--bootstrap', broker.bootstrap, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])], { timeoutMs });
+
+  for (const [codec, id] of Object.entries(CODECS)) {
+    test(`idempotent producer with ${codec} batches, consumed back byte-exact`, { timeout: 60_000 }, async () => {
+      const topic = `ck-idem-${codec}`;
+      const count = 2000;
+      const r = await run('idempotent', { topic, count, compression: codec });
+      assert.deepEqual(r.deliveryErrors, []);
+      assert.equal(r.notFlushed, 0);
+      assert.equal(r.acked, count);
+      assert.equal(r.consumed, count, 'every message consumed once');
+      assert.equal(r.distinct, count);
+      assert.deepEqual(r.mismatches, []);
+      // The broker stored the producer's batches as they were sent: still compressed with the
+      // codec, with the producer id and sequences of an idempotent producer, offsets contiguous.
+      const conn = await RawKafkaConnection.connect(broker.bootstrap);
+      try {
+        const stored = await fetchAllBatches(conn, topic, 0);
+        assert.equal(stored.highWatermark, BigInt(count));
+        assert.ok(stored.batches.length > 1, 'more than one batch');
+        let next = 0n;
+        let seq = 0;
+        for (const b of stored.batches) {
+          assert.equal(b.compression, id, `batch at ${b.baseOffset} compression`);
+          assert.ok(b.producerId >= 0n, 'idempotent batches carry a producer id');
+          assert.equal(b.baseOffset, next, 'contiguous offsets');
+          assert.equal(b.baseSequence, seq, 'sequence numbers follow offsets');
+          next = b.lastOffset + 1n;
+          seq += b.recordsCount;
+        }
+        assert.equal(new Set(stored.batches.map((b) => b.producerId)).size, 1, 'one producer id');
+      } finally { conn.close(); }
+    });
+  }
+
+  test('a consumer group of three rebalances when one member leaves; nothing is lost', { timeout: 120_000 }, async () => {
+    const r = await run('group', { topic: 'ck-group', group: 'ck-group-g', count: 300 }, 110_000);
+    assert.ok(r.threeWay, `each of 3 members gets one partition: ${JSON.stringify(r.firstAssign)}`);
+    assert.ok(r.firstRound, 'first round consumed');
+    assert.ok(r.twoWay, `the remaining 2 members take all 3 partitions: ${JSON.stringify(r.secondAssign)}`);
+    assert.ok(r.secondRound, 'second round consumed');
+    assert.equal(r.produced, 600);
+    assert.deepEqual(r.missing, [], 'no produced message missing');
+    assert.equal(r.distinct, 600);
+    assert.ok(r.rebalances.m0 >= 2 || r.rebalances.m1 >= 2, `a rebalance happened: ${JSON.stringify(r.rebalances)}`);
+  });
+
+  test('AdminClient: create, describe configs, alter, delete topics; list and describe groups', { timeout: 90_000 }, async () => {
+    const r = await run('admin', { topic: 'ck-admin', group: 'ck-admin-g' }, 80_000);
+    assert.equal(r.created, true);
+    assert.equal(r.duplicateCreate, 36, 'TOPIC_ALREADY_EXISTS');
+    const d1 = r.describe1;
+    assert.equal(d1['retention.ms'].value, '3600000');
+    assert.equal(d1['retention.ms'].isDefault, false);
+    for (const key of ['max.message.bytes', 'cleanup.policy', 'retention.bytes', 'segment.bytes', 'message.timestamp.type']) {
+      assert.ok(d1[key], `${key} is described`);
+    }
+    assert.equal(d1['cleanup.policy'].value, 'delete');
+    assert.equal(d1['retention.bytes'].value, '-1');
+    assert.equal(d1['message.timestamp.type'].value, 'CreateTime');
+    assert.equal(d1['cleanup.policy'].isDefault, true, 'a default is marked as such');
+    assert.equal(r.describe2['retention.ms'].value, '7200000');
+    assert.equal(r.describe2['max.message.bytes'].value, '2097152');
+    assert.equal(r.badAlter, 40, 'INVALID_CONFIG');
+    assert.equal(r.afterBadAlter.value, '7200000');
+    assert.equal(r.memberAssigned, true);
+    assert.ok(r.listGroups.includes('ck-admin-g'), `groups: ${r.listGroups}`);
+    assert.equal(r.describeGroup.error, 0);
+    assert.equal(r.describeGroup.state, 'Stable');
+    assert.equal(r.describeGroup.protocolType, 'consumer');
+    assert.ok(['range', 'roundrobin'].includes(r.describeGroup.protocol), r.describeGroup.protocol);
+    assert.equal(r.describeGroup.members.length, 1);
+    assert.equal(r.describeGroup.members[0].clientId, 'ck-admin-member');
+    assert.equal(r.describeGroup.members[0].hasAssignment, true);
+    assert.equal(r.deleted, true);
+    assert.equal(r.deleteMissing, 3, 'UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  test('offsets_for_times', { timeout: 60_000 }, async () => {
+    const r = await run('times', { topic: 'ck-times' });
+    assert.deepEqual(r.watermarks, [0, 10]);
+    assert.equal(r.before, 0);
+    assert.equal(r.exact3, 3);
+    assert.equal(r.between3and4, 4);
+    assert.equal(r.last, 9);
+    assert.equal(r.after, -1);
+  });
+});

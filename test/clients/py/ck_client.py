@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""confluent-kafka-python (librdkafka) scenarios against a broker, for test/clients/*.test.ts.
+
+Run with Debian's /usr/bin/python3. Each subcommand prints one JSON object (its observations) as
+the last line of stdout; the Node test makes the assertions. Exit code 2 means the scenario could
+not complete (the reason is in the JSON's "error" and on stderr).
+"""
+import argparse
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+COMMON = {'socket.timeout.ms': 10000, 'topic.metadata.refresh.interval.ms': 1000}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def payload(i, size):
+    """Deterministic binary value: every byte value occurs, and lengths vary."""
+    seed = hashlib.sha256(b'ferry-%d' % i).digest()
+    n = size if size else (i * 37) % 700 + 1
+    return (seed * (n // len(seed) + 1))[:n]
+
+
+def consume_range(bootstrap, topic, partitions, expected, timeout_s=40, extra=None):
+    """Reads every partition from the beginning until `expected` messages; returns a list of msgs."""
+    conf = dict(COMMON, **{'bootstrap.servers': bootstrap, 'group.id': 'ck-verify-%d' % os.getpid(),
+                           'enable.auto.commit': False, 'enable.partition.eof': False})
+    conf.update(extra or {})
+    c = Consumer(conf)
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    out = []
+    deadline = time.time() + timeout_s
+    while len(out) < expected and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            log('consume error', m.error())
+            continue
+        out.append(m)
+    c.close()
+    return out
+
+
+def cmd_idempotent(a):
+    """Idempotent producer with one compression codec; consumed back byte-exact."""
+    errors = []
+    acks = {}
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'enable.idempotence': True,
+                                 'compression.type': a.compression, 'linger.ms': 5, 'batch.num.messages': 200,
+                                 'acks': 'all'}))
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            acks[msg.key().decode()] = (msg.partition(), msg.offset())
+
+    for i in range(a.count):
+        while True:
+            try:
+                p.produce(a.topic, key=b'k%d' % i, value=payload(i, 0), headers=[('i', str(i).encode())], on_delivery=on_delivery)
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+    left = p.flush(30)
+    msgs = consume_range(a.bootstrap, a.topic, a.partitions, a.count)
+    mismatches = []
+    seen = set()
+    for m in msgs:
+        i = int(m.key().decode()[1:])
+        seen.add(i)
+        if m.value() != payload(i, 0):
+            mismatches.append({'i': i, 'why': 'value'})
+        if dict(m.headers() or []).get('i') != str(i).encode():
+            mismatches.append({'i': i, 'why': 'header'})
+        if acks.get('k%d' % i) != (m.partition(), m.offset()):
+            mismatches.append({'i': i, 'why': 'offset', 'ack': acks.get('k%d' % i), 'got': [m.partition(), m.offset()]})
+    print(json.dumps({'acked': len(acks), 'notFlushed': left, 'deliveryErrors': errors[:10], 'consumed': len(msgs),
+                      'distinct': len(seen), 'mismatches': mismatches[:10],
+                      'offsets': sorted(o for (_, o) in acks.values())[:3]}))
+
+
+def cmd_group(a):
+    """Three members of one group on a 3-partition topic; one leaves; nothing is lost."""
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    fs = admin.create_topics([NewTopic(a.topic, num_partitions=3, replication_factor=1)], operation_timeout=10)
+    for f in fs.values():
+        f.result(15)
+    produced = set()
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'linger.ms': 2}))
+
+    def on_delivery(err, msg):
+        if err is None:
+            produced.add((msg.partition(), msg.offset()))
+        else:
+            log('delivery error', err)
+
+    def produce(start, n):
+        for i in range(start, start + n):
+            p.produce(a.topic, key=b'%d' % i, value=b'm%d' % i, partition=i % 3, on_delivery=on_delivery)
+        p.flush(20)
+
+    lock = threading.Lock()
+    consumed = {}  # member -> list of (partition, offset)
+    assignments = {}  # member -> latest assignment
+    rebalances = {}
+    stop = {}
+
+    def member(name):
+        c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'auto.offset.reset': 'earliest',
+                                     'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500,
+                                     'enable.auto.commit': True, 'auto.commit.interval.ms': 200,
+                                     'client.id': name}))
+
+        def on_assign(cons, parts):
+            with lock:
+                assignments[name] = sorted(tp.partition for tp in parts)
+                rebalances[name] = rebalances.get(name, 0) + 1
+
+        def on_revoke(cons, parts):
+            with lock:
+                assignments[name] = []
+            try:
+                cons.commit(asynchronous=False)
+            except KafkaException as e:
+                log(name, 'commit on revoke', e)
+
+        c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
+        while not stop.get(name):
+            m = c.poll(0.2)
+            if m is None:
+                continue
+            if m.error():
+                log(name, 'error', m.error())
+                continue
+            with lock:
+                consumed.setdefault(name, []).append((m.partition(), m.offset()))
+        try:
+            c.commit(asynchronous=False)
+        except KafkaException as e:
+            log(name, 'final commit', e)
+        c.close()  # LeaveGroup
+
+    produce(0, a.count)
+    names = ['m0', 'm1', 'm2']
+    threads = {n: threading.Thread(target=member, args=(n,), daemon=True) for n in names}
+    for t in threads.values():
+        t.start()
+
+    def wait_for(pred, timeout_s, what):
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            with lock:
+                if pred():
+                    return True
+            time.sleep(0.1)
+        log('timed out waiting for', what, assignments)
+        return False
+
+    def all_consumed():
+        got = set(x for lst in consumed.values() for x in lst)
+        return produced <= got
+
+    ok3 = wait_for(lambda: all(len(assignments.get(n, [])) == 1 for n in names) and
+                   sorted(sum((assignments[n] for n in names), [])) == [0, 1, 2], 30, 'three-way assignment')
+    first_assign = {n: list(assignments.get(n, [])) for n in names}
+    ok_first = wait_for(all_consumed, 30, 'first round consumed')
+    stop['m2'] = True
+    threads['m2'].join(15)
+    ok2 = wait_for(lambda: sorted(assignments.get('m0', []) + assignments.get('m1', [])) == [0, 1, 2], 30, 'two-way assignment')
+    second_assign = {n: list(assignments.get(n, [])) for n in ['m0', 'm1']}
+    produce(a.count, a.count)
+    ok_second = wait_for(all_consumed, 30, 'second round consumed')
+    for n in ['m0', 'm1']:
+        stop[n] = True
+    for n in ['m0', 'm1']:
+        threads[n].join(15)
+    got = set(x for lst in consumed.values() for x in lst)
+    total = sum(len(v) for v in consumed.values())
+    print(json.dumps({'threeWay': ok3, 'firstAssign': first_assign, 'firstRound': ok_first, 'twoWay': ok2,
+                      'secondAssign': second_assign, 'secondRound': ok_second, 'produced': len(produced),
+                      'missing': sorted(produced - got)[:20], 'consumedTotal': total, 'distinct': len(got),
+                      'rebalances': rebalances}))
+
+
+def cmd_admin(a):
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    out = {}
+    t = a.topic
+    fs = admin.create_topics([NewTopic(t, num_partitions=2, replication_factor=1, config={'retention.ms': '3600000'})], operation_timeout=10)
+    fs[t].result(15)
+    md = admin.list_topics(timeout=10)
+    out['created'] = t in md.topics and len(md.topics[t].partitions) == 2
+    # Creating it again is TOPIC_ALREADY_EXISTS (36).
+    try:
+        admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1)], operation_timeout=10)[t].result(15)
+        out['duplicateCreate'] = 'succeeded'
+    except KafkaException as e:
+        out['duplicateCreate'] = e.args[0].code()
+
+    def describe():
+        res = ConfigResource(ConfigResource.Type.TOPIC, t)
+        cfg = admin.describe_configs([res])[res].result(15)
+        return {k: {'value': v.value, 'source': v.source, 'isDefault': v.is_default} for k, v in cfg.items()}
+
+    d1 = describe()
+    out['describe1'] = {k: d1.get(k) for k in ['retention.ms', 'max.message.bytes', 'cleanup.policy', 'retention.bytes', 'segment.bytes', 'message.timestamp.type']}
+    res = ConfigResource(ConfigResource.Type.TOPIC, t, set_config={'retention.ms': '7200000', 'max.message.bytes': '2097152'})
+    admin.alter_configs([res])[res].result(15)
+    d2 = describe()
+    out['describe2'] = {k: d2.get(k) for k in ['retention.ms', 'max.message.bytes']}
+    # An invalid value is refused and changes nothing.
+    bad = ConfigResource(ConfigResource.Type.TOPIC, t, set_config={'retention.ms': 'soon'})
+    try:
+        admin.alter_configs([bad])[bad].result(15)
+        out['badAlter'] = 'succeeded'
+    except KafkaException as e:
+        out['badAlter'] = e.args[0].code()
+    out['afterBadAlter'] = describe().get('retention.ms')
+
+    # A live group, for list/describe.
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    p.produce(t, b'x', partition=0)
+    p.flush(10)
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'auto.offset.reset': 'earliest',
+                                 'client.id': 'ck-admin-member'}))
+    assigned = threading.Event()
+    c.subscribe([t], on_assign=lambda cons, parts: assigned.set())
+    deadline = time.time() + 20
+    while not assigned.is_set() and time.time() < deadline:
+        c.poll(0.2)
+    out['memberAssigned'] = assigned.is_set()
+    groups = admin.list_groups(timeout=10)
+    out['listGroups'] = sorted(g.id for g in groups)
+    desc = admin.list_groups(a.group, timeout=10)
+    g = [x for x in desc if x.id == a.group]
+    if g:
+        g = g[0]
+        out['describeGroup'] = {'state': g.state, 'protocolType': g.protocol_type, 'protocol': g.protocol,
+                                'error': g.error.code() if g.error else None,
+                                'members': [{'clientId': m.client_id, 'hasAssignment': len(m.assignment or b'') > 0} for m in g.members]}
+    c.close()
+
+    fs = admin.delete_topics([t], operation_timeout=10)
+    fs[t].result(15)
+    deadline = time.time() + 10
+    gone = False
+    while time.time() < deadline:
+        if t not in admin.list_topics(timeout=10).topics:
+            gone = True
+            break
+        time.sleep(0.2)
+    out['deleted'] = gone
+    try:
+        admin.delete_topics([t + '-never'], operation_timeout=10)[t + '-never'].result(15)
+        out['deleteMissing'] = 'succeeded'
+    except KafkaException as e:
+        out['deleteMissing'] = e.args[0].code()
+    print(json.dumps(out))
+
+
+def cmd_times(a):
+    """Messages with explicit CreateTime timestamps; offsets_for_times finds the right offsets."""
+    base = int(time.time() * 1000) - 100000
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'linger.ms': 0}))
+    for i in range(10):
+        p.produce(a.topic, key=b'%d' % i, value=b'v%d' % i, partition=0, timestamp=base + i * 1000)
+        p.flush(10)  # one batch per message, so the index has to look inside the log
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': 'ck-times'}))
+    queries = {'before': base - 5000, 'exact3': base + 3000, 'between3and4': base + 3500, 'last': base + 9000, 'after': base + 60000}
+    res = c.offsets_for_times([TopicPartition(a.topic, 0, ts) for ts in queries.values()], timeout=10)
+    out = {name: r.offset for name, r in zip(queries.keys(), res)}
+    lo, hi = c.get_watermark_offsets(TopicPartition(a.topic, 0), timeout=10)
+    out['watermarks'] = [lo, hi]
+    c.close()
+    print(json.dumps(out))
+
+
+def cmd_crash_producer(a):
+    """acks=all producer that appends "key partition offset" for every acknowledged message to a file
+    until SIGTERM; then flushes what it can and exits."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    f = open(a.out, 'a', buffering=1)
+    errors = [0]
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'acks': 'all', 'linger.ms': 2,
+                                 'enable.idempotence': a.idempotent, 'message.timeout.ms': 60000,
+                                 'retry.backoff.ms': 100, 'reconnect.backoff.ms': 100, 'reconnect.backoff.max.ms': 500}))
+
+    def on_delivery(err, msg):
+        if err is None:
+            f.write('%s %d %d\n' % (msg.key().decode(), msg.partition(), msg.offset()))
+        else:
+            errors[0] += 1
+
+    if a.partitions > 1:
+        admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+        admin.create_topics([NewTopic(a.topic, num_partitions=a.partitions, replication_factor=1)], operation_timeout=10)[a.topic].result(15)
+    i = 0
+    print('started', flush=True)
+    while not stop.is_set():
+        try:
+            p.produce(a.topic, key=b'c%d' % i, value=b'crash-%d-' % i + b'x' * 100, on_delivery=on_delivery)
+            i += 1
+        except BufferError:
+            p.poll(0.05)
+            continue
+        p.poll(0)
+        if i % 100 == 0:
+            time.sleep(0.005)
+    left = p.flush(20)
+    f.close()
+    print(json.dumps({'sent': i, 'notFlushed': left, 'deliveryErrors': errors[0]}), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('command')
+    ap.add_argument('--bootstrap', required=True)
+    ap.add_argument('--topic', default='t')
+    ap.add_argument('--group', default='g')
+    ap.add_argument('--count', type=int, default=1000)
+    ap.add_argument('--partitions', type=int, default=1)
+    ap.add_argument('--compression', default='none')
+    ap.add_argument('--out')
+    ap.add_argument('--idempotent', action='store_true')
+    a = ap.parse_args()
+    {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
+     'crash-producer': cmd_crash_producer}[a.command](a)
+
+
+if __name__ == '__main__':
+    main()
