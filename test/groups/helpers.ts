@@ -2,7 +2,7 @@
 import { ErrorCode } from '../../src/protocol/errors.js';
 import {
   GroupCoordinator, ManualClock, MemoryGroupOffsetStore,
-  type GroupCoordinatorConfig, type GroupOffsetStore, type JoinGroupParams, type JoinGroupResult, type SyncGroupResult,
+  type GroupCoordinatorConfig, type GroupOffsetStore, type OffsetCommitParams, type OffsetCommitPartitionParams, type JoinGroupParams, type JoinGroupResult, type SyncGroupResult,
 } from '../../src/groups/coordinator.js';
 
 export { ErrorCode };
@@ -99,8 +99,8 @@ export async function stableSingle(c: GroupCoordinator, groupId: string, overrid
   return { memberId, generationId: j.generationId };
 }
 
-export function commitParams(groupId: string, entries: Array<{ topic: string; partition: number; offset: bigint; metadata?: string | null }>, member: { memberId: string; generationId: number } = { memberId: '', generationId: -1 }) {
-  const topics = new Map<string, Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }>>();
+export function commitParams(groupId: string, entries: Array<{ topic: string; partition: number; offset: bigint; metadata?: string | null }>, member: { memberId: string; generationId: number } = { memberId: '', generationId: -1 }): OffsetCommitParams {
+  const topics = new Map<string, OffsetCommitPartitionParams[]>();
   for (const e of entries) {
     const list = topics.get(e.topic) ?? [];
     list.push({ partitionIndex: e.partition, committedOffset: e.offset, committedLeaderEpoch: -1, committedMetadata: e.metadata === undefined ? '' : e.metadata });
