@@ -1,0 +1,9 @@
+// Everything src/cluster offers the rest of Ferry, in one import.
+export * from './metadata-store.js';
+export { LocalMetadataStore, type LocalMetadataStoreOptions, type LocalStoreOpenStats } from './local-metadata-store.js';
+export { MetadataKeys, escapeSegment, unescapeSegment } from './metadata-keys.js';
+export * from './topic-config.js';
+export * from './topic-registry.js';
+export * from './producer-id-allocator.js';
+export * from './metadata-group-offset-store.js';
+export * from './cluster-identity.js';

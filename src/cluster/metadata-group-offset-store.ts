@@ -1,0 +1,102 @@
+// Committed consumer-group offsets in the MetadataStore, in the shape of src/groups' GroupOffsetStore
+// (loadAll, commit, deleteOffsets, deleteGroup). One key per group, topic and partition:
+//
+//   groups/<group>/offsets/<topic>/<partition>  {"o":"<offset>","e":<leaderEpoch>,"m":"<metadata>","t":<commitTimestampMs>}
+//
+// The offset is a decimal string so every int64 survives JSON. Group and topic are escaped
+// (escapeSegment). A commit is one transaction when it fits etcd's limits (ETCD_LIMITS: 128 ops,
+// 1.5 MiB); larger commits are split into several transactions, each atomic (the coordinator issues one call
+// per group at a time and answers only after all of them resolve).
+//
+// API: new MetadataGroupOffsetStore(store, { clusterName })
+//   loadAll(): Promise<StoredGroupOffsets[]>
+//   commit(groupId, offsets), deleteOffsets(groupId, keys), deleteGroup(groupId)
+//   types OffsetKey, CommittedOffset, StoredGroupOffsets (structurally equal to src/groups/offset-store.ts)
+
+import { decodeJson, encodeJson, ETCD_LIMITS, type MetadataStore, type Op } from './metadata-store.js';
+import { MetadataKeys, unescapeSegment } from './metadata-keys.js';
+
+export interface OffsetKey {
+  topic: string;
+  partition: number;
+}
+
+export interface CommittedOffset extends OffsetKey {
+  offset: bigint;
+  /** -1 when the client did not send one. */
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestampMs: number;
+}
+
+export interface StoredGroupOffsets {
+  groupId: string;
+  offsets: CommittedOffset[];
+}
+
+interface StoredValue { o: string; e: number; m: string; t: number }
+
+export class MetadataGroupOffsetStore {
+  private readonly keys: MetadataKeys;
+
+  constructor(private readonly store: MetadataStore, options: { clusterName: string }) {
+    this.keys = new MetadataKeys(options.clusterName);
+  }
+
+  async loadAll(): Promise<StoredGroupOffsets[]> {
+    const prefix = this.keys.groupsPrefix();
+    const kvs = await this.store.list(prefix);
+    const groups = new Map<string, CommittedOffset[]>();
+    for (const kv of kvs) {
+      // <group>/offsets/<topic>/<partition>; the escaped segments contain no '/'.
+      const parts = kv.key.slice(prefix.length).split('/');
+      if (parts.length !== 4 || parts[1] !== 'offsets') continue; // other per-group records, if any appear later
+      const groupId = unescapeSegment(parts[0]!);
+      const partition = Number(parts[3]);
+      if (!Number.isInteger(partition) || partition < 0) throw new Error(`malformed offset key ${kv.key}`);
+      const v = decodeJson<StoredValue>(kv.value, kv.key);
+      let list = groups.get(groupId);
+      if (!list) groups.set(groupId, (list = []));
+      list.push({ topic: unescapeSegment(parts[2]!), partition, offset: BigInt(v.o), leaderEpoch: v.e, metadata: v.m, commitTimestampMs: v.t });
+    }
+    return [...groups].map(([groupId, offsets]) => ({ groupId, offsets }));
+  }
+
+  async commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    // The last entry for a partition wins, as if the commits were applied in order.
+    const byKey = new Map<string, Op>();
+    for (const o of offsets) {
+      const key = this.keys.groupOffset(groupId, o.topic, o.partition);
+      const value: StoredValue = { o: o.offset.toString(), e: o.leaderEpoch, m: o.metadata, t: o.commitTimestampMs };
+      byKey.set(key, { type: 'put', key, value: encodeJson(value) });
+    }
+    await this.runChunked([...byKey.values()]);
+  }
+
+  async deleteOffsets(groupId: string, keys: readonly OffsetKey[]): Promise<void> {
+    const unique = new Set(keys.map((k) => this.keys.groupOffset(groupId, k.topic, k.partition)));
+    await this.runChunked([...unique].map((key): Op => ({ type: 'delete', key })));
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.store.txn([], [{ type: 'deletePrefix', prefix: this.keys.groupPrefix(groupId) }]);
+  }
+
+  /** Runs ops in transactions that stay within etcd's op count and request size. */
+  private async runChunked(ops: Op[]): Promise<void> {
+    const bytesMax = ETCD_LIMITS.requestBytesMax - 64 * 1024; // headroom for framing
+    let chunk: Op[] = [];
+    let bytes = 0;
+    for (const op of ops) {
+      const size = op.type === 'put' ? op.key.length * 3 + op.value.length : 3 * (op.type === 'delete' ? op.key.length : op.prefix.length);
+      if (chunk.length > 0 && (chunk.length === ETCD_LIMITS.txnOpsMax || bytes + size > bytesMax)) {
+        await this.store.txn([], chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(op);
+      bytes += size;
+    }
+    if (chunk.length > 0) await this.store.txn([], chunk);
+  }
+}

@@ -1,0 +1,52 @@
+// The key layout of DESIGN §5, in one place. Every key lives under /ferry/<cluster>/.
+//
+//   cluster-id                          ClusterIdentity: {"id": "<22-char base64url>"}
+//   brokers/<nodeId>                    membership (bound to the broker's lease; cluster issue)
+//   controller                          controller election (cluster issue)
+//   topics/<name>                       TopicRegistry: {"id","partitions","configs","createdMs"}
+//   topic-ids/<topicId>                 TopicRegistry's index by id: {"name"}
+//   partitions/<topicId>/<partition>    {"leader": nodeId, "leaderEpoch"}
+//   groups/<group>/offsets/<topic>/<p>  committed offsets (group and topic escaped, see escapeSegment)
+//   producer-ids                        ProducerIdAllocator: {"nextBlockStart"}
+//
+// API: class MetadataKeys (one per cluster name), escapeSegment / unescapeSegment
+
+export class MetadataKeys {
+  readonly root: string;
+
+  constructor(readonly clusterName: string) {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterName)) throw new RangeError(`cluster name ${JSON.stringify(clusterName)} is not 1-64 of A-Z a-z 0-9 . _ -`);
+    this.root = `/ferry/${clusterName}/`;
+  }
+
+  clusterId(): string { return `${this.root}cluster-id`; }
+  broker(nodeId: number): string { return `${this.root}brokers/${nodeId}`; }
+  brokersPrefix(): string { return `${this.root}brokers/`; }
+  controller(): string { return `${this.root}controller`; }
+
+  topic(name: string): string { return `${this.root}topics/${name}`; }
+  topicsPrefix(): string { return `${this.root}topics/`; }
+  topicId(topicId: string): string { return `${this.root}topic-ids/${topicId}`; }
+  partition(topicId: string, partition: number): string { return `${this.root}partitions/${topicId}/${partition}`; }
+  partitionsPrefix(topicId: string): string { return `${this.root}partitions/${topicId}/`; }
+
+  groupsPrefix(): string { return `${this.root}groups/`; }
+  groupPrefix(groupId: string): string { return `${this.root}groups/${escapeSegment(groupId)}/`; }
+  groupOffset(groupId: string, topic: string, partition: number): string {
+    return `${this.groupPrefix(groupId)}offsets/${escapeSegment(topic)}/${partition}`;
+  }
+
+  producerIds(): string { return `${this.root}producer-ids`; }
+}
+
+/**
+ * Makes an arbitrary string safe as one key segment: '%' and '/' are percent-encoded, so a group
+ * named "a/offsets/b" cannot collide with group "a", and a prefix of one group never lists another.
+ */
+export function escapeSegment(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\//g, '%2F');
+}
+
+export function unescapeSegment(s: string): string {
+  return s.replace(/%2F|%25/g, (m) => (m === '%2F' ? '/' : '%'));
+}
