@@ -325,6 +325,28 @@ def cmd_crash_producer(a):
     print(json.dumps({'sent': i, 'notFlushed': left, 'deliveryErrors': errors[0]}), flush=True)
 
 
+def cmd_golden(a):
+    """A short tour of the common requests (for golden vectors): produce, group consume with a
+    commit, offsets by timestamp."""
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'compression.type': 'none', 'linger.ms': 0}))
+    for i in range(5):
+        p.produce(a.topic, key=b'k%d' % i, value=b'golden-%d' % i, headers=[('h', b'v')], partition=0)
+    p.flush(10)
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'auto.offset.reset': 'earliest',
+                                 'enable.auto.commit': False}))
+    c.subscribe([a.topic])
+    got = 0
+    deadline = time.time() + 20
+    while got < 5 and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got += 1
+    c.commit(asynchronous=False)
+    res = c.offsets_for_times([TopicPartition(a.topic, 0, int(time.time() * 1000) - 60000)], timeout=10)
+    c.close()
+    print(json.dumps({'consumed': got, 'offsetForTime': res[0].offset}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('command')
@@ -338,7 +360,7 @@ def main():
     ap.add_argument('--idempotent', action='store_true')
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden}[a.command](a)
 
 
 if __name__ == '__main__':
