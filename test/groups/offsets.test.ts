@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupCoordinator, MemoryGroupOffsetStore, ManualClock, type CommittedOffset } from '../../src/groups/coordinator.js';
-import { ErrorCode, harness, joinNew, sync, stableSingle, commitParams, isPending, subscription } from './helpers.js';
+import { ErrorCode, harness, joinNew, joinParams, sync, stableSingle, commitParams, isPending, subscription } from './helpers.js';
 
 function errorsOf(r: { topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> }): Record<string, number> {
   const out: Record<string, number> = {};
@@ -271,6 +271,32 @@ describe('DeleteGroups / ListGroups / DescribeGroups', () => {
     assert.deepEqual(await c.deleteGroups(['idle']), [{ groupId: 'idle', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }]);
     assert.equal(c.inspect('idle')?.state, 'Empty');
     assert.equal(c.inspect('idle')?.offsetCount, 1);
+    c.close();
+  });
+
+  test('while a deletion is being made durable the group is Dead: requests get COORDINATOR_NOT_AVAILABLE', async () => {
+    let release = (): void => {};
+    class SlowDeleteStore extends MemoryGroupOffsetStore {
+      override async deleteGroup(groupId: string): Promise<void> {
+        await new Promise<void>((r) => { release = r; });
+        return super.deleteGroup(groupId);
+      }
+    }
+    const store = new SlowDeleteStore();
+    const c = await GroupCoordinator.open({ store, clock: new ManualClock(), config: { initialRebalanceDelayMs: 0 } });
+    await c.commitOffsets(commitParams('g', [{ topic: 't', partition: 0, offset: 1n }]));
+    const deleting = c.deleteGroups(['g']);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(c.inspect('g')?.state, 'Dead');
+    assert.equal((await c.joinGroup(joinParams('g'))).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(errorsOf(await c.commitOffsets(commitParams('g', [{ topic: 't', partition: 0, offset: 2n }])))['t-0'], ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal((await c.describeGroups(['g']))[0]!.groupState, 'Dead');
+    assert.deepEqual((await c.listGroups()).groups, []);
+    assert.deepEqual(await c.deleteGroups(['g']), [{ groupId: 'g', errorCode: ErrorCode.GROUP_ID_NOT_FOUND }]);
+    release();
+    assert.deepEqual(await deleting, [{ groupId: 'g', errorCode: ErrorCode.NONE }]);
+    assert.equal(c.inspect('g'), undefined);
+    assert.deepEqual(store.snapshot('g'), []);
     c.close();
   });
 
