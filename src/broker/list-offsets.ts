@@ -28,7 +28,7 @@ export function makeListOffsetsHandler(b: BrokerContext) {
         return {
           name: t.name,
           partitions: t.partitions.map((p) => {
-            const out = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] as bigint[] };
+            const out = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] as bigint[] };
             const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
             if (!st) { out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION; return out; }
             const log = st.log;

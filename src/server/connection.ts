@@ -8,8 +8,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FrameDecoder } from '../protocol/frame.js';
-import { Reader, Writer } from '../protocol/primitives.js';
+import { FrameDecoder, frameWriter } from '../protocol/frame.js';
+import { Reader } from '../protocol/primitives.js';
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/headers.js';
 import { API_TABLE } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -25,8 +25,8 @@ export interface ConnectionOptions {
 
 interface Pending {
   header: RequestHeader;
-  /** Encoded response frame, null for no response; undefined while still running. */
-  frame?: Buffer | null;
+  /** Encoded response frame as chunks (records are not copied), null for no response; undefined while still running. */
+  frame?: Buffer[] | null;
 }
 
 export class Connection {
@@ -130,7 +130,14 @@ export class Connection {
     }
     result.then(
       (response) => {
-        pending.frame = response === null ? null : this.encode(header, response);
+        try {
+          pending.frame = response === null ? null : this.encode(header, response);
+        } catch (err) {
+          // A response the codec cannot encode for this version is a broker bug: drop this client only.
+          log.error({ err }, 'response encoding failed');
+          this.close('response encoding failed', { api: api.name });
+          return;
+        }
         this.flush();
       },
       (err) => {
@@ -141,21 +148,22 @@ export class Connection {
     );
   }
 
-  private encode(header: RequestHeader, body: object): Buffer {
+  private encode(header: RequestHeader, body: object): Buffer[] {
     const api = API_TABLE.get(header.apiKey)!;
-    const w = new Writer();
-    w.int32(0); // size, patched below
-    encodeResponseHeader(w, api.responseHeaderVersion(header.apiVersion), header.correlationId);
-    api.encodeResponse(w, header.apiVersion, body);
-    const frame = w.toBuffer();
-    frame.writeInt32BE(frame.length - 4, 0);
-    return frame;
+    return frameWriter((w) => {
+      encodeResponseHeader(w, api.responseHeaderVersion(header.apiVersion), header.correlationId);
+      api.encodeResponse(w, header.apiVersion, body);
+    }).toChunks();
   }
 
   private flush(): void {
-    while (this.queue.length && this.queue[0].frame !== undefined) {
-      const p = this.queue.shift()!;
-      if (p.frame && !this.closed) this.socket.write(p.frame);
+    if (this.queue.length && this.queue[0].frame !== undefined) {
+      this.socket.cork();
+      while (this.queue.length && this.queue[0].frame !== undefined) {
+        const p = this.queue.shift()!;
+        if (p.frame && !this.closed) for (const chunk of p.frame) this.socket.write(chunk);
+      }
+      this.socket.uncork();
     }
     this.maybeResume();
   }

@@ -1,0 +1,142 @@
+/**
+ * One broker process: opens the metadata store and the WAL, rebuilds partition state from
+ * them, and serves the Kafka protocol. Used by `ferry broker` and by tests.
+ *
+ * Start order matters: metadata first (topics, epochs, log start offsets), then the WAL
+ * replay (batches, producer state), then groups (committed offsets), then the listener — so
+ * no client ever sees a partition before its acknowledged data is back.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../ops/config.js';
+import { openWal, type Wal } from '@ferry/wal';
+import { LogManager } from '../log/log-manager.js';
+import { recordBatchStamper } from '../log/batch-stamper.js';
+import { HandlerRegistry } from '../server/handler-registry.js';
+import { KafkaServer } from '../server/server.js';
+import { registerApis } from './register-apis.js';
+import type { BrokerContext } from './context.js';
+import { TopicService } from './topic-service.js';
+import { openLocalMetadata, type ClusterMetadata } from './cluster-metadata.js';
+import { GroupCoordinator } from '../groups/coordinator.js';
+
+export interface BrokerSettings {
+  nodeId: number;
+  clusterName: string;
+  listenHost: string;
+  listenPort: number;
+  advertisedHost: string;
+  advertisedPort: number;
+  rack: string | null;
+  dataDir: string;
+  walPath: string;
+  walCapacityBytes: number;
+  walAppendTimeoutMs: number;
+  socketRequestMaxBytes: number;
+  messageMaxBytes: number;
+  autoCreateTopics: boolean;
+  numPartitions: number;
+  logRetentionMs: number;
+  logRetentionBytes: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMaxSize: number;
+  connectionsMax: number;
+  fetchMaxBytes: number;
+  fetchSessionSlots: number;
+  /** The full validated configuration (topic defaults read from it). */
+  config: BrokerConfig;
+}
+
+/** A WAL node id: the broker id (the volume's owner). */
+function walOwner(s: BrokerSettings): string { return `${s.clusterName}/broker-${s.nodeId}`; }
+
+export class Broker {
+  private constructor(
+    readonly settings: BrokerSettings,
+    readonly context: BrokerContext,
+    private readonly server: KafkaServer,
+    private readonly wal: Wal,
+    private readonly meta: ClusterMetadata,
+    private readonly log: Logger,
+    readonly address: { host: string; port: number },
+  ) {}
+
+  static async start(settings: BrokerSettings, log: Logger): Promise<Broker> {
+    mkdirSync(settings.dataDir, { recursive: true });
+    const meta = await openLocalMetadata(settings, log);
+    let wal: Wal | undefined;
+    try {
+      const topics = await TopicService.load(meta, settings, log);
+      mkdirSync(dirname(settings.walPath), { recursive: true });
+      const walEpoch = await meta.claimVolumeEpoch(walOwner(settings));
+      wal = await openWal(settings.walPath, {
+        nodeId: walOwner(settings), epoch: walEpoch, capacityBytes: settings.walCapacityBytes,
+        appendTimeoutMs: settings.walAppendTimeoutMs,
+      });
+      const started = Date.now();
+      const records = await wal.recover();
+      const logs = new LogManager(wal, recordBatchStamper);
+      await topics.attachLogs(logs);
+      const restored = logs.recover(records, (id) => topics.byId(id) !== undefined);
+      await topics.applyPartitionState();
+      log.info({ walRecords: records.length, batches: restored, ms: Date.now() - started, wal: settings.walPath }, 'WAL recovered');
+
+      const groups = await GroupCoordinator.open({
+        store: meta.groupOffsets,
+        logger: log.child({ component: 'groups' }),
+        config: {
+          minSessionTimeoutMs: settings.groupMinSessionTimeoutMs,
+          maxSessionTimeoutMs: settings.groupMaxSessionTimeoutMs,
+          initialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+          maxGroupSize: settings.groupMaxSize,
+        },
+      });
+
+      const registry = new HandlerRegistry();
+      const context: BrokerContext = {
+        self: { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack },
+        clusterId: meta.clusterId,
+        limits: {
+          messageMaxBytes: settings.messageMaxBytes, fetchMaxBytes: settings.fetchMaxBytes,
+          autoCreateTopics: settings.autoCreateTopics, defaultPartitions: settings.numPartitions,
+          fetchSessionSlots: settings.fetchSessionSlots,
+        },
+        topics, logs, groups, registry,
+        producerIds: meta.producerIds,
+        log,
+        now: () => Date.now(),
+        fatal: (err) => {
+          log.fatal({ err }, 'fatal storage error; exiting so the WAL is recovered from disk');
+          process.exit(70);
+        },
+      };
+      registerApis(registry, context);
+      const server = new KafkaServer(registry, {
+        host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
+        maxFrameBytes: settings.socketRequestMaxBytes, inFlightMax: 64,
+      }, log.child({ component: 'server' }));
+      const address = await server.listen();
+      // Port 0 picks a free port: advertise the one actually bound.
+      if (context.self.port === 0) context.self.port = address.port;
+      log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
+      return new Broker(settings, context, server, wal, meta, log, address);
+    } catch (err) {
+      await wal?.close().catch(() => {});
+      await meta.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Graceful stop: no new connections, close clients, flush and close the WAL and metadata. */
+  async stop(): Promise<void> {
+    this.log.info('broker stopping');
+    await this.server.close();
+    this.context.groups.close();
+    await this.wal.close();
+    await this.meta.close();
+    this.log.info('broker stopped');
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Consumer-group APIs, translating decoded requests to the GroupCoordinator (src/groups) and
+ * its results back into responses:
+ *   JoinGroup (11, v0–9), SyncGroup (14, v0–5), Heartbeat (12, v0–4), LeaveGroup (13, v0–5),
+ *   OffsetCommit (8, v0–9), OffsetFetch (9, v0–9, v8+ batches groups), ListGroups (16, v0–5),
+ *   DescribeGroups (15, v0–5), DeleteGroups (42, v0–2), OffsetDelete (47, v0).
+ * This broker coordinates every group (single node). OffsetCommit for partitions that do not
+ * exist answers UNKNOWN_TOPIC_OR_PARTITION for those partitions only.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/messages/index.js';
+import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/messages/join-group.js';
+import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/messages/sync-group.js';
+import type { HeartbeatRequest, HeartbeatResponse } from '../protocol/messages/heartbeat.js';
+import type { LeaveGroupRequest, LeaveGroupResponse } from '../protocol/messages/leave-group.js';
+import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/messages/offset-commit.js';
+import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/offset-fetch.js';
+import type { ListGroupsRequest, ListGroupsResponse } from '../protocol/messages/list-groups.js';
+import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../protocol/messages/describe-groups.js';
+import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../protocol/messages/delete-groups.js';
+import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/messages/offset-delete.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext, Handler } from '../server/handler-registry.js';
+import { leaveGroupV0Error, type OffsetFetchResult } from '../groups/coordinator.js';
+import type { BrokerContext } from './context.js';
+
+type Add = (key: number, v: { min: number; max: number }, handler: Handler) => void;
+
+export function registerGroupApis(b: BrokerContext, add: Add): void {
+  const groups = b.groups;
+
+  add(ApiKey.JoinGroup, { min: 0, max: 9 }, async (ctx: RequestContext, req: JoinGroupRequest): Promise<DeepPartial<JoinGroupResponse>> => {
+    const v = ctx.header.apiVersion;
+    const r = await groups.joinGroup({
+      apiVersion: v, groupId: req.groupId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
+      clientId: ctx.header.clientId ?? '', clientHost: `/${ctx.remoteAddress}`,
+      sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      protocolType: req.protocolType, protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+      reason: req.reason,
+    });
+    return {
+      throttleTimeMs: 0, errorCode: r.errorCode, generationId: r.generationId,
+      protocolType: r.protocolType, protocolName: v < 7 ? (r.protocolName ?? '') : r.protocolName,
+      leader: r.leader, skipAssignment: r.skipAssignment, memberId: r.memberId, members: r.members,
+    };
+  });
+
+  add(ApiKey.SyncGroup, { min: 0, max: 5 }, async (ctx: RequestContext, req: SyncGroupRequest): Promise<DeepPartial<SyncGroupResponse>> => {
+    const r = await groups.syncGroup({
+      groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
+      protocolType: ctx.header.apiVersion >= 5 ? req.protocolType : null, protocolName: ctx.header.apiVersion >= 5 ? req.protocolName : null,
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+    });
+    return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
+  });
+
+  add(ApiKey.Heartbeat, { min: 0, max: 4 }, async (_ctx: RequestContext, req: HeartbeatRequest): Promise<DeepPartial<HeartbeatResponse>> => {
+    const r = await groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId });
+    return { throttleTimeMs: 0, errorCode: r.errorCode };
+  });
+
+  add(ApiKey.LeaveGroup, { min: 0, max: 5 }, async (ctx: RequestContext, req: LeaveGroupRequest): Promise<DeepPartial<LeaveGroupResponse>> => {
+    const v = ctx.header.apiVersion;
+    const members = v <= 2 ? [{ memberId: req.memberId, groupInstanceId: null }] : req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason }));
+    const r = await groups.leaveGroup({ groupId: req.groupId, members });
+    if (v <= 2) return { throttleTimeMs: 0, errorCode: leaveGroupV0Error(r) };
+    return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
+  });
+
+  add(ApiKey.OffsetCommit, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetCommitRequest): Promise<DeepPartial<OffsetCommitResponse>> => {
+    const unknown = new Map<string, number[]>();
+    const known = [];
+    for (const t of req.topics) {
+      const topic = b.topics.byName(t.name);
+      const parts = [];
+      for (const p of t.partitions) {
+        if (topic && p.partitionIndex >= 0 && p.partitionIndex < topic.partitionCount) {
+          parts.push({
+            partitionIndex: p.partitionIndex, committedOffset: p.committedOffset, committedLeaderEpoch: p.committedLeaderEpoch,
+            commitTimestampMs: Number(p.commitTimestamp), committedMetadata: p.committedMetadata,
+          });
+        } else {
+          unknown.set(t.name, [...(unknown.get(t.name) ?? []), p.partitionIndex]);
+        }
+      }
+      if (parts.length) known.push({ name: t.name, partitions: parts });
+    }
+    const r = known.length
+      ? await groups.commitOffsets({
+        apiVersion: ctx.header.apiVersion, groupId: req.groupId, generationId: req.generationIdOrMemberEpoch,
+        memberId: req.memberId, groupInstanceId: req.groupInstanceId, topics: known,
+      })
+      : { topics: [] };
+    // Answer in request order, merging the coordinator's results with the unknown partitions.
+    const byTopic = new Map(r.topics.map((t) => [t.name, new Map(t.partitions.map((p) => [p.partitionIndex, p.errorCode]))]));
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: byTopic.get(t.name)?.get(p.partitionIndex) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    };
+  });
+
+  add(ApiKey.OffsetFetch, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetFetchRequest): Promise<DeepPartial<OffsetFetchResponse>> => {
+    const v = ctx.header.apiVersion;
+    const fetchOne = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): Promise<OffsetFetchResult> =>
+      groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable });
+    if (v >= 8) {
+      const results = await Promise.all(req.groups.map((g) => fetchOne(g.groupId, g.topics)));
+      return {
+        throttleTimeMs: 0,
+        groups: req.groups.map((g, i) => ({ groupId: g.groupId, errorCode: results[i].errorCode, topics: results[i].topics })),
+      };
+    }
+    // v0-1 always name topics; v2+ may send null for "all".
+    const r = await fetchOne(req.groupId, req.topics);
+    const topics = r.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ ...p })),
+    }));
+    if (v <= 1 && r.errorCode !== ErrorCode.NONE) {
+      // No top-level error field: report it on every partition.
+      for (const t of topics) for (const p of t.partitions) p.errorCode = r.errorCode;
+    }
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics };
+  });
+
+  add(ApiKey.ListGroups, { min: 0, max: 5 }, async (_ctx: RequestContext, req: ListGroupsRequest): Promise<DeepPartial<ListGroupsResponse>> => {
+    const r = await groups.listGroups({ statesFilter: req.statesFilter, typesFilter: req.typesFilter });
+    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
+  });
+
+  add(ApiKey.DescribeGroups, { min: 0, max: 5 }, async (_ctx: RequestContext, req: DescribeGroupsRequest): Promise<DeepPartial<DescribeGroupsResponse>> => {
+    const described = await groups.describeGroups(req.groups);
+    return { throttleTimeMs: 0, groups: described.map((g) => ({ ...g, authorizedOperations: -2147483648 })) };
+  });
+
+  add(ApiKey.DeleteGroups, { min: 0, max: 2 }, async (_ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeepPartial<DeleteGroupsResponse>> => {
+    const results = await groups.deleteGroups(req.groupsNames);
+    return { throttleTimeMs: 0, results };
+  });
+
+  add(ApiKey.OffsetDelete, { min: 0, max: 0 }, async (_ctx: RequestContext, req: OffsetDeleteRequest): Promise<DeepPartial<OffsetDeleteResponse>> => {
+    const r = await groups.deleteOffsets({ groupId: req.groupId, topics: req.topics });
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+  });
+}

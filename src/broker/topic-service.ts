@@ -1,0 +1,190 @@
+/**
+ * Topics as the request handlers see them: a synchronous in-memory view (the produce and fetch
+ * paths must not wait on the metadata store) kept in step with the TopicRegistry, which every
+ * change goes through first. Also creates and removes the partition logs that go with topics.
+ */
+import type { Logger } from 'pino';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  validateTopicName as registryValidateTopicName, brokerTopicDefaults, describeTopicConfigs, resolveTopicConfig,
+  CONFIG_SOURCE, KAFKA_CONFIG_TYPE,
+  type TopicInfo as RegistryTopic, type TopicResult, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig,
+} from '../cluster/index.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { ClusterMetadata } from './cluster-metadata.js';
+import type { BrokerSettings } from './broker.js';
+import { isSecretKey } from '../ops/config-schema.js';
+
+export type { ConfigAlteration, DescribedConfig };
+
+export interface TopicInfo {
+  name: string;
+  topicId: string;
+  partitionCount: number;
+  /** Only the keys set on the topic. */
+  configs: Readonly<Record<string, string>>;
+  maxMessageBytes: number;
+  logAppendTime: boolean;
+}
+
+export function validateTopicName(name: string): string | null {
+  return registryValidateTopicName(name);
+}
+
+function unwrap<T>(r: TopicResult<T>): T {
+  if (r.ok) return r.value;
+  throw new KafkaError(r.errorCode, r.message);
+}
+
+export class TopicService {
+  private readonly byNameMap = new Map<string, TopicInfo>();
+  private readonly byIdMap = new Map<string, TopicInfo>();
+  private readonly creating = new Map<string, Promise<TopicInfo | null>>();
+  private logs: LogManager | null = null;
+  private readonly defaults: BrokerTopicDefaults;
+
+  private constructor(private readonly meta: ClusterMetadata, private readonly settings: BrokerSettings, private readonly log: Logger) {
+    this.defaults = brokerTopicDefaults(settings.config);
+  }
+
+  static async load(meta: ClusterMetadata, settings: BrokerSettings, log: Logger): Promise<TopicService> {
+    const svc = new TopicService(meta, settings, log);
+    for (const t of await meta.topics.list()) svc.remember(t);
+    return svc;
+  }
+
+  /** Create partition logs for every known topic, at the leader epochs in metadata. */
+  async attachLogs(logs: LogManager): Promise<void> {
+    this.logs = logs;
+    for (const t of this.byNameMap.values()) await this.ensurePartitions(t);
+  }
+
+  /** After WAL recovery: apply log start offsets moved by DeleteRecords. */
+  async applyPartitionState(): Promise<void> {
+    for (const t of this.byNameMap.values()) {
+      for (const [p, offset] of await this.meta.logStarts(t.topicId)) {
+        const st = this.logs!.get(t.topicId, p);
+        if (st) st.log.advanceLogStart(Math.min(offset, st.log.highWatermark));
+      }
+    }
+  }
+
+  private async ensurePartitions(t: TopicInfo): Promise<void> {
+    const records = await this.meta.topics.partitions(t.topicId);
+    const epochs = new Map(records.map((r) => [r.partition, r.leaderEpoch]));
+    for (let p = 0; p < t.partitionCount; p++) this.logs!.ensure(t.topicId, p, epochs.get(p) ?? 0);
+  }
+
+  private remember(t: RegistryTopic): TopicInfo {
+    const eff = resolveTopicConfig(t.configs, this.defaults);
+    const info: TopicInfo = {
+      name: t.name, topicId: t.id, partitionCount: t.partitions, configs: t.configs,
+      maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime',
+    };
+    this.byNameMap.set(info.name, info);
+    this.byIdMap.set(info.topicId, info);
+    return info;
+  }
+
+  byName(name: string): TopicInfo | undefined { return this.byNameMap.get(name); }
+  byId(topicId: string): TopicInfo | undefined { return this.byIdMap.get(topicId); }
+  list(): TopicInfo[] { return [...this.byNameMap.values()].sort((a, b) => (a.name < b.name ? -1 : 1)); }
+
+  /** Auto-creation with the broker defaults; concurrent callers for one name share the work. */
+  autoCreate(name: string): Promise<TopicInfo | null> {
+    const existing = this.byNameMap.get(name);
+    if (existing) return Promise.resolve(existing);
+    let p = this.creating.get(name);
+    if (!p) {
+      p = this.create(name, -1, [], false).then(
+        (t) => { this.log.info({ topic: name, partitions: t.partitionCount }, 'topic auto-created'); return t; },
+        (err) => {
+          if (err instanceof KafkaError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) return this.byNameMap.get(name) ?? null;
+          throw err;
+        },
+      ).finally(() => this.creating.delete(name));
+      this.creating.set(name, p);
+    }
+    return p;
+  }
+
+  async create(name: string, numPartitions: number, configs: { name: string; value: string | null }[], validateOnly: boolean): Promise<TopicInfo> {
+    const partitions = numPartitions === -1 ? this.settings.numPartitions : numPartitions;
+    const seen = new Set<string>();
+    const map: Record<string, string | null> = {};
+    for (const c of configs) {
+      if (seen.has(c.name)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `config ${c.name} appears more than once`);
+      seen.add(c.name);
+      map[c.name] = c.value;
+    }
+    const created = unwrap(await this.meta.topics.create(name, partitions, map, { validateOnly }));
+    if (validateOnly) {
+      const eff = resolveTopicConfig(created.configs, this.defaults);
+      return { name, topicId: created.id, partitionCount: created.partitions, configs: created.configs, maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime' };
+    }
+    const info = this.remember(created);
+    if (this.logs) await this.ensurePartitions(info);
+    return info;
+  }
+
+  async delete(name: string): Promise<TopicInfo> {
+    if (!this.settings.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, 'delete.topic.enable is false');
+    const deleted = unwrap(await this.meta.topics.delete(name));
+    const info = this.byIdMap.get(deleted.id);
+    this.byNameMap.delete(name);
+    this.byIdMap.delete(deleted.id);
+    this.logs?.removeTopic(deleted.id);
+    await this.meta.deleteLogStarts(deleted.id);
+    return info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, maxMessageBytes: 0, logAppendTime: false };
+  }
+
+  async addPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<void> {
+    const t = unwrap(await this.meta.topics.addPartitions(name, totalCount, { validateOnly }));
+    if (validateOnly) return;
+    const info = this.remember(t);
+    if (this.logs) await this.ensurePartitions(info);
+  }
+
+  async alterConfigs(name: string, changes: ConfigAlteration[], replaceAll: boolean, validateOnly: boolean): Promise<void> {
+    let t: RegistryTopic;
+    if (replaceAll) {
+      const configs: Record<string, string | null> = {};
+      for (const c of changes) configs[c.name] = c.value;
+      t = unwrap(await this.meta.topics.alterConfigs(name, configs, { validateOnly }));
+    } else {
+      t = unwrap(await this.meta.topics.incrementalAlterConfigs(name, changes, { validateOnly }));
+    }
+    if (!validateOnly) this.remember(t);
+  }
+
+  describeConfigs(topic: TopicInfo, keys: readonly string[] | null): DescribedConfig[] {
+    return describeTopicConfigs(topic.configs, this.defaults, keys);
+  }
+
+  /** The broker's static configuration, read-only. */
+  describeBrokerConfigs(keys: readonly string[] | null): DescribedConfig[] {
+    const wanted = keys && keys.length ? new Set(keys) : null;
+    const cfg = this.settings.config;
+    return Object.entries(cfg.redacted())
+      .filter(([k]) => !wanted || wanted.has(k))
+      .map(([name, value]) => {
+        const explicit = cfg.isExplicit(name);
+        const source = explicit ? CONFIG_SOURCE.STATIC_BROKER_CONFIG : CONFIG_SOURCE.DEFAULT_CONFIG;
+        const sensitive = isSecretKey(name);
+        return {
+          name, value: sensitive ? null : value, source, isDefault: !explicit, readOnly: true, sensitive,
+          type: KAFKA_CONFIG_TYPE.STRING, documentation: '', synonyms: [{ name, value: sensitive ? null : value, source }],
+        };
+      });
+  }
+
+  /** DeleteRecords: durable in metadata first, then applied to the log. Returns the new log start. */
+  async advanceLogStart(topic: TopicInfo, partition: number, offset: number): Promise<number> {
+    const st = this.logs?.get(topic.topicId, partition);
+    if (!st) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic.name}/${partition}`);
+    if (offset <= st.log.logStartOffset) return st.log.logStartOffset;
+    await this.meta.setLogStart(topic.topicId, partition, offset);
+    st.log.advanceLogStart(offset);
+    return st.log.logStartOffset;
+  }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * `ferry` command line. Subcommands:
+ *   broker   run a broker (config from --config FILE, FERRY_* environment, --key=value flags)
+ *   version  print the version
+ */
+import { runBroker, brokerHelp } from './broker-command.js';
+
+const USAGE = `usage: ferry <command> [options]
+
+commands:
+  broker     run a Kafka-compatible broker (ferry broker --help for its options)
+  version    print the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'broker':
+      if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(brokerHelp()); return 0; }
+      return runBroker(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write('ferry 0.1.0\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`ferry: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== 0 || process.argv[2] !== 'broker') process.exitCode = code; },
+  (err) => { process.stderr.write(`ferry: ${(err as Error).stack ?? err}\n`); process.exit(1); },
+);
