@@ -296,6 +296,8 @@ export class LocalMetadataStore implements MetadataStore {
   private enqueue<T extends TxnResult>(make: (resolve: (r: TxnResult) => void, reject: (e: unknown) => void) => Request): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
+      // Work queued before close() still runs (close waits for it); nothing new after.
+      if (this.closed && !this.writing) return reject(new MetadataStoreClosedError(this.dir));
       this.queue.push(make(resolve as (r: TxnResult) => void, reject));
       if (!this.writing) void this.runWriter();
     });
