@@ -47,7 +47,7 @@ export interface TopicConfigSpec {
 const NOT_ENFORCED = ' Accepted for compatibility; Ferry does not act on it.';
 
 export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
-  { name: 'cleanup.policy', kind: 'list', brokerKey: 'log.cleanup.policy', defaultValue: 'delete', values: ['delete', 'compact'], nonEmpty: true, enforced: true, doc: 'delete: remove old data by retention.ms and retention.bytes; compact: keep the latest record per key.' },
+  { name: 'cleanup.policy', kind: 'list', brokerKey: 'log.cleanup.policy', defaultValue: 'delete', values: ['delete', 'compact'], nonEmpty: true, enforced: true, doc: 'delete: remove old data by retention.ms and retention.bytes; compact: keep the latest record per key (accepted, but key compaction is not implemented yet: a compact-only topic keeps all its data).' },
   { name: 'compression.gzip.level', kind: 'int', defaultValue: '-1', min: -1, max: 9, enforced: false, doc: 'Level for compression.type=gzip.' + NOT_ENFORCED },
   { name: 'compression.lz4.level', kind: 'int', defaultValue: '9', min: 1, max: 17, enforced: false, doc: 'Level for compression.type=lz4.' + NOT_ENFORCED },
   { name: 'compression.type', kind: 'string', brokerKey: 'compression.type', defaultValue: 'producer', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], enforced: false, doc: 'Final compression of the topic\'s batches. Ferry stores batches as producers sent them (producer).' + NOT_ENFORCED },

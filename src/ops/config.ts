@@ -18,6 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { TOPIC_CONFIG_SPECS } from '../cluster/topic-config.js';
 import {
   CONFIG_SCHEMA, CONFIG_SPECS, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,
   type ConfigKeySpec, type ConfigValue,
@@ -463,6 +464,22 @@ export function renderConfigReference(): string {
     }
     lines.push('');
   }
+  lines.push(
+    '## Topic configs',
+    '',
+    'Set per topic with CreateTopics, AlterConfigs or IncrementalAlterConfigs (e.g. `kafka-configs`, an AdminClient); DescribeConfigs reports every key below with its source. A topic key without a value falls back to its broker key, then to the default. Any other key is rejected with `INVALID_CONFIG` naming it. Keys marked "no" in the Enforced column are accepted, validated and reported so that clients and tools work, but Ferry does not act on them.',
+    '',
+    '| Key | Type | Default | Enforced | Description |',
+    '|---|---|---|---|---|',
+  );
+  for (const spec of TOPIC_CONFIG_SPECS) {
+    const def = spec.brokerKey ? `\`${spec.brokerKey}\` (\`${spec.defaultValue}\`)` : spec.defaultValue === '' ? '(empty)' : `\`${spec.defaultValue}\``;
+    const bounds = [spec.min !== undefined ? `min ${spec.min}` : '', spec.max !== undefined ? `max ${spec.max}` : ''].filter(Boolean).join(', ');
+    let type: string = spec.kind;
+    if (spec.values) type += `: ${spec.values.map((v) => `\`${v}\``).join(', ')}`;
+    lines.push(`| \`${spec.name}\` | ${type} | ${def} | ${spec.enforced ? 'yes' : 'no'} | ${escapeCell(spec.doc + (bounds ? ` (${bounds})` : ''))} |`);
+  }
+  lines.push('');
   return lines.join('\n');
 }
 
