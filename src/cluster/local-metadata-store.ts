@@ -422,12 +422,17 @@ export class LocalMetadataStore implements MetadataStore {
 
   // ---- watches -----------------------------------------------------------------------------
 
-  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): () => void {
+  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void, onError?: (err: Error) => void): () => void {
     this.checkUsable();
     if (!Number.isSafeInteger(fromRevision) || fromRevision < 0) throw new MetadataLimitError(`watch fromRevision ${fromRevision} is not a non-negative integer`);
     const start = fromRevision === 0 ? this.durableRevision + 1 : fromRevision;
     const oldest = this.history[0]?.revision ?? this.durableRevision + 1;
-    if (start < oldest) throw new MetadataCompactedError(start, oldest);
+    if (start < oldest) {
+      const err = new MetadataCompactedError(start, oldest);
+      if (!onError) throw err;
+      queueMicrotask(() => onError(err));
+      return () => undefined;
+    }
     const watcher: Watcher = { prefix, minRevision: start, onEvent, pending: [], scheduled: false, cancelled: false };
     for (const h of this.history) {
       if (h.revision >= start) this.enqueueEvents(watcher, h.events);

@@ -91,10 +91,14 @@ export interface MetadataStore {
   txn(compares: Compare[], success: Op[], failure?: Op[]): Promise<TxnResult>;
   /**
    * Calls onEvent for every change under prefix with revision >= fromRevision (0 = from now on),
-   * asynchronously and in revision order. Throws MetadataCompactedError if fromRevision is older
-   * than the history the store keeps. Returns a function that cancels the watch.
+   * asynchronously and in revision order. If fromRevision is older than the history the store
+   * keeps, the watch fails with MetadataCompactedError: given to onError (asynchronously) when
+   * provided, else thrown by this call (only possible with the local backend; pass onError to be
+   * backend-independent). onError also receives later failures (e.g. a lost etcd connection that
+   * cannot resume); the watch is over after onError. Returns a function that cancels the watch.
    */
-  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): () => void;
+  watch(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void, onError?: (err: Error) => void): () => void;
+  /** The etcd backend rounds ttlMs up to whole seconds (etcd's lease unit). */
   grantLease(ttlMs: number, options?: LeaseOptions): Promise<Lease>;
   /** The current revision (of durable state). */
   revision(): Promise<number>;

@@ -395,6 +395,9 @@ describe('LocalMetadataStore watches', () => {
     await w.until(4);
     assert.deepEqual(w.events.map((e) => e.kv.modRevision), [4, 5, 6, 7]);
     assert.throws(() => store.watch('/h/', 2, () => undefined), MetadataCompactedError);
+    const viaCallback = await new Promise<Error>((resolve) => { store.watch('/h/', 2, () => undefined, resolve); });
+    assert.ok(viaCallback instanceof MetadataCompactedError);
+    assert.match(viaCallback.message, /watch from revision 2: history starts at revision 4/);
   });
 
   test('listWithRevision + watch(revision + 1) sees every later change exactly once', async (t) => {
