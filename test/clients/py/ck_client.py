@@ -249,7 +249,7 @@ def cmd_admin(a):
     if g:
         g = g[0]
         out['describeGroup'] = {'state': g.state, 'protocolType': g.protocol_type, 'protocol': g.protocol,
-                                'error': g.error.code() if g.error else None,
+                                'error': g.error.code() if g.error is not None else 0,
                                 'members': [{'clientId': m.client_id, 'hasAssignment': len(m.assignment or b'') > 0} for m in g.members]}
     c.close()
 
@@ -280,8 +280,9 @@ def cmd_times(a):
         p.flush(10)  # one batch per message, so the index has to look inside the log
     c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': 'ck-times'}))
     queries = {'before': base - 5000, 'exact3': base + 3000, 'between3and4': base + 3500, 'last': base + 9000, 'after': base + 60000}
-    res = c.offsets_for_times([TopicPartition(a.topic, 0, ts) for ts in queries.values()], timeout=10)
-    out = {name: r.offset for name, r in zip(queries.keys(), res)}
+    # One query per call: librdkafka keys results by partition, so repeating one partition in a
+    # single call would only keep the last answer.
+    out = {name: c.offsets_for_times([TopicPartition(a.topic, 0, ts)], timeout=10)[0].offset for name, ts in queries.items()}
     lo, hi = c.get_watermark_offsets(TopicPartition(a.topic, 0), timeout=10)
     out['watermarks'] = [lo, hi]
     c.close()
