@@ -122,7 +122,7 @@ function lockHolder(lockPath: string): string {
 
 async function readSlots(file: WalFile, sizeBytes: number): Promise<[SlotDecode, SlotDecode]> {
   const buf = Buffer.alloc(HEADER_AREA_BYTES);
-  const got = await file.read(buf, 0);
+  const got = file.readSync ? file.readSync(buf, 0) : await file.read(buf, 0);
   if (sizeBytes < HEADER_AREA_BYTES || got < HEADER_AREA_BYTES) {
     // Too short to be ours: empty is new, anything else is foreign.
     const zero = buf.subarray(0, got).every((b) => b === 0);
