@@ -159,6 +159,36 @@ describe('ring space, trim and wrap-around', () => {
     await wal.close();
   });
 
+  test('a ring that is full at recovery: the restart record waits for a trim like any write', async () => {
+    const io = new MemoryIo();
+    const wal = await openMemory(io, { appendTimeoutMs: 50 });
+    await wal.recover();
+    const offsets: bigint[] = [];
+    for (;;) {
+      try {
+        offsets.push(await wal.append(bodyFor(offsets.length, 4000)));
+      } catch (err) {
+        assert.ok(err instanceof WalFullError);
+        break;
+      }
+    }
+    assert.ok(wal.usedBytes > wal.ringBytes - 8192);
+    await wal.close();
+    const again = await openMemory(io, { appendTimeoutMs: 5000 });
+    const got = await again.recover();
+    assert.deepEqual(got.map((r) => r.offset), offsets);
+    const waiting = again.append(Buffer.from('after'));
+    await new Promise((r) => setTimeout(r, 30));
+    await again.trim(offsets[3]!);
+    const after = await waiting;
+    assert.ok(after > offsets.at(-1)! + BigInt(again.ringBytes));
+    await again.close();
+    const third = await openMemory(io);
+    const all = await third.recover();
+    assert.deepEqual(all.map((r) => r.offset), [...offsets.slice(3), after]);
+    await third.close();
+  });
+
   test('trim only accepts record offsets or the end, and is durable', async () => {
     const io = new MemoryIo();
     const wal = await openMemory(io);
