@@ -74,14 +74,17 @@ const clients: Record<string, () => Promise<void>> = {
     producer.produce('golden-rd', 0, Buffer.from('v1'), 'k1', Date.now(), undefined, [{ h: Buffer.from('v') }]);
     await cb((d) => producer.flush(10_000, d));
     await cb((d) => producer.disconnect(d));
-    const consumer = new rd.KafkaConsumer({ ...conf, 'group.id': 'golden-rd-g', 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
+    // Only asynchronous calls here: the proxy runs on this event loop (commitSync would deadlock).
+    const consumer = new rd.KafkaConsumer({ ...conf, 'group.id': 'golden-rd-g', 'enable.auto.commit': false, offset_commit_cb: true }, { 'auto.offset.reset': 'earliest' });
     await cb((d) => consumer.connect({}, d));
     consumer.subscribe(['golden-rd']);
     let got = 0;
     consumer.on('data', () => { got++; });
     consumer.consume();
     await waitFor(() => got >= 1, 30_000, 'node-rdkafka consumed');
-    consumer.commitSync(null);
+    const committed = new Promise<void>((resolve, reject) => consumer.once('offset.commit', (err: any) => (err ? reject(err) : resolve())));
+    consumer.commit();
+    await committed;
     await cb((d) => consumer.offsetsForTimes([{ topic: 'golden-rd', partition: 0, offset: Date.now() - 60_000 }], 10_000, d));
     await cb((d) => consumer.disconnect(d));
   },
