@@ -26,9 +26,9 @@ def pct(sorted_vals, q):
     return sorted_vals[min(len(sorted_vals) - 1, int(q * len(sorted_vals)))]
 
 
-def consumer_thread(bootstrap, topic, partitions, expected, out, ready):
+def consumer_thread(bootstrap, topic, partitions, expected, out, ready, paced):
     c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'perf-%s' % topic, 'enable.auto.commit': False,
-                  'fetch.wait.max.ms': 100, 'fetch.min.bytes': 1, 'fetch.queue.backoff.ms': 0,
+                  'fetch.wait.max.ms': 100, 'fetch.min.bytes': 1,
                   'queued.min.messages': 100000})
     c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     # Wait for the assignment to be active before the producer starts.
@@ -38,7 +38,12 @@ def consumer_thread(bootstrap, topic, partitions, expected, out, ready):
     lat = out['latencies_ns']
     deadline = time.time() + 300
     while got < expected and time.time() < deadline:
-        for m in c.consume(num_messages=10000, timeout=0.2):
+        # consume() returns only when it has num_messages or the timeout passed: the paced (latency)
+        # phase takes one message at a time so no message waits for a batch to fill.
+        msgs = [c.poll(0.1)] if paced else c.consume(num_messages=1000, timeout=0.005)
+        for m in msgs:
+            if m is None:
+                continue
             if m.error():
                 continue
             now = time.perf_counter_ns()
@@ -54,9 +59,10 @@ def run_phase(bootstrap, topic, partitions, count, rate):
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(15)
     out = {'latencies_ns': [], 'consumed': 0, 'last_ns': 0}
     ready = threading.Event()
-    t = threading.Thread(target=consumer_thread, args=(bootstrap, topic, partitions, count, out, ready), daemon=True)
+    t = threading.Thread(target=consumer_thread, args=(bootstrap, topic, partitions, count, out, ready, bool(rate)), daemon=True)
     t.start()
-    ready.wait(15)
+    if not ready.wait(15):
+        raise RuntimeError('consumer did not start')
     time.sleep(1.0)
     conf = {'bootstrap.servers': bootstrap, 'acks': 'all', 'linger.ms': 0 if rate else 5,
             'batch.size': 1000000, 'queue.buffering.max.messages': 200000, 'queue.buffering.max.kbytes': 512000}
