@@ -111,12 +111,19 @@ export async function openWal(path: string, options: WalOptions): Promise<Wal> {
   }
 }
 
+/** ", held by pid N" from a lock file's first bytes; nothing for devices or unreadable files. */
 function lockHolder(lockPath: string): string {
+  let fd: number | undefined;
   try {
-    const text = fs.readFileSync(lockPath, 'utf8').trim();
+    if (!fs.statSync(lockPath).isFile()) return '';
+    fd = fs.openSync(lockPath, 'r');
+    const buf = Buffer.alloc(32);
+    const text = buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0)).trim();
     return /^\d+$/.test(text) ? `, held by pid ${text}` : '';
   } catch {
     return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -207,6 +214,7 @@ class WalImpl implements Wal {
   private state: State = 'open';
   private failure: WalError | null = null;
   private header: HeaderState;
+  private recoverCalled = false;
   private recovered = false;
   private trim_: bigint;
   private durableEnd: bigint;
@@ -269,7 +277,8 @@ class WalImpl implements Wal {
 
   async recover(): Promise<WalRecord[]> {
     this.ensureUsable();
-    if (this.recovered) throw new WalStateError(this.path, 'recover() was already called on this handle');
+    if (this.recoverCalled) throw new WalStateError(this.path, 'recover() was already called on this handle');
+    this.recoverCalled = true;
     const started = performance.now();
     const scanner = new RingScanner(this.file, this.geometry(), this.trim_, this.header.ringBytes);
     const records: WalRecord[] = [];

@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { MemoryIo, WalFullError, type Wal } from '@ferry/wal';
 import { bodyFor, openMemory } from './helpers.js';
 
+/** More runs for a soak: FERRY_WAL_MODEL_RUNS=5000 node scripts/run-tests.mjs wal/test/model */
+const RUNS = Number(process.env.FERRY_WAL_MODEL_RUNS ?? 300);
 const OPTIONS = { capacityBytes: 64 * 1024, recordBytesMax: 3000, appendTimeoutMs: 0 };
 
 type Cmd =
@@ -13,7 +15,7 @@ type Cmd =
   | { kind: 'settle' }
   | { kind: 'trim'; at: number }
   | { kind: 'read'; at: number; maxBytes: number }
-  | { kind: 'crash'; seed: number; ticks: number; keep: number }
+  | { kind: 'crash'; seed: number; ticks: number; keep: number; trimAt: number | null }
   | { kind: 'reopen' };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
@@ -21,7 +23,10 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'settle' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('trim' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), maxBytes: fc.integer({ min: 0, max: 20000 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), seed: fc.integer(), ticks: fc.integer({ min: 0, max: 40 }), keep: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 1, arbitrary: fc.record({
+    kind: fc.constant('crash' as const), seed: fc.integer(), ticks: fc.integer({ min: 0, max: 40 }),
+    keep: fc.double({ min: 0, max: 1, noNaN: true }), trimAt: fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
+  }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
 );
 
@@ -90,7 +95,14 @@ class Harness {
     }
   }
 
-  async crash(seed: number, ticks: number, keep: number): Promise<void> {
+  /** Power loss after `ticks` microtasks; with trimAt, a trim is also in progress when it hits. */
+  async crash(seed: number, ticks: number, keep: number, trimAt: number | null = null): Promise<void> {
+    const trimsTo = new Set([this.wal.trimOffset]);
+    if (trimAt !== null && this.live.length > 0) {
+      const to = this.live[Math.floor(trimAt * this.live.length)]!.offset;
+      trimsTo.add(to);
+      this.wal.trim(to).catch(() => {});
+    }
     for (let i = 0; i < ticks; i++) await Promise.resolve();
     this.io.disk('mem').crash(seed, { keepProbability: keep });
     const pending = this.issued.splice(0);
@@ -103,7 +115,7 @@ class Harness {
       }
     }
     await this.wal.close();
-    await this.recoverAndCheck(unacked);
+    await this.recoverAndCheck(unacked, trimsTo);
   }
 
   async reopen(): Promise<void> {
@@ -113,8 +125,12 @@ class Harness {
   }
 
   /** Every acknowledged, untrimmed record comes back byte-exact; beyond them only a prefix of the unacknowledged ones. */
-  private async recoverAndCheck(unacked: Issued[]): Promise<void> {
+  private async recoverAndCheck(unacked: Issued[], trimsTo?: Set<bigint>): Promise<void> {
     this.wal = await openMemory(this.io, OPTIONS);
+    if (trimsTo) {
+      assert.ok(trimsTo.has(this.wal.trimOffset), `trim point ${this.wal.trimOffset} is neither the old nor the new one`);
+      this.live = this.live.filter((l) => l.offset >= this.wal.trimOffset);
+    }
     const got = await this.wal.recover();
     assert.ok(got.length >= this.live.length, `recovered ${got.length} < ${this.live.length} acknowledged`);
     this.live.forEach((l, i) => {
@@ -146,7 +162,7 @@ describe('model-based: append / trim / read / crash / recover vs an array', () =
             case 'settle': await h.settle(); break;
             case 'trim': await h.trim(c.at); break;
             case 'read': await h.read(c.at, c.maxBytes); break;
-            case 'crash': await h.crash(c.seed, c.ticks, c.keep); break;
+            case 'crash': await h.crash(c.seed, c.ticks, c.keep, c.trimAt); break;
             case 'reopen': await h.reopen(); break;
           }
         }
@@ -154,11 +170,11 @@ describe('model-based: append / trim / read / crash / recover vs an array', () =
         stats.runs++;
         await h.wal.close();
       }),
-      { numRuns: 300 },
+      { numRuns: RUNS },
     );
     t.diagnostic(`runs ${stats.runs}, recoveries ${stats.crashes}, acknowledged records checked ${stats.recoveredChecked}, `
       + `unacknowledged extras ${stats.extras}, acknowledged bytes ${stats.ackedBytes} (ring ${64 * 1024})`);
-    assert.ok(stats.crashes >= 300 && stats.recoveredChecked > 1000);
+    assert.ok(stats.crashes >= RUNS && stats.recoveredChecked > 1000);
   });
 });
 
