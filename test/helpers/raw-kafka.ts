@@ -66,13 +66,19 @@ export class RawKafkaConnection {
     }
   }
 
-  /** Sends a request and decodes its response with the generated codec. */
-  async request<T = any>(apiKey: number, version: number, body: object, timeoutMs = 10_000): Promise<T> {
-    const correlationId = await this.send(apiKey, version, body);
-    const frame = await this.readFrame(timeoutMs);
-    if (frame === null) throw new Error(`connection closed instead of answering api ${apiKey} v${version}`);
-    return decodeResponseFrame(apiKey, version, frame, correlationId) as T;
+  /** Sends a request and decodes its response with the generated codec. Concurrent calls are run one at a time. */
+  request<T = any>(apiKey: number, version: number, body: object, timeoutMs = 10_000): Promise<T> {
+    const run = async (): Promise<T> => {
+      const correlationId = await this.send(apiKey, version, body);
+      const frame = await this.readFrame(timeoutMs);
+      if (frame === null) throw new Error(`connection closed instead of answering api ${apiKey} v${version}`);
+      return decodeResponseFrame(apiKey, version, frame, correlationId) as T;
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.then(() => undefined, () => undefined);
+    return result;
   }
+  private queue: Promise<void> = Promise.resolve();
 
   /** Resolves true if the broker closes the connection within timeoutMs (after draining any frames). */
   async waitClosed(timeoutMs = 5_000): Promise<boolean> {
