@@ -13,7 +13,7 @@ import { waitFor, sleep } from '../helpers/wait.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
-import { ApiKey, decodeApiVersionsResponse, encodeProduceRequest } from '../../src/protocol/messages/index.js';
+import { API_TABLE, ApiKey, decodeApiVersionsResponse, encodeProduceRequest } from '../../src/protocol/messages/index.js';
 
 const UNSUPPORTED_VERSION = 35;
 const CORRUPT_MESSAGE = 2;
@@ -239,6 +239,48 @@ describe('bad input over raw TCP while a healthy client works', { timeout: 150_0
     await assertHealthy('oversized batch');
   });
 
+  test('every advertised api and version: a body cut short closes the connection; random bodies never hurt the broker', { timeout: 90_000 }, async () => {
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    const advertised = (await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' })).apiKeys as Array<{ apiKey: number; minVersion: number; maxVersion: number }>;
+    conn.close();
+    const answeredTruncated: string[] = [];
+    let cases = 0;
+    for (const a of advertised) {
+      const api = API_TABLE.get(a.apiKey);
+      assert.ok(api, `advertised api ${a.apiKey} has a codec`);
+      for (let v = a.minVersion; v <= a.maxVersion; v++) {
+        // A default (empty) request of this version, then cut one byte short: always a short read.
+        const full = encodeRequestFrame(a.apiKey, v, {}, 1);
+        const headerBytes = full.length - 4 - bodyLength(a.apiKey, v);
+        if (full.length - 4 > headerBytes) {
+          const cut = Buffer.from(full.subarray(0, full.length - 1));
+          cut.writeInt32BE(cut.length - 4, 0);
+          const c = await RawKafkaConnection.connect(broker.bootstrap);
+          await c.writeRaw(cut);
+          const closed = await c.waitClosed(3_000);
+          if (!closed || c.pendingFrames > 0) answeredTruncated.push(`${api.name} v${v}`);
+          c.close();
+          cases++;
+        }
+        // Random bytes after a valid header: an error answer or a closed connection, never a crash.
+        const c = await RawKafkaConnection.connect(broker.bootstrap);
+        const header = full.subarray(4, 4 + headerBytes);
+        const body = randomBytes(8 + ((a.apiKey * 31 + v * 7) % 200));
+        const frame = Buffer.alloc(4 + header.length + body.length);
+        frame.writeInt32BE(header.length + body.length, 0);
+        header.copy(frame, 4);
+        body.copy(frame, 4 + header.length);
+        await c.writeRaw(frame);
+        await Promise.race([c.waitClosed(1_000), c.readFrame(1_000).catch(() => null)]);
+        c.close();
+        cases++;
+      }
+    }
+    assert.ok(cases > 100, `${cases} cases`);
+    assert.deepEqual(answeredTruncated, [], 'truncated requests must close the connection, not be answered');
+    await assertHealthy('truncated and random bodies for every api and version');
+  });
+
   test('the healthy client lost nothing and saw no errors', async () => {
     healthyStop = true;
     await healthyLoop;
@@ -247,6 +289,13 @@ describe('bad input over raw TCP while a healthy client works', { timeout: 150_0
     for (let i = 0; i < sent; i++) assert.ok(received.has(i), `healthy message ${i} consumed`);
   });
 });
+
+/** Bytes of a default (empty) request body of this api and version. */
+function bodyLength(apiKey: number, version: number): number {
+  const w = new Writer();
+  API_TABLE.get(apiKey)!.encodeRequest(w, version, {});
+  return w.length;
+}
 
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
