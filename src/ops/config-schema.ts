@@ -72,6 +72,29 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 30000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails.' },
   { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
 
+  // ---- object storage (S3 tier)
+  { key: 'object.store', type: 'enum', group: 'Object storage', values: ['fs', 's3'], default: 'fs', doc: 'Where uploaded data lives: fs (files under <data.dir>/objects, the embedded default) or s3 (any S3-compatible service).' },
+  {
+    key: 'object.store.path', type: 'path', group: 'Object storage',
+    default: derived('<data.dir>/objects', (get) => `${get('data.dir') as string}/objects`),
+    doc: 'Root directory of the fs object store.',
+  },
+  { key: 's3.bucket', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Bucket of the s3 object store (required when object.store=s3).' },
+  { key: 's3.prefix', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Key prefix inside the bucket (e.g. "prod/"), so several clusters can share one bucket.' },
+  { key: 's3.region', type: 'string', group: 'Object storage', default: 'us-east-1', doc: 'Region of the bucket.' },
+  { key: 's3.endpoint', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Endpoint URL for S3-compatible services (Ceph radosgw, MinIO); unset for AWS.' },
+  { key: 's3.force.path.style', type: 'bool', group: 'Object storage', default: false, doc: 'Path-style addressing (bucket in the path), needed by most S3-compatible services.' },
+  { key: 's3.access.key.id', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Static access key; unset to use the standard AWS credential chain (environment, instance profile, ...).' },
+  { key: 's3.secret.access.key', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Secret of s3.access.key.id. Never logged.' },
+  { key: 'upload.interval.ms', type: 'duration', group: 'Object storage', default: 5000, min: 10, doc: 'How often un-uploaded WAL data is written to the object store.' },
+  { key: 'upload.max.bytes', type: 'bytes', group: 'Object storage', default: 67108864, min: 1024, doc: 'Upload early once this much un-uploaded data has accumulated.' },
+  { key: 'upload.stream.split.bytes', type: 'bytes', group: 'Object storage', default: 8388608, min: 1024, doc: 'A partition with at least this much data in one upload gets its own stream object.' },
+  { key: 'block.cache.max.bytes', type: 'bytes', group: 'Object storage', default: 268435456, min: 0, doc: 'Memory for blocks read back from the object store (LRU).' },
+  { key: 'object.gc.grace.ms', type: 'duration', group: 'Object storage', default: 600000, min: 0, doc: 'How long an object that metadata no longer references (compacted, deleted, or never committed) is kept before it is deleted, so in-flight readers finish.' },
+  { key: 'compaction.interval.ms', type: 'duration', group: 'Object storage', default: 60000, min: 100, doc: 'How often compaction looks for small objects to merge.' },
+  { key: 'compaction.max.bytes.per.sec', type: 'bytes', group: 'Object storage', default: 52428800, min: 1024, doc: 'Rate limit of compaction reads and writes.' },
+  { key: 'retention.check.interval.ms', type: 'duration', group: 'Object storage', default: 30000, min: 100, doc: 'How often retention.ms and retention.bytes are applied.' },
+
   // ---- metadata
   { key: 'metadata.backend', type: 'enum', group: 'Metadata', values: ['local', 'etcd'], default: 'local', doc: 'local: embedded single-node store under <data.dir>/meta. etcd: a cluster coordinated through etcd.endpoints.' },
   { key: 'etcd.endpoints', type: 'list', group: 'Metadata', default: [], doc: 'etcd client URLs (http://host:2379, comma-separated); required when metadata.backend=etcd.' },

@@ -69,6 +69,24 @@ export interface BrokerConfig {
   walCapacityBytes: number;
   walAppendTimeoutMs: number;
   cacheMaxBytes: number;
+  objectStore: 'fs' | 's3';
+  objectStorePath: string;
+  s3Bucket: string | null;
+  s3Prefix: string | null;
+  s3Region: string;
+  s3Endpoint: string | null;
+  s3ForcePathStyle: boolean;
+  s3AccessKeyId: string | null;
+  /** Not enumerable: JSON.stringify and spreads of the config leave it out. */
+  s3SecretAccessKey: string | null;
+  uploadIntervalMs: number;
+  uploadMaxBytes: number;
+  uploadStreamSplitBytes: number;
+  blockCacheMaxBytes: number;
+  objectGcGraceMs: number;
+  compactionIntervalMs: number;
+  compactionMaxBytesPerSec: number;
+  retentionCheckIntervalMs: number;
   metadataBackend: 'local' | 'etcd';
   etcdEndpoints: string[];
   etcdUsername: string | null;
