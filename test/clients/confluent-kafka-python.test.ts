@@ -105,16 +105,30 @@ describe('confluent-kafka-python against a Ferry broker', { timeout: 180_000 }, 
     });
   }
 
-  test('a consumer group of three rebalances when one member leaves; nothing is lost', { timeout: 120_000 }, async () => {
-    const r = await run('group', { topic: 'ck-group', group: 'ck-group-g', count: 300 }, 110_000);
+  for (const assignor of ['range', 'cooperative-sticky']) test(`a consumer group of three (${assignor}) rebalances when one member leaves; nothing is lost`, { timeout: 120_000 }, async () => {
+    const r = await run('group', { topic: `ck-group-${assignor}`, group: `ck-group-${assignor}-g`, count: 300, assignor }, 110_000);
     assert.ok(r.threeWay, `each of 3 members gets one partition: ${JSON.stringify(r.firstAssign)}`);
     assert.ok(r.firstRound, 'first round consumed');
     assert.ok(r.twoWay, `the remaining 2 members take all 3 partitions: ${JSON.stringify(r.secondAssign)}`);
     assert.ok(r.secondRound, 'second round consumed');
+    if (assignor === 'cooperative-sticky') {
+      for (const m of ['m0', 'm1']) {
+        for (const p of r.firstAssign[m]) assert.ok(r.secondAssign[m].includes(p), `${m} keeps partition ${p} (sticky): ${JSON.stringify(r)}`);
+      }
+    }
     assert.equal(r.produced, 600);
     assert.deepEqual(r.missing, [], 'no produced message missing');
     assert.equal(r.distinct, 600);
     assert.ok(r.rebalances.m0 >= 2 || r.rebalances.m1 >= 2, `a rebalance happened: ${JSON.stringify(r.rebalances)}`);
+  });
+
+  test('static membership: a restarted member with the same group.instance.id gets its partition back, the other sees no rebalance', { timeout: 60_000 }, async () => {
+    const r = await run('static', { topic: 'ck-static', group: 'ck-static-g' });
+    assert.ok(r.stable, `two members with one partition each: ${JSON.stringify(r)}`);
+    assert.ok(r.rejoined, `the restarted static member has a partition again: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.s1After, r.first.s1, 'the same partition as before');
+    assert.deepEqual(r.s0After, r.first.s0);
+    assert.deepEqual(r.s0Events, r.s0Before, `the other member saw no revoke or assign: ${JSON.stringify(r)}`);
   });
 
   test('AdminClient: create, describe configs, alter, delete topics; list and describe groups', { timeout: 90_000 }, async () => {

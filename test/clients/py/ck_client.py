@@ -119,27 +119,29 @@ def cmd_group(a):
     stop = {}
 
     def member(name):
-        c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'auto.offset.reset': 'earliest',
-                                     'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500,
-                                     'enable.auto.commit': True, 'auto.commit.interval.ms': 200,
-                                     'client.id': name}))
+        conf = dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'auto.offset.reset': 'earliest',
+                               'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500,
+                               'enable.auto.commit': True, 'auto.commit.interval.ms': 200,
+                               'partition.assignment.strategy': a.assignor, 'client.id': name})
+        c = Consumer(conf)
 
         def on_assign(cons, parts):
             with lock:
-                assignments[name] = sorted(tp.partition for tp in parts)
                 rebalances[name] = rebalances.get(name, 0) + 1
 
         def on_revoke(cons, parts):
-            with lock:
-                assignments[name] = []
             try:
                 cons.commit(asynchronous=False)
             except KafkaException as e:
-                log(name, 'commit on revoke', e)
+                if e.args[0].code() != KafkaError._NO_OFFSET:
+                    log(name, 'commit on revoke', e)
 
         c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
         while not stop.get(name):
             m = c.poll(0.2)
+            # The current assignment (works for eager and cooperative rebalances alike).
+            with lock:
+                assignments[name] = sorted(tp.partition for tp in c.assignment())
             if m is None:
                 continue
             if m.error():
@@ -151,6 +153,8 @@ def cmd_group(a):
             c.commit(asynchronous=False)
         except KafkaException as e:
             log(name, 'final commit', e)
+        with lock:
+            assignments[name] = []
         c.close()  # LeaveGroup
 
     produce(0, a.count)
@@ -326,6 +330,52 @@ def cmd_crash_producer(a):
     print(json.dumps({'sent': i, 'notFlushed': left, 'deliveryErrors': errors[0]}), flush=True)
 
 
+def cmd_static(a):
+    """Static membership: a member with group.instance.id restarts within the session timeout and
+    gets its partition back; the other member sees no rebalance."""
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    admin.create_topics([NewTopic(a.topic, num_partitions=2, replication_factor=1)], operation_timeout=10)[a.topic].result(15)
+    events = {}
+
+    def make(instance):
+        c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'group.instance.id': instance,
+                                     'session.timeout.ms': 10000, 'heartbeat.interval.ms': 500, 'client.id': instance,
+                                     'auto.offset.reset': 'earliest'}))
+        ev = events.setdefault(instance, {'assign': 0, 'revoke': 0})
+
+        def on_assign(cons, parts):
+            ev['assign'] += 1
+
+        def on_revoke(cons, parts):
+            ev['revoke'] += 1
+        c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
+        return c
+
+    def pump(consumers, seconds, until=None):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for c in consumers:
+                c.poll(0.05)
+            if until and until():
+                return True
+        return False
+
+    s0 = make('s0')
+    s1 = make('s1')
+    both = pump([s0, s1], 30, lambda: len(s0.assignment()) == 1 and len(s1.assignment()) == 1)
+    first = {'s0': [tp.partition for tp in s0.assignment()], 's1': [tp.partition for tp in s1.assignment()]}
+    before = dict(events['s0'])
+    s1.close()  # a static member does not send LeaveGroup
+    s1b = make('s1')
+    back = pump([s0, s1b], 20, lambda: len(s1b.assignment()) == 1)
+    pump([s0, s1b], 2)
+    out = {'stable': both, 'first': first, 'rejoined': back, 's1After': [tp.partition for tp in s1b.assignment()],
+           's0After': [tp.partition for tp in s0.assignment()], 's0Before': before, 's0Events': dict(events['s0'])}
+    s0.close()
+    s1b.close()
+    print(json.dumps(out))
+
+
 def cmd_golden(a):
     """A short tour of the common requests (for golden vectors): produce, group consume with a
     commit, offsets by timestamp."""
@@ -359,9 +409,10 @@ def main():
     ap.add_argument('--compression', default='none')
     ap.add_argument('--out')
     ap.add_argument('--idempotent', action='store_true')
+    ap.add_argument('--assignor', default='range')
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static}[a.command](a)
 
 
 if __name__ == '__main__':
