@@ -128,4 +128,44 @@ describe('kafkajs against a Ferry broker', { timeout: 150_000 }, () => {
     await waitFor(async () => !(await admin.listTopics()).includes('kjs-del'), 10_000, 'topic gone from listTopics');
     await assert.rejects(admin.deleteTopics({ topics: ['kjs-never'], timeout: 5_000 }), (e: any) => /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/i.test(String(e?.message) + JSON.stringify(e?.errors ?? e?.originalError ?? '')) || e?.type === 'UNKNOWN_TOPIC_OR_PARTITION');
   });
+
+  test('admin: createPartitions, deleteTopicRecords (log start offset), deleteGroups', { timeout: 40_000 }, async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'kjs-dr', numPartitions: 1 }], waitForLeaders: true });
+    await admin.createPartitions({ topicPartitions: [{ topic: 'kjs-dr', count: 2 }] });
+    await waitFor(async () => (await admin.fetchTopicMetadata({ topics: ['kjs-dr'] })).topics[0]!.partitions.length === 2, 10_000, 'two partitions');
+    const producer = kafka.producer({ createPartitioner: kjs.Partitioners.DefaultPartitioner });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    await producer.send({ topic: 'kjs-dr', acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ partition: 0, value: `dr-${i}` })) });
+    const [p1] = await producer.send({ topic: 'kjs-dr', acks: -1, messages: [{ partition: 1, value: 'on the new partition' }] });
+    assert.equal(p1!.errorCode, 0);
+    assert.equal(p1!.partition, 1);
+
+    await admin.deleteTopicRecords({ topic: 'kjs-dr', partitions: [{ partition: 0, offset: '60' }] });
+    const offsets = await admin.fetchTopicOffsets('kjs-dr');
+    const p0 = offsets.find((o) => o.partition === 0)!;
+    assert.equal(p0.low, '60', 'log start offset moved');
+    assert.equal(p0.high, '100');
+    const consumer = kafka.consumer({ groupId: 'kjs-dr-g', sessionTimeout: 10_000, heartbeatInterval: 500 });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: 'kjs-dr', fromBeginning: true });
+    const got: Array<[number, string, string]> = [];
+    await consumer.run({ eachMessage: async ({ partition, message }) => { got.push([partition, message.offset, message.value!.toString()]); } });
+    await waitFor(() => got.length >= 41, 30_000, () => `consumed ${got.length} of 41`);
+    const fromP0 = got.filter(([p]) => p === 0);
+    assert.equal(fromP0[0]![1], '60', 'consumption starts at the new log start offset');
+    assert.equal(fromP0[0]![2], 'dr-60');
+    assert.equal(fromP0.length, 40);
+    await consumer.disconnect();
+
+    const res = await admin.deleteGroups(['kjs-dr-g']);
+    assert.equal(res[0]!.errorCode, 0);
+    assert.ok(!(await admin.listGroups()).groups.some((g) => g.groupId === 'kjs-dr-g'), 'group deleted');
+    const committed = await admin.fetchOffsets({ groupId: 'kjs-dr-g', topics: ['kjs-dr'] });
+    for (const p of committed[0]!.partitions) assert.equal(p.offset, '-1', 'no committed offsets after deleteGroups');
+  });
 });

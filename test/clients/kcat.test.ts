@@ -103,4 +103,45 @@ describe('kcat against a Ferry broker', { timeout: 120_000 }, () => {
     assert.equal(await query(1), 0, 'a timestamp before everything finds the first offset');
     assert.equal(await query(Date.now() + 3_600_000), -1, 'a timestamp after everything finds nothing (-1, the end)');
   });
+
+  test('acks=0: produced messages arrive though nothing is answered', { timeout: 40_000 }, async () => {
+    const topic = 'kcat-acks0';
+    const input = Array.from({ length: 1000 }, (_, i) => `a${i}\n`).join('');
+    await runChecked(kcat, k('-P', '-t', topic, '-X', 'acks=0'), { input, timeoutMs: 30_000 });
+    // With acks=0 the client does not know when the broker wrote them: wait for the high watermark.
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await fetchAllBatches(conn, topic, 0).catch(() => ({ highWatermark: -1n }))).highWatermark < 1000n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally { conn.close(); }
+    const out = await runChecked(kcat, k('-C', '-t', topic, '-o', 'beginning', '-e', '-q'), { timeoutMs: 30_000 });
+    assert.equal(out.stdout.toString('utf8'), input);
+  });
+
+  test('a message larger than the consumer\'s fetch limits is still delivered (first batch always returned)', { timeout: 40_000 }, async () => {
+    const topic = 'kcat-big';
+    const big = 'B'.repeat(900_000);
+    await runChecked(kcat, k('-P', '-t', topic, '-X', 'message.max.bytes=1000000'), { input: `small\n${big}\nafter\n`, timeoutMs: 30_000 });
+    const out = await runChecked(kcat, k('-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'fetch.message.max.bytes=4096', '-X', 'fetch.max.bytes=8192', '-X', 'message.max.bytes=8192', '-X', 'receive.message.max.bytes=2000000'), { timeoutMs: 30_000 });
+    assert.equal(out.stdout.toString('utf8'), `small\n${big}\nafter\n`);
+  });
+
+  test('LogAppendTime topics: the broker sets the timestamp and the CRC still checks', { timeout: 40_000 }, async () => {
+    const topic = 'kcat-logappend';
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    try {
+      const res = await conn.request(19, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }], timeoutMs: 10_000, validateOnly: false });
+      assert.equal(res.topics[0].errorCode, 0, JSON.stringify(res.topics[0].errorMessage));
+    } finally { conn.close(); }
+    const before = Date.now();
+    await runChecked(kcat, k('-P', '-t', topic, '-K:'), { input: 'a:1\nb:2\nc:3\n', timeoutMs: 30_000 });
+    const after = Date.now();
+    const out = await runChecked(kcat, k('-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'check.crcs=true'), { timeoutMs: 30_000 });
+    const msgs = out.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(msgs.map((m) => m.payload), ['1', '2', '3']);
+    for (const m of msgs) {
+      assert.equal(m.tstype, 'logappend', JSON.stringify(m));
+      assert.ok(m.ts >= before - 5 && m.ts <= after + 5, `broker time ${m.ts} within [${before}, ${after}]`);
+    }
+  });
 });
