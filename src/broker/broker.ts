@@ -13,6 +13,7 @@ import type { BrokerConfig } from '../ops/config.js';
 import { openWal, type Wal } from '@ferry/wal';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
+import { ReadPath } from '../log/read-path.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer } from '../server/server.js';
 import { registerApis } from './register-apis.js';
@@ -105,6 +106,7 @@ export class Broker {
           fetchSessionSlots: settings.fetchSessionSlots,
         },
         topics, logs, groups, registry,
+        reads: new ReadPath(null),
         producerIds: meta.producerIds,
         log,
         now: () => Date.now(),

@@ -6,6 +6,7 @@ import type { LogManager } from '../log/log-manager.js';
 import type { TopicService } from './topic-service.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
+import type { ReadPath } from '../log/read-path.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -33,6 +34,8 @@ export interface BrokerContext {
   limits: BrokerLimits;
   topics: TopicService;
   logs: LogManager;
+  /** Reads through the log cache and, below it, the object store. */
+  reads: ReadPath;
   groups: GroupCoordinator;
   producerIds: ProducerIdSource;
   registry: HandlerRegistry;

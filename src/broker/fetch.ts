@@ -77,7 +77,7 @@ export function makeFetchHandler(b: BrokerContext) {
     const deadline = b.now() + Math.max(0, req.maxWaitMs);
     const keys = wanted.map((w) => partitionKey(w.topicId, w.partition));
     for (;;) {
-      const built = build(b, req, wanted, incremental, byId);
+      const built = await build(b, req, wanted, incremental, byId);
       const remaining = deadline - b.now();
       if (built.bytes >= req.minBytes || built.hasError || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) {
         if (session) remember(session, built.sent);
@@ -95,7 +95,7 @@ function remember(session: FetchSession, sent: { key: string; hw: number; logSta
   }
 }
 
-function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incremental: boolean, byId: boolean) {
+async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incremental: boolean, byId: boolean) {
   const responses: TopicResponse[] = [];
   const topicIndex = new Map<string, TopicResponse>();
   const sent: { key: string; hw: number; logStart: number }[] = [];
@@ -127,7 +127,7 @@ function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incrementa
         data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       } else {
         const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
-        const read = log.read(w.fetchOffset, budget, bytes === 0);
+        const read = await b.reads.read(log, w.fetchOffset, budget, bytes === 0);
         if (read.bytes > 0) {
           data.records = read.batches.length === 1 ? read.batches[0] : Buffer.concat(read.batches, read.bytes);
           bytes += read.bytes;

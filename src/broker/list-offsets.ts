@@ -13,45 +13,45 @@ import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { firstRecordAtOrAfter } from '../log/timestamp-index.js';
+import type { PartitionLog } from '../log/partition-log.js';
 
 export const LIST_OFFSETS_VERSIONS = { min: 0, max: 10 } as const;
 
 const LATEST = -1n, EARLIEST = -2n, MAX_TIMESTAMP = -3n, EARLIEST_LOCAL = -4n, EARLIEST_PENDING_UPLOAD = -5n;
 
+type PartitionAnswer = { partitionIndex: number; errorCode: number; timestamp: bigint; offset: bigint; leaderEpoch: number; oldStyleOffsets: bigint[] };
+
 export function makeListOffsetsHandler(b: BrokerContext) {
-  return (ctx: RequestContext, req: ListOffsetsRequest): DeepPartial<ListOffsetsResponse> => {
+  return async (ctx: RequestContext, req: ListOffsetsRequest): Promise<DeepPartial<ListOffsetsResponse>> => {
     const version = ctx.header.apiVersion;
-    return {
-      throttleTimeMs: 0,
-      topics: req.topics.map((t) => {
-        const topic = b.topics.byName(t.name);
-        return {
-          name: t.name,
-          partitions: t.partitions.map((p) => {
-            const out = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] as bigint[] };
-            const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
-            if (!st) { out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION; return out; }
-            const log = st.log;
-            if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < log.leaderEpoch) { out.errorCode = ErrorCode.FENCED_LEADER_EPOCH; return out; }
-            if (p.currentLeaderEpoch > log.leaderEpoch) { out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH; return out; }
-            out.leaderEpoch = log.leaderEpoch;
-            const ts = p.timestamp;
-            if (ts === LATEST) out.offset = BigInt(log.highWatermark);
-            else if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) out.offset = BigInt(log.logStartOffset);
-            else if (ts === MAX_TIMESTAMP) {
-              const m = log.maxTimestamp();
-              if (m) { out.offset = BigInt(m.offset); out.timestamp = BigInt(m.timestamp); }
-            } else if (ts >= 0n) {
-              const hit = firstRecordAtOrAfter(log, Number(ts));
-              if (hit) { out.offset = BigInt(hit.offset); out.timestamp = BigInt(hit.timestamp); }
-            } else {
-              out.errorCode = ErrorCode.INVALID_REQUEST;
-            }
-            if (version === 0) out.oldStyleOffsets = out.offset >= 0n ? [out.offset] : [];
-            return out;
-          }),
-        };
-      }),
-    };
+    const topics = [];
+    for (const t of req.topics) {
+      const topic = b.topics.byName(t.name);
+      const partitions: PartitionAnswer[] = [];
+      for (const p of t.partitions) {
+        const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
+        const out = await answer(b, st?.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp);
+        if (version === 0) out.oldStyleOffsets = out.offset >= 0n ? [out.offset] : [];
+        partitions.push(out);
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
   };
+}
+
+async function answer(b: BrokerContext, log: PartitionLog | undefined, partitionIndex: number, currentLeaderEpoch: number, ts: bigint): Promise<PartitionAnswer> {
+  const out: PartitionAnswer = { partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
+  if (!log) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (currentLeaderEpoch >= 0 && currentLeaderEpoch < log.leaderEpoch) return { ...out, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
+  if (currentLeaderEpoch > log.leaderEpoch) return { ...out, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+  out.leaderEpoch = log.leaderEpoch;
+  let hit: { offset: number; timestamp: number } | null = null;
+  if (ts === LATEST) out.offset = BigInt(log.highWatermark);
+  else if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) out.offset = BigInt(log.logStartOffset);
+  else if (ts === MAX_TIMESTAMP) hit = await b.reads.maxTimestamp(log);
+  else if (ts >= 0n) hit = await b.reads.offsetForTimestamp(log, Number(ts), () => firstRecordAtOrAfter(log, Number(ts)));
+  else return { ...out, errorCode: ErrorCode.INVALID_REQUEST };
+  if (hit) { out.offset = BigInt(hit.offset); out.timestamp = BigInt(hit.timestamp); }
+  return out;
 }

@@ -7,3 +7,4 @@ export * from './topic-registry.js';
 export * from './producer-id-allocator.js';
 export * from './metadata-group-offset-store.js';
 export * from './cluster-identity.js';
+export * from './object-registry.js';

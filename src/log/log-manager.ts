@@ -54,6 +54,12 @@ export interface AppendOutcome {
 export class LogManager {
   private readonly partitions = new Map<string, PartitionState>();
   readonly notifier = new DataNotifier();
+  /** WAL appends issued and not yet committed (their WAL offsets are not known yet). */
+  private appendsInFlight = 0;
+  /** Bytes committed and not yet uploaded, across partitions (drives early uploads). */
+  private pendingBytes = 0;
+  /** Called after each commit with the bytes pending upload. */
+  onPendingBytes: ((bytes: number) => void) | null = null;
 
   constructor(private readonly wal: WalAppender, private readonly stamper: BatchStamper) {}
 
@@ -110,21 +116,68 @@ export class LogManager {
       cached.push({ baseOffset: base, lastOffset: base + b.recordsCount - 1, maxTimestamp, bytes: copies[i], walOffset: -1n });
     }
     const last = cached[cached.length - 1].lastOffset;
+    this.appendsInFlight++;
     const done = this.wal.append(body, WAL_TYPE_BATCHES).then((walOffset) => {
+      this.appendsInFlight--;
       // A topic deleted while the write was in flight: nothing left to commit into.
       if (this.partitions.get(partitionKey(log.topicId, log.partition)) !== st) return;
       for (const c of cached) {
         c.walOffset = walOffset;
         log.commit(c, epoch);
+        this.pendingBytes += c.bytes.length;
       }
       this.notifier.notify(partitionKey(log.topicId, log.partition));
+      this.onPendingBytes?.(this.pendingBytes);
+    }, (err) => {
+      this.appendsInFlight--;
+      throw err;
     });
     return { baseOffset: first, lastOffset: last, done };
   }
 
+  /** Bytes committed to the cache and not yet uploaded (recomputed after each upload). */
+  get bytesPendingUpload(): number { return this.pendingBytes; }
+
+  /** After an upload committed: recount what is still pending. */
+  recountPending(): void {
+    let n = 0;
+    for (const st of this.partitions.values()) for (const b of st.log.pendingUpload()) n += b.bytes.length;
+    this.pendingBytes = n;
+  }
+
+  /**
+   * Where the WAL may be trimmed to: the record of the oldest batch not yet uploaded; when
+   * everything is uploaded and no append is in flight, the WAL's end. Null: nothing to trim yet.
+   */
+  walTrimTarget(walNextOffset: bigint): bigint | null {
+    let min: bigint | null = null;
+    for (const st of this.partitions.values()) {
+      const w = st.log.firstPendingWalOffset();
+      if (w !== null && w >= 0n && (min === null || w < min)) min = w;
+    }
+    if (min !== null) return min;
+    return this.appendsInFlight === 0 ? walNextOffset : null;
+  }
+
+  /** Keep the log cache under `maxBytes` by dropping batches already in the object store, largest partitions first. */
+  evictCache(maxBytes: number): number {
+    let total = 0;
+    for (const st of this.partitions.values()) total += st.log.sizeBytes;
+    if (total <= maxBytes) return 0;
+    let freed = 0;
+    const bySize = [...this.partitions.values()].sort((a, b) => b.log.sizeBytes - a.log.sizeBytes);
+    for (const st of bySize) {
+      if (total - freed <= maxBytes) break;
+      freed += st.log.evictUploaded(total - freed - maxBytes);
+    }
+    return freed;
+  }
+
   /**
    * Rebuild partition logs and producer state from WAL records (in WAL order). Records of
-   * topics that no longer exist are skipped. Returns how many batches were restored.
+   * topics that no longer exist are skipped, and so are batches already in the object store
+   * (the WAL is trimmed only after uploads commit, so it may still hold some). Returns how many
+   * batches were restored.
    */
   recover(records: Iterable<RecoveredRecord>, topicExists: (topicId: string) => boolean): number {
     let restored = 0;
@@ -136,6 +189,7 @@ export class LogManager {
       for (const bytes of entry.batches) {
         const base = this.stamper.readBaseOffset(bytes);
         const last = base + this.stamper.readLastOffsetDelta(bytes);
+        if (last < st.log.uploadedEndOffset || last < st.log.logStartOffset) continue;
         assert(base >= st.log.highWatermark, `recovery: offsets went backwards in ${entry.topicId}/${entry.partition}: ${base} < ${st.log.highWatermark}`);
         st.log.commit({ baseOffset: base, lastOffset: last, maxTimestamp: this.stamper.readMaxTimestamp(bytes), bytes, walOffset: rec.offset }, entry.leaderEpoch);
         const p = this.stamper.readProducer(bytes);
@@ -148,6 +202,7 @@ export class LogManager {
         restored++;
       }
     }
+    this.recountPending();
     return restored;
   }
 }

@@ -21,6 +21,19 @@ export interface CachedBatch {
 
 export interface EpochStart { epoch: number; startOffset: number }
 
+/** Where a run of this partition's batches lives in the object store. */
+export interface ObjectBlockRef {
+  objectId: string;
+  objectKey: string;
+  objectSize: number;
+  baseOffset: number;
+  /** Exclusive. */
+  endOffset: number;
+  maxTimestamp: number;
+  position: number;
+  size: number;
+}
+
 export interface ReadResult {
   batches: Buffer[];
   bytes: number;
@@ -36,6 +49,10 @@ export class PartitionLog {
   private readonly batches: CachedBatch[] = [];
   private readonly epochs: EpochStart[] = [];
   private cachedBytes = 0;
+  /** End (exclusive) of what is committed to the object store. */
+  uploadedEndOffset = 0;
+  /** Object blocks sorted by baseOffset, non-overlapping, covering [.., uploadedEndOffset). */
+  private blocks: ObjectBlockRef[] = [];
 
   constructor(
     readonly topicId: string,
@@ -71,6 +88,97 @@ export class PartitionLog {
   }
 
   get sizeBytes(): number { return this.cachedBytes; }
+
+  /** First offset the log cache can serve; below it reads go to the object store. */
+  get cacheStartOffset(): number {
+    return this.batches.length ? this.batches[0].baseOffset : this.highWatermark;
+  }
+
+  /** Durable batches not yet in the object store (in offset order). */
+  pendingUpload(): CachedBatch[] {
+    const out: CachedBatch[] = [];
+    for (let i = this.findBatch(this.uploadedEndOffset); i < this.batches.length; i++) {
+      const b = this.batches[i];
+      if (b.baseOffset >= this.highWatermark) break;
+      if (b.baseOffset >= this.uploadedEndOffset) out.push(b);
+    }
+    return out;
+  }
+
+  /** WAL offset of the first batch not yet uploaded, or null when everything is uploaded. */
+  firstPendingWalOffset(): bigint | null {
+    const i = this.findBatch(this.uploadedEndOffset);
+    for (let j = i; j < this.batches.length; j++) {
+      if (this.batches[j].baseOffset >= this.uploadedEndOffset) return this.batches[j].walOffset;
+    }
+    return null;
+  }
+
+  /** Record blocks that were just committed to the object store. */
+  addObjectBlocks(refs: ObjectBlockRef[]): void {
+    for (const r of refs) {
+      assert(r.endOffset > r.baseOffset, 'empty object block');
+      this.blocks.push(r);
+      if (r.endOffset > this.uploadedEndOffset) this.uploadedEndOffset = r.endOffset;
+    }
+    this.blocks.sort((a, b) => a.baseOffset - b.baseOffset);
+    if (this.highWatermark < this.uploadedEndOffset) this.highWatermark = this.uploadedEndOffset;
+    if (this.nextOffset < this.highWatermark) this.nextOffset = this.highWatermark;
+  }
+
+  /** Swap blocks (compaction): drop those of `removedObjectIds`, add `added`. */
+  replaceObjectBlocks(removedObjectIds: ReadonlySet<string>, added: ObjectBlockRef[]): void {
+    this.blocks = this.blocks.filter((b) => !removedObjectIds.has(b.objectId)).concat(added).sort((a, b) => a.baseOffset - b.baseOffset);
+  }
+
+  objectBlocks(): readonly ObjectBlockRef[] { return this.blocks; }
+
+  /** Consecutive object blocks from the one holding `offset` (or the next one after it), up to `maxBytes` (at least one). */
+  objectBlocksFrom(offset: number, maxBytes: number): ObjectBlockRef[] {
+    let lo = 0, hi = this.blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.blocks[mid].endOffset <= offset) lo = mid + 1; else hi = mid;
+    }
+    const out: ObjectBlockRef[] = [];
+    let bytes = 0;
+    for (let i = lo; i < this.blocks.length && (out.length === 0 || bytes < maxBytes); i++) {
+      out.push(this.blocks[i]);
+      bytes += this.blocks[i].size;
+    }
+    return out;
+  }
+
+  /** Drop cached batches already in the object store, oldest first, until `bytesToFree` are freed. */
+  evictUploaded(bytesToFree: number): number {
+    let freed = 0, drop = 0;
+    while (drop < this.batches.length && freed < bytesToFree && this.batches[drop].lastOffset < this.uploadedEndOffset) {
+      freed += this.batches[drop].bytes.length;
+      drop++;
+    }
+    if (drop) {
+      this.batches.splice(0, drop);
+      this.cachedBytes -= freed;
+    }
+    return freed;
+  }
+
+  /** Bytes kept for this partition: object blocks at or above the log start plus un-uploaded cache. */
+  retainedBytes(): number {
+    let n = 0;
+    for (const b of this.blocks) if (b.endOffset > this.logStartOffset) n += b.size;
+    for (const b of this.batches) if (b.baseOffset >= this.uploadedEndOffset) n += b.bytes.length;
+    return n;
+  }
+
+  /** Object ids none of whose blocks this partition still needs (all below the log start). */
+  objectsBelowLogStart(): Set<string> {
+    const below = new Set<string>();
+    const needed = new Set<string>();
+    for (const b of this.blocks) (b.endOffset <= this.logStartOffset ? below : needed).add(b.objectId);
+    for (const id of needed) below.delete(id);
+    return below;
+  }
   get batchCount(): number { return this.batches.length; }
 
   /** Index of the first batch whose lastOffset >= offset, or batches.length. */
@@ -131,6 +239,11 @@ export class PartitionLog {
       drop++;
     }
     if (drop) this.batches.splice(0, drop);
+  }
+
+  /** Forget object blocks wholly below the log start (their objects are being deleted). */
+  dropBlocksBelowLogStart(): void {
+    this.blocks = this.blocks.filter((b) => b.endOffset > this.logStartOffset);
   }
 
   /** OffsetForLeaderEpoch: end offset of `epoch` (start of the next larger epoch, or the HW). */

@@ -15,16 +15,23 @@ const COMPRESSION_MASK = 0x07;
 export function firstRecordAtOrAfter(log: PartitionLog, ts: number): { offset: number; timestamp: number } | null {
   for (const batch of log.batchesFrom(log.logStartOffset)) {
     if (batch.maxTimestamp < ts) continue;
-    const bytes = batch.bytes;
-    const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
-    if ((attributes & COMPRESSION_MASK) !== 0 || (attributes & TIMESTAMP_TYPE_BIT) !== 0) {
-      return { offset: Math.max(batch.baseOffset, log.logStartOffset), timestamp: batch.maxTimestamp };
-    }
-    const hit = scanRecords(bytes, ts);
-    if (hit && batch.baseOffset + hit.offsetDelta >= log.logStartOffset) {
-      return { offset: batch.baseOffset + hit.offsetDelta, timestamp: hit.timestamp };
-    }
+    const hit = scanBatchForTimestamp(batch.bytes, ts, log.logStartOffset);
+    if (hit) return hit;
   }
+  return null;
+}
+
+/** The first record of `bytes` (one batch) with timestamp >= ts at or above `logStart`, or null. */
+export function scanBatchForTimestamp(bytes: Buffer, ts: number, logStart: number): { offset: number; timestamp: number } | null {
+  const baseOffset = Number(bytes.readBigInt64BE(0));
+  const maxTimestamp = Number(bytes.readBigInt64BE(35));
+  if (maxTimestamp < ts) return null;
+  const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
+  if ((attributes & COMPRESSION_MASK) !== 0 || (attributes & TIMESTAMP_TYPE_BIT) !== 0) {
+    return { offset: Math.max(baseOffset, logStart), timestamp: maxTimestamp };
+  }
+  const hit = scanRecords(bytes, ts);
+  if (hit && baseOffset + hit.offsetDelta >= logStart) return { offset: baseOffset + hit.offsetDelta, timestamp: hit.timestamp };
   return null;
 }
 

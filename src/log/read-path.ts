@@ -1,0 +1,96 @@
+/**
+ * Reads for Fetch and ListOffsets: the log cache first; below the cache, the object store
+ * through a block reader (block cache + readahead). Only requests that need object data wait
+ * for it: a fetch the cache can answer never touches the object store.
+ */
+import type { PartitionLog, ReadResult, ObjectBlockRef } from './partition-log.js';
+import { scanBatchForTimestamp } from './timestamp-index.js';
+
+/** Fetches whole object blocks (the broker's is backed by the block cache). */
+export interface BlockReader {
+  readBlocks(blocks: readonly ObjectBlockRef[]): Promise<Buffer[]>;
+}
+
+const BATCH_LENGTH_OFFSET = 8;
+const LOG_OVERHEAD = 12;
+const BASE_OFFSET_OFFSET = 0;
+const LAST_OFFSET_DELTA_OFFSET = 23;
+
+/** Cuts a block back into its batches (each batch is 12 + batchLength bytes). */
+export function batchesOf(block: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos + LOG_OVERHEAD <= block.length) {
+    const size = LOG_OVERHEAD + block.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+    if (size <= LOG_OVERHEAD || pos + size > block.length) throw new RangeError(`object block holds a batch of ${size} bytes at ${pos} past its end ${block.length}`);
+    out.push(block.subarray(pos, pos + size));
+    pos += size;
+  }
+  return out;
+}
+
+function lastOffsetOf(batch: Buffer): number {
+  return Number(batch.readBigInt64BE(BASE_OFFSET_OFFSET)) + batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
+}
+
+export class ReadPath {
+  constructor(private readonly reader: BlockReader | null) {}
+
+  /** True when serving `offset` needs the object store. */
+  needsObjects(log: PartitionLog, offset: number): boolean {
+    return this.reader !== null && offset < log.cacheStartOffset && offset < log.uploadedEndOffset;
+  }
+
+  async read(log: PartitionLog, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    if (!this.needsObjects(log, offset)) return log.read(offset, maxBytes, minOneBatch);
+    const from = Math.max(offset, log.logStartOffset);
+    const refs = log.objectBlocksFrom(from, maxBytes);
+    if (refs.length === 0) return log.read(offset, maxBytes, minOneBatch);
+    const blocks = await this.reader!.readBlocks(refs);
+    const out: Buffer[] = [];
+    let bytes = 0;
+    for (const block of blocks) {
+      for (const batch of batchesOf(block)) {
+        if (lastOffsetOf(batch) < from) continue;
+        if (bytes + batch.length > maxBytes && !(minOneBatch && out.length === 0)) return { batches: out, bytes };
+        out.push(batch);
+        bytes += batch.length;
+      }
+    }
+    return { batches: out, bytes };
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the newest batch maxTimestamp over object blocks and the cache. */
+  async maxTimestamp(log: PartitionLog): Promise<{ offset: number; timestamp: number } | null> {
+    const cached = log.maxTimestamp();
+    if (!this.reader) return cached;
+    let best: ObjectBlockRef | null = null;
+    for (const ref of log.objectBlocks()) {
+      if (ref.endOffset > log.logStartOffset && ref.baseOffset < log.cacheStartOffset && (!best || ref.maxTimestamp > best.maxTimestamp)) best = ref;
+    }
+    if (!best || (cached && cached.timestamp >= best.maxTimestamp)) return cached;
+    const [block] = await this.reader.readBlocks([best]);
+    let hit: { offset: number; timestamp: number } | null = null;
+    for (const batch of batchesOf(block)) {
+      const t = Number(batch.readBigInt64BE(35));
+      if (!hit || t > hit.timestamp) hit = { offset: lastOffsetOf(batch), timestamp: t };
+    }
+    return hit;
+  }
+
+  /** ListOffsets by timestamp over object blocks, then the cache. */
+  async offsetForTimestamp(log: PartitionLog, ts: number, cacheLookup: () => { offset: number; timestamp: number } | null): Promise<{ offset: number; timestamp: number } | null> {
+    if (this.reader) {
+      for (const ref of log.objectBlocks()) {
+        if (ref.endOffset <= log.logStartOffset || ref.maxTimestamp < ts) continue;
+        if (ref.baseOffset >= log.cacheStartOffset) break;
+        const [block] = await this.reader.readBlocks([ref]);
+        for (const batch of batchesOf(block)) {
+          const hit = scanBatchForTimestamp(batch, ts, log.logStartOffset);
+          if (hit) return hit;
+        }
+      }
+    }
+    return cacheLookup();
+  }
+}
