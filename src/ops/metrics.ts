@@ -1,0 +1,298 @@
+/**
+ * Broker metrics (prom-client), one registry per BrokerMetrics so tests and several in-process
+ * brokers do not share counters. The broker calls the hook methods below; nothing here knows
+ * about the broker's internals. docs/operations.md lists every metric.
+ *
+ * Hook API (what each component calls):
+ *   server/connection:  connectionOpened(), connectionClosed()
+ *                       const done = requestStarted(apiKey, version); ... done(errorCode | 'closed')
+ *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds)
+ *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
+ *   broker/fetch:       fetchedBytes(topic, bytes); crossAzBytes(clientRack, brokerRack, bytes, 'out')
+ *   broker start:       walMetrics() -> the WAL's `metrics` option; walCapacity(bytes); setReady(bool)
+ *   uploader (S3 tier): uploadCompleted(bytes, seconds), uploadFailed(), uploadLag(bytes, seconds),
+ *                       s3Request(operation, seconds, bytes, direction), s3Error(operation, code)
+ *   read path caches:   cacheLookup(cache, hit), cacheBytes(cache, bytes)
+ *   cluster:            partitionsLed(n), controller(isController), brokersAlive(n)
+ *   failover:           failoverCompleted(seconds, result)
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WalMetrics } from '@ferry/wal';
+import { API_TABLE } from '../protocol/messages/index.js';
+import { errorName } from '../protocol/errors.js';
+
+/** Request latency buckets (seconds): 100 µs .. 30 s, denser around Kafka's ~10 ms. */
+const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** fsync / WAL append buckets (seconds): 50 µs .. 5 s. */
+const DISK_BUCKETS = [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5];
+/** Upload / S3 request buckets (seconds). */
+const S3_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Failover buckets (seconds). */
+const FAILOVER_BUCKETS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300];
+
+export type Direction = 'in' | 'out';
+export type RequestOutcome = number | 'closed';
+export type S3Operation = 'put' | 'get' | 'head' | 'delete' | 'list' | 'multipart';
+export type FailoverResult = 'ok' | 'failed';
+
+export interface BrokerMetricsOptions {
+  /** Constant labels on every series (e.g. { node_id: '1', rack: 'az1' }). */
+  labels?: Record<string, string>;
+  /** Node.js process metrics (CPU, RSS, event loop lag, GC). Default true. */
+  processMetrics?: boolean;
+  /** Clock for request durations, in seconds (tests inject a fake one). */
+  nowSeconds?: () => number;
+}
+
+const defaultNow = () => Number(process.hrtime.bigint()) / 1e9;
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  private readonly now: () => number;
+
+  // Requests and connections
+  private readonly requests: Counter<'api' | 'version' | 'outcome'>;
+  private readonly requestSeconds: Histogram<'api' | 'version'>;
+  private readonly requestsInFlight: Gauge;
+  private readonly connections: Gauge;
+  private readonly connectionsOpened: Counter;
+  private readonly connectionsClosed: Counter;
+  // Data
+  private readonly producedBytesTotal: Counter<'topic'>;
+  private readonly producedRecordsTotal: Counter<'topic'>;
+  private readonly fetchedBytesTotal: Counter<'topic'>;
+  private readonly clientBytes: Counter<'direction' | 'locality'>;
+  private readonly crossAzBytesTotal: Counter<'direction' | 'client_rack' | 'broker_rack'>;
+  // WAL
+  private readonly walAppends: Counter;
+  private readonly walAppendedBytes: Counter;
+  private readonly walAppendedRecords: Counter;
+  private readonly walAppendSecondsHist: Histogram;
+  private readonly walFsyncSeconds: Histogram;
+  private readonly walHeaderWriteSeconds: Histogram;
+  private readonly walUsedBytes: Gauge;
+  private readonly walCapacityBytes: Gauge;
+  private readonly walFillRatio: Gauge;
+  private readonly walTrimmedBytes: Counter;
+  private readonly walFull: Counter<'reason'>;
+  private readonly walBackpressureWaiting: Gauge;
+  private readonly walRecoveredRecords: Gauge;
+  private readonly walRecoveredBytes: Gauge;
+  private readonly walRecoverySeconds: Gauge;
+  // Upload / S3
+  private readonly uploadLagBytes: Gauge;
+  private readonly uploadLagSeconds: Gauge;
+  private readonly uploads: Counter<'result'>;
+  private readonly uploadedBytes: Counter;
+  private readonly uploadSeconds: Histogram;
+  private readonly s3Requests: Counter<'operation'>;
+  private readonly s3Bytes: Counter<'operation' | 'direction'>;
+  private readonly s3Errors: Counter<'operation' | 'code'>;
+  private readonly s3Seconds: Histogram<'operation'>;
+  // Caches
+  private readonly cacheLookups: Counter<'cache' | 'result'>;
+  private readonly cacheSizeBytes: Gauge<'cache'>;
+  private readonly cacheHitRatio: Gauge<'cache'>;
+  private readonly cacheCounts = new Map<string, { hits: number; misses: number }>();
+  // Cluster / failover / readiness
+  private readonly partitionsLedGauge: Gauge;
+  private readonly controllerGauge: Gauge;
+  private readonly brokersAliveGauge: Gauge;
+  private readonly readyGauge: Gauge;
+  private readonly failovers: Counter<'result'>;
+  private readonly failoverSeconds: Histogram;
+
+  private walCapacity = 0;
+
+  constructor(opts: BrokerMetricsOptions = {}) {
+    this.now = opts.nowSeconds ?? defaultNow;
+    if (opts.labels) this.registry.setDefaultLabels(opts.labels);
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const r = [this.registry];
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers: r });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers: r });
+    const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: L[] = []) => new Histogram<L>({ name, help, buckets, labelNames, registers: r });
+
+    this.requests = counter('ferry_requests_total', 'Kafka requests answered, by API, version and outcome (NONE, a Kafka error name, or closed).', ['api', 'version', 'outcome']);
+    this.requestSeconds = histogram('ferry_request_duration_seconds', 'Time from a request being read to its response being queued, by API and version.', REQUEST_BUCKETS, ['api', 'version']);
+    this.requestsInFlight = gauge('ferry_requests_in_flight', 'Requests read and not yet answered.');
+    this.connections = gauge('ferry_connections', 'Open client connections.');
+    this.connectionsOpened = counter('ferry_connections_opened_total', 'Client connections accepted.');
+    this.connectionsClosed = counter('ferry_connections_closed_total', 'Client connections closed.');
+
+    this.producedBytesTotal = counter('ferry_produced_bytes_total', 'Record batch bytes appended by Produce, by topic.', ['topic']);
+    this.producedRecordsTotal = counter('ferry_produced_records_total', 'Records appended by Produce, by topic.', ['topic']);
+    this.fetchedBytesTotal = counter('ferry_fetched_bytes_total', 'Record batch bytes returned by Fetch to consumers, by topic.', ['topic']);
+    this.clientBytes = counter('ferry_client_bytes_total', 'Record bytes between clients and this broker by direction (in: produce, out: fetch) and locality (same_az, cross_az, unknown).', ['direction', 'locality']);
+    this.crossAzBytesTotal = counter('ferry_cross_az_bytes_total', 'Record bytes between a client and this broker in different racks/AZs (billed cross-AZ traffic).', ['direction', 'client_rack', 'broker_rack']);
+
+    this.walAppends = counter('ferry_wal_group_commits_total', 'WAL group commits made durable (one write + fdatasync each).');
+    this.walAppendedBytes = counter('ferry_wal_appended_bytes_total', 'WAL record body bytes made durable.');
+    this.walAppendedRecords = counter('ferry_wal_appended_records_total', 'WAL records made durable.');
+    this.walAppendSecondsHist = histogram('ferry_wal_append_duration_seconds', 'Latency of one WAL append, from the call to durable (includes queueing behind the group commit).', DISK_BUCKETS);
+    this.walFsyncSeconds = histogram('ferry_wal_fsync_duration_seconds', 'Latency of each fdatasync of the WAL ring.', DISK_BUCKETS);
+    this.walHeaderWriteSeconds = histogram('ferry_wal_header_write_duration_seconds', 'Latency of WAL header slot writes (trim, fence, takeover) including fdatasync.', DISK_BUCKETS);
+    this.walUsedBytes = gauge('ferry_wal_used_bytes', 'WAL bytes between the trim point and the head (not yet uploaded and trimmed).');
+    this.walCapacityBytes = gauge('ferry_wal_capacity_bytes', 'WAL ring capacity.');
+    this.walFillRatio = gauge('ferry_wal_fill_ratio', 'ferry_wal_used_bytes / ferry_wal_capacity_bytes (0..1).');
+    this.walTrimmedBytes = counter('ferry_wal_trimmed_bytes_total', 'WAL bytes released by trim after upload.');
+    this.walFull = counter('ferry_wal_full_total', 'WAL appends refused for lack of room, by reason (ring, in-flight-bytes, queue-depth).', ['reason']);
+    this.walBackpressureWaiting = gauge('ferry_wal_backpressure_waiting_appends', 'Appends waiting for ring space (uploads lag).');
+    this.walRecoveredRecords = gauge('ferry_wal_recovered_records', 'Records replayed from the WAL at the last open.');
+    this.walRecoveredBytes = gauge('ferry_wal_recovered_bytes', 'Bytes replayed from the WAL at the last open.');
+    this.walRecoverySeconds = gauge('ferry_wal_recovery_duration_seconds', 'Duration of the last WAL recovery scan.');
+
+    this.uploadLagBytes = gauge('ferry_upload_lag_bytes', 'Durable bytes in the WAL not yet uploaded to object storage.');
+    this.uploadLagSeconds = gauge('ferry_upload_lag_seconds', 'Age of the oldest durable byte not yet uploaded.');
+    this.uploads = counter('ferry_uploads_total', 'Upload rounds (stream-set/stream objects committed), by result.', ['result']);
+    this.uploadedBytes = counter('ferry_uploaded_bytes_total', 'Bytes uploaded to object storage and committed.');
+    this.uploadSeconds = histogram('ferry_upload_duration_seconds', 'Duration of one upload round: PUT(s) and metadata commit.', S3_BUCKETS);
+    this.s3Requests = counter('ferry_s3_requests_total', 'Object storage requests, by operation (put, get, head, delete, list, multipart).', ['operation']);
+    this.s3Bytes = counter('ferry_s3_bytes_total', 'Object storage payload bytes, by operation and direction (out: to S3, in: from S3).', ['operation', 'direction']);
+    this.s3Errors = counter('ferry_s3_errors_total', 'Object storage requests that failed, by operation and error code.', ['operation', 'code']);
+    this.s3Seconds = histogram('ferry_s3_request_duration_seconds', 'Object storage request latency, by operation.', S3_BUCKETS, ['operation']);
+
+    this.cacheLookups = counter('ferry_cache_lookups_total', 'Read-path cache lookups, by cache (log, block) and result (hit, miss).', ['cache', 'result']);
+    this.cacheSizeBytes = gauge('ferry_cache_bytes', 'Bytes held by each read-path cache.', ['cache']);
+    this.cacheHitRatio = gauge('ferry_cache_hit_ratio', 'Hits / lookups of each cache since start (rate() of ferry_cache_lookups_total is better for dashboards).', ['cache']);
+
+    this.partitionsLedGauge = gauge('ferry_partitions_led', 'Partitions this broker leads.');
+    this.controllerGauge = gauge('ferry_controller', '1 if this broker is the active controller, else 0.');
+    this.brokersAliveGauge = gauge('ferry_brokers_alive', 'Live brokers this broker knows of (registered in the metadata store).');
+    this.readyGauge = gauge('ferry_ready', '1 when the broker is registered and serving its partitions (same as /readyz).');
+    this.failovers = counter('ferry_failovers_total', 'Failovers (volume moved, WAL replayed, partitions reassigned) this broker carried out, by result.', ['result']);
+    this.failoverSeconds = histogram('ferry_failover_duration_seconds', 'From lease expiry of the failed broker to its partitions writable again.', FAILOVER_BUCKETS);
+  }
+
+  // ---- Connections and requests ----
+
+  connectionOpened(): void { this.connections.inc(); this.connectionsOpened.inc(); }
+  connectionClosed(): void { this.connections.dec(); this.connectionsClosed.inc(); }
+
+  /**
+   * Call when a request has been decoded; call the returned function once when its response is
+   * queued with the response's top-level error code (0 = NONE), or 'closed' when the connection
+   * is closed instead. Extra calls are ignored.
+   */
+  requestStarted(apiKey: number, version: number): (outcome: RequestOutcome) => void {
+    const start = this.now();
+    const api = API_TABLE.get(apiKey)?.name ?? `api_${apiKey}`;
+    const v = String(version);
+    this.requestsInFlight.inc();
+    let done = false;
+    return (outcome) => {
+      if (done) return;
+      done = true;
+      this.requestsInFlight.dec();
+      this.requestSeconds.observe({ api, version: v }, Math.max(0, this.now() - start));
+      this.requests.inc({ api, version: v, outcome: outcome === 'closed' ? 'closed' : errorName(outcome) });
+    };
+  }
+
+  // ---- Data ----
+
+  producedBytes(topic: string, bytes: number, records: number): void {
+    this.producedBytesTotal.inc({ topic }, bytes);
+    this.producedRecordsTotal.inc({ topic }, records);
+  }
+
+  fetchedBytes(topic: string, bytes: number): void {
+    if (bytes > 0) this.fetchedBytesTotal.inc({ topic }, bytes);
+  }
+
+  /**
+   * Bytes between a client and this broker, classified by AZ. `clientRack` comes from the Fetch
+   * request's rackId (client.rack) or from the client id (see clientRackFromClientId); null when
+   * unknown. Counts every call in ferry_client_bytes_total; cross-AZ ones also by rack pair.
+   */
+  crossAzBytes(clientRack: string | null, brokerRack: string | null, bytes: number, direction: Direction): void {
+    if (bytes <= 0) return;
+    const locality = !clientRack || !brokerRack ? 'unknown' : clientRack === brokerRack ? 'same_az' : 'cross_az';
+    this.clientBytes.inc({ direction, locality }, bytes);
+    if (locality === 'cross_az') this.crossAzBytesTotal.inc({ direction, client_rack: clientRack!, broker_rack: brokerRack! }, bytes);
+  }
+
+  // ---- WAL ----
+
+  /** The WAL's `metrics` option. */
+  walMetrics(): WalMetrics {
+    return {
+      onAppend: (records, bytes) => { this.walAppends.inc(); this.walAppendedRecords.inc(records); this.walAppendedBytes.inc(bytes); },
+      onFsync: (seconds) => this.walFsyncSeconds.observe(seconds),
+      onHeaderWrite: (seconds) => this.walHeaderWriteSeconds.observe(seconds),
+      onTrim: (_trimOffset, freedBytes, usedBytes) => { this.walTrimmedBytes.inc(freedBytes); this.walUsed(usedBytes); },
+      onFull: (reason) => this.walFull.inc({ reason }),
+      onBackpressure: (waiting) => this.walBackpressureWaiting.set(waiting),
+      onRecover: (records, bytes, seconds) => { this.walRecoveredRecords.set(records); this.walRecoveredBytes.set(bytes); this.walRecoverySeconds.set(seconds); },
+    };
+  }
+
+  /** Latency of one append as the produce path sees it (call to durable). */
+  walAppendSeconds(seconds: number): void { this.walAppendSecondsHist.observe(seconds); }
+
+  walCapacityBytesSet(bytes: number): void {
+    this.walCapacity = bytes;
+    this.walCapacityBytes.set(bytes);
+  }
+
+  walUsed(usedBytes: number): void {
+    this.walUsedBytes.set(usedBytes);
+    if (this.walCapacity > 0) this.walFillRatio.set(usedBytes / this.walCapacity);
+  }
+
+  // ---- Upload / S3 ----
+
+  uploadLag(bytes: number, seconds: number): void { this.uploadLagBytes.set(bytes); this.uploadLagSeconds.set(seconds); }
+  uploadCompleted(bytes: number, seconds: number): void { this.uploads.inc({ result: 'ok' }); this.uploadedBytes.inc(bytes); this.uploadSeconds.observe(seconds); }
+  uploadFailed(): void { this.uploads.inc({ result: 'failed' }); }
+
+  s3Request(operation: S3Operation, seconds: number, bytes = 0, direction: Direction = operation === 'put' || operation === 'multipart' ? 'out' : 'in'): void {
+    this.s3Requests.inc({ operation });
+    this.s3Seconds.observe({ operation }, seconds);
+    if (bytes > 0) this.s3Bytes.inc({ operation, direction }, bytes);
+  }
+
+  /** A failed request; also call s3Request for it so request counts include failures. */
+  s3Error(operation: S3Operation, code: string): void { this.s3Errors.inc({ operation, code }); }
+
+  // ---- Caches ----
+
+  cacheLookup(cache: string, hit: boolean, count = 1): void {
+    this.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' }, count);
+    const c = this.cacheCounts.get(cache) ?? { hits: 0, misses: 0 };
+    if (hit) c.hits += count; else c.misses += count;
+    this.cacheCounts.set(cache, c);
+    this.cacheHitRatio.set({ cache }, c.hits / (c.hits + c.misses));
+  }
+
+  cacheBytes(cache: string, bytes: number): void { this.cacheSizeBytes.set({ cache }, bytes); }
+
+  // ---- Cluster / failover / readiness ----
+
+  partitionsLed(count: number): void { this.partitionsLedGauge.set(count); }
+  controller(isController: boolean): void { this.controllerGauge.set(isController ? 1 : 0); }
+  brokersAlive(count: number): void { this.brokersAliveGauge.set(count); }
+  setReady(ready: boolean): void { this.readyGauge.set(ready ? 1 : 0); }
+  failoverCompleted(seconds: number, result: FailoverResult = 'ok'): void {
+    this.failovers.inc({ result });
+    if (result === 'ok') this.failoverSeconds.observe(seconds);
+  }
+
+  /** Prometheus text exposition of every metric. */
+  scrape(): Promise<string> { return this.registry.metrics(); }
+  get contentType(): string { return this.registry.contentType; }
+}
+
+/**
+ * The client's rack from its client id, for Produce (which carries no rack): a `ferry_az=<az>`
+ * or `client.rack=<az>` token, separated from the rest by ',', ';' or whitespace
+ * (e.g. `orders-service;ferry_az=use1-az1`). Null when absent.
+ */
+export function clientRackFromClientId(clientId: string | null | undefined): string | null {
+  if (!clientId) return null;
+  for (const token of clientId.split(/[,;\s]+/)) {
+    const m = /^(?:ferry_az|client\.rack)=(.+)$/.exec(token);
+    if (m) return m[1]!;
+  }
+  return null;
+}
