@@ -12,12 +12,15 @@ import { RawKafkaConnection, fetchAllBatches, encodeRequestFrame } from '../help
 import { waitFor, sleep } from '../helpers/wait.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
-import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { buildRecordBatch, recomputeCrc } from '../../src/protocol/record-batch.js';
 import { API_TABLE, ApiKey, decodeApiVersionsResponse, encodeProduceRequest } from '../../src/protocol/messages/index.js';
 
 const UNSUPPORTED_VERSION = 35;
 const CORRUPT_MESSAGE = 2;
 const MESSAGE_TOO_LARGE = 10;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const UNSUPPORTED_FOR_MESSAGE_FORMAT = 43;
+const INVALID_RECORD = 87;
 
 describe('bad input over raw TCP while a healthy client works', { timeout: 150_000 }, () => {
   let broker: BrokerProcess;
@@ -237,6 +240,48 @@ describe('bad input over raw TCP while a healthy client works', { timeout: 150_0
       assert.equal(stored.batches[0]!.bytes.length, small.length);
     } finally { conn.close(); }
     await assertHealthy('oversized batch');
+  });
+
+  test('one bad batch among good ones rejects the whole partition slice; other partitions and unknown partitions are independent', async () => {
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    try {
+      const p0Before = (await fetchAllBatches(conn, 'bad-crc', 0)).highWatermark;
+      const p1Before = (await fetchAllBatches(conn, 'bad-crc', 1)).highWatermark;
+      const good1 = buildRecordBatch([{ value: Buffer.from('first of the slice') }]);
+      const bad = buildRecordBatch([{ value: Buffer.from('second, corrupt') }]);
+      bad[bad.length - 1] ^= 0x01;
+      // recordsCount != lastOffsetDelta + 1: INVALID_RECORD (87) or CORRUPT_MESSAGE (2).
+      const miscounted = buildRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }]);
+      miscounted.writeInt32BE(5, 57);
+      recomputeCrc(miscounted);
+      const res = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [
+        { name: 'bad-crc', partitionData: [{ index: 0, records: Buffer.concat([good1, bad]) }, { index: 1, records: miscounted }, { index: 7, records: good1 }] },
+        { name: 'healthy', partitionData: [{ index: 3, records: good1 }] },
+      ] });
+      const byPart = new Map<string, number>();
+      for (const t of res.responses) for (const p of t.partitionResponses) byPart.set(`${t.name}/${p.index}`, p.errorCode);
+      assert.equal(byPart.get('bad-crc/0'), CORRUPT_MESSAGE, 'a corrupt batch anywhere in the slice rejects the slice');
+      assert.ok([INVALID_RECORD, CORRUPT_MESSAGE].includes(byPart.get('bad-crc/1')!), `miscounted batch: ${byPart.get('bad-crc/1')}`);
+      assert.equal(byPart.get('bad-crc/7'), UNKNOWN_TOPIC_OR_PARTITION, 'a partition that does not exist');
+      assert.equal(byPart.get('healthy/3'), UNKNOWN_TOPIC_OR_PARTITION);
+      assert.equal((await fetchAllBatches(conn, 'bad-crc', 0)).highWatermark, p0Before, 'the good first batch of the rejected slice is not written');
+      assert.equal((await fetchAllBatches(conn, 'bad-crc', 1)).highWatermark, p1Before);
+    } finally { conn.close(); }
+    await assertHealthy('mixed bad slices');
+  });
+
+  test('a magic v1 message set is refused, not stored', async () => {
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    try {
+      const before = (await fetchAllBatches(conn, 'bad-crc', 0)).highWatermark;
+      const legacy = buildRecordBatch([{ value: Buffer.from('legacy') }]);
+      legacy.writeInt8(1, 16); // magic 1
+      const res = await conn.request(ApiKey.Produce, 3, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'bad-crc', partitionData: [{ index: 0, records: legacy }] }] });
+      const code = res.responses[0].partitionResponses[0].errorCode;
+      assert.ok([UNSUPPORTED_FOR_MESSAGE_FORMAT, CORRUPT_MESSAGE, INVALID_RECORD].includes(code), `error ${code}`);
+      assert.equal((await fetchAllBatches(conn, 'bad-crc', 0)).highWatermark, before);
+    } finally { conn.close(); }
+    await assertHealthy('magic v1');
   });
 
   test('every advertised api and version: a body cut short closes the connection; random bodies never hurt the broker', { timeout: 90_000 }, async () => {

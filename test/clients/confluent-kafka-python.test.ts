@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { requirePythonModules } from '../helpers/require-tool.js';
-import { runJson } from '../helpers/run-process.js';
+import { LineProcess, runJson } from '../helpers/run-process.js';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 import { RecordingProxy } from '../helpers/recording-proxy.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 import { Reader } from '../../src/protocol/primitives.js';
 import { decodeRequestHeader } from '../../src/protocol/headers.js';
 import { API_TABLE, ApiKey, type ProduceRequest } from '../../src/protocol/messages/index.js';
@@ -120,6 +121,31 @@ describe('confluent-kafka-python against a Ferry broker', { timeout: 180_000 }, 
     assert.deepEqual(r.missing, [], 'no produced message missing');
     assert.equal(r.distinct, 600);
     assert.ok(r.rebalances.m0 >= 2 || r.rebalances.m1 >= 2, `a rebalance happened: ${JSON.stringify(r.rebalances)}`);
+  });
+
+  test('a member that dies without leaving is expired after session.timeout.ms; the survivor takes its partitions', { timeout: 60_000 }, async () => {
+    const admin = await runJson(python, [SCRIPT, 'static', '--bootstrap', `127.0.0.1:${proxy.port}`, '--topic', 'ck-expire-setup', '--group', 'ck-expire-setup-g'], { timeoutMs: 40_000 });
+    assert.ok(admin.stable);
+    const args = (group: string) => [SCRIPT, 'member', '--bootstrap', `127.0.0.1:${proxy.port}`, '--topic', 'ck-expire-setup', '--group', group];
+    const a = new LineProcess(python, args('ck-expire-g'));
+    const b = new LineProcess(python, args('ck-expire-g'));
+    try {
+      const one = (l: string) => JSON.parse(l).assignment.length === 1;
+      await a.waitForLine(one, 30_000);
+      await b.waitForLine(one, 30_000);
+      // Both have one partition now (b's line came after a's last change, or a would have moved again).
+      await waitFor(() => JSON.parse(a.lines[a.lines.length - 1]!).assignment.length === 1 && JSON.parse(b.lines[b.lines.length - 1]!).assignment.length === 1, 20_000, 'one partition each');
+      const killedAt = Date.now() / 1000;
+      const from = a.lines.length;
+      b.kill('SIGKILL');
+      const line = await a.waitForLine((l) => JSON.parse(l).assignment.length === 2, 25_000, from);
+      const took = JSON.parse(line).t - killedAt;
+      assert.ok(took >= 3, `expired after ${took.toFixed(1)} s: not before the session timeout (6 s, minus heartbeat slack)`);
+      assert.ok(took < 20, `expired after ${took.toFixed(1)} s`);
+    } finally {
+      a.kill();
+      b.kill();
+    }
   });
 
   test('static membership: a restarted member with the same group.instance.id gets its partition back, the other sees no rebalance', { timeout: 60_000 }, async () => {

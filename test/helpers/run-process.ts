@@ -103,10 +103,10 @@ export class LineProcess {
 
   private wake(): void { for (const w of this.waiters.splice(0)) w(); }
 
-  /** Waits until a line satisfies `pred` (returns it); rejects on exit or timeout. */
-  async waitForLine(pred: (line: string) => boolean, timeoutMs: number): Promise<string> {
+  /** Waits until a line (from line index `fromLine` on) satisfies `pred` (returns it); rejects on exit or timeout. */
+  async waitForLine(pred: (line: string) => boolean, timeoutMs: number, fromLine = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
-    let seen = 0;
+    let seen = fromLine;
     for (;;) {
       for (; seen < this.lines.length; seen++) if (pred(this.lines[seen]!)) return this.lines[seen]!;
       if (!this.running) throw new Error(`process exited before the expected line; stderr tail:\n${this.stderr.slice(-3000)}`);

@@ -376,6 +376,21 @@ def cmd_static(a):
     print(json.dumps(out))
 
 
+def cmd_member(a):
+    """One group member that prints its assignment (a JSON line) whenever it changes; runs until killed."""
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'session.timeout.ms': 6000,
+                                 'heartbeat.interval.ms': 500, 'auto.offset.reset': 'earliest',
+                                 'partition.assignment.strategy': a.assignor}))
+    c.subscribe([a.topic])
+    last = None
+    while True:
+        c.poll(0.1)
+        now = sorted(tp.partition for tp in c.assignment())
+        if now != last:
+            print(json.dumps({'assignment': now, 't': time.time()}), flush=True)
+            last = now
+
+
 def cmd_golden(a):
     """A short tour of the common requests (for golden vectors): produce, group consume with a
     commit, offsets by timestamp."""
@@ -412,7 +427,7 @@ def main():
     ap.add_argument('--assignor', default='range')
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member}[a.command](a)
 
 
 if __name__ == '__main__':
