@@ -11,6 +11,8 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { requirePythonModules, requireTool } from '../helpers/require-tool.js';
 import { LineProcess, runChecked } from '../helpers/run-process.js';
 import { waitFor, sleep } from '../helpers/wait.js';
+import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
 
 const SCRIPT = fileURLToPath(new URL('./py/ck_client.py', import.meta.url));
 
@@ -85,4 +87,53 @@ describe('crash: SIGKILL under an acks=all producer, restart, nothing acknowledg
       }
     });
   }
+
+  test('a consumer group keeps consuming across the crash and ends with every acknowledged message and final commits', { timeout: 90_000 }, async () => {
+    const python = requirePythonModules('confluent_kafka');
+    const work = mkdtempSync(join(tmpdir(), 'ferry-crash-'));
+    dirs.push(work);
+    const ackFile = join(work, 'acked.txt');
+    const consumedFile = join(work, 'consumed.txt');
+    const topic = 'crash-group';
+    const broker = new BrokerProcess({ dataDir: join(work, 'data') });
+    brokers.push(broker);
+    await broker.start();
+    const producer = new LineProcess(python, [SCRIPT, 'crash-producer', '--bootstrap', broker.bootstrap, '--topic', topic, '--partitions', '2', '--out', ackFile, '--idempotent']);
+    await producer.waitForLine((l) => l === 'started', 20_000);
+    const consumer = new LineProcess(python, [SCRIPT, 'group-consumer', '--bootstrap', broker.bootstrap, '--topic', topic, '--group', 'crash-g', '--out', consumedFile]);
+    const consumed = () => new Set(ackedLines(consumedFile).map((l) => { const [p, o] = l.split(' '); return `${p}:${o}`; }));
+    try {
+      await consumer.waitForLine((l) => l === 'started', 20_000);
+      await waitFor(() => consumed().size >= 3000, 30_000, () => `3000 consumed before the crash (have ${consumed().size}); consumer stderr: ${consumer.stderr.slice(-1500)}`);
+      await broker.kill();
+      await sleep(300);
+      await broker.start();
+      const atRestart = ackedLines(ackFile).length;
+      await waitFor(() => ackedLines(ackFile).length >= atRestart + 3000, 30_000, () => `producing resumes (${ackedLines(ackFile).length - atRestart} new acks)`);
+      producer.kill('SIGTERM');
+      await Promise.race([producer.exited, sleep(30_000)]);
+      const acked = ackedLines(ackFile).map((l) => { const [, p, o] = l.split(' '); return `${p}:${o}`; });
+      await waitFor(() => { const got = consumed(); return acked.every((x) => got.has(x)); }, 40_000, () => {
+        const got = consumed();
+        const missing = acked.filter((x) => !got.has(x));
+        return `the group consumed every acknowledged message (${missing.length} of ${acked.length} missing, e.g. ${missing.slice(0, 5)}); consumer stderr: ${consumer.stderr.slice(-1500)}`;
+      });
+      consumer.kill('SIGTERM');
+      await Promise.race([consumer.exited, sleep(20_000)]);
+      const summary = JSON.parse(consumer.lines.filter((l) => l.startsWith('{')).pop() ?? '{}');
+      assert.equal(summary.commitError, null, `final commit: ${JSON.stringify(summary)}`);
+      // The group's committed offsets reached each partition's end.
+      const conn = await RawKafkaConnection.connect(broker.bootstrap);
+      try {
+        const res = await conn.request(ApiKey.OffsetFetch, 7, { groupId: 'crash-g', topics: [{ name: topic, partitionIndexes: [0, 1] }], requireStable: false });
+        for (const p of res.topics[0].partitions) {
+          const { highWatermark } = await fetchAllBatches(conn, topic, p.partitionIndex);
+          assert.equal(p.committedOffset, highWatermark, `partition ${p.partitionIndex} committed offset`);
+        }
+      } finally { conn.close(); }
+    } finally {
+      producer.kill('SIGKILL');
+      consumer.kill('SIGKILL');
+    }
+  });
 });

@@ -391,6 +391,38 @@ def cmd_member(a):
             last = now
 
 
+def cmd_group_consumer(a):
+    """A group member that appends "partition offset key" for every consumed message to --out until
+    SIGTERM; then commits, leaves and prints a JSON summary."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'session.timeout.ms': 6000,
+                                 'heartbeat.interval.ms': 500, 'auto.offset.reset': 'earliest',
+                                 'enable.auto.commit': True, 'auto.commit.interval.ms': 200,
+                                 'reconnect.backoff.ms': 100, 'reconnect.backoff.max.ms': 500}))
+    c.subscribe([a.topic])
+    f = open(a.out, 'a')
+    errors = []
+    print('started', flush=True)
+    while not stop.is_set():
+        msgs = c.consume(num_messages=500, timeout=0.1)
+        for m in msgs:
+            if m.error():
+                errors.append(str(m.error()))
+                continue
+            f.write('%d %d %s\n' % (m.partition(), m.offset(), m.key().decode()))
+        if msgs:
+            f.flush()
+    f.close()
+    commit_error = None
+    try:
+        c.commit(asynchronous=False)
+    except KafkaException as e:
+        commit_error = str(e)
+    c.close()
+    print(json.dumps({'errors': errors[:10], 'commitError': commit_error}), flush=True)
+
+
 def cmd_golden(a):
     """A short tour of the common requests (for golden vectors): produce, group consume with a
     commit, offsets by timestamp."""
@@ -427,7 +459,7 @@ def main():
     ap.add_argument('--assignor', default='range')
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer}[a.command](a)
 
 
 if __name__ == '__main__':
