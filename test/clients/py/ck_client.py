@@ -418,7 +418,8 @@ def cmd_group_consumer(a):
     try:
         c.commit(asynchronous=False)
     except KafkaException as e:
-        commit_error = str(e)
+        if e.args[0].code() != KafkaError._NO_OFFSET:  # _NO_OFFSET: auto-commit already committed everything
+            commit_error = str(e)
     c.close()
     print(json.dumps({'errors': errors[:10], 'commitError': commit_error}), flush=True)
 
