@@ -424,6 +424,115 @@ def cmd_group_consumer(a):
     print(json.dumps({'errors': errors[:10], 'commitError': commit_error}), flush=True)
 
 
+def cmd_churn(a):
+    """Members join and leave a group every few hundred ms while a producer runs; afterwards every
+    produced message was consumed and the committed offsets reach the end of every partition."""
+    import random
+    rnd = random.Random(a.count)
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    admin.create_topics([NewTopic(a.topic, num_partitions=6, replication_factor=1)], operation_timeout=10)[a.topic].result(15)
+    produced = set()
+    consumed = set()
+    lock = threading.Lock()
+    stop_producing = threading.Event()
+    errors = []
+
+    def producer():
+        p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'linger.ms': 5, 'acks': 'all'}))
+
+        def on_delivery(err, msg):
+            if err is None:
+                with lock:
+                    produced.add((msg.partition(), msg.offset()))
+        i = 0
+        while not stop_producing.is_set():
+            p.produce(a.topic, key=b'%d' % i, value=b'churn-%d' % i, on_delivery=on_delivery)
+            i += 1
+            p.poll(0)
+            if i % 50 == 0:
+                time.sleep(0.01)
+        p.flush(20)
+
+    members = {}
+
+    def member(name, stop):
+        c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group, 'client.id': name,
+                                     'session.timeout.ms': 6000, 'heartbeat.interval.ms': 300,
+                                     'auto.offset.reset': 'earliest', 'enable.auto.commit': True,
+                                     'auto.commit.interval.ms': 200, 'partition.assignment.strategy': a.assignor}))
+
+        def on_revoke(cons, parts):
+            try:
+                cons.commit(asynchronous=False)
+            except KafkaException as e:
+                if e.args[0].code() not in (KafkaError._NO_OFFSET,):
+                    with lock:
+                        errors.append('%s commit on revoke: %s' % (name, e))
+        c.subscribe([a.topic], on_revoke=on_revoke)
+        while not stop.is_set():
+            for m in c.consume(num_messages=500, timeout=0.1):
+                if m.error():
+                    with lock:
+                        errors.append('%s: %s' % (name, m.error()))
+                    continue
+                with lock:
+                    consumed.add((m.partition(), m.offset()))
+        try:
+            c.commit(asynchronous=False)
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._NO_OFFSET:
+                with lock:
+                    errors.append('%s final commit: %s' % (name, e))
+        c.close()
+
+    def start(name):
+        ev = threading.Event()
+        t = threading.Thread(target=member, args=(name, ev), daemon=True)
+        members[name] = (t, ev)
+        t.start()
+
+    def stop(name):
+        t, ev = members.pop(name)
+        ev.set()
+        t.join(20)
+
+    pt = threading.Thread(target=producer, daemon=True)
+    pt.start()
+    for i in range(3):
+        start('c%d' % i)
+    n = 3
+    changes = 0
+    deadline = time.time() + a.seconds
+    while time.time() < deadline:
+        time.sleep(rnd.uniform(0.2, 1.0))
+        if len(members) > 1 and (len(members) >= 5 or rnd.random() < 0.5):
+            stop(rnd.choice(sorted(members)))
+        else:
+            start('c%d' % n)
+            n += 1
+        changes += 1
+    stop_producing.set()
+    pt.join(30)
+    wait_until = time.time() + 40
+    while time.time() < wait_until:
+        with lock:
+            if produced <= consumed:
+                break
+        time.sleep(0.2)
+    for name in sorted(members):
+        stop(name)
+    # Committed offsets of the group, read by a fresh consumer (not a member).
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': a.group}))
+    committed = c.committed([TopicPartition(a.topic, p) for p in range(6)], timeout=10)
+    ends = [c.get_watermark_offsets(TopicPartition(a.topic, p), timeout=10)[1] for p in range(6)]
+    c.close()
+    with lock:
+        missing = sorted(produced - consumed)
+    print(json.dumps({'changes': changes, 'members': n, 'produced': len(produced), 'consumed': len(consumed),
+                      'missing': missing[:10], 'missingCount': len(missing), 'errors': errors[:10],
+                      'committed': [tp.offset for tp in committed], 'ends': ends}))
+
+
 def cmd_golden(a):
     """A short tour of the common requests (for golden vectors): produce, group consume with a
     commit, offsets by timestamp."""
@@ -458,9 +567,10 @@ def main():
     ap.add_argument('--out')
     ap.add_argument('--idempotent', action='store_true')
     ap.add_argument('--assignor', default='range')
+    ap.add_argument('--seconds', type=int, default=10)
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer, 'churn': cmd_churn}[a.command](a)
 
 
 if __name__ == '__main__':
