@@ -1,5 +1,6 @@
 // MetadataStore: the narrow key-value interface Ferry keeps its cluster metadata in (DESIGN §5).
-// Two backends implement it: the embedded local one (local-metadata-store.ts) and, later, etcd.
+// Two backends implement it: the embedded local one (local-metadata-store.ts) and etcd
+// (etcd-metadata-store.ts).
 // Everything here stays inside etcd's semantics so code written against the local backend keeps
 // working on etcd:
 //   - keys are strings compared as UTF-8 bytes (lexicographic), values are Buffers <= 1.5 MiB;
@@ -21,7 +22,8 @@
 //   compareKeys(a, b)                 UTF-8 byte order of two keys
 //   errors: MetadataStoreError (base, has `code`), MetadataLimitError, MetadataCompactedError,
 //           MetadataLeaseNotFoundError, MetadataStoreClosedError, MetadataStoreFailedError,
-//           MetadataStoreLockedError, MetadataCorruptError
+//           MetadataStoreLockedError, MetadataCorruptError, MetadataUnavailableError (retriable;
+//           isRetriableMetadataError(err))
 //   helpers: encodeJson(value) / decodeJson(buf, what) for the compact JSON values of the typed layers
 
 export interface KeyValue {
@@ -146,6 +148,19 @@ export class MetadataStoreLockedError extends MetadataStoreError {
   constructor(readonly path: string) {
     super('METADATA_STORE_LOCKED', `metadata directory ${path} is locked by another process (is another broker using the same data.dir?)`);
   }
+}
+/**
+ * The store could not be reached in time (etcd down, paused, partitioned, no leader): retriable.
+ * For a write, `mayHaveApplied` says the request may have reached the store before the failure, so
+ * its effect is unknown; re-read (or make the write conditional) before repeating it.
+ */
+export class MetadataUnavailableError extends MetadataStoreError {
+  readonly retriable = true;
+  constructor(message: string, readonly mayHaveApplied: boolean) { super('METADATA_UNAVAILABLE', message); }
+}
+/** True for errors a caller may retry later with the same request (after a re-read, for writes). */
+export function isRetriableMetadataError(err: unknown): boolean {
+  return err instanceof MetadataUnavailableError;
 }
 export class MetadataCorruptError extends MetadataStoreError {
   constructor(readonly path: string, detail: string) {

@@ -1,3 +1,5 @@
+// LocalMetadataStore: what only the local backend has (files, crash recovery, locking, reopen),
+// then the shared MetadataStore conformance suite (metadata-store-conformance.ts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
@@ -7,9 +9,9 @@ import { spawn } from 'node:child_process';
 import fc from 'fast-check';
 import { LocalMetadataStore, type LocalStoreIo } from '../../src/cluster/local-metadata-store.js';
 import {
-  MetadataCompactedError, MetadataLeaseNotFoundError, MetadataLimitError, MetadataStoreClosedError,
-  MetadataStoreFailedError, MetadataStoreLockedError, compareKeys, type WatchEvent,
+  MetadataCompactedError, MetadataStoreClosedError, MetadataStoreFailedError, MetadataStoreLockedError, compareKeys,
 } from '../../src/cluster/metadata-store.js';
+import { collect, runMetadataStoreConformance } from './metadata-store-conformance.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -25,122 +27,11 @@ async function dump(store: LocalMetadataStore): Promise<{ revision: number; kvs:
   return { revision, kvs: kvs.map((kv) => [kv.key, kv.value.toString('hex'), kv.createRevision, kv.modRevision, kv.version]) };
 }
 
-function collect(): { events: WatchEvent[]; onEvent: (e: WatchEvent) => void; until(n: number): Promise<void> } {
-  const events: WatchEvent[] = [];
-  let wake: (() => void) | null = null;
-  return {
-    events,
-    onEvent: (e) => { events.push(e); wake?.(); },
-    async until(n) {
-      const deadline = Date.now() + 5000;
-      while (events.length < n) {
-        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events`);
-        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
-      }
-    },
-  };
-}
-
-describe('LocalMetadataStore basics (etcd semantics)', () => {
-  test('revisions, versions, createRevision and deletes', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    assert.equal(await store.revision(), 1, 'an empty store is at revision 1, like etcd');
-    assert.equal(await store.get('/a'), null);
-    assert.equal(await store.put('/a', b('1')), 2);
-    assert.equal(await store.put('/a', b('2')), 3);
-    const a = await store.get('/a');
-    assert.deepEqual([a?.value.toString(), a?.createRevision, a?.modRevision, a?.version], ['2', 2, 3, 2]);
-    assert.equal(await store.delete('/missing'), 3, 'deleting a missing key changes nothing');
-    assert.equal(await store.delete('/a'), 4);
-    assert.equal(await store.get('/a'), null);
-    assert.equal(await store.put('/a', b('3')), 5);
-    const again = await store.get('/a');
-    assert.deepEqual([again?.createRevision, again?.version], [5, 1], 'version restarts after delete');
-  });
-
-  test('list returns keys with the prefix in UTF-8 byte order', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const keys = ['/p/b', '/p/a', '/p/\u{1F600}', '/p/\uFFFD', '/p/a/x', '/q', '/p', '/p/Z'];
-    for (const k of keys) await store.put(k, b(k));
-    const listed = (await store.list('/p/')).map((kv) => kv.key);
-    const expected = keys.filter((k) => k.startsWith('/p/')).sort((x, y) => Buffer.compare(b(x), b(y)));
-    assert.deepEqual(listed, expected);
-    assert.equal(listed.at(-1), '/p/\u{1F600}', 'the 4-byte UTF-8 character sorts after U+FFFD');
-  });
-
+describe('LocalMetadataStore key order', () => {
   test('compareKeys agrees with Buffer.compare of the UTF-8 encodings', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (x, y) => {
       assert.equal(Math.sign(compareKeys(x, y)), Math.sign(Buffer.compare(b(x), b(y))));
     }), { numRuns: 2000 });
-  });
-
-  test('txn compares: create-if-absent, modRevision, version, value; failure branch', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const create = () => store.txn([{ key: '/t', target: 'createRevision', op: '==', value: 0 }], [{ type: 'put', key: '/t', value: b('v1') }], [{ type: 'put', key: '/lost', value: b('x') }]);
-    const first = await create();
-    assert.deepEqual(first, { succeeded: true, revision: 2 });
-    const second = await create();
-    assert.deepEqual(second, { succeeded: false, revision: 3 }, 'failure ops ran and bumped the revision');
-    assert.equal((await store.get('/lost'))?.value.toString(), 'x');
-
-    const mod = (await store.get('/t'))!.modRevision;
-    assert.equal((await store.txn([{ key: '/t', target: 'modRevision', op: '==', value: mod }], [{ type: 'put', key: '/t', value: b('v2') }])).succeeded, true);
-    assert.equal((await store.txn([{ key: '/t', target: 'modRevision', op: '==', value: mod }], [{ type: 'put', key: '/t', value: b('v3') }])).succeeded, false, 'stale modRevision');
-    assert.equal((await store.txn([{ key: '/t', target: 'version', op: '==', value: 2 }], [])).succeeded, true);
-    assert.equal((await store.txn([{ key: '/t', target: 'version', op: '>', value: 2 }], [])).succeeded, false);
-    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '==', value: b('v2') }], [])).succeeded, true);
-    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '<', value: b('v3') }], [])).succeeded, true);
-    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '>', value: b('v3') }], [])).succeeded, false);
-    assert.equal((await store.txn([{ key: '/t', target: 'value', op: '!=', value: b('v2') }], [])).succeeded, false);
-    // Missing key: value compares are always false (even !=), other targets compare as 0.
-    assert.equal((await store.txn([{ key: '/none', target: 'value', op: '!=', value: b('a') }], [])).succeeded, false);
-    assert.equal((await store.txn([{ key: '/none', target: 'version', op: '==', value: 0 }], [])).succeeded, true);
-    assert.equal((await store.txn([{ key: '/none', target: 'modRevision', op: '<', value: 1 }], [])).succeeded, true);
-    // All compares must hold.
-    assert.equal((await store.txn([
-      { key: '/t', target: 'version', op: '==', value: 2 },
-      { key: '/none', target: 'version', op: '!=', value: 0 },
-    ], [{ type: 'put', key: '/never', value: b('') }])).succeeded, false);
-    assert.equal(await store.get('/never'), null);
-  });
-
-  test('a txn is one revision; deletePrefix removes the range', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    for (const k of ['/d/1', '/d/2', '/d/3', '/e']) await store.put(k, b(k));
-    const r = await store.txn([], [{ type: 'deletePrefix', prefix: '/d/' }, { type: 'put', key: '/f', value: b('f') }, { type: 'delete', key: '/e' }]);
-    assert.deepEqual(r, { succeeded: true, revision: 6 });
-    assert.deepEqual((await store.list('/')).map((kv) => [kv.key, kv.modRevision]), [['/f', 6]]);
-    const noop = await store.txn([], [{ type: 'deletePrefix', prefix: '/d/' }]);
-    assert.equal(noop.revision, 6, 'a txn that changes nothing keeps the revision');
-  });
-
-  test('limits: value size, op count, duplicate and overlapping keys, compare types', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    await assert.rejects(store.put('/big', Buffer.alloc(1.5 * 1024 * 1024 + 1)), MetadataLimitError);
-    await store.put('/max', Buffer.alloc(1.5 * 1024 * 1024 - 4));
-    const ops = Array.from({ length: 129 }, (_, i) => ({ type: 'put' as const, key: `/k${i}`, value: b('') }));
-    await assert.rejects(store.txn([], ops), /129 success ops, more than 128/);
-    await assert.rejects(store.txn([], [{ type: 'put', key: '/x', value: b('1') }, { type: 'put', key: '/x', value: b('2') }]), /puts \/x twice/);
-    await assert.rejects(store.txn([], [{ type: 'put', key: '/x/1', value: b('1') }, { type: 'deletePrefix', prefix: '/x/' }]), /both puts and deletes/);
-    await assert.rejects(store.txn([{ key: '/x', target: 'value', op: '==', value: 1 }], []), /needs a Buffer/);
-    await assert.rejects(store.txn([{ key: '/x', target: 'version', op: '==', value: b('1') }], []), /needs an integer/);
-    await assert.rejects(store.put('', b('')), /non-empty/);
-    assert.equal(await store.revision(), 2, 'rejected requests change nothing');
-  });
-
-  test('inputs are copied: reusing the caller buffer does not change stored values', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const buf = b('abc');
-    const p = store.put('/c', buf);
-    buf.write('xyz');
-    await p;
-    assert.equal((await store.get('/c'))?.value.toString(), 'abc');
   });
 });
 
@@ -275,25 +166,6 @@ describe('LocalMetadataStore durability and recovery', () => {
     assert.equal((await store.list('/c/')).length, n);
   });
 
-  test('concurrent compare-and-swap increments never lose an update', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    await store.put('/counter', b('0'));
-    let conflicts = 0;
-    const increment = async (): Promise<void> => {
-      for (;;) {
-        const kv = (await store.get('/counter'))!;
-        const next = b(String(Number(kv.value.toString()) + 1));
-        const r = await store.txn([{ key: '/counter', target: 'modRevision', op: '==', value: kv.modRevision }], [{ type: 'put', key: '/counter', value: next }]);
-        if (r.succeeded) return;
-        conflicts++;
-      }
-    };
-    await Promise.all(Array.from({ length: 50 }, increment));
-    assert.equal((await store.get('/counter'))?.value.toString(), '50');
-    assert.ok(conflicts > 0, 'the test really raced');
-  });
-
   test('writes are invisible to readers until their fsync completes', async (t) => {
     let release: (() => void) | null = null;
     let syncStarted: (() => void) | null = null;
@@ -366,22 +238,6 @@ describe('LocalMetadataStore locking', () => {
 });
 
 describe('LocalMetadataStore watches', () => {
-  test('live events in revision order, filtered by prefix, after durability', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const w = collect();
-    const cancel = store.watch('/w/', 0, w.onEvent);
-    await store.put('/w/a', b('1'));
-    await store.put('/other', b('x'));
-    await store.txn([], [{ type: 'put', key: '/w/b', value: b('2') }, { type: 'delete', key: '/w/a' }]);
-    await w.until(3);
-    assert.deepEqual(w.events.map((e) => [e.type, e.kv.key, e.kv.modRevision]), [['put', '/w/a', 2], ['put', '/w/b', 4], ['delete', '/w/a', 4]]);
-    cancel();
-    await store.put('/w/c', b('3'));
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(w.events.length, 3, 'no events after cancel');
-  });
-
   test('watch from an older revision replays history, also after reopen; too old is an error', async (t) => {
     const dir = await tempDir(t);
     let store = await LocalMetadataStore.open(dir);
@@ -399,73 +255,10 @@ describe('LocalMetadataStore watches', () => {
     assert.ok(viaCallback instanceof MetadataCompactedError);
     assert.match(viaCallback.message, /watch from revision 2: history starts at revision 4/);
   });
-
-  test('listWithRevision + watch(revision + 1) sees every later change exactly once', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const writers = Array.from({ length: 30 }, (_, i) => store.put(`/s/${i}`, b(String(i))));
-    await Promise.resolve();
-    const { kvs, revision } = await store.listWithRevision('/s/');
-    const w = collect();
-    store.watch('/s/', revision + 1, w.onEvent);
-    await Promise.all(writers);
-    await w.until(30 - kvs.length);
-    const seen = new Set([...kvs.map((kv) => kv.key), ...w.events.map((e) => e.kv.key)]);
-    assert.equal(seen.size, 30);
-    assert.equal(kvs.length + w.events.length, 30);
-  });
 });
 
+
 describe('LocalMetadataStore leases', () => {
-  test('revoke deletes bound keys durably and tells listeners', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const lease = await store.grantLease(10_000);
-    const reasons: string[] = [];
-    lease.onLost((r) => reasons.push(r));
-    await store.put('/brokers/1', b('me'), lease.id);
-    await store.txn([], [{ type: 'put', key: '/brokers/1/extra', value: b('x'), leaseId: lease.id }]);
-    await store.put('/unbound', b('u'));
-    assert.equal((await store.get('/brokers/1'))?.leaseId, lease.id);
-    const w = collect();
-    store.watch('/brokers/', 0, w.onEvent);
-    await lease.revoke();
-    assert.deepEqual(reasons, ['revoked']);
-    assert.equal(lease.isLost, true);
-    assert.deepEqual((await store.list('/')).map((kv) => kv.key), ['/unbound']);
-    await w.until(2);
-    assert.deepEqual(w.events.map((e) => e.type), ['delete', 'delete']);
-    await assert.rejects(store.put('/x', b(''), lease.id), MetadataLeaseNotFoundError);
-    await assert.rejects(lease.keepAliveOnce(), MetadataLeaseNotFoundError);
-  });
-
-  test('a lease not kept alive expires and its keys go; an auto-kept one stays', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const manual = await store.grantLease(60, { autoKeepAlive: false });
-    const auto = await store.grantLease(60);
-    await store.put('/m', b(''), manual.id);
-    await store.put('/a', b(''), auto.id);
-    const reasons: string[] = [];
-    manual.onLost((r) => reasons.push(r));
-    // Lease timers do not keep the process alive; a referenced timer does.
-    await new Promise((r) => setTimeout(r, 250));
-    assert.deepEqual(reasons, ['expired']);
-    assert.equal(await store.get('/m'), null);
-    assert.notEqual(await store.get('/a'), null);
-    assert.equal(auto.isLost, false);
-  });
-
-  test('putting a key again without the lease unbinds it', async (t) => {
-    const store = await LocalMetadataStore.open(await tempDir(t));
-    t.after(() => store.close());
-    const lease = await store.grantLease(10_000);
-    await store.put('/k', b('1'), lease.id);
-    await store.put('/k', b('2'));
-    await lease.revoke();
-    assert.equal((await store.get('/k'))?.value.toString(), '2');
-  });
-
   test('keys bound to leases of an earlier process are deleted at open', async (t) => {
     const dir = await tempDir(t);
     let store = await LocalMetadataStore.open(dir);
@@ -538,3 +331,13 @@ describe('LocalMetadataStore against a model', () => {
   });
 });
 
+
+// The backend-independent semantics (etcd's), shared with the etcd backend.
+runMetadataStoreConformance(
+  'LocalMetadataStore',
+  async () => LocalMetadataStore.open(await mkdtemp(join(tmpdir(), 'ferry-meta-'))),
+  async (store) => {
+    await store.close();
+    await rm((store as LocalMetadataStore).dir, { recursive: true, force: true });
+  },
+);
