@@ -64,6 +64,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private seenRevision = 0;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly leases = new Map<string, EtcdLease>();
+  /** Ids of our leases lost recently (bounded): puts with them are refused before reaching etcd. */
+  private readonly lostLeaseIds = new Set<string>();
   private readonly watches = new Set<EtcdPrefixWatch>();
   private readonly limits: MetadataLimits;
   private readonly listPageKeys: number;
@@ -81,7 +83,11 @@ export class EtcdMetadataStore implements MetadataStore {
       leaseClient: client.leaseClient,
       requestTimeoutMs,
       mapError: (err, what, write, leaseId) => this.mapError(err, what, write, leaseId),
-      forget: (lease) => { this.leases.delete(lease.id); },
+      forget: (lease) => {
+        this.leases.delete(lease.id);
+        this.lostLeaseIds.add(lease.id);
+        if (this.lostLeaseIds.size > 10_000) this.lostLeaseIds.delete(this.lostLeaseIds.values().next().value!);
+      },
     };
     this.watchHost = {
       openWatchStream: () => client.watchClient.watch(),
@@ -275,13 +281,12 @@ export class EtcdMetadataStore implements MetadataStore {
   /** A lease id for etcd; one of our own leases that is lost is refused here (fencing). */
   private checkLeaseForPut(leaseId: string): string {
     if (typeof leaseId !== 'string' || !/^[1-9][0-9]{0,18}$/.test(leaseId)) throw new MetadataLeaseNotFoundError(String(leaseId));
-    const own = this.leases.get(leaseId);
-    if (own?.isLost) throw new MetadataLeaseNotFoundError(leaseId);
+    if (this.lostLeaseIds.has(leaseId) || this.leases.get(leaseId)?.isLost) throw new MetadataLeaseNotFoundError(leaseId);
     return leaseId;
   }
 
   private mapError(err: unknown, what: string, write: boolean, leaseId?: string): MetadataStoreError {
-    return toMetadataError(err, { what, where: `etcd ${this.where}`, write, closed: this.closed, ...(leaseId !== undefined ? { leaseId } : {}) });
+    return toMetadataError(err, { what, where: this.where, write, closed: this.closed, ...(leaseId !== undefined ? { leaseId } : {}) });
   }
 
   private async call<T extends { header: { revision: string } }>(what: string, write: boolean, leaseId: string | undefined, fn: () => Promise<T>, raw = false): Promise<T> {
