@@ -119,18 +119,19 @@ describe('EtcdMetadataStore on a real etcd', () => {
     const { etcd, store: writer, open } = await etcdAndStore(t);
     // A slow first reconnect, so the writes after the restart land before the watch is back and
     // must come from history.
-    const watcher = await open({ watchRetryInitialMs: 1000 });
+    const watcher = await open({ watchRetryInitialMs: 3000 });
     const events: WatchEvent[] = [];
     const errors: Error[] = [];
     watcher.watch('/r/', 0, (e) => events.push(e), (e) => errors.push(e));
     const put = (i: number) => retrying(() => writer.txn([{ key: `/r/${i}`, target: 'version', op: '==', value: 0 }], [{ type: 'put', key: `/r/${i}`, value: b(String(i)) }]));
     for (let i = 0; i < 40; i++) await put(i);
     await waitFor(() => events.length >= 20, 5000, 'some events before the restart', 10);
+    const killedAt = Date.now();
     await etcd.kill();
     await etcd.restart();
-    const restartedAt = Date.now();
     for (let i = 40; i < 80; i++) await put(i);
-    assert.ok(Date.now() - restartedAt < 750, 'the writes after the restart came before the watch reconnected');
+    // The first reconnect comes at least 2250 ms (3000 ms minus jitter) after the stream failed.
+    assert.ok(Date.now() - killedAt < 2000, 'the writes after the restart came before the watch reconnected');
     await waitFor(() => events.length >= 80, 10_000, () => `80 events, have ${events.length}`, 20);
     await sleep(100);
     assert.deepEqual(errors, []);
@@ -183,7 +184,7 @@ describe('EtcdMetadataStore on a real etcd', () => {
     assert.equal(lease.isLost, true);
     assert.equal(lease.remainingMs, 0);
     const after = lost - pausedAt;
-    assert.ok(after <= remainingAtPause + 50, `lost ${after} ms after the pause, remaining was ${remainingAtPause} ms`);
+    assert.ok(after <= remainingAtPause + 200, `lost ${after} ms after the pause, remaining was ${remainingAtPause} ms`);
     assert.ok(after >= 1000, `not lost early (${after} ms)`);
     await assert.rejects(store.put('/brokers/1', b('zombie'), lease.id), MetadataLeaseNotFoundError);
     await etcd.resume();
