@@ -1,0 +1,31 @@
+# A three-broker Ferry cluster in a new VPC across three availability zones.
+#   terraform init && terraform apply -var ferry_repository=https://github.com/<you>/ferry.git
+# Then, from a host inside the VPC (e.g. a broker via SSM or SSH): terraform output drill_command
+
+provider "aws" {
+  region = var.region
+}
+
+module "ferry" {
+  source = "../../aws"
+
+  cluster_name     = var.cluster_name
+  ferry_repository = var.ferry_repository
+  ferry_version    = var.ferry_version
+
+  broker_count         = 3
+  broker_instance_type = "m7g.large"
+  architecture         = "arm64"
+
+  wal_volume_type             = "gp3"
+  wal_volume_size_gib         = 32
+  wal_volume_iops             = 6000
+  wal_volume_throughput_mibps = 250
+
+  infrequent_access_after_days = 60
+  client_cidr_blocks           = var.client_cidr_blocks
+
+  tags = {
+    environment = "example"
+  }
+}
