@@ -142,6 +142,8 @@ describe('EtcdMetadataStore on a real etcd', () => {
   test('a paused etcd: calls fail with retriable typed errors within the timeout, and work again after resume', async (t) => {
     const { etcd, store } = await etcdAndStore(t, { requestTimeoutMs: 300 });
     await store.put('/p', b('1'));
+    const w = collect(10_000);
+    store.watch('/p', 0, w.onEvent, (e) => assert.fail(e));
     await etcd.pause();
     const calls: [string, () => Promise<unknown>, boolean][] = [
       ['get', () => store.get('/p'), false],
@@ -165,8 +167,12 @@ describe('EtcdMetadataStore on a real etcd', () => {
     await etcd.resume();
     const value = await retrying(() => store.get('/p'), 5000);
     assert.ok(['1', '2'].includes(value!.value.toString()), 'the put during the pause may or may not have applied');
-    assert.equal(typeof await store.put('/p', b('3')), 'number');
+    const revision = await store.put('/p', b('3'));
     assert.equal((await store.get('/p'))?.value.toString(), '3');
+    // The watch made before the pause carries on: it sees the last put (and the ones in the pause, if applied).
+    await waitFor(() => w.events.some((e) => e.kv.modRevision === revision), 10_000, 'the watch to see the put after resume', 20);
+    const revisions = w.events.map((e) => e.kv.modRevision);
+    assert.deepEqual(revisions, [...new Set(revisions)].sort((x, y) => x - y), 'in order, no repeats');
   });
 
   test('fencing: with etcd unreachable the lease turns lost no later than its TTL after the last renewal; its keys go', async (t) => {
