@@ -5,29 +5,15 @@
  */
 import type { PartitionLog, ReadResult, ObjectBlockRef } from './partition-log.js';
 import { scanBatchForTimestamp } from './timestamp-index.js';
+import { splitBatches } from '../objects/object-format.js';
 
 /** Fetches whole object blocks (the broker's is backed by the block cache). */
 export interface BlockReader {
   readBlocks(blocks: readonly ObjectBlockRef[]): Promise<Buffer[]>;
 }
 
-const BATCH_LENGTH_OFFSET = 8;
-const LOG_OVERHEAD = 12;
 const BASE_OFFSET_OFFSET = 0;
 const LAST_OFFSET_DELTA_OFFSET = 23;
-
-/** Cuts a block back into its batches (each batch is 12 + batchLength bytes). */
-export function batchesOf(block: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (pos + LOG_OVERHEAD <= block.length) {
-    const size = LOG_OVERHEAD + block.readInt32BE(pos + BATCH_LENGTH_OFFSET);
-    if (size <= LOG_OVERHEAD || pos + size > block.length) throw new RangeError(`object block holds a batch of ${size} bytes at ${pos} past its end ${block.length}`);
-    out.push(block.subarray(pos, pos + size));
-    pos += size;
-  }
-  return out;
-}
 
 function lastOffsetOf(batch: Buffer): number {
   return Number(batch.readBigInt64BE(BASE_OFFSET_OFFSET)) + batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
@@ -50,7 +36,7 @@ export class ReadPath {
     const out: Buffer[] = [];
     let bytes = 0;
     for (const block of blocks) {
-      for (const batch of batchesOf(block)) {
+      for (const batch of splitBatches(block)) {
         if (lastOffsetOf(batch) < from) continue;
         if (bytes + batch.length > maxBytes && !(minOneBatch && out.length === 0)) return { batches: out, bytes };
         out.push(batch);
@@ -71,7 +57,7 @@ export class ReadPath {
     if (!best || (cached && cached.timestamp >= best.maxTimestamp)) return cached;
     const [block] = await this.reader.readBlocks([best]);
     let hit: { offset: number; timestamp: number } | null = null;
-    for (const batch of batchesOf(block)) {
+    for (const batch of splitBatches(block)) {
       const t = Number(batch.readBigInt64BE(35));
       if (!hit || t > hit.timestamp) hit = { offset: lastOffsetOf(batch), timestamp: t };
     }
@@ -85,7 +71,7 @@ export class ReadPath {
         if (ref.endOffset <= log.logStartOffset || ref.maxTimestamp < ts) continue;
         if (ref.baseOffset >= log.cacheStartOffset) break;
         const [block] = await this.reader.readBlocks([ref]);
-        for (const batch of batchesOf(block)) {
+        for (const batch of splitBatches(block)) {
           const hit = scanBatchForTimestamp(batch, ts, log.logStartOffset);
           if (hit) return hit;
         }

@@ -1,0 +1,186 @@
+/**
+ * Background compaction (rate-limited), one atomic metadata swap per step:
+ *  1. stream-set objects (many partitions each, one per upload) are split into per-partition
+ *     stream objects, so a partition's history needs few GETs and little metadata;
+ *  2. small stream objects of one partition are merged into larger ones.
+ * The replaced objects move to dead-objects and the GC deletes them after the grace period, so
+ * fetches that already resolved blocks in them finish. Data of deleted topics and below a
+ * partition's log start is dropped on the way.
+ */
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../objects/object-store.js';
+import { encodeObject, newObjectId, objectKey, splitBatches } from '../objects/object-format.js';
+import { PARTITIONS_PER_COMMIT_MAX, type ObjectBlock, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { ObjectIndex } from './object-index.js';
+
+export interface CompactorOptions {
+  clusterName: string;
+  /** Bytes read plus written per second. */
+  bytesPerSecMax: number;
+  /** Stream objects below this size are merged with their neighbours. */
+  smallObjectBytes: number;
+  /** Largest object compaction writes. */
+  targetObjectBytes: number;
+  /** Most bytes read in one step. */
+  stepBytesMax: number;
+}
+
+export const DEFAULT_COMPACTOR_SIZES = { smallObjectBytes: 8 << 20, targetObjectBytes: 128 << 20, stepBytesMax: 256 << 20 };
+
+interface PartitionData { topicId: string; partition: number; blocks: { block: ObjectBlock; bytes: Buffer }[] }
+
+export class Compactor {
+  private bucketBytes = 0;
+  private bucketStartMs = 0;
+  steps = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly registry: ObjectRegistry,
+    private readonly index: ObjectIndex,
+    private readonly logs: LogManager,
+    private readonly topicExists: (topicId: string) => boolean,
+    private readonly options: CompactorOptions,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** One pass: split stream-set objects, then merge small stream objects. Returns steps done. */
+  async runOnce(): Promise<number> {
+    let steps = 0;
+    if (await this.splitStreamSets()) steps++;
+    steps += await this.mergeSmallStreams();
+    this.steps += steps;
+    return steps;
+  }
+
+  private async throttle(bytes: number): Promise<void> {
+    const now = this.now();
+    if (now - this.bucketStartMs >= 1000) { this.bucketStartMs = now; this.bucketBytes = 0; }
+    this.bucketBytes += bytes;
+    const allowedMs = (this.bucketBytes / this.options.bytesPerSecMax) * 1000;
+    const elapsed = now - this.bucketStartMs;
+    if (allowedMs > elapsed) await this.sleep(allowedMs - elapsed);
+  }
+
+  private isLive(b: ObjectBlock): boolean {
+    if (!this.topicExists(b.topicId)) return false;
+    const st = this.logs.get(b.topicId, b.partition);
+    return !st || b.endOffset > st.log.logStartOffset;
+  }
+
+  private async guards(keys: Iterable<string>): Promise<PartitionGuard[]> {
+    const out: PartitionGuard[] = [];
+    for (const key of keys) {
+      const sep = key.lastIndexOf(':');
+      const topicId = key.slice(0, sep), partition = Number(key.slice(sep + 1));
+      out.push({ topicId, partition, modRevision: await this.registry.partitionRevision(topicId, partition) });
+    }
+    return out;
+  }
+
+  private async readObject(o: ObjectRecord): Promise<Buffer> {
+    await this.throttle(o.size);
+    return this.store.get(o.key);
+  }
+
+  private async writeStream(p: PartitionData): Promise<ObjectRecord> {
+    const id = newObjectId();
+    const key = objectKey(this.options.clusterName, id);
+    const batches = p.blocks.flatMap(({ bytes }) => splitBatches(bytes)).map((bytes) => {
+      const baseOffset = Number(bytes.readBigInt64BE(0));
+      const lastOffset = baseOffset + bytes.readInt32BE(23);
+      return { baseOffset, lastOffset, recordCount: lastOffset - baseOffset + 1, bytes };
+    });
+    const encoded = encodeObject([{ topicId: p.topicId, partition: p.partition, batches }]);
+    await this.throttle(encoded.size);
+    await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
+    return { id, key, size: encoded.size, kind: 'stream', createdMs: this.now(), blocks: encoded.index.map((e) => ({ ...e })) };
+  }
+
+  private async commitSwap(removed: ObjectRecord[], added: ObjectRecord[], partitionKeys: Set<string>): Promise<boolean> {
+    const ok = await this.registry.commit({ add: added, remove: removed, guards: await this.guards(partitionKeys) });
+    if (!ok) {
+      this.log.info({ removed: removed.map((o) => o.id) }, 'compaction step lost a guard (leadership or topic changed); its new objects are garbage');
+      return false;
+    }
+    this.index.swapped(removed, added);
+    return true;
+  }
+
+  /** Step 1: the oldest stream-set objects become per-partition stream objects. */
+  private async splitStreamSets(): Promise<boolean> {
+    const sets = [...this.index.all()].filter((o) => o.kind === 'stream-set').sort((a, b) => a.createdMs - b.createdMs);
+    if (sets.length < 2) return false;
+    const chosen: ObjectRecord[] = [];
+    const partitions = new Set<string>();
+    let bytes = 0;
+    for (const o of sets) {
+      const keys = new Set(o.blocks.filter((b) => this.isLive(b)).map((b) => `${b.topicId}:${b.partition}`));
+      const union = new Set([...partitions, ...keys]);
+      // Compares: one guard per partition plus one per removed object.
+      if (chosen.length > 0 && (union.size + chosen.length + 1 > PARTITIONS_PER_COMMIT_MAX || bytes + o.size > this.options.stepBytesMax)) break;
+      chosen.push(o);
+      for (const k of keys) partitions.add(k);
+      bytes += o.size;
+    }
+    if (chosen.length < 2) return false;
+    const byPartition = new Map<string, PartitionData>();
+    for (const o of chosen) {
+      const body = await this.readObject(o);
+      for (const b of o.blocks) {
+        if (!this.isLive(b)) continue;
+        const key = `${b.topicId}:${b.partition}`;
+        let p = byPartition.get(key);
+        if (!p) { p = { topicId: b.topicId, partition: b.partition, blocks: [] }; byPartition.set(key, p); }
+        p.blocks.push({ block: b, bytes: body.subarray(b.position, b.position + b.size) });
+      }
+    }
+    const added: ObjectRecord[] = [];
+    for (const p of byPartition.values()) {
+      p.blocks.sort((x, y) => x.block.baseOffset - y.block.baseOffset);
+      added.push(await this.writeStream(p));
+    }
+    const ok = await this.commitSwap(chosen, added, new Set(byPartition.keys()));
+    if (ok) this.log.info({ from: chosen.length, to: added.length, bytes }, 'compacted stream-set objects into stream objects');
+    return ok;
+  }
+
+  /** Step 2: runs of small stream objects of one partition merge into one. */
+  private async mergeSmallStreams(): Promise<number> {
+    const byPartition = new Map<string, ObjectRecord[]>();
+    for (const o of this.index.all()) {
+      if (o.kind !== 'stream' || o.size >= this.options.smallObjectBytes || o.blocks.length === 0) continue;
+      const key = `${o.blocks[0].topicId}:${o.blocks[0].partition}`;
+      byPartition.set(key, [...(byPartition.get(key) ?? []), o]);
+    }
+    let steps = 0;
+    for (const [key, objects] of byPartition) {
+      if (objects.length < 2) continue;
+      objects.sort((a, b) => a.blocks[0].baseOffset - b.blocks[0].baseOffset);
+      const run: ObjectRecord[] = [];
+      let bytes = 0;
+      for (const o of objects) {
+        if (run.length > 0 && (bytes + o.size > this.options.targetObjectBytes || run.length + 1 >= PARTITIONS_PER_COMMIT_MAX)) break;
+        run.push(o);
+        bytes += o.size;
+      }
+      if (run.length < 2) continue;
+      const sep = key.lastIndexOf(':');
+      const p: PartitionData = { topicId: key.slice(0, sep), partition: Number(key.slice(sep + 1)), blocks: [] };
+      for (const o of run) {
+        const body = await this.readObject(o);
+        for (const b of o.blocks) if (this.isLive(b)) p.blocks.push({ block: b, bytes: body.subarray(b.position, b.position + b.size) });
+      }
+      p.blocks.sort((x, y) => x.block.baseOffset - y.block.baseOffset);
+      const added = p.blocks.length ? [await this.writeStream(p)] : [];
+      if (await this.commitSwap(run, added, new Set([key]))) {
+        steps++;
+        this.log.info({ partition: key, from: run.length, bytes }, 'merged small stream objects');
+      }
+    }
+    return steps;
+  }
+}

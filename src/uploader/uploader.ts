@@ -1,0 +1,192 @@
+/**
+ * The uploader: moves durable data from the log cache (and so the WAL) into the object store,
+ * in this order and no other (DESIGN §4):
+ *
+ *   1. PUT the objects (create-only; a failed PUT leaves at most garbage, which the sweeper removes);
+ *   2. one metadata transaction per commit group records the objects, guarded by each touched
+ *      partition's record, so a fenced leader cannot commit;
+ *   3. only then make the new blocks readable from the object store, and trim the WAL.
+ *
+ * It runs every `upload.interval.ms`, early when `upload.max.bytes` are pending, and once more on
+ * shutdown. One upload at a time. A partition with at least `upload.stream.split.bytes` pending
+ * gets its own stream object; the rest share stream-set objects of at most
+ * PARTITIONS_PER_COMMIT_MAX partitions (one guarded transaction each).
+ */
+import type { Logger } from 'pino';
+import type { Wal } from '@ferry/wal';
+import type { LogManager, PartitionState } from '../log/log-manager.js';
+import type { CachedBatch, ObjectBlockRef } from '../log/partition-log.js';
+import type { ObjectStore } from '../objects/object-store.js';
+import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
+import type { ObjectIndex } from './object-index.js';
+import { blockRef } from './object-index.js';
+import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
+
+export interface UploaderOptions {
+  intervalMs: number;
+  maxPendingBytes: number;
+  streamSplitBytes: number;
+  cacheMaxBytes: number;
+  clusterName: string;
+  /** Wait between attempts after a failed upload. */
+  retryBackoffMs?: number;
+}
+
+export interface UploaderStats {
+  uploads: number;
+  objects: number;
+  bytes: number;
+  failures: number;
+  lastUploadMs: number;
+  lastTrimOffset: bigint;
+}
+
+interface PartitionUpload { st: PartitionState; batches: CachedBatch[]; bytes: number }
+
+export class UploadFencedError extends Error {
+  override name = 'UploadFencedError';
+}
+
+export class Uploader {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly revisions = new Map<string, number>();
+  readonly stats: UploaderStats = { uploads: 0, objects: 0, bytes: 0, failures: 0, lastUploadMs: 0, lastTrimOffset: -1n };
+
+  constructor(
+    private readonly logs: LogManager,
+    private readonly wal: Wal,
+    private readonly store: ObjectStore,
+    private readonly registry: ObjectRegistry,
+    private readonly index: ObjectIndex,
+    private readonly options: UploaderOptions,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.logs.onPendingBytes = (bytes) => {
+      if (bytes >= this.options.maxPendingBytes) this.trigger('size');
+    };
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.trigger('interval'), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Start an upload now (or right after the running one). */
+  trigger(reason: string): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    this.running = this.uploadOnce(reason)
+      .catch((err) => {
+        this.stats.failures++;
+        this.log.warn({ err, reason }, 'upload failed; will retry');
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) { this.again = false; void this.trigger('backlog'); } else this.schedule();
+      });
+    return this.running;
+  }
+
+  /** Final upload on shutdown: everything durable goes to the object store and the WAL is trimmed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    this.logs.onPendingBytes = null;
+    if (this.running) await this.running;
+    try {
+      await this.uploadOnce('shutdown');
+    } catch (err) {
+      this.log.warn({ err }, 'final upload failed; the data stays in the WAL and is uploaded after restart');
+    }
+  }
+
+  private async guardFor(st: PartitionState): Promise<PartitionGuard> {
+    const key = `${st.log.topicId}:${st.log.partition}`;
+    let rev = this.revisions.get(key);
+    if (rev === undefined) {
+      rev = await this.registry.partitionRevision(st.log.topicId, st.log.partition);
+      this.revisions.set(key, rev);
+    }
+    return { topicId: st.log.topicId, partition: st.log.partition, modRevision: rev };
+  }
+
+  private async uploadOnce(reason: string): Promise<void> {
+    const started = this.now();
+    const work: PartitionUpload[] = [];
+    for (const st of this.logs.all()) {
+      const batches = st.log.pendingUpload();
+      if (batches.length === 0) continue;
+      let bytes = 0;
+      for (const b of batches) bytes += b.bytes.length;
+      work.push({ st, batches, bytes });
+    }
+    let uploadedBytes = 0;
+    let objects = 0;
+    if (work.length > 0) {
+      const streams = work.filter((w) => w.bytes >= this.options.streamSplitBytes);
+      const shared = work.filter((w) => w.bytes < this.options.streamSplitBytes);
+      const groups: { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] = streams.map((w) => ({ kind: 'stream' as const, parts: [w] }));
+      for (let i = 0; i < shared.length; i += PARTITIONS_PER_COMMIT_MAX) groups.push({ kind: 'stream-set', parts: shared.slice(i, i + PARTITIONS_PER_COMMIT_MAX) });
+      for (const g of groups) {
+        uploadedBytes += await this.uploadGroup(g.kind, g.parts);
+        objects++;
+      }
+    }
+    this.logs.recountPending();
+    this.logs.evictCache(this.options.cacheMaxBytes);
+    await this.trimWal();
+    if (objects > 0) {
+      this.stats.uploads++;
+      this.stats.objects += objects;
+      this.stats.bytes += uploadedBytes;
+      this.stats.lastUploadMs = this.now();
+      this.log.debug({ reason, objects, bytes: uploadedBytes, partitions: work.length, ms: this.now() - started }, 'uploaded');
+    }
+  }
+
+  /** PUT one object for `parts`, commit it, then publish its blocks. Returns the bytes uploaded. */
+  private async uploadGroup(kind: ObjectRecord['kind'], parts: PartitionUpload[]): Promise<number> {
+    const id = newObjectId();
+    const key = objectKey(this.options.clusterName, id);
+    const encoded = encodeObject(parts.map((p) => ({
+      topicId: p.st.log.topicId, partition: p.st.log.partition,
+      batches: p.batches.map((b) => ({ baseOffset: b.baseOffset, lastOffset: b.lastOffset, recordCount: b.lastOffset - b.baseOffset + 1, bytes: b.bytes, maxTimestamp: b.maxTimestamp })),
+    })));
+    await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
+
+    const record: ObjectRecord = { id, key, size: encoded.size, kind, createdMs: this.now(), blocks: encoded.index.map((e) => ({ ...e })) };
+    const guards = await Promise.all(parts.map((p) => this.guardFor(p.st)));
+    const committed = await this.registry.commit({ add: [record], guards });
+    if (!committed) {
+      // A partition record changed (leadership moved, topic deleted): re-read before the next try.
+      for (const p of parts) this.revisions.delete(`${p.st.log.topicId}:${p.st.log.partition}`);
+      throw new UploadFencedError(`object ${id}: a partition guard failed; not committed (the object is garbage now)`);
+    }
+    this.index.added([record]);
+    for (const p of parts) {
+      const refs: ObjectBlockRef[] = record.blocks
+        .filter((b) => b.topicId === p.st.log.topicId && b.partition === p.st.log.partition)
+        .map((b) => blockRef(record, b));
+      p.st.log.addObjectBlocks(refs);
+    }
+    return encoded.size;
+  }
+
+  private async trimWal(): Promise<void> {
+    const target = this.logs.walTrimTarget(this.wal.nextOffset);
+    if (target === null || target <= this.wal.trimOffset) return;
+    await this.wal.trim(target);
+    this.stats.lastTrimOffset = target;
+  }
+}
