@@ -150,7 +150,7 @@ describe('confluent-kafka-python against a Ferry broker', { timeout: 180_000 }, 
 
   for (const assignor of ['range', 'cooperative-sticky']) test(`membership churn (${assignor}): members join and leave while a producer runs; nothing lost, commits reach the end`, { timeout: 90_000 }, async () => {
     const r = await run('churn', { topic: `ck-churn-${assignor}`, group: `ck-churn-${assignor}-g`, assignor, seconds: 10, count: 7 }, 85_000);
-    assert.ok(r.changes >= 8, `membership changed ${r.changes} times`);
+    assert.ok(r.changes >= 5, `membership changed ${r.changes} times`);
     assert.ok(r.produced > 1000, `produced ${r.produced}`);
     assert.equal(r.missingCount, 0, `missing (partition, offset): ${JSON.stringify(r.missing)}`);
     assert.deepEqual(r.errors, []);
