@@ -14,6 +14,7 @@ import { openWal, type Wal } from '@ferry/wal';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
+import { ObjectTier } from './object-tier.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer } from '../server/server.js';
 import { registerApis } from './register-apis.js';
@@ -60,6 +61,7 @@ export class Broker {
     readonly context: BrokerContext,
     private readonly server: KafkaServer,
     private readonly wal: Wal,
+    readonly tier: ObjectTier,
     private readonly meta: ClusterMetadata,
     private readonly log: Logger,
     readonly address: { host: string; port: number },
@@ -69,6 +71,7 @@ export class Broker {
     mkdirSync(settings.dataDir, { recursive: true });
     const meta = await openLocalMetadata(settings, log);
     let wal: Wal | undefined;
+    let tier: ObjectTier | undefined;
     try {
       const topics = await TopicService.load(meta, settings, log);
       mkdirSync(dirname(settings.walPath), { recursive: true });
@@ -78,12 +81,15 @@ export class Broker {
         appendTimeoutMs: settings.walAppendTimeoutMs,
       });
       const started = Date.now();
-      const records = await wal.recover();
       const logs = new LogManager(wal, recordBatchStamper);
       await topics.attachLogs(logs);
+      // Object metadata first, so the replay skips what is already uploaded.
+      tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }));
+      const records = await wal.recover();
       const restored = logs.recover(records, (id) => topics.byId(id) !== undefined);
       await topics.applyPartitionState();
       log.info({ walRecords: records.length, batches: restored, ms: Date.now() - started, wal: settings.walPath }, 'WAL recovered');
+      tier.start();
 
       const groups = await GroupCoordinator.open({
         store: meta.groupOffsets,
@@ -106,7 +112,7 @@ export class Broker {
           fetchSessionSlots: settings.fetchSessionSlots,
         },
         topics, logs, groups, registry,
-        reads: new ReadPath(null),
+        reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
         log,
         now: () => Date.now(),
@@ -124,8 +130,9 @@ export class Broker {
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
-      return new Broker(settings, context, server, wal, meta, log, address);
+      return new Broker(settings, context, server, wal, tier, meta, log, address);
     } catch (err) {
+      await tier?.stop().catch(() => {});
       await wal?.close().catch(() => {});
       await meta.close().catch(() => {});
       throw err;
@@ -136,6 +143,8 @@ export class Broker {
   async stop(): Promise<void> {
     this.log.info('broker stopping');
     await this.server.close();
+    // The final upload empties the WAL into the object store.
+    await this.tier.stop();
     this.context.groups.close();
     await this.wal.close();
     await this.meta.close();

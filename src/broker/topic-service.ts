@@ -25,6 +25,12 @@ export interface TopicInfo {
   configs: Readonly<Record<string, string>>;
   maxMessageBytes: number;
   logAppendTime: boolean;
+  /** -1: forever. */
+  retentionMs: number;
+  /** -1: no limit. */
+  retentionBytes: number;
+  /** cleanup.policy includes delete (retention applies). */
+  deletePolicy: boolean;
 }
 
 export function validateTopicName(name: string): string | null {
@@ -77,13 +83,18 @@ export class TopicService {
 
   private remember(t: RegistryTopic): TopicInfo {
     const eff = resolveTopicConfig(t.configs, this.defaults);
-    const info: TopicInfo = {
-      name: t.name, topicId: t.id, partitionCount: t.partitions, configs: t.configs,
-      maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime',
-    };
+    const info: TopicInfo = { name: t.name, topicId: t.id, partitionCount: t.partitions, configs: t.configs, ...this.effective(t.configs) };
     this.byNameMap.set(info.name, info);
     this.byIdMap.set(info.topicId, info);
     return info;
+  }
+
+  private effective(configs: Readonly<Record<string, string>>) {
+    const eff = resolveTopicConfig(configs, this.defaults);
+    return {
+      maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime',
+      retentionMs: eff.retentionMs, retentionBytes: eff.retentionBytes, deletePolicy: eff.cleanupPolicy.includes('delete'),
+    };
   }
 
   byName(name: string): TopicInfo | undefined { return this.byNameMap.get(name); }
@@ -119,8 +130,7 @@ export class TopicService {
     }
     const created = unwrap(await this.meta.topics.create(name, partitions, map, { validateOnly }));
     if (validateOnly) {
-      const eff = resolveTopicConfig(created.configs, this.defaults);
-      return { name, topicId: created.id, partitionCount: created.partitions, configs: created.configs, maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime' };
+      return { name, topicId: created.id, partitionCount: created.partitions, configs: created.configs, ...this.effective(created.configs) };
     }
     const info = this.remember(created);
     if (this.logs) await this.ensurePartitions(info);
@@ -135,7 +145,7 @@ export class TopicService {
     this.byIdMap.delete(deleted.id);
     this.logs?.removeTopic(deleted.id);
     await this.meta.deleteLogStarts(deleted.id);
-    return info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, maxMessageBytes: 0, logAppendTime: false };
+    return info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, ...this.effective(deleted.configs) };
   }
 
   async addPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<void> {

@@ -59,7 +59,8 @@ export class Retention {
       let kept = log.retainedBytes();
       for (const b of blocks) {
         if (b.endOffset <= start) { kept -= b.size; continue; }
-        if (kept <= retentionBytes) break;
+        // As Kafka: drop the oldest block only while what remains is still at least the limit.
+        if (kept - b.size < retentionBytes) break;
         kept -= b.size;
         start = b.endOffset;
       }

@@ -1,0 +1,120 @@
+/**
+ * The S3 tier of one broker: the object store backend named by the config, the object index
+ * loaded from metadata, the block reader for the read path, and the background jobs (uploader,
+ * compaction, retention, object GC) with their timers. Started after WAL recovery, stopped
+ * before the WAL closes (the final upload empties the WAL into the object store).
+ */
+import type { Logger } from 'pino';
+import type { Wal } from '@ferry/wal';
+import type { BrokerConfig } from '../ops/config.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { BlockReader } from '../log/read-path.js';
+import type { ObjectBlockRef } from '../log/partition-log.js';
+import type { ObjectStore } from '../objects/object-store.js';
+import { FsObjectStore } from '../objects/fs-object-store.js';
+import { objectKeyPrefix, objectIdOfKey } from '../objects/object-format.js';
+import { ObjectRegistry } from '../cluster/object-registry.js';
+import type { ClusterMetadata } from './cluster-metadata.js';
+import type { TopicService } from './topic-service.js';
+import { ObjectIndex } from '../uploader/object-index.js';
+import { Uploader } from '../uploader/uploader.js';
+import { Compactor, DEFAULT_COMPACTOR_SIZES } from '../uploader/compactor.js';
+import { Retention } from '../uploader/retention.js';
+import { ObjectGc } from '../uploader/object-gc.js';
+
+export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStore {
+  if (config.objectStore === 's3') throw new Error('object.store=s3 is not wired yet');
+  void log;
+  return new FsObjectStore({ root: config.objectStorePath });
+}
+
+/** Reads blocks with one ranged GET per run of adjacent blocks of one object. */
+class RangeBlockReader implements BlockReader {
+  constructor(private readonly store: ObjectStore) {}
+  async readBlocks(refs: readonly ObjectBlockRef[]): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let i = 0; i < refs.length;) {
+      let j = i + 1;
+      while (j < refs.length && refs[j].objectId === refs[i].objectId && refs[j].position === refs[j - 1].position + refs[j - 1].size) j++;
+      const start = refs[i].position, end = refs[j - 1].position + refs[j - 1].size;
+      const bytes = await this.store.get(refs[i].objectKey, { start, end });
+      for (let k = i; k < j; k++) out.push(bytes.subarray(refs[k].position - start, refs[k].position - start + refs[k].size));
+      i = j;
+    }
+    return out;
+  }
+}
+
+/** Periodic job that never overlaps itself and logs failures instead of crashing. */
+class Periodic {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: () => Promise<unknown>, private readonly log: Logger) {}
+  start(): void {
+    this.timer = setInterval(() => { void this.runNow(); }, this.intervalMs);
+    this.timer.unref();
+  }
+  runNow(): Promise<unknown> {
+    this.running ??= this.job().catch((err) => this.log.warn({ err, job: this.name }, 'background job failed; retrying next interval')).finally(() => { this.running = null; });
+    return this.running;
+  }
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}
+
+export class ObjectTier {
+  readonly reader: BlockReader;
+  readonly index: ObjectIndex;
+  readonly uploader: Uploader;
+  readonly compactor: Compactor;
+  readonly retention: Retention;
+  readonly gc: ObjectGc;
+  private readonly jobs: Periodic[];
+
+  private constructor(
+    readonly store: ObjectStore, registry: ObjectRegistry, logs: LogManager, wal: Wal,
+    topics: TopicService, config: BrokerConfig, private readonly log: Logger,
+  ) {
+    this.reader = new RangeBlockReader(store);
+    this.index = new ObjectIndex(logs);
+    this.uploader = new Uploader(logs, wal, store, registry, this.index, {
+      intervalMs: config.uploadIntervalMs, maxPendingBytes: config.uploadMaxBytes, streamSplitBytes: config.uploadStreamSplitBytes,
+      cacheMaxBytes: config.cacheMaxBytes, clusterName: config.clusterName,
+    }, log.child({ component: 'uploader' }));
+    this.compactor = new Compactor(store, registry, this.index, logs, (id) => topics.byId(id) !== undefined, {
+      clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...DEFAULT_COMPACTOR_SIZES,
+    }, log.child({ component: 'compactor' }));
+    this.retention = new Retention(topics, logs, this.index, registry, log.child({ component: 'retention' }));
+    this.gc = new ObjectGc(store, registry, this.index, objectKeyPrefix(config.clusterName), objectIdOfKey, config.objectGcGraceMs, log.child({ component: 'object-gc' }));
+    this.jobs = [
+      new Periodic('compaction', config.compactionIntervalMs, () => this.compactor.runOnce(), log),
+      new Periodic('retention', config.retentionCheckIntervalMs, () => this.retention.runOnce(), log),
+      new Periodic('object-gc', Math.max(10_000, Math.min(config.objectGcGraceMs, 300_000)), () => this.gc.runOnce(), log),
+    ];
+  }
+
+  /** Load committed objects into the partition logs (before WAL replay, so replay skips what is uploaded). */
+  static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger): Promise<ObjectTier> {
+    const store = createObjectStore(config, log);
+    const registry = new ObjectRegistry(meta.store, meta.keys);
+    const tier = new ObjectTier(store, registry, logs, wal, topics, config, log);
+    const records = await registry.list();
+    tier.index.load(records);
+    log.info({ objects: records.length, store: store.description }, 'object index loaded');
+    return tier;
+  }
+
+  start(): void {
+    this.uploader.start();
+    for (const j of this.jobs) j.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const j of this.jobs) await j.stop();
+    await this.uploader.stop();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The S3 tier on the embedded fs object store, in process: uploads (PUT -> commit -> WAL trim),
+ * reads served from objects once the cache dropped them, restart from objects + WAL, retention,
+ * compaction and object GC. Every check compares the bytes clients get back with what was produced.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
+import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
+import { objectKey, newObjectId } from '../../src/objects/object-format.js';
+import { startBroker } from './in-process-broker.js';
+
+// Slow timers: the tests drive uploads, compaction, retention and GC themselves.
+const MANUAL = {
+  'upload.interval.ms': '3600000', 'compaction.interval.ms': '3600000', 'retention.check.interval.ms': '3600000',
+  'object.gc.grace.ms': '0',
+};
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let names: string[];
+    try { names = readdirSync(d); } catch { return; }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p); else if (!n.startsWith('.tmp-')) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function setup(conn: RawKafkaConnection, topic: string, partitions = 1, configs: { name: string; value: string }[] = []) {
+  const r = await conn.request(ApiKey.CreateTopics, 7, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: -1, assignments: [], configs }], timeoutMs: 5000, validateOnly: false });
+  assert.equal(r.topics[0].errorCode, 0);
+}
+
+async function produceMany(conn: RawKafkaConnection, topic: string, count: number, opts: { partition?: number; ts?: number; size?: number } = {}): Promise<Buffer[]> {
+  const values: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const value = Buffer.alloc(opts.size ?? 200, `${topic}-${i}-`);
+    values.push(value);
+    const records = buildRecordBatch([{ value, timestamp: BigInt(opts.ts ?? Date.now()) }]);
+    const r = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: opts.partition ?? 0, records }] }] });
+    assert.equal(r.responses[0].partitionResponses[0].errorCode, 0);
+  }
+  return values;
+}
+
+function valuesOf(batches: { bytes: Buffer }[]): string[] {
+  // Each test batch holds one uncompressed record; its value is the last bytes of the batch.
+  return batches.map((b) => b.bytes.toString('hex'));
+}
+
+test('uploads move data to objects, trim the WAL, and reads come back from objects byte-exact', async () => {
+  const env = await startBroker({ ...MANUAL, 'cache.max.bytes': '0' });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    await setup(conn, 'up', 2);
+    await produceMany(conn, 'up', 50, { partition: 0 });
+    await produceMany(conn, 'up', 30, { partition: 1 });
+    const before = await fetchAllBatches(conn, 'up', 0);
+    assert.equal(before.batches.length, 50);
+    const tier = env.broker.tier;
+    await tier.uploader.trigger('test');
+    assert.equal(tier.uploader.stats.objects, 1, 'both partitions share one stream-set object');
+    assert.ok(tier.uploader.stats.lastTrimOffset > 0n, 'the WAL was trimmed after the commit');
+    const objects = filesUnder(join(env.dataDir, 'objects'));
+    assert.equal(objects.length, 1);
+    // The cache holds nothing now (cache.max.bytes=0): these reads come from the object.
+    const st = env.broker.context.logs.get(env.broker.context.topics.byName('up')!.topicId, 0)!;
+    assert.equal(st.log.sizeBytes, 0);
+    assert.equal(st.log.uploadedEndOffset, 50);
+    const after = await fetchAllBatches(conn, 'up', 0);
+    assert.deepEqual(valuesOf(after.batches), valuesOf(before.batches));
+    assert.equal((await fetchAllBatches(conn, 'up', 1)).batches.length, 30);
+    // New data after the upload is served from the cache, older from the object, seamlessly.
+    await produceMany(conn, 'up', 5, { partition: 0 });
+    const mixed = await fetchAllBatches(conn, 'up', 0);
+    assert.equal(mixed.batches.length, 55);
+    assert.equal(mixed.highWatermark, 55n);
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});
+
+test('after a restart, uploaded data is read from objects and the WAL replays only the rest', async () => {
+  const first = await startBroker({ ...MANUAL });
+  const dataDir = first.dataDir;
+  let conn = await RawKafkaConnection.connect(first.bootstrap);
+  let expected: string[];
+  try {
+    await setup(conn, 'rs');
+    await produceMany(conn, 'rs', 40);
+    await first.broker.tier.uploader.trigger('test');
+    await produceMany(conn, 'rs', 10);
+    expected = valuesOf((await fetchAllBatches(conn, 'rs', 0)).batches);
+    conn.close();
+    // A clean stop uploads the rest as well.
+    await first.broker.stop();
+  } catch (err) {
+    conn.close();
+    await first.cleanup();
+    throw err;
+  }
+  const second = await startBroker({ ...MANUAL }, dataDir);
+  try {
+    conn = await RawKafkaConnection.connect(second.bootstrap);
+    const all = await fetchAllBatches(conn, 'rs', 0);
+    assert.equal(all.highWatermark, 50n);
+    assert.deepEqual(valuesOf(all.batches), expected);
+    const next = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'rs', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('after') }]) }] }] });
+    assert.equal(next.responses[0].partitionResponses[0].baseOffset, 50n);
+    conn.close();
+  } finally {
+    await second.cleanup();
+  }
+});
+
+test('retention.ms and retention.bytes move the log start and release objects; GC deletes them', async () => {
+  const env = await startBroker({ ...MANUAL, 'cache.max.bytes': '0' });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    const tier = env.broker.tier;
+    await setup(conn, 'old', 1, [{ name: 'retention.ms', value: '60000' }]);
+    await produceMany(conn, 'old', 10, { ts: Date.now() - 3_600_000 });
+    await tier.uploader.trigger('test');
+    await produceMany(conn, 'old', 5);
+    await tier.uploader.trigger('test');
+    await setup(conn, 'big', 1, [{ name: 'retention.bytes', value: '3000' }]);
+    for (let i = 0; i < 4; i++) {
+      await produceMany(conn, 'big', 10, { size: 300 });
+      await tier.uploader.trigger('test');
+    }
+    const result = await tier.retention.runOnce();
+    assert.equal(result.partitionsTrimmed, 2);
+    const earliest = async (topic: string) => (await conn.request(ApiKey.ListOffsets, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2n }] }] })).topics[0].partitions[0].offset;
+    assert.equal(await earliest('old'), 10n, 'the expired object is gone; the recent one stays');
+    const bigStart = await earliest('big');
+    assert.ok(bigStart > 0n && bigStart < 40n, `retention.bytes keeps the newest data (log start ${bigStart})`);
+    const below = await conn.request(ApiKey.Fetch, 11, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'old', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '',
+    });
+    assert.equal(below.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assert.ok(result.objectsRemoved >= 2);
+    const filesBefore = filesUnder(join(env.dataDir, 'objects')).length;
+    const deleted = await tier.gc.runOnce();
+    assert.equal(deleted, result.objectsRemoved);
+    assert.equal(filesUnder(join(env.dataDir, 'objects')).length, filesBefore - deleted);
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});
+
+test('compaction turns stream-set objects into stream objects and merges small ones; reads stay byte-exact', async () => {
+  const env = await startBroker({ ...MANUAL, 'cache.max.bytes': '0' });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    const tier = env.broker.tier;
+    await setup(conn, 'cmp', 3);
+    for (let round = 0; round < 4; round++) {
+      for (let p = 0; p < 3; p++) await produceMany(conn, 'cmp', 5, { partition: p });
+      await tier.uploader.trigger('test');
+    }
+    const before = await Promise.all([0, 1, 2].map(async (p) => valuesOf((await fetchAllBatches(conn, 'cmp', p)).batches)));
+    const kinds = () => [...tier.index.all()].map((o) => o.kind).sort();
+    assert.deepEqual(kinds(), ['stream-set', 'stream-set', 'stream-set', 'stream-set']);
+    let steps = 0;
+    for (let i = 0; i < 10 && kinds().some((k) => k === 'stream-set'); i++) steps += await tier.compactor.runOnce();
+    assert.ok(steps > 0);
+    assert.ok(kinds().every((k) => k === 'stream'), `only stream objects remain: ${kinds()}`);
+    // Merging small stream objects leaves one object per partition.
+    for (let i = 0; i < 10; i++) if (await tier.compactor.runOnce() === 0) break;
+    assert.equal(tier.index.size, 3);
+    const after = await Promise.all([0, 1, 2].map(async (p) => valuesOf((await fetchAllBatches(conn, 'cmp', p)).batches)));
+    assert.deepEqual(after, before);
+    await tier.gc.runOnce();
+    assert.equal(filesUnder(join(env.dataDir, 'objects')).length, 3, 'replaced objects are deleted after the grace period');
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});
+
+test('an object PUT but never committed is garbage, and the GC deletes it', async () => {
+  const env = await startBroker({ ...MANUAL });
+  try {
+    const orphan = join(env.dataDir, 'objects', objectKey('ferry', newObjectId()));
+    mkdirSync(dirname(orphan), { recursive: true });
+    writeFileSync(orphan, 'left over by an upload that never committed');
+    assert.equal(await env.broker.tier.gc.runOnce(), 1);
+    assert.equal(filesUnder(join(env.dataDir, 'objects')).length, 0);
+  } finally {
+    await env.cleanup();
+  }
+});
