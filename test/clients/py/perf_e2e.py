@@ -68,11 +68,14 @@ def run_phase(bootstrap, topic, partitions, count, rate):
             'batch.size': 1000000, 'queue.buffering.max.messages': 200000, 'queue.buffering.max.kbytes': 512000}
     p = Producer(conf)
     acked = [0, 0]
+    ack_lat = []
 
     def on_delivery(err, msg):
         if err is None:
+            now = time.perf_counter_ns()
             acked[0] += 1
-            acked[1] = time.perf_counter_ns()
+            acked[1] = now
+            ack_lat.append(now - struct.unpack_from('>q', msg.value(), 0)[0])
 
     filler = b'x' * (SIZE - 8)
     start = time.perf_counter_ns()
@@ -94,6 +97,7 @@ def run_phase(bootstrap, topic, partitions, count, rate):
     p.flush(120)
     t.join(120)
     lat = sorted(out['latencies_ns'])
+    ack_lat.sort()
     secs_consume = (out['last_ns'] - start) / 1e9 if out['last_ns'] else None
     secs_ack = (acked[1] - start) / 1e9 if acked[1] else None
     mib = count * SIZE / 1048576
@@ -101,6 +105,7 @@ def run_phase(bootstrap, topic, partitions, count, rate):
         'messages': count, 'acked': acked[0], 'consumed': out['consumed'],
         'latency_ms': {'p50': pct(lat, 0.5) / 1e6 if lat else None, 'p99': pct(lat, 0.99) / 1e6 if lat else None,
                        'max': lat[-1] / 1e6 if lat else None},
+        'produce_ack_latency_ms': {'p50': pct(ack_lat, 0.5) / 1e6 if ack_lat else None, 'p99': pct(ack_lat, 0.99) / 1e6 if ack_lat else None},
         'produce_consume_MiB_per_s': mib / secs_consume if secs_consume else None,
         'produce_acked_MiB_per_s': mib / secs_ack if secs_ack else None,
         'seconds': secs_consume,
