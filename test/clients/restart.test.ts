@@ -123,6 +123,41 @@ describe('restart after SIGKILL keeps every piece of durable state', { timeout: 
     } finally { await admin2.disconnect(); }
   });
 
+  test('a deleted and re-created topic starts empty, before and after a SIGKILL restart', { timeout: 60_000 }, async () => {
+    const kafka = new kjs.Kafka({ clientId: 'recreate', brokers: [broker.bootstrap], logLevel: kjs.logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    const producer = kafka.producer({ createPartitioner: kjs.Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'rs-again', numPartitions: 2 }, { topic: 'rs-dead', numPartitions: 1 }], waitForLeaders: true });
+      await producer.send({ topic: 'rs-again', acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `old-${i}` })) });
+      await producer.send({ topic: 'rs-dead', acks: -1, messages: [{ value: 'dead' }] });
+      await admin.deleteTopics({ topics: ['rs-again', 'rs-dead'] });
+      await waitFor(async () => { const t = await admin.listTopics(); return !t.includes('rs-again') && !t.includes('rs-dead'); }, 10_000, 'topics deleted');
+      await admin.createTopics({ topics: [{ topic: 'rs-again', numPartitions: 1 }], waitForLeaders: true });
+      await producer.send({ topic: 'rs-again', acks: -1, messages: [{ partition: 0, value: 'new-0' }] });
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+    const check = async (when: string) => withConn(async (c) => {
+      const md = await c.request(ApiKey.Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const names = md.topics.map((t: any) => t.name);
+      assert.ok(!names.includes('rs-dead'), `${when}: a deleted topic does not come back (${names})`);
+      const again = md.topics.find((t: any) => t.name === 'rs-again');
+      assert.equal(again?.partitions.length, 1, `${when}: the new rs-again has 1 partition`);
+      const stored = await fetchAllBatches(c, 'rs-again', 0);
+      assert.equal(stored.highWatermark, 1n, `${when}: only the new topic's message`);
+      assert.equal(stored.batches.length, 1);
+      assert.ok(stored.batches[0]!.bytes.includes(Buffer.from('new-0')), `${when}: and it is the new one`);
+    });
+    await check('before restart');
+    await broker.kill();
+    await broker.start();
+    await check('after SIGKILL restart');
+  });
+
   test('SIGTERM stops the broker gracefully (exit code 0) and it restarts', { timeout: 30_000 }, async () => {
     assert.equal(await broker.stop(), 0);
     await broker.start();
