@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { requirePythonModules } from '../helpers/require-tool.js';
 import { runJson } from '../helpers/run-process.js';
+import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 
 const SCRIPT = fileURLToPath(new URL('./py/kp_client.py', import.meta.url));
 
@@ -29,6 +30,19 @@ describe('kafka-python against a Ferry broker', { timeout: 120_000 }, () => {
     assert.equal(r.consumed, 500);
     assert.equal(r.distinct, 500);
     assert.deepEqual(r.mismatches, []);
+  });
+
+  test('gzip batches from kafka-python are stored compressed and consumed back byte-exact', { timeout: 60_000 }, async () => {
+    const r = await run('produce-consume', { topic: 'kp-gzip', count: 300, compression: 'gzip' });
+    assert.equal(r.acked, 300);
+    assert.equal(r.consumed, 300);
+    assert.deepEqual(r.mismatches, []);
+    const conn = await RawKafkaConnection.connect(broker.bootstrap);
+    try {
+      const stored = await fetchAllBatches(conn, 'kp-gzip', 0);
+      assert.equal(stored.highWatermark, 300n);
+      for (const b of stored.batches) assert.equal(b.compression, 1, `batch at ${b.baseOffset} is gzip`);
+    } finally { conn.close(); }
   });
 
   test('a group commits, closes, and a new member resumes after the committed offset', { timeout: 60_000 }, async () => {

@@ -17,7 +17,8 @@ def value(i):
 
 
 def cmd_produce_consume(a):
-    p = KafkaProducer(bootstrap_servers=a.bootstrap, acks='all', linger_ms=5, request_timeout_ms=15000)
+    p = KafkaProducer(bootstrap_servers=a.bootstrap, acks='all', linger_ms=5, request_timeout_ms=15000,
+                      compression_type=None if a.compression == 'none' else a.compression)
     futures = [p.send(a.topic, key=b'k%d' % i, value=value(i), headers=[('n', str(i).encode())]) for i in range(a.count)]
     p.flush(30)
     acks = [f.get(timeout=30) for f in futures]
@@ -87,6 +88,7 @@ def main():
     ap.add_argument('--group', default='g')
     ap.add_argument('--count', type=int, default=500)
     ap.add_argument('--stop-at', type=int, default=40)
+    ap.add_argument('--compression', default='none')
     a = ap.parse_args()
     {'produce-consume': cmd_produce_consume, 'commit-resume': cmd_commit_resume}[a.command](a)
 
