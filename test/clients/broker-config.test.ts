@@ -6,6 +6,7 @@ import { requireTool } from '../helpers/require-tool.js';
 import { runChecked } from '../helpers/run-process.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
+import { buildRecordBatch } from '../../src/protocol/record-batch.js';
 
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 
@@ -22,6 +23,8 @@ describe('auto.create.topics.enable=false, num.partitions=3', { timeout: 60_000 
     try {
       const md = await c.request(ApiKey.Metadata, 9, { topics: [{ name: 'no-such-topic' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
       assert.equal(md.topics[0].errorCode, UNKNOWN_TOPIC_OR_PARTITION);
+      const produced = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'no-such-topic', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('x') }]) }] }] });
+      assert.equal(produced.responses[0].partitionResponses[0].errorCode, UNKNOWN_TOPIC_OR_PARTITION);
       const kcat = requireTool('kcat');
       const res = await runChecked(kcat, ['-b', broker.bootstrap, '-L', '-J'], { timeoutMs: 20_000 });
       assert.ok(!JSON.parse(res.stdout.toString('utf8')).topics.some((t: any) => t.topic === 'no-such-topic'), 'not created');
