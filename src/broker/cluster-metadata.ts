@@ -3,7 +3,8 @@
  * MetadataStore (the embedded local backend for now), plus the few keys the broker owns:
  *
  *   volumes/<owner>              {"epoch"}    the WAL owner's epoch, bumped on every open
- *   log-starts/<topicId>/<p>     {"offset"}   log start offsets moved by DeleteRecords
+ *   log-starts/<topicId>/<p>     {"offset"}   log start offsets moved by DeleteRecords and retention
+ *   producers/<topicId>/<p>      idempotent-producer snapshots (written by the uploader, see object-registry.ts)
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -23,7 +24,8 @@ export interface ClusterMetadata {
   claimVolumeEpoch(owner: string): Promise<number>;
   logStarts(topicId: string): Promise<Map<number, number>>;
   setLogStart(topicId: string, partition: number, offset: number): Promise<void>;
-  deleteLogStarts(topicId: string): Promise<void>;
+  /** Drop the broker-owned per-partition keys of a deleted topic (log starts, producer snapshots). */
+  deletePartitionState(topicId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,8 +73,11 @@ export async function wrapStore(store: MetadataStore, settings: { clusterName: s
     async setLogStart(topicId, partition, offset) {
       await store.put(`${logStartPrefix(topicId)}${partition}`, encodeJson({ offset }));
     },
-    async deleteLogStarts(topicId) {
-      await store.txn([], [{ type: 'deletePrefix', prefix: logStartPrefix(topicId) }]);
+    async deletePartitionState(topicId) {
+      await store.txn([], [
+        { type: 'deletePrefix', prefix: logStartPrefix(topicId) },
+        { type: 'deletePrefix', prefix: `${keys.root}producers/${topicId}/` },
+      ]);
     },
     close: () => store.close(),
   };

@@ -14,6 +14,8 @@ import type { ObjectStore } from '../objects/object-store.js';
 import { FsObjectStore } from '../objects/fs-object-store.js';
 import { objectKeyPrefix, objectIdOfKey } from '../objects/object-format.js';
 import { ObjectRegistry } from '../cluster/object-registry.js';
+import { decodeJson } from '../cluster/metadata-store.js';
+import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { TopicService } from './topic-service.js';
 import { ObjectIndex } from '../uploader/object-index.js';
@@ -103,6 +105,11 @@ export class ObjectTier {
     const tier = new ObjectTier(store, registry, logs, wal, topics, config, log);
     const records = await registry.list();
     tier.index.load(records);
+    for (const t of topics.list()) {
+      for (const [p, value] of await registry.producerSnapshots(t.topicId)) {
+        logs.get(t.topicId, p)?.producers.restore(decodeJson<ProducerSnapshot>(value, `producers of ${t.name}/${p}`));
+      }
+    }
     log.info({ objects: records.length, store: store.description }, 'object index loaded');
     return tier;
   }

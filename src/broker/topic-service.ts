@@ -144,7 +144,7 @@ export class TopicService {
     this.byNameMap.delete(name);
     this.byIdMap.delete(deleted.id);
     this.logs?.removeTopic(deleted.id);
-    await this.meta.deleteLogStarts(deleted.id);
+    await this.meta.deletePartitionState(deleted.id);
     return info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, ...this.effective(deleted.configs) };
   }
 

@@ -6,6 +6,7 @@
 //   objects/<id>           compact JSON: {"k": key, "s": size, "t": kind, "c": createdMs,
 //                          "tp": [topicId...], "b": [[topicIndex, partition, base, end, count, maxTimestamp, pos, size]...]}
 //   dead-objects/<id>      {"k": key, "d": deadSinceMs}   unreferenced, deleted from the store after the grace period
+//   producers/<topicId>/<p>  idempotent-producer snapshot of the uploaded data, written with each upload commit
 //
 // Every change is one transaction. Commits of new data are guarded by the modRevision of each
 // touched partition's record (partitions/<topicId>/<p>): a leader that was fenced (its partition
@@ -97,11 +98,12 @@ export class ObjectRegistry {
    * Atomically: add object records, move removed ones to dead-objects. `guards` must all still
    * hold. Returns false when a guard failed (nothing changed).
    */
-  async commit(change: { add: ObjectRecord[]; remove?: ObjectRecord[]; guards: PartitionGuard[] }): Promise<boolean> {
+  async commit(change: { add: ObjectRecord[]; remove?: ObjectRecord[]; guards: PartitionGuard[]; producerSnapshots?: { topicId: string; partition: number; value: Buffer }[] }): Promise<boolean> {
     if (change.guards.length > PARTITIONS_PER_COMMIT_MAX) throw new RangeError(`${change.guards.length} partition guards exceed ${PARTITIONS_PER_COMMIT_MAX} per commit`);
     const compares: Compare[] = change.guards.map((g) => ({ key: this.keys.partition(g.topicId, g.partition), target: 'modRevision', op: '==', value: g.modRevision }));
     const ops: Op[] = [];
     for (const o of change.add) ops.push({ type: 'put', key: this.objectsPrefix + o.id, value: encodeObjectRecord(o) });
+    for (const p of change.producerSnapshots ?? []) ops.push({ type: 'put', key: this.producersKey(p.topicId, p.partition), value: p.value });
     const deadSince = this.now();
     for (const o of change.remove ?? []) {
       // Removing must not race with another remover: the record must still be there.
@@ -111,6 +113,16 @@ export class ObjectRegistry {
     }
     const r = await this.store.txn(compares, ops);
     return r.succeeded;
+  }
+
+  producersKey(topicId: string, partition: number): string { return `${this.keys.root}producers/${topicId}/${partition}`; }
+
+  /** Producer-state snapshots of a topic's partitions (written with uploads). */
+  async producerSnapshots(topicId: string): Promise<Map<number, Buffer>> {
+    const prefix = `${this.keys.root}producers/${topicId}/`;
+    const out = new Map<number, Buffer>();
+    for (const kv of await this.store.list(prefix)) out.set(Number(kv.key.slice(prefix.length)), kv.value);
+    return out;
   }
 
   async listDead(): Promise<DeadObject[]> {

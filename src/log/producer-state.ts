@@ -24,6 +24,9 @@ interface ProducerEntry {
   lastTimestamp: number;
 }
 
+/** Compact JSON form: producer id as a string (int64), batches as [firstSeq, lastSeq, baseOffset, lastOffset]. */
+export type ProducerSnapshot = { id: string; epoch: number; ts: number; b: [number, number, number, number][] }[];
+
 export type SequenceCheck =
   | { kind: 'append' }
   | { kind: 'duplicate'; batch: SequencedBatch }
@@ -77,6 +80,32 @@ export class ProducerStateTable {
     if (!entry) return;
     const i = entry.batches.indexOf(batch);
     if (i >= 0) entry.batches.splice(i, 1);
+  }
+
+  /**
+   * The durable part of the state (batches ending below `endOffset`), for a snapshot kept with
+   * uploaded data so idempotence survives a restart after the WAL was trimmed. The most recently
+   * active `producersMax` producers are kept.
+   */
+  snapshot(endOffset: number, producersMax = 1000): ProducerSnapshot {
+    const out: ProducerSnapshot = [];
+    for (const [producerId, e] of this.producers) {
+      const batches = e.batches.filter((b) => b.lastOffset < endOffset).map((b): [number, number, number, number] => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]);
+      if (batches.length) out.push({ id: producerId.toString(), epoch: e.epoch, ts: e.lastTimestamp, b: batches });
+    }
+    out.sort((a, b) => b.ts - a.ts);
+    return out.slice(0, producersMax);
+  }
+
+  /** Load a snapshot (before replaying newer batches from the WAL). */
+  restore(snapshot: ProducerSnapshot): void {
+    for (const p of snapshot) {
+      const durable = Promise.resolve();
+      this.producers.set(BigInt(p.id), {
+        epoch: p.epoch, lastTimestamp: p.ts,
+        batches: p.b.map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset, durable })),
+      });
+    }
   }
 
   /** For DescribeProducers. */

@@ -17,6 +17,7 @@ import type { Wal } from '@ferry/wal';
 import type { LogManager, PartitionState } from '../log/log-manager.js';
 import type { CachedBatch, ObjectBlockRef } from '../log/partition-log.js';
 import type { ObjectStore } from '../objects/object-store.js';
+import { encodeJson } from '../cluster/metadata-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
 import type { ObjectIndex } from './object-index.js';
 import { blockRef } from './object-index.js';
@@ -167,7 +168,12 @@ export class Uploader {
 
     const record: ObjectRecord = { id, key, size: encoded.size, kind, createdMs: this.now(), blocks: encoded.index.map((e) => ({ ...e })) };
     const guards = await Promise.all(parts.map((p) => this.guardFor(p.st)));
-    const committed = await this.registry.commit({ add: [record], guards });
+    // Idempotence must survive the WAL trim: the producer state of what this object makes durable goes with it.
+    const producerSnapshots = parts
+      .map((p) => ({ p, snap: p.st.producers.snapshot(p.batches[p.batches.length - 1].lastOffset + 1) }))
+      .filter(({ snap }) => snap.length > 0)
+      .map(({ p, snap }) => ({ topicId: p.st.log.topicId, partition: p.st.log.partition, value: encodeJson(snap) }));
+    const committed = await this.registry.commit({ add: [record], guards, producerSnapshots });
     if (!committed) {
       // A partition record changed (leadership moved, topic deleted): re-read before the next try.
       for (const p of parts) this.revisions.delete(`${p.st.log.topicId}:${p.st.log.partition}`);

@@ -201,3 +201,40 @@ test('an object PUT but never committed is garbage, and the GC deletes it', asyn
     await env.cleanup();
   }
 });
+
+test('idempotence survives a restart after the WAL was trimmed: a retried batch is still a duplicate', async () => {
+  const first = await startBroker({ ...MANUAL });
+  const dataDir = first.dataDir;
+  let conn = await RawKafkaConnection.connect(first.bootstrap);
+  const send = (c: RawKafkaConnection, pid: bigint, seq: number, value: string) => c.request(ApiKey.Produce, 9, {
+    transactionalId: null, acks: -1, timeoutMs: 5000,
+    topicData: [{ name: 'idem-up', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from(value) }], { producerId: pid, producerEpoch: 0, baseSequence: seq }) }] }],
+  }).then((r) => r.responses[0].partitionResponses[0]);
+  let pid: bigint;
+  try {
+    await setup(conn, 'idem-up');
+    pid = (await conn.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 })).producerId;
+    for (let seq = 0; seq < 3; seq++) assert.equal((await send(conn, pid, seq, `m${seq}`)).errorCode, 0);
+    await first.broker.tier.uploader.trigger('test');
+    assert.ok(first.broker.tier.uploader.stats.lastTrimOffset > 0n);
+    conn.close();
+    await first.broker.stop();
+  } catch (err) {
+    conn.close();
+    await first.cleanup();
+    throw err;
+  }
+  const second = await startBroker({ ...MANUAL }, dataDir);
+  try {
+    conn = await RawKafkaConnection.connect(second.bootstrap);
+    const retry = await send(conn, pid, 2, 'm2');
+    assert.equal(retry.errorCode, 0);
+    assert.equal(retry.baseOffset, 2n, 'the retried batch is answered with its original offset');
+    const next = await send(conn, pid, 3, 'm3');
+    assert.equal(next.baseOffset, 3n);
+    assert.equal((await fetchAllBatches(conn, 'idem-up', 0)).batches.length, 4);
+    conn.close();
+  } finally {
+    await second.cleanup();
+  }
+});
