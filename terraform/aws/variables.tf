@@ -120,6 +120,10 @@ variable "key_name" {
   type        = string
   description = "EC2 key pair for SSH; null for none."
   default     = null
+  validation {
+    condition     = var.key_name == null || try(length(var.key_name) >= 1 && length(var.key_name) <= 255, false)
+    error_message = "key_name must be null or the name of an EC2 key pair (1-255 characters)."
+  }
 }
 
 variable "kafka_port" {
