@@ -2,15 +2,21 @@
 /**
  * `ferry` command line. Subcommands:
  *   broker   run a broker (config from --config FILE, FERRY_* environment, --key=value flags)
+ *   config   check a config file
+ *   topics, groups, cluster   admin over the Kafka protocol (any Kafka-compatible broker)
+ *   perf     produce/consume/e2e load tests and the disk's limit
+ *   cost     monthly cost model, Ferry vs classic Kafka
  *   version  print the version
  */
 import { runBroker, brokerHelp } from './broker-command.js';
+import { runOpsCommand, OPS_COMMANDS_USAGE } from './ops-commands.js';
+import { processIo } from './output.js';
 
 const USAGE = `usage: ferry <command> [options]
 
 commands:
   broker     run a Kafka-compatible broker (ferry broker --help for its options)
-  version    print the version
+${OPS_COMMANDS_USAGE}  version    print the version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -19,6 +25,13 @@ async function main(argv: string[]): Promise<number> {
     case 'broker':
       if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(brokerHelp()); return 0; }
       return runBroker(rest);
+    case 'config':
+    case 'topics':
+    case 'groups':
+    case 'cluster':
+    case 'perf':
+    case 'cost':
+      return runOpsCommand(command, rest, processIo);
     case 'version':
     case '--version':
       process.stdout.write('ferry 0.1.0\n');

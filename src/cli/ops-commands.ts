@@ -1,0 +1,30 @@
+// Dispatch of the ops subcommands (everything but `broker`), callable in-process by tests.
+import { runConfig } from './config-command.js';
+import { runTopics } from './topics-command.js';
+import { runGroups } from './groups-command.js';
+import { runCluster } from './cluster-command.js';
+import { runPerf } from './perf-command.js';
+import { runCost } from './cost-command.js';
+import type { Io } from './output.js';
+
+export const OPS_COMMANDS_USAGE = `  config     check a config file (ferry config check FILE)
+  topics     list|describe|create|delete|alter-config|add-partitions
+  groups     list|describe|reset-offsets|delete
+  cluster    describe (brokers, racks, controller, leaders, WAL and upload lag)
+  perf       produce|consume|e2e|disk load tests
+  cost       monthly cost of a workload: Ferry vs Kafka RF=3
+`;
+
+export async function runOpsCommand(command: string, argv: string[], io: Io): Promise<number> {
+  switch (command) {
+    case 'config': return runConfig(argv, io);
+    case 'topics': return runTopics(argv, io);
+    case 'groups': return runGroups(argv, io);
+    case 'cluster': return runCluster(argv, io);
+    case 'perf': return runPerf(argv, io);
+    case 'cost': return runCost(argv, io);
+    default:
+      io.err(`ferry: unknown command '${command}'\n`);
+      return 2;
+  }
+}
