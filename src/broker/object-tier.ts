@@ -12,6 +12,7 @@ import type { BlockReader } from '../log/read-path.js';
 import type { ObjectBlockRef } from '../log/partition-log.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { FsObjectStore } from '../objects/fs-object-store.js';
+import { S3ObjectStore } from '../objects/s3-object-store.js';
 import { objectKeyPrefix, objectIdOfKey } from '../objects/object-format.js';
 import { ObjectRegistry } from '../cluster/object-registry.js';
 import { decodeJson } from '../cluster/metadata-store.js';
@@ -25,8 +26,15 @@ import { Retention } from '../uploader/retention.js';
 import { ObjectGc } from '../uploader/object-gc.js';
 
 export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStore {
-  if (config.objectStore === 's3') throw new Error('object.store=s3 is not wired yet');
-  void log;
+  if (config.objectStore === 's3') {
+    if (!config.s3Bucket) throw new Error('config s3.bucket: required when object.store=s3');
+    return new S3ObjectStore({
+      bucket: config.s3Bucket, prefix: config.s3Prefix ?? '', region: config.s3Region,
+      endpoint: config.s3Endpoint ?? undefined, forcePathStyle: config.s3ForcePathStyle,
+      credentials: config.s3AccessKeyId && config.s3SecretAccessKey ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } : undefined,
+      log: log.child({ component: 's3' }),
+    });
+  }
   return new FsObjectStore({ root: config.objectStorePath });
 }
 
