@@ -15,6 +15,7 @@ export const PENDING_KEYS = {
   azureProperties: ['azure.blob.account', 'azure.blob.container', 'volume.id', 'volume.provider'],
   compose: ['instance.id', 'volume.id', 'volume.provider'],
   kubernetes: ['instance.id'],
+  dockerfile: [] as string[],
   /** Set in /etc/ferry/ferry.env by the install scripts (from the metadata service). */
   installEnv: ['instance.id'],
 } as const;
@@ -25,6 +26,7 @@ export const PENDING_VALUES = {
   azureProperties: ['object.store=azure-blob'],
   compose: [] as string[],
   kubernetes: [] as string[],
+  dockerfile: [] as string[],
 };
 
 /** The key of a FERRY_* variable, whether or not the schema knows it (`FERRY_S3_BUCKET` -> `s3.bucket`). */
