@@ -438,6 +438,10 @@ def cmd_churn(a):
     lock = threading.Lock()
     stop_producing = threading.Event()
     errors = []
+    # A member being stopped can be stuck in close() while a rebalance waits for it, get expired by
+    # its session timeout, and then see its last commits refused (ILLEGAL_GENERATION, ...): that
+    # costs re-delivery, never loss, and is what Kafka does too. Reported, not treated as errors.
+    commit_errors = []
 
     def producer():
         p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'linger.ms': 5, 'acks': 'all'}))
@@ -470,7 +474,7 @@ def cmd_churn(a):
             except KafkaException as e:
                 if e.args[0].code() not in (KafkaError._NO_OFFSET,):
                     with lock:
-                        errors.append('%s commit on revoke: %s' % (name, e))
+                        commit_errors.append(e.args[0].name())
         c.subscribe([a.topic], on_revoke=on_revoke)
         while not stop.is_set():
             assignments_now[name] = sorted(tp.partition for tp in c.assignment())
@@ -492,7 +496,7 @@ def cmd_churn(a):
         except KafkaException as e:
             if e.args[0].code() != KafkaError._NO_OFFSET:
                 with lock:
-                    errors.append('%s final commit: %s' % (name, e))
+                    commit_errors.append(e.args[0].name())
         c.close()
 
     def start(name):
@@ -544,7 +548,7 @@ def cmd_churn(a):
     for (p_, o_) in missing:
         by_partition.setdefault(p_, [o_, o_])[1] = o_
     print(json.dumps({'finalAssignments': final_assignments, 'missingByPartition': by_partition, 'changes': changes, 'members': n, 'produced': len(produced), 'consumed': len(consumed),
-                      'missing': missing[:10], 'missingCount': len(missing), 'errors': errors[:10],
+                      'missing': missing[:10], 'missingCount': len(missing), 'errors': errors[:10], 'commitErrors': sorted(set(commit_errors)),
                       'committed': [tp.offset for tp in committed], 'ends': ends}))
 
 
