@@ -267,3 +267,24 @@ describe('deploy/kubernetes', () => {
     assert.equal(pdb[0]!.spec.maxUnavailable, 1);
   });
 });
+
+describe('docs/deploy-*.md', () => {
+  for (const cloud of ['aws', 'azure'] as const) {
+    test(`docs/deploy-${cloud}.md: zone-loss semantics, the drill, and the pending config keys`, () => {
+      const md = read(`docs/deploy-${cloud}.md`);
+      assert.match(md, /ferry drill --bootstrap-server \S+ --kill broker-2/);
+      assert.match(md, /terraform output drill_command/);
+      if (cloud === 'aws') {
+        assert.match(md, /\*\*zonal\*\*/);
+        assert.match(md, /unavailable until the zone returns/);
+      } else {
+        assert.match(md, /\*\*zone-redundant\*\*/);
+        assert.match(md, /attached to a VM in \*\*any\*\* zone/);
+      }
+      const section = md.slice(md.indexOf('## Config keys'));
+      const kind = cloud === 'aws' ? 'awsProperties' : 'azureProperties';
+      for (const key of [...PENDING_KEYS[kind], ...PENDING_KEYS.installEnv]) assert.ok(section.includes(`\`${key}\``), `Config keys section lists ${key}`);
+      for (const kv of PENDING_VALUES[kind]) assert.ok(section.includes(`\`${kv}\``), `Config keys section lists ${kv}`);
+    });
+  }
+});
