@@ -5,7 +5,7 @@
  * KRaft; ours serves them everywhere). Every error is an AdminError carrying Kafka's error name.
  */
 import { ApiKey } from '../protocol/messages/index.js';
-import { Reader } from '../protocol/primitives.js';
+import { Reader, ZERO_UUID } from '../protocol/primitives.js';
 import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription } from '../protocol/messages/index.js';
 import { AdminError, ConnectionError } from './errors.js';
 import { KafkaConnection, check, type ConnectionOptions } from './kafka-connection.js';
@@ -121,7 +121,7 @@ export class AdminClient {
   async deleteTopic(name: string): Promise<void> {
     const conn = await this.controller();
     const v = conn.versionFor(ApiKey.DeleteTopics, 6);
-    const body = v >= 6 ? { topics: [{ name, topicId: '00000000-0000-0000-0000-000000000000' }], timeoutMs: 30_000 } : { topicNames: [name], timeoutMs: 30_000 };
+    const body = v >= 6 ? { topics: [{ name, topicId: ZERO_UUID }], timeoutMs: 30_000 } : { topicNames: [name], timeoutMs: 30_000 };
     const res = await conn.requestAt(ApiKey.DeleteTopics, v, body);
     const t = res.responses[0];
     check(t.errorCode, `delete topic ${name}`, t.errorMessage);
