@@ -72,6 +72,7 @@ resource "aws_instance" "broker" {
     volume_size = var.root_volume_size_gib
     encrypted   = true
     kms_key_id  = var.kms_key_arn
+    tags        = merge(local.common_tags, { "ferry:role" = "root" })
   }
 
   tags = merge(local.common_tags, {
@@ -80,7 +81,7 @@ resource "aws_instance" "broker" {
     "ferry:broker-id" = tostring(local.brokers[count.index].id)
     "ferry:az"        = local.brokers[count.index].az
   })
-  volume_tags = merge(local.common_tags, { "ferry:role" = "root" })
+  # No volume_tags: they would fight the WAL volume's own tags (aws_volume_attachment).
 
   lifecycle {
     # A new AMI or changed cloud-init must not silently replace a running broker: roll brokers

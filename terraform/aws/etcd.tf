@@ -29,6 +29,7 @@ resource "aws_instance" "etcd" {
     iops        = 3000
     encrypted   = true
     kms_key_id  = var.kms_key_arn
+    tags        = merge(local.common_tags, { "ferry:role" = "etcd" })
   }
 
   tags = merge(local.common_tags, {
@@ -36,7 +37,6 @@ resource "aws_instance" "etcd" {
     "ferry:role" = "etcd"
     "ferry:az"   = local.azs[count.index]
   })
-  volume_tags = merge(local.common_tags, { "ferry:role" = "etcd" })
 
   lifecycle {
     ignore_changes = [ami, user_data]

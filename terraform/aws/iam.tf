@@ -35,10 +35,14 @@ data "aws_iam_policy_document" "broker" {
     sid       = "ObjectsList"
     actions   = ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
     resources = [local.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.s3_prefix}*"]
+    # With a prefix, listing is limited to it (without one, the whole bucket is the cluster's).
+    dynamic "condition" {
+      for_each = var.s3_prefix == "" ? [] : [var.s3_prefix]
+      content {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${condition.value}*"]
+      }
     }
   }
 

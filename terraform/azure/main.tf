@@ -139,6 +139,18 @@ resource "azurerm_network_security_group" "cluster" {
   }
 
   security_rule {
+    name                                       = "kafka-brokers"
+    priority                                   = 105
+    direction                                  = "Inbound"
+    access                                     = "Allow"
+    protocol                                   = "Tcp"
+    source_application_security_group_ids      = [azurerm_application_security_group.broker.id]
+    source_port_range                          = "*"
+    destination_application_security_group_ids = [azurerm_application_security_group.broker.id]
+    destination_port_range                     = tostring(var.kafka_port)
+  }
+
+  security_rule {
     name                                       = "metrics"
     priority                                   = 110
     direction                                  = "Inbound"
