@@ -402,3 +402,16 @@ describe('terraform/azure: promises', () => {
     assert.match(text(nsg.dynamic), /length\(var\.ssh_cidr_blocks\) > 0/);
   });
 });
+
+test('the reference checker reports undeclared names (it is not vacuous)', async () => {
+  const m = await mod('terraform/aws');
+  assert.equal(unresolved(m, 'var.cluster_name'), null);
+  assert.match(unresolved(m, 'var.no_such_input')!, /variable no_such_input is not declared/);
+  assert.match(unresolved(m, 'local.no_such_local')!, /local no_such_local/);
+  assert.match(unresolved(m, 'aws_instance.no_such')!, /no resource aws_instance\.no_such/);
+  assert.match(unresolved(m, 'data.aws_ami.no_such')!, /data source aws_ami\.no_such/);
+  const ex = await mod('terraform/examples/aws');
+  assert.match(unresolved(ex, 'module.ferry.no_such_output', new Map([['ferry', new Set(m.outputs.keys())]]))!, /no output no_such_output/);
+  // And references inside for-expression bodies are found (the parser's own list misses them).
+  assert.ok(m.references.some((r) => r.ref === 'local.subnet_cidrs' && r.where.includes('locals')));
+});
