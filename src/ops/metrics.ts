@@ -9,7 +9,8 @@
  *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds)
  *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
  *   broker/fetch:       fetchedBytes(topic, bytes); crossAzBytes(clientRack, brokerRack, bytes, 'out')
- *   broker start:       walMetrics() -> the WAL's `metrics` option; walCapacity(bytes); setReady(bool)
+ *   broker start:       walMetrics() -> the WAL's `metrics` option; observeWal(wal) after open;
+ *                       setReady(bool) (the HTTP server also sets it from readiness() per scrape)
  *   uploader (S3 tier): uploadCompleted(bytes, seconds), uploadFailed(), uploadLag(bytes, seconds),
  *                       s3Request(operation, seconds, bytes, direction), s3Error(operation, code)
  *   read path caches:   cacheLookup(cache, hit), cacheBytes(cache, bytes)
@@ -103,6 +104,8 @@ export class BrokerMetrics {
   private readonly failoverSeconds: Histogram;
 
   private walCapacity = 0;
+  /** Pull-based values refreshed at each scrape (e.g. the WAL's used bytes). */
+  private readonly collectors: Array<() => void> = [];
 
   constructor(opts: BrokerMetricsOptions = {}) {
     this.now = opts.nowSeconds ?? defaultNow;
@@ -227,6 +230,20 @@ export class BrokerMetrics {
     };
   }
 
+  /**
+   * Reads the WAL's fill at every scrape (the WAL reports used bytes only on trim): pass the
+   * opened Wal, or anything with usedBytes and capacityBytes.
+   */
+  observeWal(wal: { readonly usedBytes: number; readonly capacityBytes: number }): void {
+    this.collectors.push(() => {
+      this.walCapacityBytesSet(wal.capacityBytes);
+      this.walUsed(wal.usedBytes);
+    });
+  }
+
+  /** Runs `fn` before every scrape, to refresh gauges from their source. */
+  addCollector(fn: () => void): void { this.collectors.push(fn); }
+
   /** Latency of one append as the produce path sees it (call to durable). */
   walAppendSeconds(seconds: number): void { this.walAppendSecondsHist.observe(seconds); }
 
@@ -279,7 +296,12 @@ export class BrokerMetrics {
   }
 
   /** Prometheus text exposition of every metric. */
-  scrape(): Promise<string> { return this.registry.metrics(); }
+  scrape(): Promise<string> {
+    for (const c of this.collectors) {
+      try { c(); } catch { /* a failing source must not break the scrape */ }
+    }
+    return this.registry.metrics();
+  }
   get contentType(): string { return this.registry.contentType; }
 }
 
