@@ -9,10 +9,10 @@ import type { Wal } from '@ferry/wal';
 import type { BrokerConfig } from '../ops/config.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { BlockReader } from '../log/read-path.js';
-import type { ObjectBlockRef } from '../log/partition-log.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { FsObjectStore } from '../objects/fs-object-store.js';
 import { S3ObjectStore } from '../objects/s3-object-store.js';
+import { BlockCache, ObjectReader } from '../objects/block-cache.js';
 import { objectKeyPrefix, objectIdOfKey } from '../objects/object-format.js';
 import { ObjectRegistry } from '../cluster/object-registry.js';
 import { decodeJson } from '../cluster/metadata-store.js';
@@ -38,23 +38,6 @@ export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStor
   return new FsObjectStore({ root: config.objectStorePath });
 }
 
-/** Reads blocks with one ranged GET per run of adjacent blocks of one object. */
-class RangeBlockReader implements BlockReader {
-  constructor(private readonly store: ObjectStore) {}
-  async readBlocks(refs: readonly ObjectBlockRef[]): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    for (let i = 0; i < refs.length;) {
-      let j = i + 1;
-      while (j < refs.length && refs[j].objectId === refs[i].objectId && refs[j].position === refs[j - 1].position + refs[j - 1].size) j++;
-      const start = refs[i].position, end = refs[j - 1].position + refs[j - 1].size;
-      const bytes = await this.store.get(refs[i].objectKey, { start, end });
-      for (let k = i; k < j; k++) out.push(bytes.subarray(refs[k].position - start, refs[k].position - start + refs[k].size));
-      i = j;
-    }
-    return out;
-  }
-}
-
 /** Periodic job that never overlaps itself and logs failures instead of crashing. */
 class Periodic {
   private timer: NodeJS.Timeout | null = null;
@@ -77,6 +60,8 @@ class Periodic {
 
 export class ObjectTier {
   readonly reader: BlockReader;
+  /** Block cache and readahead (its stats feed metrics). */
+  readonly objectReader: ObjectReader;
   readonly index: ObjectIndex;
   readonly uploader: Uploader;
   readonly compactor: Compactor;
@@ -88,7 +73,12 @@ export class ObjectTier {
     readonly store: ObjectStore, registry: ObjectRegistry, logs: LogManager, wal: Wal,
     topics: TopicService, config: BrokerConfig, private readonly log: Logger,
   ) {
-    this.reader = new RangeBlockReader(store);
+    const objectReader = new ObjectReader(store, new BlockCache({ maxBytes: config.blockCacheMaxBytes }));
+    this.objectReader = objectReader;
+    this.reader = {
+      readBlocks: (refs) => objectReader.readRefs(refs),
+      readPartition: async (blocks, offset, maxBytes) => (await objectReader.readPartition(blocks, offset, maxBytes)).blocks,
+    };
     this.index = new ObjectIndex(logs);
     this.uploader = new Uploader(logs, wal, store, registry, this.index, {
       intervalMs: config.uploadIntervalMs, maxPendingBytes: config.uploadMaxBytes, streamSplitBytes: config.uploadStreamSplitBytes,

@@ -133,22 +133,6 @@ export class PartitionLog {
 
   objectBlocks(): readonly ObjectBlockRef[] { return this.blocks; }
 
-  /** Consecutive object blocks from the one holding `offset` (or the next one after it), up to `maxBytes` (at least one). */
-  objectBlocksFrom(offset: number, maxBytes: number): ObjectBlockRef[] {
-    let lo = 0, hi = this.blocks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.blocks[mid].endOffset <= offset) lo = mid + 1; else hi = mid;
-    }
-    const out: ObjectBlockRef[] = [];
-    let bytes = 0;
-    for (let i = lo; i < this.blocks.length && (out.length === 0 || bytes < maxBytes); i++) {
-      out.push(this.blocks[i]);
-      bytes += this.blocks[i].size;
-    }
-    return out;
-  }
-
   /** Drop cached batches already in the object store, oldest first, until `bytesToFree` are freed. */
   evictUploaded(bytesToFree: number): number {
     let freed = 0, drop = 0;

@@ -10,6 +10,8 @@ import { splitBatches } from '../objects/object-format.js';
 /** Fetches whole object blocks (the broker's is backed by the block cache). */
 export interface BlockReader {
   readBlocks(blocks: readonly ObjectBlockRef[]): Promise<Buffer[]>;
+  /** The blocks of one partition from the one holding `offset`, about `maxBytes` (readahead follows sequential readers). */
+  readPartition(blocks: readonly ObjectBlockRef[], offset: number, maxBytes: number): Promise<Buffer[]>;
 }
 
 const BASE_OFFSET_OFFSET = 0;
@@ -30,9 +32,8 @@ export class ReadPath {
   async read(log: PartitionLog, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
     if (!this.needsObjects(log, offset)) return log.read(offset, maxBytes, minOneBatch);
     const from = Math.max(offset, log.logStartOffset);
-    const refs = log.objectBlocksFrom(from, maxBytes);
-    if (refs.length === 0) return log.read(offset, maxBytes, minOneBatch);
-    const blocks = await this.reader!.readBlocks(refs);
+    const blocks = await this.reader!.readPartition(log.objectBlocks(), from, maxBytes);
+    if (blocks.length === 0) return log.read(offset, maxBytes, minOneBatch);
     const out: Buffer[] = [];
     let bytes = 0;
     for (const block of blocks) {
