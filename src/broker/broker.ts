@@ -15,6 +15,7 @@ import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
+import type { ObjectStore } from '../objects/object-store.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer } from '../server/server.js';
 import { registerApis } from './register-apis.js';
@@ -52,6 +53,11 @@ export interface BrokerSettings {
   config: BrokerConfig;
 }
 
+/** Seams for tests (fault injection); production passes none. */
+export interface BrokerHooks {
+  wrapObjectStore?: (store: ObjectStore) => ObjectStore;
+}
+
 /** A WAL node id: the broker id (the volume's owner). */
 function walOwner(s: BrokerSettings): string { return `${s.clusterName}/broker-${s.nodeId}`; }
 
@@ -67,7 +73,7 @@ export class Broker {
     readonly address: { host: string; port: number },
   ) {}
 
-  static async start(settings: BrokerSettings, log: Logger): Promise<Broker> {
+  static async start(settings: BrokerSettings, log: Logger, hooks: BrokerHooks = {}): Promise<Broker> {
     mkdirSync(settings.dataDir, { recursive: true });
     const meta = await openLocalMetadata(settings, log);
     let wal: Wal | undefined;
@@ -84,7 +90,7 @@ export class Broker {
       const logs = new LogManager(wal, recordBatchStamper);
       await topics.attachLogs(logs);
       // Object metadata first, so the replay skips what is already uploaded.
-      tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }));
+      tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), hooks.wrapObjectStore);
       const records = await wal.recover();
       const restored = logs.recover(records, (id) => topics.byId(id) !== undefined);
       await topics.applyPartitionState();

@@ -97,8 +97,9 @@ export class ObjectTier {
   }
 
   /** Load committed objects into the partition logs (before WAL replay, so replay skips what is uploaded). */
-  static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger): Promise<ObjectTier> {
-    const store = createObjectStore(config, log);
+  static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger, wrap?: (s: ObjectStore) => ObjectStore): Promise<ObjectTier> {
+    const real = createObjectStore(config, log);
+    const store = wrap ? wrap(real) : real;
     const registry = new ObjectRegistry(meta.store, meta.keys);
     const tier = new ObjectTier(store, registry, logs, wal, topics, config, log);
     const records = await registry.list();
