@@ -188,3 +188,44 @@ describe('ops HTTP server', () => {
     await assert.rejects(fetch(`${srv.url}/healthz`));
   });
 });
+
+describe('metrics wiring helpers', () => {
+  test('instrumentHandler: sync, async, error responses and throwing handlers', async () => {
+    const { instrumentHandler, responseErrorCode } = await import('../../src/ops/metrics-wiring.js');
+    const m = new BrokerMetrics({ processMetrics: false });
+    const ctx = (apiKey: number, apiVersion: number) => ({ header: { apiKey, apiVersion } });
+    const sync = instrumentHandler(m, () => ({ errorCode: 0, topics: [] }));
+    const asyncErr = instrumentHandler(m, async () => ({ errorCode: 15 }));
+    const acks0 = instrumentHandler(m, async () => null);
+    const throws = instrumentHandler(m, () => { throw new Error('boom'); });
+    const rejects = instrumentHandler(m, async () => { throw new Error('boom'); });
+    assert.deepEqual(sync(ctx(3, 12), {}), { errorCode: 0, topics: [] });
+    assert.deepEqual(await asyncErr(ctx(10, 4), {}), { errorCode: 15 });
+    assert.equal(await acks0(ctx(0, 9), {}), null);
+    assert.throws(() => throws(ctx(1, 12), {}), /boom/);
+    await assert.rejects(Promise.resolve(rejects(ctx(1, 12), {})), /boom/);
+    const s = MetricsSnapshot.parse(await m.scrape());
+    assert.equal(s.sum('ferry_requests_total', { api: 'Metadata', outcome: 'NONE' }), 1);
+    assert.equal(s.sum('ferry_requests_total', { api: 'FindCoordinator', outcome: 'COORDINATOR_NOT_AVAILABLE' }), 1);
+    assert.equal(s.sum('ferry_requests_total', { api: 'Produce', outcome: 'NONE' }), 1);
+    assert.equal(s.sum('ferry_requests_total', { api: 'Fetch', outcome: 'closed' }), 2);
+    assert.equal(s.sum('ferry_requests_in_flight'), 0);
+    assert.equal(responseErrorCode({ errorCode: 7 }), 7);
+    assert.equal(responseErrorCode({}), 0);
+  });
+
+  test('startMetricsListener: off when unset, serves on host:port when set', async () => {
+    const { startMetricsListener } = await import('../../src/ops/metrics-wiring.js');
+    const m = new BrokerMetrics({ processMetrics: false });
+    assert.equal(await startMetricsListener(null, m, () => true), null);
+    const srv = await startMetricsListener('127.0.0.1:0', m, () => true);
+    assert.ok(srv);
+    try {
+      const res = await fetch(`${srv.url}/readyz`);
+      assert.equal(res.status, 200);
+      await res.text();
+    } finally {
+      await srv.close();
+    }
+  });
+});
