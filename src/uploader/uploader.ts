@@ -44,6 +44,18 @@ export interface UploaderStats {
 
 interface PartitionUpload { st: PartitionState; batches: CachedBatch[]; bytes: number }
 
+/**
+ * Crash-point injection for the kill tests: with FERRY_CRASH_POINT=<name> in the environment the
+ * process SIGKILLs itself when it reaches that point (after FERRY_CRASH_AFTER earlier passes).
+ */
+const CRASH_POINT = process.env.FERRY_CRASH_POINT;
+let crashPasses = Number(process.env.FERRY_CRASH_AFTER ?? 0);
+function crashPoint(name: string): void {
+  if (CRASH_POINT !== name) return;
+  if (crashPasses-- > 0) return;
+  process.kill(process.pid, 'SIGKILL');
+}
+
 export class UploadFencedError extends Error {
   override name = 'UploadFencedError';
 }
@@ -165,6 +177,7 @@ export class Uploader {
       batches: p.batches.map((b) => ({ baseOffset: b.baseOffset, lastOffset: b.lastOffset, recordCount: b.lastOffset - b.baseOffset + 1, bytes: b.bytes, maxTimestamp: b.maxTimestamp })),
     })));
     await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
+    crashPoint('upload-after-put');
 
     const record: ObjectRecord = { id, key, size: encoded.size, kind, createdMs: this.now(), blocks: encoded.index.map((e) => ({ ...e })) };
     const guards = await Promise.all(parts.map((p) => this.guardFor(p.st)));
@@ -179,6 +192,7 @@ export class Uploader {
       for (const p of parts) this.revisions.delete(`${p.st.log.topicId}:${p.st.log.partition}`);
       throw new UploadFencedError(`object ${id}: a partition guard failed; not committed (the object is garbage now)`);
     }
+    crashPoint('upload-after-commit');
     this.index.added([record]);
     for (const p of parts) {
       const refs: ObjectBlockRef[] = record.blocks
@@ -193,6 +207,7 @@ export class Uploader {
     const target = this.logs.walTrimTarget(this.wal.nextOffset);
     if (target === null || target <= this.wal.trimOffset) return;
     await this.wal.trim(target);
+    crashPoint('upload-after-trim');
     this.stats.lastTrimOffset = target;
   }
 }

@@ -17,6 +17,8 @@ export interface BrokerProcessOptions {
   port?: number;
   /** Echo the broker's log to this process's stderr. */
   verbose?: boolean;
+  /** Extra environment (e.g. FERRY_CRASH_POINT for crash-point tests). */
+  env?: Record<string, string>;
 }
 
 export class BrokerProcess {
@@ -26,7 +28,11 @@ export class BrokerProcess {
   readonly ownsDataDir: boolean;
   port = 0;
 
+  /** Environment for the next start() (tests change it between restarts). */
+  envOverride: Record<string, string>;
+
   constructor(private readonly options: BrokerProcessOptions = {}) {
+    this.envOverride = { ...(options.env ?? {}) };
     this.ownsDataDir = !options.dataDir;
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
   }
@@ -50,7 +56,7 @@ export class BrokerProcess {
     ];
     // On a restart the earlier run's "broker ready" is still in `output`: only look past it.
     const readyFrom = this.output.length;
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: process.env.FERRY_LOG_LEVEL ?? 'info' } });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: process.env.FERRY_LOG_LEVEL ?? 'info', ...this.envOverride } });
     this.child = child;
     const onData = (d: Buffer) => {
       this.output += d.toString();
