@@ -13,6 +13,8 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { objectKey, newObjectId } from '../../src/objects/object-format.js';
 import { startBroker } from './in-process-broker.js';
+import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
+import type { ObjectStore } from '../../src/objects/object-store.js';
 
 // Slow timers: the tests drive uploads, compaction, retention and GC themselves.
 const MANUAL = {
@@ -236,5 +238,40 @@ test('idempotence survives a restart after the WAL was trimmed: a retried batch 
     conn.close();
   } finally {
     await second.cleanup();
+  }
+});
+
+test('a long object-store outage fills the WAL: produce gets a retriable error, then everything uploads and nothing is lost', async () => {
+  let faulty: FaultyObjectStore | undefined;
+  const env = await startBroker({ ...MANUAL, 'wal.capacity.bytes': '2097152', 'wal.append.timeout.ms': '200' }, undefined, { wrapObjectStore: (s: ObjectStore) => (faulty = new FaultyObjectStore(s, { seed: 3 })) });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    await setup(conn, 'fill');
+    faulty!.outage(true);
+    const acked = new Map<bigint, string>();
+    let refused = 0;
+    for (let i = 0; i < 4000 && refused === 0; i++) {
+      const batch = buildRecordBatch([{ value: Buffer.alloc(1000, `f${i}`) }]);
+      const r = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'fill', partitionData: [{ index: 0, records: batch }] }] });
+      const p = r.responses[0].partitionResponses[0];
+      if (p.errorCode === 0) acked.set(p.baseOffset, batch.subarray(21).toString('hex'));
+      else {
+        assert.equal(p.errorCode, ErrorCode.REQUEST_TIMED_OUT, 'a full WAL answers a retriable error');
+        refused++;
+      }
+      if (i % 200 === 199) await env.broker.tier.uploader.trigger('test'); // fails: the store is down
+    }
+    assert.equal(refused, 1, 'the WAL filled up');
+    assert.ok(acked.size > 100, `${acked.size} acknowledged before the WAL filled`);
+    faulty!.outage(false);
+    await env.broker.tier.uploader.trigger('test');
+    const after = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'fill', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('after') }]) }] }] });
+    assert.equal(after.responses[0].partitionResponses[0].errorCode, 0, 'produce works again once uploads caught up');
+    const all = await fetchAllBatches(conn, 'fill', 0);
+    const seen = new Map(all.batches.map((b) => [b.baseOffset, b.bytes.subarray(21).toString('hex')]));
+    for (const [offset, bytes] of acked) assert.equal(seen.get(offset), bytes);
+  } finally {
+    conn.close();
+    await env.cleanup();
   }
 });
