@@ -14,8 +14,46 @@ Runs a Kafka-compatible broker. With no options: one broker on localhost:9092, d
 embedded metadata, auto-created topics. Every key below can also be set in the config file
 (.properties or .json) or as an environment variable FERRY_<KEY> (upper case, '.' -> '_').
 Precedence: defaults < file < environment < flags.
+--object-store fs|fs:///path|s3://bucket[/prefix][?endpoint=URL&region=R&path-style=true] is a
+shorthand for the object storage keys.
 
 ${renderConfigReference()}`;
+}
+
+/**
+ * `--object-store URL`, a shorthand for the object storage keys:
+ *   fs | fs:///abs/path                         the embedded fs store (optionally elsewhere)
+ *   s3://bucket[/prefix][?endpoint=URL&region=R&path-style=true]
+ * Expanded into the dotted flags before the config is loaded, so errors still name the keys.
+ */
+export function expandObjectStoreFlag(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    let url: string | undefined;
+    if (a.startsWith('--object-store=')) url = a.slice('--object-store='.length);
+    else if (a === '--object-store') url = argv[++i] ?? '';
+    if (url === undefined) { out.push(a); continue; }
+    out.push(...objectStoreFlags(url));
+  }
+  return out;
+}
+
+function objectStoreFlags(url: string): string[] {
+  if (url === 'fs') return ['--object.store=fs'];
+  if (url.startsWith('fs://')) return ['--object.store=fs', `--object.store.path=${url.slice('fs://'.length)}`];
+  if (!url.startsWith('s3://')) throw new ConfigError('object.store', 'flag --object-store', 'fs, fs:///path or s3://bucket[/prefix][?endpoint=...&region=...&path-style=true]', url);
+  const parsed = new URL(url);
+  const flags = ['--object.store=s3', `--s3.bucket=${parsed.hostname}`];
+  const prefix = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (prefix) flags.push(`--s3.prefix=${prefix.endsWith('/') ? prefix : `${prefix}/`}`);
+  for (const [k, v] of parsed.searchParams) {
+    if (k === 'endpoint') flags.push(`--s3.endpoint=${v}`);
+    else if (k === 'region') flags.push(`--s3.region=${v}`);
+    else if (k === 'path-style') flags.push(`--s3.force.path.style=${v}`);
+    else throw new ConfigError('object.store', 'flag --object-store', 'query parameters endpoint, region, path-style', `${k}=${v}`);
+  }
+  return flags;
 }
 
 export function settingsFrom(config: BrokerConfig): BrokerSettings {
@@ -53,7 +91,7 @@ export function settingsFrom(config: BrokerConfig): BrokerSettings {
 export async function runBroker(argv: string[]): Promise<number> {
   let config: Readonly<BrokerConfig>;
   try {
-    config = loadConfig({ argv, env: process.env, cwd: process.cwd() });
+    config = loadConfig({ argv: expandObjectStoreFlag(argv), env: process.env, cwd: process.cwd() });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ferry broker: ${err.message}\n`);
