@@ -13,6 +13,9 @@ import { ApiKey } from '../../src/protocol/messages/index.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
 import type { ObjectStore } from '../../src/objects/object-store.js';
 import { startBroker } from './in-process-broker.js';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { startS3FaultProxy } from '../helpers/s3-fault-proxy.js';
+import { kcatRoundTrip, TIGHT_TIER } from './kcat-roundtrip.js';
 
 const MANUAL = { 'upload.interval.ms': '3600000', 'compaction.interval.ms': '3600000', 'retention.check.interval.ms': '3600000' };
 
@@ -131,5 +134,24 @@ test('a slow S3 delays only fetches that need it; fetches from the cache answer 
     conn.close();
     other.close();
     await env.cleanup();
+  }
+});
+
+test('through a faulty network to S3 (503 SlowDown, resets, latency): kcat round trip loses nothing', { timeout: 240_000 }, async () => {
+  const cfg = await s3Config();
+  const proxy = await startS3FaultProxy({ target: rgw.endpoint, seed: 11 });
+  proxy.addRule({ op: 'put', probability: 0.2, action: { kind: 'status', status: 503, code: 'SlowDown' } });
+  proxy.addRule({ op: 'get', probability: 0.1, action: { kind: 'reset' } });
+  proxy.addRule({ op: 'get', probability: 0.05, action: { kind: 'reset-mid-body' } });
+  proxy.addRule({ probability: 0.3, action: { kind: 'delay', ms: 30 } });
+  const broker = new BrokerProcess({ config: { ...TIGHT_TIER, ...cfg, 's3.endpoint': proxy.endpoint } });
+  try {
+    await broker.start();
+    await kcatRoundTrip(broker, 'tier-s3', 12_000);
+    const injected = Object.values(proxy.stats.injected).reduce((a: number, b) => a + (b as number), 0);
+    assert.ok(injected > 0, `faults were injected (${JSON.stringify(proxy.stats.injected)})`);
+  } finally {
+    await broker.dispose();
+    await proxy.close();
   }
 });
