@@ -11,7 +11,9 @@
  *    `multipartConcurrency` at a time; any failure aborts the upload (best effort; a bucket
  *    lifecycle rule for incomplete uploads is the backstop). `ifNoneMatch` sends
  *    `If-None-Match: *` (on CompleteMultipartUpload for multipart); 412 and 409 become
- *    ObjectExistsError;
+ *    ObjectExistsError. Servers that ignore the header on CompleteMultipartUpload (radosgw 16)
+ *    honour it for single PUTs only; a multipart create-only put then HEADs first, which
+ *    refuses an existing key but cannot decide a race (Ferry's keys are unique ids);
  *  - get: GetObject with `Range: bytes=s-(e-1)` or `bytes=-n`; the length received is checked
  *    against Content-Range. Empty ranges (and suffix 0) HEAD instead (HTTP has no empty range);
  *  - head: HeadObject, null on 404; list: ListObjectsV2 paginated; delete: DeleteObjects in
@@ -128,6 +130,8 @@ export class S3ObjectStore implements ObjectStore {
       requestHandler: {
         connectionTimeout: options.connectTimeoutMs ?? 5000,
         requestTimeout: options.requestTimeoutMs ?? 30_000,
+        // Without this the SDK only warns when a response stalls past requestTimeout.
+        throwOnRequestTimeout: true,
         httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 64 },
         httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 64 },
       },
@@ -162,6 +166,9 @@ export class S3ObjectStore implements ObjectStore {
     // Grow the part size if the object would need more than S3's 10000 parts.
     const partSize = Math.max(this.partSizeBytes, Math.ceil(size / S3_MAX_PARTS));
     const partCount = Math.ceil(size / partSize);
+    // If-None-Match on CompleteMultipartUpload makes this atomic on AWS S3; some S3-compatible
+    // servers (radosgw 16, Debian 12) ignore it there, so at least refuse a key that exists now.
+    if (ifNoneMatch && (await this.head(key)) !== null) throw new ObjectExistsError(key);
     const created = await this.send<CreateMultipartUploadCommandOutput>('put', key, new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key }));
     const uploadId = created.UploadId;
     if (!uploadId) throw new ObjectStoreError(`s3 put ${key}: CreateMultipartUpload returned no upload id`, true, key);
