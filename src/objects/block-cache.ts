@@ -194,7 +194,8 @@ export class ObjectReader {
     let bytes = blocks[lo]!.size;
     while (end < blocks.length && bytes + blocks[end]!.size <= maxBytes) bytes += blocks[end++]!.size;
     let aheadEnd = end;
-    for (let ahead = 0; aheadEnd < blocks.length && ahead < this.maxBytes; aheadEnd++) ahead += blocks[aheadEnd]!.size;
+    // Up to two windows ahead: what is already prefetched plus the next window.
+    for (let ahead = 0; aheadEnd < blocks.length && ahead < 2 * this.maxBytes; aheadEnd++) ahead += blocks[aheadEnd]!.size;
     const refs = blocks.slice(lo, end);
     return { refs, blocks: await this.readRefs(refs, blocks.slice(end, aheadEnd)) };
   }
