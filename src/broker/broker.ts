@@ -16,6 +16,9 @@ import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
+import { BrokerMetrics } from '../ops/metrics.js';
+import { startMetricsListener } from '../ops/metrics-wiring.js';
+import type { OpsHttpServer } from '../ops/http-server.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer } from '../server/server.js';
 import { registerApis } from './register-apis.js';
@@ -62,6 +65,10 @@ export interface BrokerHooks {
 function walOwner(s: BrokerSettings): string { return `${s.clusterName}/broker-${s.nodeId}`; }
 
 export class Broker {
+  /** Serving: set once listening, cleared when a stop begins (/readyz). */
+  ready = false;
+  private ops: OpsHttpServer | null = null;
+
   private constructor(
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
@@ -75,6 +82,7 @@ export class Broker {
 
   static async start(settings: BrokerSettings, log: Logger, hooks: BrokerHooks = {}): Promise<Broker> {
     mkdirSync(settings.dataDir, { recursive: true });
+    const metrics = new BrokerMetrics({ labels: { node_id: String(settings.nodeId), ...(settings.rack ? { rack: settings.rack } : {}) } });
     const meta = await openLocalMetadata(settings, log);
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
@@ -84,13 +92,14 @@ export class Broker {
       const walEpoch = await meta.claimVolumeEpoch(walOwner(settings));
       wal = await openWal(settings.walPath, {
         nodeId: walOwner(settings), epoch: walEpoch, capacityBytes: settings.walCapacityBytes,
-        appendTimeoutMs: settings.walAppendTimeoutMs,
+        appendTimeoutMs: settings.walAppendTimeoutMs, metrics: metrics.walMetrics(),
       });
+      metrics.observeWal(wal);
       const started = Date.now();
       const logs = new LogManager(wal, recordBatchStamper);
       await topics.attachLogs(logs);
       // Object metadata first, so the replay skips what is already uploaded.
-      tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), hooks.wrapObjectStore);
+      tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), metrics, hooks.wrapObjectStore);
       const records = await wal.recover();
       const restored = logs.recover(records, (id) => topics.byId(id) !== undefined);
       await topics.applyPartitionState();
@@ -117,7 +126,7 @@ export class Broker {
           autoCreateTopics: settings.autoCreateTopics, defaultPartitions: settings.numPartitions,
           fetchSessionSlots: settings.fetchSessionSlots,
         },
-        topics, logs, groups, registry,
+        topics, logs, groups, registry, metrics,
         reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
         log,
@@ -131,12 +140,24 @@ export class Broker {
       const server = new KafkaServer(registry, {
         host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
         maxFrameBytes: settings.socketRequestMaxBytes, inFlightMax: 64,
+        onConnectionCount: (d) => (d > 0 ? metrics.connectionOpened() : metrics.connectionClosed()),
       }, log.child({ component: 'server' }));
+      metrics.controller(true);
+      metrics.brokersAlive(1);
+      metrics.addCollector(() => {
+        let led = 0;
+        for (const t of topics.list()) led += t.partitionCount;
+        metrics.partitionsLed(led);
+      });
       const address = await server.listen();
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
+      const broker = new Broker(settings, context, server, wal, tier, meta, log, address);
+      broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready);
+      broker.ready = true;
+      metrics.setReady(true);
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
-      return new Broker(settings, context, server, wal, tier, meta, log, address);
+      return broker;
     } catch (err) {
       await tier?.stop().catch(() => {});
       await wal?.close().catch(() => {});
@@ -145,15 +166,25 @@ export class Broker {
     }
   }
 
-  /** Graceful stop: no new connections, close clients, flush and close the WAL and metadata. */
-  async stop(): Promise<void> {
+  private stopping: Promise<void> | null = null;
+
+  /** Graceful stop: no new connections, close clients, upload, close the WAL and metadata. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
     this.log.info('broker stopping');
+    this.ready = false;
+    this.context.metrics.setReady(false);
     await this.server.close();
     // The final upload empties the WAL into the object store.
     await this.tier.stop();
     this.context.groups.close();
     await this.wal.close();
     await this.meta.close();
+    await this.ops?.close();
     this.log.info('broker stopped');
   }
 }

@@ -7,6 +7,7 @@ import type { TopicService } from './topic-service.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -39,6 +40,7 @@ export interface BrokerContext {
   groups: GroupCoordinator;
   producerIds: ProducerIdSource;
   registry: HandlerRegistry;
+  metrics: BrokerMetrics;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

@@ -131,6 +131,8 @@ async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incr
         if (read.bytes > 0) {
           data.records = read.batches.length === 1 ? read.batches[0] : Buffer.concat(read.batches, read.bytes);
           bytes += read.bytes;
+          b.metrics.fetchedBytes(w.topicName, read.bytes);
+          b.metrics.crossAzBytes(req.rackId || null, b.self.rack, read.bytes, 'out');
         }
         changed = read.bytes > 0 || log.highWatermark !== w.lastHighWatermark || log.logStartOffset !== w.lastLogStartOffset;
       }

@@ -24,6 +24,8 @@ import { Uploader } from '../uploader/uploader.js';
 import { Compactor, DEFAULT_COMPACTOR_SIZES } from '../uploader/compactor.js';
 import { Retention } from '../uploader/retention.js';
 import { ObjectGc } from '../uploader/object-gc.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
+import { InstrumentedObjectStore } from '../objects/instrumented-object-store.js';
 
 export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStore {
   if (config.objectStore === 's3') {
@@ -71,7 +73,7 @@ export class ObjectTier {
 
   private constructor(
     readonly store: ObjectStore, registry: ObjectRegistry, logs: LogManager, wal: Wal,
-    topics: TopicService, config: BrokerConfig, private readonly log: Logger,
+    topics: TopicService, config: BrokerConfig, private readonly log: Logger, metrics: BrokerMetrics,
   ) {
     const objectReader = new ObjectReader(store, new BlockCache({ maxBytes: config.blockCacheMaxBytes }));
     this.objectReader = objectReader;
@@ -83,7 +85,21 @@ export class ObjectTier {
     this.uploader = new Uploader(logs, wal, store, registry, this.index, {
       intervalMs: config.uploadIntervalMs, maxPendingBytes: config.uploadMaxBytes, streamSplitBytes: config.uploadStreamSplitBytes,
       cacheMaxBytes: config.cacheMaxBytes, clusterName: config.clusterName,
-    }, log.child({ component: 'uploader' }));
+    }, log.child({ component: 'uploader' }), metrics);
+    // Pulled at each scrape: caches and upload lag.
+    let seenHits = 0, seenMisses = 0;
+    metrics.addCollector(() => {
+      const cs = objectReader.cache.stats;
+      if (cs.hits > seenHits) metrics.cacheLookup('block', true, cs.hits - seenHits);
+      if (cs.misses > seenMisses) metrics.cacheLookup('block', false, cs.misses - seenMisses);
+      seenHits = cs.hits;
+      seenMisses = cs.misses;
+      metrics.cacheBytes('block', objectReader.cache.bytes);
+      let cached = 0;
+      for (const st of logs.all()) cached += st.log.sizeBytes;
+      metrics.cacheBytes('log', cached);
+      this.uploader.reportLag();
+    });
     this.compactor = new Compactor(store, registry, this.index, logs, (id) => topics.byId(id) !== undefined, {
       clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...DEFAULT_COMPACTOR_SIZES,
     }, log.child({ component: 'compactor' }));
@@ -97,11 +113,11 @@ export class ObjectTier {
   }
 
   /** Load committed objects into the partition logs (before WAL replay, so replay skips what is uploaded). */
-  static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger, wrap?: (s: ObjectStore) => ObjectStore): Promise<ObjectTier> {
+  static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger, metrics: BrokerMetrics, wrap?: (s: ObjectStore) => ObjectStore): Promise<ObjectTier> {
     const real = createObjectStore(config, log);
-    const store = wrap ? wrap(real) : real;
+    const store = new InstrumentedObjectStore(wrap ? wrap(real) : real, metrics);
     const registry = new ObjectRegistry(meta.store, meta.keys);
-    const tier = new ObjectTier(store, registry, logs, wal, topics, config, log);
+    const tier = new ObjectTier(store, registry, logs, wal, topics, config, log, metrics);
     const records = await registry.list();
     tier.index.load(records);
     for (const t of topics.list()) {

@@ -1,5 +1,11 @@
 /**
- * Produce (api key 0), versions 3–11.
+ * Produce (api key 0), versions 0–11.
+ *
+ * Versions 0–2 carry the old message formats (magic 0 and 1), which Ferry does not store: such
+ * partitions are answered UNSUPPORTED_FOR_MESSAGE_FORMAT. They are advertised anyway because
+ * librdkafka up to 2.11 only compresses gzip, snappy and lz4 when the broker lists Produce v0
+ * (it checks the range 0..0 for those codecs); without it those clients silently send
+ * uncompressed batches. Every current client uses v3+ with record batches (magic 2).
  *
  * Per partition: validate every batch (header, CRC-32C, size against max.message.bytes),
  * check idempotent-producer sequences, assign offsets by rewriting baseOffset and
@@ -9,7 +15,8 @@
  * Produce to an unknown topic answers UNKNOWN_TOPIC_OR_PARTITION and, when auto-creation is
  * on, creates it in the background (the client retries after refreshing metadata).
  */
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { clientRackFromClientId } from '../ops/metrics.js';
 import { parseBatches, type BatchView } from '../protocol/record-batch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
 import type { DeepPartial } from '../protocol/primitives.js';
@@ -21,7 +28,7 @@ import type { SequencedBatch } from '../log/producer-state.js';
 type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
 type PartitionResult = NonNullable<PartitionResponse>[number];
 
-export const PRODUCE_VERSIONS = { min: 3, max: 11 } as const;
+export const PRODUCE_VERSIONS = { min: 0, max: 11 } as const;
 
 export function makeProduceHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: ProduceRequest): Promise<DeepPartial<ProduceResponse> | null> => {
@@ -80,9 +87,7 @@ function appendPartition(
     if (batch.isTransactional || batch.isControl) return fail(result, ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported');
   }
 
-  const idempotent = parsed[0].producerId >= 0n;
-  let sequenced: SequencedBatch | undefined;
-  if (idempotent) {
+  if (parsed[0].producerId >= 0n) {
     if (parsed.length !== 1) return fail(result, ErrorCode.INVALID_RECORD, 'an idempotent produce carries exactly one batch per partition');
     const batch = parsed[0];
     const lastSeq = batch.baseSequence + batch.lastOffsetDelta;
@@ -96,11 +101,18 @@ function appendPartition(
       );
     }
   }
-  return issueAppend(b, st, parsed, topic.logAppendTime, result, sequenced);
+  const t0 = performance.now();
+  let bytes = 0, recordCount = 0;
+  for (const v of parsed) { bytes += v.bytes.length; recordCount += v.recordsCount; }
+  return issueAppend(b, st, parsed, topic.logAppendTime, result).then(() => {
+    if (result.errorCode !== ErrorCode.NONE) return;
+    b.metrics.walAppendSeconds((performance.now() - t0) / 1000);
+    b.metrics.producedBytes(topicName, bytes, recordCount);
+    b.metrics.crossAzBytes(clientRackFromClientId(ctx.header.clientId), b.self.rack, bytes, 'in');
+  });
 }
 
-function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], logAppendTime: boolean,
-  result: PartitionResult, sequenced: SequencedBatch | undefined): Promise<void> {
+function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], logAppendTime: boolean, result: PartitionResult): Promise<void> {
   const appendTime = logAppendTime ? b.now() : null;
   const outcome = b.logs.append(st, parsed.map((v) => ({
     bytes: v.bytes, recordsCount: v.recordsCount, maxTimestamp: Number(v.maxTimestamp),
@@ -108,12 +120,12 @@ function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], 
   })), appendTime);
   const first = parsed[0];
   if (first.producerId >= 0n) {
-    sequenced = {
+    const sequenced: SequencedBatch = {
       firstSeq: first.baseSequence, lastSeq: first.baseSequence + first.lastOffsetDelta,
       baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, durable: outcome.done,
     };
     st.producers.record(first.producerId, first.producerEpoch, sequenced, Number(first.maxTimestamp));
-    outcome.done.catch(() => st.producers.forget(first.producerId, sequenced!));
+    outcome.done.catch(() => st.producers.forget(first.producerId, sequenced));
   }
   return outcome.done.then(
     () => {
@@ -129,4 +141,3 @@ function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], 
   );
 }
 
-export { KafkaError };

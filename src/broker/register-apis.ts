@@ -21,13 +21,14 @@ import {
   makeIncrementalAlterConfigsHandler, INCREMENTAL_ALTER_CONFIGS_VERSIONS,
 } from './config-admin.js';
 import { registerGroupApis } from './group-apis.js';
+import { instrumentHandler } from '../ops/metrics-wiring.js';
 
 export function registerApis(registry: HandlerRegistry, b: BrokerContext): void {
   const add = (key: number, v: { min: number; max: number }, handler: Handler) => {
     const spec = API_TABLE.get(key);
     if (!spec) throw new Error(`no codec for api key ${key}`);
     // Never advertise a version the codecs cannot encode.
-    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), handler);
+    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), instrumentHandler(b.metrics, handler));
   };
   add(ApiKey.ApiVersions, API_VERSIONS_VERSIONS, makeApiVersionsHandler(b));
   add(ApiKey.Metadata, METADATA_VERSIONS, makeMetadataHandler(b));

@@ -19,6 +19,8 @@ const API_VERSIONS_KEY = 18;
 
 export interface ConnectionOptions {
   maxFrameBytes: number;
+  /** Told when connections open and close (metrics). */
+  onConnectionCount?: (delta: 1 | -1) => void;
   /** Requests being processed at once on this connection before reading pauses. */
   inFlightMax: number;
 }
@@ -52,6 +54,7 @@ export class Connection {
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.teardown());
     socket.on('drain', () => this.maybeResume());
+    options.onConnectionCount?.(1);
   }
 
   get remoteAddress(): string { return this.socket.remoteAddress ?? ''; }
@@ -66,6 +69,7 @@ export class Connection {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    this.options.onConnectionCount?.(-1);
     this.abort.abort();
     this.onClose(this);
   }

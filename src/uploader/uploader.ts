@@ -33,6 +33,12 @@ export interface UploaderOptions {
   retryBackoffMs?: number;
 }
 
+export interface UploaderMetrics {
+  uploadCompleted(bytes: number, seconds: number): void;
+  uploadFailed(): void;
+  uploadLag(bytes: number, seconds: number): void;
+}
+
 export interface UploaderStats {
   uploads: number;
   objects: number;
@@ -65,6 +71,7 @@ export class Uploader {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private readonly startedMs = Date.now();
   private readonly revisions = new Map<string, number>();
   readonly stats: UploaderStats = { uploads: 0, objects: 0, bytes: 0, failures: 0, lastUploadMs: 0, lastTrimOffset: -1n };
 
@@ -76,8 +83,16 @@ export class Uploader {
     private readonly index: ObjectIndex,
     private readonly options: UploaderOptions,
     private readonly log: Logger,
+    private readonly metrics: UploaderMetrics | null = null,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Upload lag: bytes not yet in the object store, and seconds since the last successful upload while any are pending. */
+  reportLag(): void {
+    const bytes = this.logs.bytesPendingUpload;
+    const since = this.stats.lastUploadMs || this.startedMs;
+    this.metrics?.uploadLag(bytes, bytes > 0 ? (this.now() - since) / 1000 : 0);
+  }
 
   start(): void {
     this.logs.onPendingBytes = (bytes) => {
@@ -102,6 +117,7 @@ export class Uploader {
     this.running = this.uploadOnce(reason)
       .catch((err) => {
         this.stats.failures++;
+        this.metrics?.uploadFailed();
         this.log.warn({ err, reason }, 'upload failed; will retry');
       })
       .finally(() => {
@@ -164,6 +180,7 @@ export class Uploader {
       this.stats.objects += objects;
       this.stats.bytes += uploadedBytes;
       this.stats.lastUploadMs = this.now();
+      this.metrics?.uploadCompleted(uploadedBytes, (this.now() - started) / 1000);
       this.log.debug({ reason, objects, bytes: uploadedBytes, partitions: work.length, ms: this.now() - started }, 'uploaded');
     }
   }
