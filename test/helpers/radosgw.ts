@@ -72,17 +72,21 @@ function ensureCephInstalled(): Record<string, string> {
 
 export async function startRadosgw(t?: { after(fn: () => Promise<void>): void }, options: StartRadosgwOptions = {}): Promise<Radosgw> {
   const bin = ensureCephInstalled();
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-rgw-'));
-  const server = new RadosgwProcesses(bin, dir, options);
-  if (t) t.after(() => server.stop());
-  try {
-    await server.start();
-  } catch (err) {
-    const tail = await server.logTail();
-    await server.stop();
-    throw new Error(`radosgw did not start: ${(err as Error).message}\n${tail}`, { cause: err });
+  // One more try on fresh ports and a fresh dir: a port picked free can be taken meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-rgw-'));
+    const server = new RadosgwProcesses(bin, dir, options);
+    try {
+      await server.start();
+      if (t) t.after(() => server.stop());
+      return server;
+    } catch (err) {
+      const tail = await server.logTail();
+      await server.stop();
+      if (attempt >= 2) throw new Error(`radosgw did not start (attempt ${attempt}): ${(err as Error).message}\n${tail}`, { cause: err });
+      process.stderr.write(`radosgw start attempt ${attempt} failed, retrying: ${(err as Error).message.slice(0, 500)}\n`);
+    }
   }
-  return server;
 }
 
 /** Daemons that may outlive a crashed test process are killed when it exits. */
