@@ -17,6 +17,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -76,15 +77,35 @@ export async function startRadosgw(t?: { after(fn: () => Promise<void>): void },
   for (let attempt = 1; ; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-rgw-'));
     const server = new RadosgwProcesses(bin, dir, options);
+    // Two clusters bootstrapping at the same moment (test files run two at a time) have been
+    // seen to confuse an OSD's first contact with its monitor: start one at a time.
+    const unlock = await startLock();
     try {
       await server.start();
+      unlock();
       if (t) t.after(() => server.stop());
       return server;
     } catch (err) {
+      unlock();
       const tail = await server.logTail();
       await server.stop();
-      if (attempt >= 2) throw new Error(`radosgw did not start (attempt ${attempt}): ${(err as Error).message}\n${tail}`, { cause: err });
+      if (attempt >= 3) throw new Error(`radosgw did not start (attempt ${attempt}): ${(err as Error).message}\n${tail}`, { cause: err });
       process.stderr.write(`radosgw start attempt ${attempt} failed, retrying: ${(err as Error).message.slice(0, 500)}\n`);
+    }
+  }
+}
+
+/** A machine-wide lock (an atomic mkdir) held while one radosgw bootstraps; stale after 2 min. */
+async function startLock(): Promise<() => void> {
+  const path = join(tmpdir(), 'ferry-radosgw-start.lock');
+  for (const deadline = Date.now() + 180_000; ;) {
+    try {
+      mkdirSync(path);
+      return () => { try { rmdirSync(path); } catch { /* already gone */ } };
+    } catch {
+      try { if (Date.now() - statSync(path).mtimeMs > 120_000) rmdirSync(path); } catch { /* raced */ }
+      if (Date.now() > deadline) throw new Error(`could not take ${path} to start radosgw`);
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
