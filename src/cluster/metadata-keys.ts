@@ -6,6 +6,9 @@
 //   topics/<name>                       TopicRegistry: {"id","partitions","configs","createdMs"}
 //   topic-ids/<topicId>                 TopicRegistry's index by id: {"name"}
 //   partitions/<topicId>/<partition>    {"leader": nodeId, "leaderEpoch"}
+//   partition-moves/<topicId>/<p>       a graceful move in progress (controller.ts; beside the partition
+//                                       record so the record's modRevision, the upload commit guard,
+//                                       changes only with the leader epoch)
 //   groups/<group>/offsets/<topic>/<p>  committed offsets (group and topic escaped, see escapeSegment)
 //   producer-ids                        ProducerIdAllocator: {"nextBlockStart"}
 //
@@ -29,6 +32,12 @@ export class MetadataKeys {
   topicId(topicId: string): string { return `${this.root}topic-ids/${topicId}`; }
   partition(topicId: string, partition: number): string { return `${this.root}partitions/${topicId}/${partition}`; }
   partitionsPrefix(topicId: string): string { return `${this.root}partitions/${topicId}/`; }
+  /** Every partition record of every topic. */
+  allPartitionsPrefix(): string { return `${this.root}partitions/`; }
+  partitionMove(topicId: string, partition: number): string { return `${this.root}partition-moves/${topicId}/${partition}`; }
+  partitionMovesPrefix(): string { return `${this.root}partition-moves/`; }
+  /** Covers partitions/ and partition-moves/ and nothing else: one watch sees both in revision order. */
+  partitionStatePrefix(): string { return `${this.root}partition`; }
 
   groupsPrefix(): string { return `${this.root}groups/`; }
   groupPrefix(groupId: string): string { return `${this.root}groups/${escapeSegment(groupId)}/`; }

@@ -1,0 +1,582 @@
+// The cluster controller (DESIGN §6): one broker, elected on the MetadataStore
+// (controller-election.ts), keeps every partition led by a live broker, spread evenly over brokers
+// and racks (assignment.ts), and carries out the moves.
+//
+// Loop: on election, on every change under brokers/ (join, leave, draining) and topics/ (create,
+// delete, grow) it reconciles in "balance" mode; on changes under partition-moves/ (a leader
+// released) and every repairIntervalMs in "repair" mode (only partitions without a usable leader
+// move, and moves in progress are carried on). A reconcile reads brokers, topics, partition records
+// and move records, plans actions, and applies them in transactions of at most 128 compares and
+// 128 ops; each action is guarded by the modRevision of the records it read and every transaction
+// by the controller's fencing token (the controller key's createRevision), so a stale or
+// concurrent controller cannot change anything. A chunk that fails is split in halves until the
+// failing actions are isolated; the next reconcile re-reads and retries them.
+//
+// Moves:
+//   - from a LIVE broker (registered, also when draining): two-phase. The controller writes
+//     partition-moves/<t>/<p> = {from, to, epoch, state: "moving"} (the partition record and its
+//     epoch stay as they are, so the leader's upload commits keep passing their guard). The leader
+//     (its LeadershipView fires onMoveRequested) stops writes for the partition, uploads and
+//     commits its pending data, then writes state "released". The controller then writes the
+//     partition record {leader: to, leaderEpoch: epoch + 1} and deletes the move record, in one
+//     transaction.
+//   - from a DEAD broker (brokers/<id> gone: its lease expired): immediate, epoch + 1, guarded by
+//     "brokers/<id> still absent". Before that the controller awaits
+//     `beforeReassignDeadBroker(brokerId)` -- the hook for the failover issue (remount the dead
+//     broker's volume, replay its WAL into S3, commit). It may be called more than once for the
+//     same broker (every reconcile while its partitions are still there) and must be idempotent;
+//     if it rejects, that broker's partitions wait for the next reconcile.
+//
+// Admin: movePartition(topic, p, target) and drain(brokerId) work from any broker (they only write
+// guarded records and wait); rebalance() needs the controller. A rebalance (any "balance"
+// reconcile) may undo an admin move that left the brokers more than ±1 apart.
+//
+// API: new ClusterController(store, keys, options); start(); close()
+//   isController, onElected(fn), onResigned(fn)
+//   movePartition(topicName, partition, targetNodeId, { timeoutMs? }) -> { topicId, partition, leader, leaderEpoch }
+//   rebalance() -> ReconcileResult;  drain(brokerId, { timeoutMs? });  undrain(brokerId)
+//   reconcileNow(mode) -> ReconcileResult; whenSettled(timeoutMs)
+//   readSnapshot(store, keys) / planActions(snapshot, mode) / applyActions(...)  (exported for tests)
+//   errors: ControllerError (code NOT_CONTROLLER, UNKNOWN_TOPIC_OR_PARTITION, BROKER_NOT_AVAILABLE,
+//           REASSIGNMENT_IN_PROGRESS, REQUEST_TIMED_OUT)
+
+import { computeAssignment, type AssignmentPartition } from './assignment.js';
+import { ControllerElection } from './controller-election.js';
+import { decodeBroker, readBrokers, silentLog, type ClusterLog, type LiveBroker } from './membership.js';
+import { decodeJson, encodeJson, ETCD_LIMITS, type Compare, type MetadataStore, type Op } from './metadata-store.js';
+import type { MetadataKeys } from './metadata-keys.js';
+import {
+  decodeMoveRecord, decodePartitionRecord, encodeMoveRecord, encodePartitionRecord, partitionKey,
+  type PartitionMoveRecord,
+} from './partition-records.js';
+
+export type ReconcileMode = 'balance' | 'repair';
+
+export class ControllerError extends Error {
+  constructor(readonly code: 'NOT_CONTROLLER' | 'UNKNOWN_TOPIC_OR_PARTITION' | 'BROKER_NOT_AVAILABLE' | 'REASSIGNMENT_IN_PROGRESS' | 'REQUEST_TIMED_OUT', message: string) {
+    super(message);
+    this.name = 'ControllerError';
+  }
+}
+
+export interface ControllerOptions {
+  nodeId: number;
+  /** TTL of the controller key's lease. Default 6000. */
+  sessionTimeoutMs?: number;
+  /** Repair reconcile period (catches anything a lost watch event missed). Default 5000. */
+  repairIntervalMs?: number;
+  /** Events within this window share one reconcile. Default 20. */
+  debounceMs?: number;
+  /** Failover hook: make a dead broker's acknowledged data durable in S3 before its partitions move. */
+  beforeReassignDeadBroker?: (brokerId: number) => Promise<void>;
+  log?: ClusterLog;
+}
+
+export interface SnapshotRecord { topicId: string; partition: number; leader: number; leaderEpoch: number; modRevision: number }
+export interface SnapshotMove { topicId: string; partition: number; move: PartitionMoveRecord; modRevision: number }
+export interface ControlSnapshot {
+  brokers: LiveBroker[];
+  topics: { name: string; id: string; partitions: number }[];
+  records: Map<string, SnapshotRecord>;
+  moves: Map<string, SnapshotMove>;
+}
+
+export type ControllerAction =
+  | { kind: 'request-move'; topicId: string; partition: number; from: number; to: number; epoch: number; recordRev: number }
+  | { kind: 'retarget'; topicId: string; partition: number; from: number; to: number; move: PartitionMoveRecord; recordRev: number; moveRev: number }
+  | { kind: 'cancel-move'; topicId: string; partition: number; from: number; recordRev: number; moveRev: number }
+  | { kind: 'complete'; topicId: string; partition: number; from: number; to: number; newEpoch: number; recordRev: number; moveRev: number }
+  | { kind: 'reassign-dead'; topicId: string; partition: number; from: number; to: number; newEpoch: number; recordRev: number; moveRev: number | null }
+  | { kind: 'delete-stale-move'; topicId: string; partition: number; moveRev: number };
+
+export interface ReconcileResult {
+  mode: ReconcileMode;
+  planned: ControllerAction[];
+  applied: ControllerAction[];
+  failed: ControllerAction[];
+  /** Actions skipped because beforeReassignDeadBroker rejected. */
+  deferred: ControllerAction[];
+}
+
+export interface ControllerStats {
+  reconciles: number;
+  txns: number;
+  txnsFailed: number;
+  movesRequested: number;
+  movesCompleted: number;
+  deadReassigned: number;
+}
+
+/** Reads everything a reconcile needs. Lists are separate reads; the transactions' compares catch any skew. */
+export async function readSnapshot(store: MetadataStore, keys: MetadataKeys): Promise<ControlSnapshot> {
+  const [brokers, topicKvs, recordKvs, moveKvs] = await Promise.all([
+    readBrokers(store, keys),
+    store.list(keys.topicsPrefix()),
+    store.list(keys.allPartitionsPrefix()),
+    store.list(keys.partitionMovesPrefix()),
+  ]);
+  const topics = topicKvs.map((kv) => {
+    const t = decodeJson<{ id: string; partitions: number }>(kv.value, kv.key);
+    return { name: kv.key.slice(keys.topicsPrefix().length), id: t.id, partitions: t.partitions };
+  });
+  const records = new Map<string, SnapshotRecord>();
+  for (const kv of recordKvs) {
+    const [topicId, p] = kv.key.slice(keys.allPartitionsPrefix().length).split('/');
+    if (topicId === undefined || p === undefined || !/^\d+$/.test(p)) continue;
+    const r = decodePartitionRecord(kv.value, kv.key);
+    records.set(partitionKey(topicId, Number(p)), { topicId, partition: Number(p), leader: r.leader, leaderEpoch: r.leaderEpoch, modRevision: kv.modRevision });
+  }
+  const moves = new Map<string, SnapshotMove>();
+  for (const kv of moveKvs) {
+    const [topicId, p] = kv.key.slice(keys.partitionMovesPrefix().length).split('/');
+    if (topicId === undefined || p === undefined || !/^\d+$/.test(p)) continue;
+    moves.set(partitionKey(topicId, Number(p)), { topicId, partition: Number(p), move: decodeMoveRecord(kv.value, kv.key), modRevision: kv.modRevision });
+  }
+  return { brokers, topics, records, moves };
+}
+
+/** Pure: what the controller should do about a snapshot. */
+export function planActions(snap: ControlSnapshot, mode: ReconcileMode): ControllerAction[] {
+  const registered = new Set(snap.brokers.map((b) => b.nodeId));
+  const eligible = snap.brokers.filter((b) => !b.draining);
+  const eligibleIds = new Set(eligible.map((b) => b.nodeId));
+  const actions: ControllerAction[] = [];
+  const inputs: AssignmentPartition[] = [];
+  const known = new Set<string>();
+  const blocked = new Set<string>();
+  for (const t of snap.topics) {
+    for (let p = 0; p < t.partitions; p++) {
+      const key = partitionKey(t.id, p);
+      const rec = snap.records.get(key);
+      if (!rec) continue; // being created (or broken): nothing to assign yet
+      known.add(key);
+      const mv = snap.moves.get(key);
+      let leader: number | null = rec.leader;
+      if (mv && (mv.move.from !== rec.leader || mv.move.epoch !== rec.leaderEpoch)) {
+        actions.push({ kind: 'delete-stale-move', topicId: t.id, partition: p, moveRev: mv.modRevision });
+        blocked.add(key); // act on it once the stale record is gone
+      } else if (mv) {
+        leader = eligibleIds.has(mv.move.to) ? mv.move.to : null;
+      }
+      inputs.push({ topicId: t.id, partition: p, leader, leaderEpoch: rec.leaderEpoch });
+    }
+  }
+  for (const [key, mv] of snap.moves) {
+    if (!known.has(key)) actions.push({ kind: 'delete-stale-move', topicId: mv.topicId, partition: mv.partition, moveRev: mv.modRevision });
+  }
+  const { changes } = computeAssignment(eligible, inputs, { balance: mode === 'balance' });
+  const target = new Map<string, number | null>(inputs.map((i) => [partitionKey(i.topicId, i.partition), i.leader]));
+  for (const c of changes) target.set(partitionKey(c.topicId, c.partition), c.to);
+
+  for (const input of inputs) {
+    const key = partitionKey(input.topicId, input.partition);
+    if (blocked.has(key)) continue;
+    const rec = snap.records.get(key)!;
+    const mv = snap.moves.get(key);
+    const to = target.get(key) ?? null;
+    const base = { topicId: rec.topicId, partition: rec.partition, recordRev: rec.modRevision };
+    const L = rec.leader;
+    if (mv) {
+      const moveRev = mv.modRevision;
+      if (mv.move.state === 'released') {
+        // The leader has committed everything: hand over now (to itself again if that is the target).
+        if (to !== null) actions.push({ kind: 'complete', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
+      } else if (!registered.has(L)) {
+        if (to !== null) actions.push({ kind: 'reassign-dead', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
+      } else if (to === null || to === mv.move.to) {
+        // waiting for the leader to release
+      } else if (to === L) {
+        actions.push({ kind: 'cancel-move', ...base, from: L, moveRev });
+      } else {
+        actions.push({ kind: 'retarget', ...base, from: L, to, move: mv.move, moveRev });
+      }
+    } else if (to !== null && to !== L) {
+      if (registered.has(L)) actions.push({ kind: 'request-move', ...base, from: L, to, epoch: rec.leaderEpoch });
+      else actions.push({ kind: 'reassign-dead', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev: null });
+    }
+  }
+  return actions;
+}
+
+/** Compares and ops of one action (without the controller token). */
+function actionTxn(keys: MetadataKeys, a: ControllerAction): { compares: Compare[]; ops: Op[] } {
+  const recKey = keys.partition(a.topicId, a.partition);
+  const moveKey = keys.partitionMove(a.topicId, a.partition);
+  const recordIs = (rev: number): Compare => ({ key: recKey, target: 'modRevision', op: '==', value: rev });
+  const moveIs = (rev: number): Compare => ({ key: moveKey, target: 'modRevision', op: '==', value: rev });
+  const moveAbsent: Compare = { key: moveKey, target: 'createRevision', op: '==', value: 0 };
+  const live = (id: number): Compare => ({ key: keys.broker(id), target: 'createRevision', op: '>', value: 0 });
+  const dead = (id: number): Compare => ({ key: keys.broker(id), target: 'createRevision', op: '==', value: 0 });
+  const putLeader = (leader: number, leaderEpoch: number): Op => ({ type: 'put', key: recKey, value: encodePartitionRecord({ leader, leaderEpoch }) });
+  switch (a.kind) {
+    case 'request-move':
+      return {
+        compares: [recordIs(a.recordRev), moveAbsent, live(a.to)],
+        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ from: a.from, to: a.to, epoch: a.epoch, state: 'moving' }) }],
+      };
+    case 'retarget':
+      return {
+        compares: [recordIs(a.recordRev), moveIs(a.moveRev), live(a.to)],
+        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ ...a.move, to: a.to }) }],
+      };
+    case 'cancel-move':
+      return { compares: [recordIs(a.recordRev), moveIs(a.moveRev)], ops: [{ type: 'delete', key: moveKey }] };
+    case 'complete':
+      return { compares: [recordIs(a.recordRev), moveIs(a.moveRev), live(a.to)], ops: [putLeader(a.to, a.newEpoch), { type: 'delete', key: moveKey }] };
+    case 'reassign-dead':
+      return {
+        compares: [recordIs(a.recordRev), dead(a.from), live(a.to), a.moveRev === null ? moveAbsent : moveIs(a.moveRev)],
+        ops: a.moveRev === null ? [putLeader(a.to, a.newEpoch)] : [putLeader(a.to, a.newEpoch), { type: 'delete', key: moveKey }],
+      };
+    case 'delete-stale-move':
+      return { compares: [moveIs(a.moveRev)], ops: [{ type: 'delete', key: moveKey }] };
+  }
+}
+
+const compareId = (c: Compare): string => `${c.key}\u0000${c.target}\u0000${c.op}\u0000${String(c.value)}`;
+
+/**
+ * Applies actions in as few transactions as etcd's limits allow, each with `guard` (the fencing
+ * token compare, or none). A failed transaction is split in halves until single actions remain.
+ */
+export async function applyActions(
+  store: MetadataStore, keys: MetadataKeys, actions: readonly ControllerAction[], guard: Compare | null,
+  onTxn: (ok: boolean) => void = () => undefined,
+): Promise<{ applied: ControllerAction[]; failed: ControllerAction[] }> {
+  const applied: ControllerAction[] = [];
+  const failed: ControllerAction[] = [];
+  const txnOf = (group: readonly ControllerAction[]): { compares: Compare[]; ops: Op[] } => {
+    const compares = new Map<string, Compare>();
+    if (guard) compares.set(compareId(guard), guard);
+    const ops: Op[] = [];
+    for (const a of group) {
+      const t = actionTxn(keys, a);
+      for (const c of t.compares) compares.set(compareId(c), c);
+      ops.push(...t.ops);
+    }
+    return { compares: [...compares.values()], ops };
+  };
+  // Greedy chunks under the limits (compares deduplicate: shared broker compares count once).
+  const chunks: ControllerAction[][] = [];
+  let chunk: ControllerAction[] = [];
+  for (const a of actions) {
+    const next = txnOf([...chunk, a]);
+    if (chunk.length > 0 && (next.compares.length > ETCD_LIMITS.txnOpsMax || next.ops.length > ETCD_LIMITS.txnOpsMax)) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(a);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+
+  const run = async (group: ControllerAction[]): Promise<void> => {
+    const t = txnOf(group);
+    const r = await store.txn(t.compares, t.ops);
+    onTxn(r.succeeded);
+    if (r.succeeded) { applied.push(...group); return; }
+    if (group.length === 1) { failed.push(group[0]!); return; }
+    const half = Math.ceil(group.length / 2);
+    await run(group.slice(0, half));
+    await run(group.slice(half));
+  };
+  for (const c of chunks) await run(c);
+  return { applied, failed };
+}
+
+export class ClusterController {
+  readonly election: ControllerElection;
+  readonly stats: ControllerStats = { reconciles: 0, txns: 0, txnsFailed: 0, movesRequested: 0, movesCompleted: 0, deadReassigned: 0 };
+  private readonly log: ClusterLog;
+  private readonly repairIntervalMs: number;
+  private readonly debounceMs: number;
+  private readonly hook: ((brokerId: number) => Promise<void>) | null;
+  private requested: ReconcileMode | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private cancels: (() => void)[] = [];
+  private closed = false;
+  private lastResult: ReconcileResult | null = null;
+  private readonly resultWaiters = new Set<(r: ReconcileResult) => void>();
+
+  constructor(private readonly store: MetadataStore, private readonly keys: MetadataKeys, options: ControllerOptions) {
+    this.log = options.log ?? silentLog;
+    this.repairIntervalMs = options.repairIntervalMs ?? 5000;
+    this.debounceMs = options.debounceMs ?? 20;
+    this.hook = options.beforeReassignDeadBroker ?? null;
+    this.election = new ControllerElection(store, keys, {
+      nodeId: options.nodeId, log: this.log,
+      ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    });
+    this.election.onElected(() => this.becameController());
+    this.election.onResigned(() => this.stoppedBeingController());
+  }
+
+  get isController(): boolean { return this.election.isLeader; }
+  onElected(fn: (token: number) => void): () => void { return this.election.onElected(fn); }
+  onResigned(fn: () => void): () => void { return this.election.onResigned(fn); }
+
+  start(): void { this.election.start(); }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stoppedBeingController();
+    await this.election.close();
+    await this.running;
+  }
+
+  /** Runs one reconcile now (queued behind a running one). Controller only. */
+  async reconcileNow(mode: ReconcileMode): Promise<ReconcileResult> {
+    if (!this.isController) throw new ControllerError('NOT_CONTROLLER', `broker ${this.election.nodeId} is not the controller`);
+    const waiter = new Promise<ReconcileResult>((resolve) => this.resultWaiters.add(resolve));
+    this.schedule(mode, 0);
+    return waiter; // answered with an empty result if this broker stops being controller first
+  }
+
+  /** Admin: rebalance leaders over the live brokers now (within ±1, fewest moves). */
+  rebalance(): Promise<ReconcileResult> {
+    return this.reconcileNow('balance');
+  }
+
+  /** Waits until a reconcile plans nothing (every move finished). Controller only. */
+  async whenSettled(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.reconcileNow('repair');
+      if (r.planned.length === 0 && (await this.store.list(this.keys.partitionMovesPrefix())).length === 0) return;
+      if (Date.now() > deadline) throw new ControllerError('REQUEST_TIMED_OUT', `not settled after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Admin: move one partition to `target` (graceful when its leader is live). Works from any
+   * broker; resolves once the target leads it.
+   */
+  async movePartition(topicName: string, partition: number, target: number, options: { timeoutMs?: number } = {}): Promise<{ topicId: string; partition: number; leader: number; leaderEpoch: number }> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const topicKv = await this.store.get(this.keys.topic(topicName));
+    if (!topicKv) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topicName} does not exist`);
+    const topic = decodeJson<{ id: string; partitions: number }>(topicKv.value, topicKv.key);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topicName} has no partition ${partition}`);
+    const deadline = Date.now() + timeoutMs;
+    let requested = false;
+    for (;;) {
+      const targetKv = await this.store.get(this.keys.broker(target));
+      const targetBroker = targetKv ? decodeBroker(targetKv, this.keys) : null;
+      if (!targetBroker || targetBroker.draining) throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${target} is not live (or is draining)`);
+      const recKv = await this.store.get(this.keys.partition(topic.id, partition));
+      if (!recKv) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${topicName}/${partition} has no record`);
+      const rec = decodePartitionRecord(recKv.value, recKv.key);
+      const mvKv = await this.store.get(this.keys.partitionMove(topic.id, partition));
+      const mv = mvKv ? decodeMoveRecord(mvKv.value, mvKv.key) : null;
+      const validMove = mv !== null && mv.from === rec.leader && mv.epoch === rec.leaderEpoch;
+      if (rec.leader === target && !validMove) return { topicId: topic.id, partition, leader: rec.leader, leaderEpoch: rec.leaderEpoch };
+      if (validMove && mv!.to !== target) {
+        if (requested) throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} was redirected to broker ${mv!.to} by the controller`);
+        throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} is already moving to broker ${mv!.to}`);
+      }
+      if (!validMove && rec.leader !== target) {
+        const a: ControllerAction = { kind: 'request-move', topicId: topic.id, partition, from: rec.leader, to: target, epoch: rec.leaderEpoch, recordRev: recKv.modRevision };
+        const t = actionTxn(this.keys, a);
+        // A stale move record would block the create-if-absent: replace it in the same transaction.
+        if (mvKv) t.compares[1] = { key: mvKv.key, target: 'modRevision', op: '==', value: mvKv.modRevision };
+        if ((await this.store.txn(t.compares, t.ops)).succeeded) {
+          requested = true;
+          this.log.info({ topic: topicName, partition, from: rec.leader, to: target }, 'admin move requested');
+        }
+        continue;
+      }
+      if (Date.now() > deadline) throw new ControllerError('REQUEST_TIMED_OUT', `${topicName}/${partition} did not reach broker ${target} within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Admin / controlled shutdown: mark `brokerId` draining (the controller then moves all its
+   * partitions away, gracefully) and wait until it leads nothing. Works from any broker.
+   */
+  async drain(brokerId: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    await setBrokerDraining(this.store, this.keys, brokerId, true);
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    while (await leadsAnything(this.store, this.keys, brokerId)) {
+      if (Date.now() > deadline) throw new ControllerError('REQUEST_TIMED_OUT', `broker ${brokerId} still leads partitions after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  async undrain(brokerId: number): Promise<void> {
+    await setBrokerDraining(this.store, this.keys, brokerId, false);
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  private becameController(): void {
+    if (this.closed) return;
+    this.startWatching();
+    this.tick = setInterval(() => this.schedule('repair', this.debounceMs), this.repairIntervalMs);
+    this.tick.unref();
+    this.schedule('balance', 0);
+  }
+
+  private startWatching(): void {
+    const restart = (err: Error): void => {
+      this.log.warn({ err }, 'controller watch failed; restarting watches');
+      if (!this.isController || this.closed) return;
+      this.stoppedWatching();
+      setTimeout(() => { if (this.isController && !this.closed) { this.startWatching(); this.schedule('balance', 0); } }, 100);
+    };
+    this.cancels.push(
+      this.store.watch(this.keys.brokersPrefix(), 0, () => this.schedule('balance', this.debounceMs), restart),
+      this.store.watch(this.keys.topicsPrefix(), 0, () => this.schedule('balance', this.debounceMs), restart),
+      this.store.watch(this.keys.partitionMovesPrefix(), 0, (e) => {
+        // Our own writes come back here too; only a release needs a prompt follow-up.
+        if (e.type === 'put' && decodeMoveRecord(e.kv.value, e.kv.key).state === 'released') this.schedule('repair', 0);
+      }, restart),
+    );
+  }
+
+  private stoppedWatching(): void {
+    for (const c of this.cancels.splice(0)) c();
+  }
+
+  private stoppedBeingController(): void {
+    this.stoppedWatching();
+    if (this.tick) { clearInterval(this.tick); this.tick = null; }
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
+    this.requested = null;
+    const empty: ReconcileResult = { mode: 'repair', planned: [], applied: [], failed: [], deferred: [] };
+    for (const w of this.resultWaiters) w(empty);
+    this.resultWaiters.clear();
+  }
+
+  private schedule(mode: ReconcileMode, delayMs: number): void {
+    if (this.closed) return;
+    this.requested = this.requested === 'balance' || mode === 'balance' ? 'balance' : 'repair';
+    if (this.running) return; // the loop picks it up
+    if (this.timer && delayMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+        if (this.requested && this.isController) this.schedule(this.requested, 0);
+      });
+    }, delayMs);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.requested && this.isController && !this.closed) {
+      const mode = this.requested;
+      this.requested = null;
+      // Waiters registered before this reconcile starts get its result.
+      const waiters = [...this.resultWaiters];
+      this.resultWaiters.clear();
+      let result: ReconcileResult;
+      try {
+        result = await this.reconcileOnce(mode);
+      } catch (err) {
+        this.log.warn({ err, mode }, 'reconcile failed; retrying');
+        result = { mode, planned: [], applied: [], failed: [], deferred: [] };
+        this.retryLater(mode, 250);
+      }
+      this.lastResult = result;
+      for (const w of waiters) w(result);
+    }
+  }
+
+  private retryLater(mode: ReconcileMode, delayMs: number): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.schedule(mode, 0); }, delayMs);
+  }
+
+  private async reconcileOnce(mode: ReconcileMode): Promise<ReconcileResult> {
+    this.stats.reconciles++;
+    const snap = await readSnapshot(this.store, this.keys);
+    const planned = planActions(snap, mode);
+    if (planned.length === 0) return { mode, planned, applied: [], failed: [], deferred: [] };
+    // Failover hook, once per dead broker, before any of its partitions move.
+    const deferred: ControllerAction[] = [];
+    const deadBrokers = [...new Set(planned.filter((a) => a.kind === 'reassign-dead').map((a) => (a as { from: number }).from))];
+    const refused = new Set<number>();
+    for (const b of deadBrokers) {
+      if (!this.hook) break;
+      try {
+        await this.hook(b);
+      } catch (err) {
+        refused.add(b);
+        this.log.warn({ err, brokerId: b }, 'beforeReassignDeadBroker failed; its partitions wait');
+      }
+    }
+    const actions = planned.filter((a) => {
+      if (a.kind === 'reassign-dead' && refused.has(a.from)) { deferred.push(a); return false; }
+      return true;
+    });
+    if (!this.isController) return { mode, planned, applied: [], failed: actions, deferred };
+    const { applied, failed } = await applyActions(this.store, this.keys, actions, this.election.tokenCompare(), (ok) => {
+      this.stats.txns++;
+      if (!ok) this.stats.txnsFailed++;
+    });
+    for (const a of applied) {
+      if (a.kind === 'request-move') this.stats.movesRequested++;
+      else if (a.kind === 'complete') this.stats.movesCompleted++;
+      else if (a.kind === 'reassign-dead') this.stats.deadReassigned++;
+    }
+    this.log.info({
+      mode, applied: applied.length, failed: failed.length, deferred: deferred.length,
+      actions: applied.slice(0, 20).map(describeAction),
+    }, 'controller reconciled');
+    // Stale deletions unblock their partitions next round; failures and deferrals retry.
+    if (failed.length > 0 || deferred.length > 0 || applied.some((a) => a.kind === 'delete-stale-move')) this.retryLater(mode, failed.length > 0 || deferred.length > 0 ? 250 : 0);
+    return { mode, planned, applied, failed, deferred };
+  }
+
+  /** The last reconcile's result (for tests and metrics). */
+  get last(): ReconcileResult | null { return this.lastResult; }
+}
+
+export function describeAction(a: ControllerAction): string {
+  const tp = `${a.topicId.slice(0, 8)}/${a.partition}`;
+  switch (a.kind) {
+    case 'request-move': return `move ${tp} ${a.from}->${a.to} (epoch ${a.epoch})`;
+    case 'retarget': return `retarget ${tp} ${a.from}->${a.to}`;
+    case 'cancel-move': return `cancel ${tp} (stays on ${a.from})`;
+    case 'complete': return `complete ${tp} ${a.from}->${a.to} epoch ${a.newEpoch}`;
+    case 'reassign-dead': return `failover ${tp} ${a.from}->${a.to} epoch ${a.newEpoch}`;
+    case 'delete-stale-move': return `drop stale move ${tp}`;
+  }
+}
+
+/** Sets the draining flag of a live broker's record, keeping its lease binding. */
+export async function setBrokerDraining(store: MetadataStore, keys: MetadataKeys, brokerId: number, draining: boolean): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const kv = await store.get(keys.broker(brokerId));
+    if (!kv) throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${brokerId} is not live`);
+    const current = decodeJson<Record<string, unknown>>(kv.value, kv.key);
+    if ((current.draining === true) === draining) return;
+    const next = { ...current };
+    if (draining) next.draining = true;
+    else delete next.draining;
+    const r = await store.txn(
+      [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
+      [kv.leaseId ? { type: 'put', key: kv.key, value: encodeJson(next), leaseId: kv.leaseId } : { type: 'put', key: kv.key, value: encodeJson(next) }],
+    );
+    if (r.succeeded) return;
+  }
+  throw new ControllerError('REQUEST_TIMED_OUT', `brokers/${brokerId} kept changing`);
+}
+
+/** True while any partition record names brokerId as leader (or a move from it is pending). */
+export async function leadsAnything(store: MetadataStore, keys: MetadataKeys, brokerId: number): Promise<boolean> {
+  const snap = await readSnapshot(store, keys);
+  const live = new Set(snap.topics.flatMap((t) => Array.from({ length: t.partitions }, (_, p) => partitionKey(t.id, p))));
+  for (const [key, r] of snap.records) if (live.has(key) && r.leader === brokerId) return true;
+  return false;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
