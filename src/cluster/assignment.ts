@@ -11,8 +11,9 @@
 //      new broker takes exactly its share.
 //      balance: false ("repair") -- only orphans move, each to the least loaded broker.
 //   3. Tie-breakers that spread each topic: an excess broker gives away partitions of the topics it
-//      leads most of; a partition goes to the eligible broker leading the fewest of its topic, then
-//      whose rack leads the fewest of its topic, then with the most room, then the lowest id.
+//      leads most above their fair share (topic size / brokers); a partition goes to the eligible
+//      broker leading the fewest of its topic, then whose rack leads the fewest of its topic per
+//      broker in that rack, then with the most room, then the lowest id.
 // Determinism: inputs are sorted first, so the same state gives the same answer on every controller.
 // Epochs: every change bumps the partition's leader epoch (newEpoch = leaderEpoch + 1).
 //
@@ -102,6 +103,12 @@ export function computeAssignment(
     }
   }
   const orphans = new Set(pool);
+  const topicSizes = new Map<string, number>();
+  for (const p of partitions) topicSizes.set(p.topicId, (topicSizes.get(p.topicId) ?? 0) + 1);
+  const rackSizes = new Map<string, number>();
+  for (const r of rackOf.values()) rackSizes.set(r, (rackSizes.get(r) ?? 0) + 1);
+  /** A topic's leaders in x's rack per broker of that rack: comparable across racks of different sizes. */
+  const rackShare = (x: AssignmentBroker, topicId: string): number => spread.onRack(x.nodeId, topicId) / rackSizes.get(rackOf.get(x.nodeId)!)!;
 
   // Capacities: with balance, q+1 for the r brokers leading the most now (ties: lower id), q for the rest.
   const caps = new Map<number, number>();
@@ -116,15 +123,17 @@ export function computeAssignment(
       const list = owned.get(b.nodeId)!;
       let excess = loads.get(b.nodeId)! - caps.get(b.nodeId)!;
       while (excess-- > 0) {
+        // Give away the partition whose topic this broker holds most above that topic's fair share;
+        // then the highest partition (keeps low partitions where they are).
         let best = -1;
+        let bestSurplus = -Infinity;
         for (let i = 0; i < list.length; i++) {
-          if (best < 0) { best = i; continue; }
           const x = list[i]!;
-          const y = list[best]!;
-          const dx = spread.onBroker(b.nodeId, x.topicId);
-          const dy = spread.onBroker(b.nodeId, y.topicId);
-          // Most of its topic here; then the highest partition (keeps low partitions where they are).
-          if (dx > dy || (dx === dy && (x.topicId === y.topicId ? x.partition > y.partition : spread.onRack(b.nodeId, x.topicId) > spread.onRack(b.nodeId, y.topicId)))) best = i;
+          const surplus = spread.onBroker(b.nodeId, x.topicId) - topicSizes.get(x.topicId)! / brokers.length;
+          if (surplus > bestSurplus || (surplus === bestSurplus && x.topicId === list[best]!.topicId)) {
+            best = i;
+            bestSurplus = surplus;
+          }
         }
         const [p] = list.splice(best, 1);
         loads.set(b.nodeId, loads.get(b.nodeId)! - 1);
@@ -144,8 +153,8 @@ export function computeAssignment(
       if (best === null) { best = b; continue; }
       const bestRoom = options.balance ? caps.get(best.nodeId)! - loads.get(best.nodeId)! : -loads.get(best.nodeId)!;
       const key = (x: AssignmentBroker, xRoom: number): number[] => options.balance
-        ? [spread.onBroker(x.nodeId, p.topicId), spread.onRack(x.nodeId, p.topicId), -xRoom, x.nodeId]
-        : [-xRoom, spread.onBroker(x.nodeId, p.topicId), spread.onRack(x.nodeId, p.topicId), x.nodeId];
+        ? [spread.onBroker(x.nodeId, p.topicId), rackShare(x, p.topicId), -xRoom, x.nodeId]
+        : [-xRoom, spread.onBroker(x.nodeId, p.topicId), rackShare(x, p.topicId), x.nodeId];
       if (lexLess(key(b, room), key(best, bestRoom))) best = b;
     }
     assert.ok(best !== null, 'capacities cover every partition');
