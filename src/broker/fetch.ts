@@ -127,14 +127,22 @@ async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incr
         data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       } else {
         const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
-        const read = await b.reads.read(log, w.fetchOffset, budget, bytes === 0);
+        let read;
+        try {
+          read = await b.reads.read(log, w.fetchOffset, budget, bytes === 0);
+        } catch (err) {
+          // The object store failed this read: a retriable error for this partition only.
+          b.log.warn({ err, topic: w.topicName, partition: w.partition, offset: w.fetchOffset }, 'fetch from the object store failed');
+          read = { batches: [], bytes: 0 };
+          data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
         if (read.bytes > 0) {
           data.records = read.batches.length === 1 ? read.batches[0] : Buffer.concat(read.batches, read.bytes);
           bytes += read.bytes;
           b.metrics.fetchedBytes(w.topicName, read.bytes);
           b.metrics.crossAzBytes(req.rackId || null, b.self.rack, read.bytes, 'out');
         }
-        changed = read.bytes > 0 || log.highWatermark !== w.lastHighWatermark || log.logStartOffset !== w.lastLogStartOffset;
+        changed = read.bytes > 0 || data.errorCode !== ErrorCode.NONE || log.highWatermark !== w.lastHighWatermark || log.logStartOffset !== w.lastLogStartOffset;
       }
     }
     if (data.errorCode !== ErrorCode.NONE) hasError = true;

@@ -49,9 +49,15 @@ async function answer(b: BrokerContext, log: PartitionLog | undefined, partition
   let hit: { offset: number; timestamp: number } | null = null;
   if (ts === LATEST) out.offset = BigInt(log.highWatermark);
   else if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) out.offset = BigInt(log.logStartOffset);
-  else if (ts === MAX_TIMESTAMP) hit = await b.reads.maxTimestamp(log);
-  else if (ts >= 0n) hit = await b.reads.offsetForTimestamp(log, Number(ts), () => firstRecordAtOrAfter(log, Number(ts)));
-  else return { ...out, errorCode: ErrorCode.INVALID_REQUEST };
+  else if (ts < 0n && ts !== MAX_TIMESTAMP) return { ...out, errorCode: ErrorCode.INVALID_REQUEST };
+  else {
+    try {
+      hit = ts === MAX_TIMESTAMP ? await b.reads.maxTimestamp(log) : await b.reads.offsetForTimestamp(log, Number(ts), () => firstRecordAtOrAfter(log, Number(ts)));
+    } catch (err) {
+      b.log.warn({ err, partition: partitionIndex }, 'offset lookup in the object store failed');
+      return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    }
+  }
   if (hit) { out.offset = BigInt(hit.offset); out.timestamp = BigInt(hit.timestamp); }
   return out;
 }

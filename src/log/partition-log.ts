@@ -122,6 +122,7 @@ export class PartitionLog {
       if (r.endOffset > this.uploadedEndOffset) this.uploadedEndOffset = r.endOffset;
     }
     this.blocks.sort((a, b) => a.baseOffset - b.baseOffset);
+    this.assertBlocksDisjoint();
     if (this.highWatermark < this.uploadedEndOffset) this.highWatermark = this.uploadedEndOffset;
     if (this.nextOffset < this.highWatermark) this.nextOffset = this.highWatermark;
   }
@@ -129,6 +130,15 @@ export class PartitionLog {
   /** Swap blocks (compaction): drop those of `removedObjectIds`, add `added`. */
   replaceObjectBlocks(removedObjectIds: ReadonlySet<string>, added: ObjectBlockRef[]): void {
     this.blocks = this.blocks.filter((b) => !removedObjectIds.has(b.objectId)).concat(added).sort((a, b) => a.baseOffset - b.baseOffset);
+    this.assertBlocksDisjoint();
+  }
+
+  /** Object blocks never overlap: a read walks them in order and must not skip another object's data. */
+  private assertBlocksDisjoint(): void {
+    for (let i = 1; i < this.blocks.length; i++) {
+      assert(this.blocks[i].baseOffset >= this.blocks[i - 1].endOffset,
+        `object blocks overlap in ${this.topicId}/${this.partition}: [${this.blocks[i - 1].baseOffset}, ${this.blocks[i - 1].endOffset}) of ${this.blocks[i - 1].objectId} and [${this.blocks[i].baseOffset}, ${this.blocks[i].endOffset}) of ${this.blocks[i].objectId}`);
+    }
   }
 
   objectBlocks(): readonly ObjectBlockRef[] { return this.blocks; }

@@ -30,6 +30,24 @@ export const DEFAULT_COMPACTOR_SIZES = { smallObjectBytes: 8 << 20, targetObject
 
 interface PartitionData { topicId: string; partition: number; blocks: { block: ObjectBlock; bytes: Buffer }[] }
 
+/**
+ * Splits a partition's blocks (sorted) where an object outside this step holds offsets in the gap:
+ * a new object's blocks must never span another object's data.
+ */
+function contiguousRuns(p: PartitionData, heldElsewhere: (from: number, to: number) => boolean): PartitionData[] {
+  const runs: PartitionData[] = [];
+  let cur: PartitionData | null = null;
+  for (const b of p.blocks) {
+    const prevEnd = cur ? cur.blocks[cur.blocks.length - 1].block.endOffset : 0;
+    if (!cur || (b.block.baseOffset > prevEnd && heldElsewhere(prevEnd, b.block.baseOffset))) {
+      cur = { topicId: p.topicId, partition: p.partition, blocks: [] };
+      runs.push(cur);
+    }
+    cur.blocks.push(b);
+  }
+  return runs;
+}
+
 export class Compactor {
   private bucketBytes = 0;
   private bucketStartMs = 0;
@@ -110,6 +128,27 @@ export class Compactor {
     return true;
   }
 
+  /** True when no other object holds offsets of this partition between `a` and `b`. */
+  private adjacent(a: ObjectRecord, b: ObjectRecord): boolean {
+    const end = Math.max(...a.blocks.map((x) => x.endOffset));
+    const start = Math.min(...b.blocks.map((x) => x.baseOffset));
+    return start <= end || !this.heldBy(a.blocks[0].topicId, a.blocks[0].partition, end, start, new Set([a.id, b.id]));
+  }
+
+  /** Whether an object not in `exclude` holds offsets of the partition in [from, to). */
+  private heldBy(topicId: string, partition: number, from: number, to: number, exclude: ReadonlySet<string>): boolean {
+    for (const o of this.index.all()) {
+      if (exclude.has(o.id)) continue;
+      for (const x of o.blocks) if (x.topicId === topicId && x.partition === partition && x.baseOffset < to && x.endOffset > from) return true;
+    }
+    return false;
+  }
+
+  private gapCheck(p: PartitionData, step: readonly ObjectRecord[]): (from: number, to: number) => boolean {
+    const ids = new Set(step.map((o) => o.id));
+    return (from, to) => this.heldBy(p.topicId, p.partition, from, to, ids);
+  }
+
   /** Step 1: the oldest stream-set objects become per-partition stream objects. */
   private async splitStreamSets(): Promise<boolean> {
     const sets = [...this.index.all()].filter((o) => o.kind === 'stream-set').sort((a, b) => a.createdMs - b.createdMs);
@@ -141,7 +180,8 @@ export class Compactor {
     const added: ObjectRecord[] = [];
     for (const p of byPartition.values()) {
       p.blocks.sort((x, y) => x.block.baseOffset - y.block.baseOffset);
-      added.push(await this.writeStream(p));
+      // A new object's blocks must not span offsets held by objects outside this step.
+      for (const run of contiguousRuns(p, this.gapCheck(p, chosen))) added.push(await this.writeStream(run));
     }
     const ok = await this.commitSwap(chosen, added, new Set(byPartition.keys()));
     if (ok) this.log.info({ from: chosen.length, to: added.length, bytes }, 'compacted stream-set objects into stream objects');
@@ -160,9 +200,12 @@ export class Compactor {
     for (const [key, objects] of byPartition) {
       if (objects.length < 2) continue;
       objects.sort((a, b) => a.blocks[0].baseOffset - b.blocks[0].baseOffset);
+      // Only objects whose offsets follow each other with nothing between them merge.
       const run: ObjectRecord[] = [];
       let bytes = 0;
       for (const o of objects) {
+        const prev = run[run.length - 1];
+        if (prev && !this.adjacent(prev, o)) { if (run.length >= 2) break; run.length = 0; bytes = 0; }
         if (run.length > 0 && (bytes + o.size > this.options.targetObjectBytes || run.length + 1 >= PARTITIONS_PER_COMMIT_MAX)) break;
         run.push(o);
         bytes += o.size;
@@ -175,7 +218,8 @@ export class Compactor {
         for (const b of o.blocks) if (this.isLive(b)) p.blocks.push({ block: b, bytes: body.subarray(b.position, b.position + b.size) });
       }
       p.blocks.sort((x, y) => x.block.baseOffset - y.block.baseOffset);
-      const added = p.blocks.length ? [await this.writeStream(p)] : [];
+      const added: ObjectRecord[] = [];
+      for (const r of contiguousRuns(p, this.gapCheck(p, run))) added.push(await this.writeStream(r));
       if (await this.commitSwap(run, added, new Set([key]))) {
         steps++;
         this.log.info({ partition: key, from: run.length, bytes }, 'merged small stream objects');

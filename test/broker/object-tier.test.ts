@@ -275,3 +275,52 @@ test('a long object-store outage fills the WAL: produce gets a retriable error, 
     await env.cleanup();
   }
 });
+
+test('compaction never lets a new object span offsets another object holds (stream objects between stream-sets)', async () => {
+  const env = await startBroker({ ...MANUAL, 'cache.max.bytes': '0', 'upload.stream.split.bytes': '20000' });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    const tier = env.broker.tier;
+    await setup(conn, 'gap', 2);
+    // Partition 0: small, big (its own stream object), small; partition 1 keeps stream-sets shared.
+    for (const count of [3, 60, 3]) {
+      await produceMany(conn, 'gap', count, { partition: 0, size: 400 });
+      await produceMany(conn, 'gap', 2, { partition: 1 });
+      await tier.uploader.trigger('test');
+    }
+    const before = [valuesOf((await fetchAllBatches(conn, 'gap', 0)).batches), valuesOf((await fetchAllBatches(conn, 'gap', 1)).batches)];
+    assert.equal(before[0].length, 66);
+    assert.ok([...tier.index.all()].some((o) => o.kind === 'stream'), 'the big upload got its own stream object');
+    for (let i = 0; i < 10; i++) if (await tier.compactor.runOnce() === 0) break;
+    const after = [valuesOf((await fetchAllBatches(conn, 'gap', 0)).batches), valuesOf((await fetchAllBatches(conn, 'gap', 1)).batches)];
+    assert.deepEqual(after, before, 'every batch still readable, in order, after compaction');
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});
+
+test('a failing object-store read answers KAFKA_STORAGE_ERROR for that partition and keeps the connection', async () => {
+  let faulty: FaultyObjectStore | undefined;
+  const env = await startBroker({ ...MANUAL, 'cache.max.bytes': '0' }, undefined, { wrapObjectStore: (s: ObjectStore) => (faulty = new FaultyObjectStore(s, { seed: 5 })) });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    await setup(conn, 'brk');
+    await produceMany(conn, 'brk', 10);
+    await env.broker.tier.uploader.trigger('test');
+    faulty!.outage(true);
+    const fetch = () => conn.request(ApiKey.Fetch, 11, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'brk', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '',
+    });
+    const failed = await fetch();
+    assert.equal(failed.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    faulty!.outage(false);
+    const ok = await fetch();
+    assert.equal(ok.responses[0].partitions[0].errorCode, 0);
+    assert.ok(ok.responses[0].partitions[0].records.length > 0);
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});
