@@ -99,6 +99,7 @@ export class ObjectTier {
       for (const st of logs.all()) cached += st.log.sizeBytes;
       metrics.cacheBytes('log', cached);
       this.uploader.reportLag();
+      metrics.objects(this.index.size);
     });
     this.compactor = new Compactor(store, registry, this.index, logs, (id) => topics.byId(id) !== undefined, {
       clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...DEFAULT_COMPACTOR_SIZES,
@@ -106,7 +107,7 @@ export class ObjectTier {
     this.retention = new Retention(topics, logs, this.index, registry, log.child({ component: 'retention' }));
     this.gc = new ObjectGc(store, registry, this.index, objectKeyPrefix(config.clusterName), objectIdOfKey, config.objectGcGraceMs, log.child({ component: 'object-gc' }));
     this.jobs = [
-      new Periodic('compaction', config.compactionIntervalMs, () => this.compactor.runOnce(), log),
+      new Periodic('compaction', config.compactionIntervalMs, async () => metrics.compactionStepsDone(await this.compactor.runOnce()), log),
       new Periodic('retention', config.retentionCheckIntervalMs, () => this.retention.runOnce(), log),
       new Periodic('object-gc', Math.max(10_000, Math.min(config.objectGcGraceMs, 300_000)), () => this.gc.runOnce(), log),
     ];

@@ -87,6 +87,8 @@ export class BrokerMetrics {
   private readonly uploadedBytes: Counter;
   private readonly uploadSeconds: Histogram;
   private readonly s3Requests: Counter<'operation'>;
+  private readonly compactionSteps: Counter;
+  private readonly objectsGauge: Gauge;
   private readonly s3Bytes: Counter<'operation' | 'direction'>;
   private readonly s3Errors: Counter<'operation' | 'code'>;
   private readonly s3Seconds: Histogram<'operation'>;
@@ -149,6 +151,8 @@ export class BrokerMetrics {
     this.uploadLagSeconds = gauge('ferry_upload_lag_seconds', 'Age of the oldest durable byte not yet uploaded.');
     this.uploads = counter('ferry_uploads_total', 'Upload rounds (stream-set/stream objects committed), by result.', ['result']);
     this.uploadedBytes = counter('ferry_uploaded_bytes_total', 'Bytes uploaded to object storage and committed.');
+    this.compactionSteps = counter('ferry_compaction_steps_total', 'Compaction steps committed (objects swapped for merged ones).');
+    this.objectsGauge = gauge('ferry_objects', 'Objects referenced by committed metadata (as loaded by this broker).');
     this.uploadSeconds = histogram('ferry_upload_duration_seconds', 'Duration of one upload round: PUT(s) and metadata commit.', S3_BUCKETS);
     this.s3Requests = counter('ferry_s3_requests_total', 'Object storage requests, by operation (put, get, head, delete, list, multipart).', ['operation']);
     this.s3Bytes = counter('ferry_s3_bytes_total', 'Object storage payload bytes, by operation and direction (out: to S3, in: from S3).', ['operation', 'direction']);
@@ -262,6 +266,8 @@ export class BrokerMetrics {
   uploadLag(bytes: number, seconds: number): void { this.uploadLagBytes.set(bytes); this.uploadLagSeconds.set(seconds); }
   uploadCompleted(bytes: number, seconds: number): void { this.uploads.inc({ result: 'ok' }); this.uploadedBytes.inc(bytes); this.uploadSeconds.observe(seconds); }
   uploadFailed(): void { this.uploads.inc({ result: 'failed' }); }
+  compactionStepsDone(steps: number): void { if (steps > 0) this.compactionSteps.inc(steps); }
+  objects(count: number): void { this.objectsGauge.set(count); }
 
   s3Request(operation: S3Operation, seconds: number, bytes = 0, direction: Direction = operation === 'put' || operation === 'multipart' ? 'out' : 'in'): void {
     this.s3Requests.inc({ operation });
