@@ -16,27 +16,13 @@
 import { decodeJson, encodeJson, ETCD_LIMITS, type MetadataStore, type Op } from './metadata-store.js';
 import { MetadataKeys, unescapeSegment } from './metadata-keys.js';
 
-export interface OffsetKey {
-  topic: string;
-  partition: number;
-}
-
-export interface CommittedOffset extends OffsetKey {
-  offset: bigint;
-  /** -1 when the client did not send one. */
-  leaderEpoch: number;
-  metadata: string;
-  commitTimestampMs: number;
-}
-
-export interface StoredGroupOffsets {
-  groupId: string;
-  offsets: CommittedOffset[];
-}
+// The shapes are the coordinator's (src/groups/offset-store.ts): this is one implementation of its store.
+import type { OffsetKey, CommittedOffset, StoredGroupOffsets, GroupOffsetStore } from '../groups/offset-store.js';
+export type { OffsetKey, CommittedOffset, StoredGroupOffsets };
 
 interface StoredValue { o: string; e: number; m: string; t: number }
 
-export class MetadataGroupOffsetStore {
+export class MetadataGroupOffsetStore implements GroupOffsetStore {
   private readonly keys: MetadataKeys;
 
   constructor(private readonly store: MetadataStore, options: { clusterName: string }) {

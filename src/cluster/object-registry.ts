@@ -19,21 +19,12 @@
 //   listDead() -> DeadObject[];  forgetDead(ids)
 import { decodeJson, encodeJson, ETCD_LIMITS, type Compare, type MetadataStore, type Op } from './metadata-store.js';
 import type { MetadataKeys } from './metadata-keys.js';
+import type { IndexEntry } from '../objects/object-format.js';
 
 export type ObjectKind = 'stream-set' | 'stream';
 
-export interface ObjectBlock {
-  topicId: string;
-  partition: number;
-  baseOffset: number;
-  /** Exclusive. */
-  endOffset: number;
-  recordCount: number;
-  /** Largest batch maxTimestamp in the block (for time-based retention). */
-  maxTimestamp: number;
-  position: number;
-  size: number;
-}
+/** A block of one partition in an object: the object index's entry (see object-format.ts). */
+export type ObjectBlock = IndexEntry;
 
 export interface ObjectRecord {
   id: string;
