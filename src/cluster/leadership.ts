@@ -253,6 +253,8 @@ export class LeadershipView {
             void this.resync();
           });
           this.syncedGeneration = generation;
+          // Registered again while we read: read again, for the newer registration.
+          if ((this.registration?.generation ?? 0) !== generation) continue;
           return;
         } catch (err) {
           this.log.debug({ err }, 'reading partition state failed; retrying');

@@ -128,7 +128,10 @@ export class BrokerRegistration {
   readonly incarnation = randomBytes(8).toString('hex');
   /** 1 after the first registration; +1 for every later one (after a lost lease). */
   generation = 0;
+  /** The lease brokers/<id> is bound to (the current registration). */
   private lease: Lease | null = null;
+  /** A lease granted for a registration attempt not yet written. */
+  private candidate: Lease | null = null;
   private draining = false;
   private closed = false;
   private reregistering: Promise<void> | null = null;
@@ -188,7 +191,7 @@ export class BrokerRegistration {
       const lease = this.lease;
       if (this.closed) throw new MetadataStoreError('BROKER_DEREGISTERED', `broker ${this.nodeId} is deregistered`);
       if (lease === null || lease.isLost) {
-        await this.reregistering; // the new registration writes the flag
+        await (this.reregistering ?? sleep(50)); // the new registration writes the flag
         continue;
       }
       const kv = await this.store.get(this.key);
@@ -207,7 +210,10 @@ export class BrokerRegistration {
     if (this.closed) return;
     this.closed = true;
     const lease = this.lease;
+    const candidate = this.candidate;
     this.lease = null;
+    this.candidate = null;
+    await candidate?.revoke().catch(() => undefined);
     try {
       await lease?.revoke();
     } catch (err) {
@@ -232,11 +238,13 @@ export class BrokerRegistration {
   /** One attempt: a lease (reused if still good) and create-if-absent. False when another process holds the id. */
   private async tryRegister(): Promise<boolean> {
     if (this.closed) return true;
-    let lease = this.lease;
+    // A new lease is only a candidate until the record is written with it: safeToAcknowledge must
+    // not turn true on a lease no registration stands on (the view has not resynchronised yet).
+    let lease = this.candidate;
     if (lease === null || lease.isLost) {
       lease = await this.store.grantLease(this.sessionTimeoutMs);
       if (this.closed) { await lease.revoke().catch(() => undefined); return true; }
-      this.lease = lease;
+      this.candidate = lease;
     }
     const value = encodeBroker(this.info, this.incarnation, this.draining);
     const r = await this.store.txn(
@@ -248,6 +256,9 @@ export class BrokerRegistration {
       // Ours already (an earlier attempt whose answer was lost): fine as long as it is on this lease.
       if (!(kv && kv.leaseId === lease.id && decodeJson<StoredBroker>(kv.value, kv.key).incarnation === this.incarnation)) return false;
     }
+    // Together, synchronously: a reader sees the new lease only with the new generation.
+    this.candidate = null;
+    this.lease = lease;
     this.generation++;
     const current = lease;
     lease.onLost((reason) => this.leaseLost(current, reason));

@@ -151,15 +151,15 @@ export class InvariantChecker {
       this.changes++;
     });
     this.sampler = setInterval(() => {
-      const writers = new Map<string, number[]>();
+      const writers = new Map<string, string[]>();
       for (const b of brokers()) {
         for (const p of b.view.ledPartitions()) {
           if (b.view.acceptsWrites(p.topicId, p.partition) === null) continue;
           const key = partitionKey(p.topicId, p.partition);
-          writers.set(key, [...(writers.get(key) ?? []), b.nodeId]);
+          writers.set(key, [...(writers.get(key) ?? []), `${b.nodeId}@${p.epoch}(gen ${b.registration.generation}, ${b.registration.remainingMs().toFixed(0)} ms left)`]);
         }
       }
-      for (const [key, ids] of writers) if (ids.length > 1) this.violations.push(`${key}: writable on ${ids.join(',')} at once`);
+      for (const [key, ids] of writers) if (ids.length > 1) this.violations.push(`${key}: writable on ${ids.join(', ')} at once`);
     }, 5);
   }
 
