@@ -26,6 +26,7 @@
 //
 // API: new LeadershipView(store, keys, { nodeId, registration?, log? }); await start(); close()
 //   leads(t, p) -> epoch | null; leaderOf(t, p) -> { nodeId, epoch } | null; ledPartitions()
+//   commitGuard(t, p) -> PartitionGuard | null   (for the uploader's guarded commits)
 //   moveTarget(t, p) -> nodeId | null; release(t, p) -> Promise<boolean>
 //   brokers() -> LiveBroker[]; broker(id); isLive(id); controllerId() -> nodeId | -1
 //   topics() -> TopicSummary[]; topicByName(name); topicById(id)
@@ -126,6 +127,18 @@ export class LeadershipView {
   leaderOf(topicId: string, partition: number): { nodeId: number; epoch: number } | null {
     const r = this.records.get(partitionKey(topicId, partition));
     return r ? { nodeId: r.leader, epoch: r.epoch } : null;
+  }
+
+  /**
+   * The upload commit guard (object-registry.ts PartitionGuard) for a partition this broker leads:
+   * the modRevision of the partition record at our epoch. It changes only with the leader epoch
+   * (moves are separate records), so it stays valid through a graceful move's final upload and
+   * fails once the partition has a new epoch. Null when we do not lead it.
+   */
+  commitGuard(topicId: string, partition: number): { topicId: string; partition: number; modRevision: number } | null {
+    const key = partitionKey(topicId, partition);
+    const rec = this.records.get(key);
+    return this.mine.has(key) && rec ? { topicId, partition, modRevision: rec.modRevision } : null;
   }
 
   /** Partitions this broker leads, with epochs and pending moves. */

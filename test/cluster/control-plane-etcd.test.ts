@@ -9,6 +9,7 @@ import { TopicRegistry } from '../../src/cluster/topic-registry.js';
 import { applyActions, readSnapshot, type ControllerAction } from '../../src/cluster/controller.js';
 import { controlledShutdown } from '../../src/cluster/leadership.js';
 import { decodePartitionRecord } from '../../src/cluster/partition-records.js';
+import { ObjectRegistry } from '../../src/cluster/object-registry.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -27,7 +28,7 @@ interface Cluster {
   checker: InvariantChecker;
 }
 
-async function cluster(t: { after(fn: () => Promise<void>): void }, name: string, racks: string[] = ['a', 'b', 'c'], endpoints: (string | undefined)[] = []): Promise<Cluster> {
+async function cluster(t: { after(fn: () => Promise<void>): void }, name: string, racks: string[] = ['a', 'b', 'c'], endpoints: (string | undefined)[] = [], flushMs?: number): Promise<Cluster> {
   const keys = new MetadataKeys(name);
   const admin = await EtcdMetadataStore.open({ endpoints: [etcd.endpoint] });
   const c: Cluster = { name, keys, admin, brokers: [], checker: new InvariantChecker(admin, keys) };
@@ -37,7 +38,7 @@ async function cluster(t: { after(fn: () => Promise<void>): void }, name: string
     await Promise.all(c.brokers.map((b) => b.stop().catch(() => undefined)));
     await admin.close();
   });
-  for (let i = 0; i < racks.length; i++) c.brokers.push(await startBroker(endpoints[i] ?? etcd.endpoint, name, i + 1, racks[i]!));
+  for (let i = 0; i < racks.length; i++) c.brokers.push(await startBroker(endpoints[i] ?? etcd.endpoint, name, i + 1, racks[i]!, flushMs === undefined ? {} : { flushMs }));
   return c;
 }
 
@@ -82,7 +83,12 @@ test('a new topic spreads 4/4/4 over racks a, b, c by two-phase moves; a fourth 
   assert.equal(e.filter((x) => x === 0).length, 4, 'kept partitions stay at epoch 0');
   for (const b of c.brokers) {
     assert.equal(b.leadCount(), 4);
-    for (const p of b.view.ledPartitions()) assert.equal(b.view.acceptsWrites(p.topicId, p.partition), p.epoch);
+    for (const p of b.view.ledPartitions()) {
+      assert.equal(b.view.acceptsWrites(p.topicId, p.partition), p.epoch);
+      // The commit guard is the record's current modRevision (what ObjectRegistry.commit compares).
+      assert.equal(b.view.commitGuard(p.topicId, p.partition)!.modRevision, (await c.admin.get(c.keys.partition(p.topicId, p.partition)))!.modRevision);
+    }
+    assert.equal(b.view.commitGuard(topicId, [...Array(12).keys()].find((x) => b.view.leads(topicId, x) === null)!), null);
   }
   // Every broker's view agrees on every leader.
   for (let p = 0; p < 12; p++) {
@@ -169,20 +175,29 @@ test('controlled shutdown: the broker drains by two-phase moves (flush, release,
   assert.deepEqual(c.checker.violations, []);
 });
 
-test('admin move: movePartition hands one partition over gracefully; rebalance restores ±1', async (t) => {
-  const c = await cluster(t, 'cp-admin');
+test('admin move: movePartition hands one partition over gracefully (the old leader\'s final upload commits during the move, not after); rebalance restores ±1', async (t) => {
+  const c = await cluster(t, 'cp-admin', ['a', 'b', 'c'], [], 200);
   await waitFor(() => controllerOf(c) !== undefined, 5000, 'a controller');
   const topicId = await createTopic(c, c.brokers[0]!, 'orders', 6);
   await settled(c, { 1: 2, 2: 2, 3: 2 });
   const from = c.brokers[0]!;
   const p = from.view.ledPartitions()[0]!;
   const before = p.epoch;
+  const guard = from.view.commitGuard(p.topicId, p.partition)!;
+  const objects = new ObjectRegistry(from.store, c.keys);
+  const object = (id: string) => ({ id, key: `k/${id}`, size: 10, kind: 'stream-set' as const, createdMs: 0, blocks: [{ topicId, partition: p.partition, baseOffset: 0, endOffset: 1, recordCount: 1, maxTimestamp: 0, position: 0, size: 10 }] });
+  let commitDuringMove: Promise<boolean> | null = null;
+  from.view.onMoveRequested((tid, part) => {
+    if (tid === topicId && part === p.partition) commitDuringMove = objects.commit({ add: [object('during')], guards: [guard] });
+  });
   // From a broker that is not the controller: admin moves work anywhere.
   const via = c.brokers.find((b) => !b.controller.isController)!;
   const r = await via.controller.movePartition('orders', p.partition, 3, { timeoutMs: 5000 });
   assert.deepEqual(r, { topicId, partition: p.partition, leader: 3, leaderEpoch: before + 1 });
   await waitFor(() => c.brokers[2]!.view.leads(topicId, p.partition) === before + 1, 2000, 'broker 3 leads it');
   assert.ok(from.events.includes(`released ${topicId.slice(0, 6)}/${p.partition}`));
+  assert.equal(await commitDuringMove, true, 'the move request leaves the commit guard intact');
+  assert.equal(await objects.commit({ add: [object('after')], guards: [guard] }), false, 'after the hand-over the old leader is fenced');
   await settled(c, { 1: 1, 2: 2, 3: 3 });
   const result = await controllerOf(c)!.controller.rebalance();
   assert.equal(result.applied.length, 1);
