@@ -36,7 +36,10 @@
 //   movePartition(topicName, partition, targetNodeId, { timeoutMs? }) -> { topicId, partition, leader, leaderEpoch }
 //   rebalance() -> ReconcileResult;  drain(brokerId, { timeoutMs? });  undrain(brokerId)
 //   reconcileNow(mode) -> ReconcileResult; whenSettled(timeoutMs)
-//   readSnapshot(store, keys) / planActions(snapshot, mode) / applyActions(...)  (exported for tests)
+//   readSnapshot(store, keys) / planActions(snapshot, mode, { nowMs, moveTimeoutMs }) / applyActions(...)  (exported for tests)
+// A move still "moving" after moveTimeoutMs (default 60 s; e.g. the leader cannot upload while S3
+// is down) is cancelled so the partition takes writes again; the next reconcile that wants it
+// moved asks again (a drain at once, a rebalance at its next trigger).
 //   errors: ControllerError (code NOT_CONTROLLER, UNKNOWN_TOPIC_OR_PARTITION, BROKER_NOT_AVAILABLE,
 //           REASSIGNMENT_IN_PROGRESS, REQUEST_TIMED_OUT)
 
@@ -67,6 +70,8 @@ export interface ControllerOptions {
   repairIntervalMs?: number;
   /** Events within this window share one reconcile. Default 20. */
   debounceMs?: number;
+  /** A graceful move not released within this time is cancelled (writes resume on the old leader). Default 60000; 0 = never. */
+  moveTimeoutMs?: number;
   /** Failover hook: make a dead broker's acknowledged data durable in S3 before its partitions move. */
   beforeReassignDeadBroker?: (brokerId: number) => Promise<void>;
   log?: ClusterLog;
@@ -135,8 +140,17 @@ export async function readSnapshot(store: MetadataStore, keys: MetadataKeys): Pr
   return { brokers, topics, records, moves };
 }
 
-/** Pure: what the controller should do about a snapshot. */
-export function planActions(snap: ControlSnapshot, mode: ReconcileMode): ControllerAction[] {
+export interface PlanOptions {
+  /** Wall clock for move timeouts. Default Date.now(). */
+  nowMs?: number;
+  /** A move still "moving" after this long is cancelled (the leader cannot flush, e.g. S3 is down): writes resume. 0 = never. */
+  moveTimeoutMs?: number;
+}
+
+/** Pure (given nowMs): what the controller should do about a snapshot. */
+export function planActions(snap: ControlSnapshot, mode: ReconcileMode, options: PlanOptions = {}): ControllerAction[] {
+  const nowMs = options.nowMs ?? Date.now();
+  const moveTimeoutMs = options.moveTimeoutMs ?? 0;
   const registered = new Set(snap.brokers.map((b) => b.nodeId));
   const eligible = snap.brokers.filter((b) => !b.draining);
   const eligibleIds = new Set(eligible.map((b) => b.nodeId));
@@ -183,6 +197,9 @@ export function planActions(snap: ControlSnapshot, mode: ReconcileMode): Control
         if (to !== null) actions.push({ kind: 'complete', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
       } else if (!registered.has(L)) {
         if (to !== null) actions.push({ kind: 'reassign-dead', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
+      } else if (moveTimeoutMs > 0 && mv.move.requestedMs !== undefined && nowMs - mv.move.requestedMs > moveTimeoutMs) {
+        // The leader has not released in time: give it its writes back; a later reconcile asks again.
+        actions.push({ kind: 'cancel-move', ...base, from: L, moveRev });
       } else if (to === null || to === mv.move.to) {
         // waiting for the leader to release
       } else if (to === L) {
@@ -199,7 +216,7 @@ export function planActions(snap: ControlSnapshot, mode: ReconcileMode): Control
 }
 
 /** Compares and ops of one action (without the controller token). */
-function actionTxn(keys: MetadataKeys, a: ControllerAction): { compares: Compare[]; ops: Op[] } {
+function actionTxn(keys: MetadataKeys, a: ControllerAction, nowMs: number): { compares: Compare[]; ops: Op[] } {
   const recKey = keys.partition(a.topicId, a.partition);
   const moveKey = keys.partitionMove(a.topicId, a.partition);
   const recordIs = (rev: number): Compare => ({ key: recKey, target: 'modRevision', op: '==', value: rev });
@@ -212,12 +229,12 @@ function actionTxn(keys: MetadataKeys, a: ControllerAction): { compares: Compare
     case 'request-move':
       return {
         compares: [recordIs(a.recordRev), moveAbsent, live(a.to)],
-        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ from: a.from, to: a.to, epoch: a.epoch, state: 'moving' }) }],
+        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ from: a.from, to: a.to, epoch: a.epoch, state: 'moving', requestedMs: nowMs }) }],
       };
     case 'retarget':
       return {
         compares: [recordIs(a.recordRev), moveIs(a.moveRev), live(a.to)],
-        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ ...a.move, to: a.to }) }],
+        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ ...a.move, to: a.to, requestedMs: nowMs }) }],
       };
     case 'cancel-move':
       return { compares: [recordIs(a.recordRev), moveIs(a.moveRev)], ops: [{ type: 'delete', key: moveKey }] };
@@ -241,7 +258,7 @@ const compareId = (c: Compare): string => `${c.key}\u0000${c.target}\u0000${c.op
  */
 export async function applyActions(
   store: MetadataStore, keys: MetadataKeys, actions: readonly ControllerAction[], guard: Compare | null,
-  onTxn: (ok: boolean) => void = () => undefined,
+  onTxn: (ok: boolean) => void = () => undefined, nowMs: number = Date.now(),
 ): Promise<{ applied: ControllerAction[]; failed: ControllerAction[] }> {
   const applied: ControllerAction[] = [];
   const failed: ControllerAction[] = [];
@@ -250,7 +267,7 @@ export async function applyActions(
     if (guard) compares.set(compareId(guard), guard);
     const ops: Op[] = [];
     for (const a of group) {
-      const t = actionTxn(keys, a);
+      const t = actionTxn(keys, a, nowMs);
       for (const c of t.compares) compares.set(compareId(c), c);
       ops.push(...t.ops);
     }
@@ -290,6 +307,7 @@ export class ClusterController {
   private readonly repairIntervalMs: number;
   private readonly debounceMs: number;
   private readonly hook: ((brokerId: number) => Promise<void>) | null;
+  private readonly moveTimeoutMs: number;
   private requested: ReconcileMode | null = null;
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -305,6 +323,7 @@ export class ClusterController {
     this.repairIntervalMs = options.repairIntervalMs ?? 5000;
     this.debounceMs = options.debounceMs ?? 20;
     this.hook = options.beforeReassignDeadBroker ?? null;
+    this.moveTimeoutMs = options.moveTimeoutMs ?? 60_000;
     this.election = new ControllerElection(store, keys, {
       nodeId: options.nodeId, log: this.log,
       ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
@@ -379,7 +398,7 @@ export class ClusterController {
       }
       if (!validMove && rec.leader !== target) {
         const a: ControllerAction = { kind: 'request-move', topicId: topic.id, partition, from: rec.leader, to: target, epoch: rec.leaderEpoch, recordRev: recKv.modRevision };
-        const t = actionTxn(this.keys, a);
+        const t = actionTxn(this.keys, a, Date.now());
         // A stale move record would block the create-if-absent: replace it in the same transaction.
         if (mvKv) t.compares[1] = { key: mvKv.key, target: 'modRevision', op: '==', value: mvKv.modRevision };
         if ((await this.store.txn(t.compares, t.ops)).succeeded) {
@@ -496,7 +515,7 @@ export class ClusterController {
   private async reconcileOnce(mode: ReconcileMode): Promise<ReconcileResult> {
     this.stats.reconciles++;
     const snap = await readSnapshot(this.store, this.keys);
-    const planned = planActions(snap, mode);
+    const planned = planActions(snap, mode, { moveTimeoutMs: this.moveTimeoutMs });
     if (planned.length === 0) return { mode, planned, applied: [], failed: [], deferred: [] };
     // Failover hook, once per dead broker, before any of its partitions move.
     const deferred: ControllerAction[] = [];

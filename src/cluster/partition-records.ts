@@ -2,7 +2,7 @@
 // (writer) and every broker's LeadershipView (reader):
 //
 //   partitions/<topicId>/<p>        {"leader": nodeId, "leaderEpoch": n}     written by TopicRegistry (epoch 0) and the controller
-//   partition-moves/<topicId>/<p>   {"from","to","epoch","state": "moving"|"released"}   a graceful move (DESIGN §6)
+//   partition-moves/<topicId>/<p>   {"from","to","epoch","state": "moving"|"released","requestedMs"}   a graceful move (DESIGN §6)
 //
 // Why the move marker is its own key and not a field of the partition record: the partition
 // record's modRevision is the commit guard of every upload (object-registry.ts, uploader.ts
@@ -38,6 +38,8 @@ export interface PartitionMoveRecord {
   epoch: number;
   /** moving: the leader must stop writes, upload, commit, then release. released: done by the leader. */
   state: MoveState;
+  /** Wall-clock ms when requested (or retargeted): a move stuck in "moving" too long is cancelled. */
+  requestedMs?: number;
 }
 
 export function encodePartitionRecord(r: PartitionLeaderRecord): Buffer {
@@ -51,7 +53,7 @@ export function decodePartitionRecord(value: Buffer, what: string): PartitionLea
 }
 
 export function encodeMoveRecord(m: PartitionMoveRecord): Buffer {
-  return encodeJson({ from: m.from, to: m.to, epoch: m.epoch, state: m.state });
+  return encodeJson({ from: m.from, to: m.to, epoch: m.epoch, state: m.state, ...(m.requestedMs !== undefined ? { requestedMs: m.requestedMs } : {}) });
 }
 
 export function decodeMoveRecord(value: Buffer, what: string): PartitionMoveRecord {
@@ -59,7 +61,7 @@ export function decodeMoveRecord(value: Buffer, what: string): PartitionMoveReco
   if (!isNodeId(m.from) || !isNodeId(m.to) || !isEpoch(m.epoch) || (m.state !== 'moving' && m.state !== 'released')) {
     throw new MetadataStoreError('METADATA_BAD_VALUE', `${what}: not a move record: ${value.toString('utf8').slice(0, 200)}`);
   }
-  return { from: m.from, to: m.to, epoch: m.epoch, state: m.state };
+  return { from: m.from, to: m.to, epoch: m.epoch, state: m.state, ...(typeof m.requestedMs === 'number' ? { requestedMs: m.requestedMs } : {}) };
 }
 
 export function parsePartitionStateKey(keys: MetadataKeys, key: string): { kind: 'partition' | 'move'; topicId: string; partition: number } | null {

@@ -148,6 +148,13 @@ describe('planActions', () => {
     assert.deepEqual(stale.map((a) => a.kind), ['delete-stale-move']);
   });
 
+  test('a move the leader does not release within moveTimeoutMs is cancelled (its writes resume)', () => {
+    const snap = snapshot(abc, [1, 2, 3, 1, 2, 3, 1], { 6: { from: 1, to: 3, epoch: 5, state: 'moving', requestedMs: 1000 } });
+    assert.deepEqual(planActions(snap, 'repair', { nowMs: 1000 + 30_000, moveTimeoutMs: 60_000 }), []);
+    assert.deepEqual(planActions(snap, 'repair', { nowMs: 1000 + 60_001, moveTimeoutMs: 60_000 }).map((a) => a.kind), ['cancel-move']);
+    assert.deepEqual(planActions(snap, 'repair', { nowMs: 1000 + 600_000, moveTimeoutMs: 0 }), [], '0: never');
+  });
+
   test('draining brokers get nothing and lose everything, gracefully', () => {
     const plan = planActions(snapshot([broker(1, 'a'), broker(2, 'b', true), broker(3, 'c')], [1, 2, 3, 1, 2, 3]), 'repair');
     assert.deepEqual(plan.map((a) => [a.kind, a.partition]), [['request-move', 1], ['request-move', 4]]);

@@ -297,3 +297,23 @@ test('etcd restarts (killed, back within a second): the cluster recovers by itse
   await settled(c, { 1: 5, 2: 5, 3: 5 });
   assert.deepEqual(c.checker.violations, []);
 });
+
+test('a leader that cannot flush (S3 down) never releases: the move is cancelled after moveTimeoutMs and it takes writes again', async (t) => {
+  const c = await cluster(t, 'cp-stuck', []);
+  c.brokers.push(await startBroker(etcd.endpoint, c.name, 1, 'a', { stuck: true, controller: { moveTimeoutMs: 800 } }));
+  await waitFor(() => controllerOf(c) !== undefined, 5000, 'a controller');
+  const topicId = await createTopic(c, c.brokers[0]!, 'orders', 4);
+  await settled(c, { 1: 4 });
+  const b1 = c.brokers[0]!;
+  const cancelled: number[] = [];
+  b1.view.onMoveCancelled((_t, p) => cancelled.push(p));
+  c.brokers.push(await startBroker(etcd.endpoint, c.name, 2, 'b', { controller: { moveTimeoutMs: 800 } }));
+  await waitFor(() => b1.flushes === 2, 3000, 'two moves requested');
+  const moving = b1.view.ledPartitions().filter((p) => p.moveTarget !== null).map((p) => p.partition);
+  for (const p of moving) assert.equal(b1.view.acceptsWrites(topicId, p), null, 'no writes while the move is pending');
+  await waitFor(() => cancelled.length === 2, 8000, 'both moves cancelled');
+  assert.deepEqual(cancelled.sort(), moving.sort());
+  for (const p of moving) assert.equal(b1.view.acceptsWrites(topicId, p), 0, 'writes resume at the same epoch');
+  assert.equal(await pendingMoves(c.admin, c.keys), 0);
+  assert.deepEqual(c.checker.violations, []);
+});

@@ -42,7 +42,7 @@ export class FakeBroker {
   }
 }
 
-export async function startBroker(endpoint: string, cluster: string, nodeId: number, rack: string, options: { flushMs?: number; controller?: Partial<ControllerOptions> } = {}): Promise<FakeBroker> {
+export async function startBroker(endpoint: string, cluster: string, nodeId: number, rack: string, options: { flushMs?: number; stuck?: boolean; controller?: Partial<ControllerOptions> } = {}): Promise<FakeBroker> {
   const store = await EtcdMetadataStore.open({ endpoints: [endpoint], requestTimeoutMs: 1500 });
   const keys = new MetadataKeys(cluster);
   const registration = await registerBroker(store, keys, { nodeId, host: '127.0.0.1', port: 19000 + nodeId, rack, instanceId: `i-${nodeId}`, volumeId: `vol-${nodeId}` }, { sessionTimeoutMs: SESSION_MS });
@@ -63,6 +63,7 @@ export async function startBroker(endpoint: string, cluster: string, nodeId: num
     // The data plane: stop writes (acceptsWrites is already null), flush, upload, commit, release.
     assert.equal(view.acceptsWrites(t, p), null, 'writes stop as soon as a move is requested');
     b.flushes++;
+    if (options.stuck) return; // cannot upload (S3 down): never releases
     setTimeout(() => {
       view.release(t, p).then((ok) => { if (ok) { b.releases++; b.events.push(`released ${t.slice(0, 6)}/${p}`); } }, () => undefined);
     }, options.flushMs ?? 10);
