@@ -11,6 +11,8 @@
 //                                       changes only with the leader epoch)
 //   groups/<group>/offsets/<topic>/<p>  committed offsets (group and topic escaped, see escapeSegment)
 //   producer-ids                        ProducerIdAllocator: {"nextBlockStart"}
+//   volumes/<volumeId>/attachment       the local volume provider's attachment record
+//                                       (src/failover/local-volume-provider.ts; volume id escaped)
 //
 // API: class MetadataKeys (one per cluster name), escapeSegment / unescapeSegment
 
@@ -46,6 +48,9 @@ export class MetadataKeys {
   }
 
   producerIds(): string { return `${this.root}producer-ids`; }
+
+  volumesPrefix(): string { return `${this.root}volumes/`; }
+  volumeAttachment(volumeId: string): string { return `${this.root}volumes/${escapeSegment(volumeId)}/attachment`; }
 }
 
 /**
