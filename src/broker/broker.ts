@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
+import { CONFIG_SPECS } from '../ops/config-schema.js';
 import { openWal, type Wal } from '@ferry/wal';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
@@ -24,7 +25,9 @@ import { KafkaServer } from '../server/server.js';
 import { registerApis } from './register-apis.js';
 import type { BrokerContext } from './context.js';
 import { TopicService } from './topic-service.js';
-import { openLocalMetadata, type ClusterMetadata } from './cluster-metadata.js';
+import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
+import { ClusterMode } from './cluster-mode.js';
+import { LocalLeadership } from './leadership.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 
 export interface BrokerSettings {
@@ -67,6 +70,9 @@ function walOwner(s: BrokerSettings): string { return `${s.clusterName}/broker-$
 export class Broker {
   /** Serving: set once listening, cleared when a stop begins (/readyz). */
   ready = false;
+  /** Cluster mode (metadata.backend=etcd): membership, leadership, controller. */
+  private cluster: ClusterMode | null = null;
+  private stopFollowingTopics: (() => void) | null = null;
   private ops: OpsHttpServer | null = null;
 
   private constructor(
@@ -83,7 +89,8 @@ export class Broker {
   static async start(settings: BrokerSettings, log: Logger, hooks: BrokerHooks = {}): Promise<Broker> {
     mkdirSync(settings.dataDir, { recursive: true });
     const metrics = new BrokerMetrics({ labels: { node_id: String(settings.nodeId), ...(settings.rack ? { rack: settings.rack } : {}) } });
-    const meta = await openLocalMetadata(settings, log);
+    const clustered = settings.config.metadataBackend === 'etcd';
+    const meta = clustered ? await openEtcdMetadata(settings, log) : await openLocalMetadata(settings, log);
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
     try {
@@ -97,14 +104,15 @@ export class Broker {
       metrics.observeWal(wal);
       const started = Date.now();
       const logs = new LogManager(wal, recordBatchStamper);
-      await topics.attachLogs(logs);
+      await topics.attachLogs(logs, { leadsAll: !clustered });
       // Object metadata first, so the replay skips what is already uploaded.
       tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), metrics, hooks.wrapObjectStore);
       const records = await wal.recover();
-      const restored = logs.recover(records, (id) => topics.byId(id) !== undefined);
-      await topics.applyPartitionState();
+      // A cluster replays each partition's records when it acquires the partition.
+      const restored = clustered ? 0 : logs.recover(records, (id) => topics.byId(id) !== undefined);
+      if (!clustered) await topics.applyPartitionState();
       log.info({ walRecords: records.length, batches: restored, ms: Date.now() - started, wal: settings.walPath }, 'WAL recovered');
-      tier.start();
+      if (!clustered) tier.start();
 
       const groups = await GroupCoordinator.open({
         store: meta.groupOffsets,
@@ -118,8 +126,14 @@ export class Broker {
       });
 
       const registry = new HandlerRegistry();
+      const self = { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack };
+      const cluster = clustered ? new ClusterMode(meta.store, meta.keys, logs, tier, topics, {
+        self, instanceId: CONFIG_SPECS.has('instance.id') ? (settings.config.get('instance.id') as string | null) : null, volumeId: null,
+        sessionTimeoutMs: settings.config.brokerSessionTimeoutMs,
+      }, log.child({ component: 'cluster' })) : null;
       const context: BrokerContext = {
-        self: { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack },
+        self,
+        leadership: cluster ? cluster.leadership : new LocalLeadership(self, logs),
         clusterId: meta.clusterId,
         limits: {
           messageMaxBytes: settings.messageMaxBytes, fetchMaxBytes: settings.fetchMaxBytes,
@@ -142,17 +156,23 @@ export class Broker {
         maxFrameBytes: settings.socketRequestMaxBytes, inFlightMax: 64,
         onConnectionCount: (d) => (d > 0 ? metrics.connectionOpened() : metrics.connectionClosed()),
       }, log.child({ component: 'server' }));
-      metrics.controller(true);
-      metrics.brokersAlive(1);
       metrics.addCollector(() => {
         let led = 0;
-        for (const t of topics.list()) led += t.partitionCount;
+        for (const _ of logs.all()) led++;
         metrics.partitionsLed(led);
+        metrics.controller(context.leadership.controllerId() === settings.nodeId);
+        metrics.brokersAlive(context.leadership.brokers().length);
       });
       const address = await server.listen();
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
       const broker = new Broker(settings, context, server, wal, tier, meta, log, address);
+      if (cluster) {
+        broker.cluster = cluster;
+        broker.stopFollowingTopics = topics.follow();
+        await cluster.start(records);
+        tier.start({ compaction: false });
+      }
       broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready);
       broker.ready = true;
       metrics.setReady(true);
@@ -178,6 +198,9 @@ export class Broker {
     this.log.info('broker stopping');
     this.ready = false;
     this.context.metrics.setReady(false);
+    // A cluster member first hands its partitions over (uploads them) and leaves the cluster.
+    if (this.cluster) await this.cluster.shutdown(this.settings.config.shutdownTimeoutMs).catch((err) => this.log.warn({ err }, 'controlled shutdown failed'));
+    this.stopFollowingTopics?.();
     await this.server.close();
     // The final upload empties the WAL into the object store.
     await this.tier.stop();

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { BrokerConfig } from '../ops/config.js';
 import {
   LocalMetadataStore, MetadataKeys, TopicRegistry, ProducerIdAllocator, MetadataGroupOffsetStore,
   loadOrCreateClusterId, encodeJson, decodeJson, escapeSegment, type MetadataStore,
@@ -31,6 +32,20 @@ export interface ClusterMetadata {
 
 export async function openLocalMetadata(settings: { dataDir: string; clusterName: string; nodeId: number }, log: Logger): Promise<ClusterMetadata> {
   const store = await LocalMetadataStore.open(join(settings.dataDir, 'meta'));
+  try {
+    return await wrapStore(store, settings, log);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Cluster mode: the etcd backend (loaded only then: it pulls in gRPC). */
+export async function openEtcdMetadata(settings: { clusterName: string; nodeId: number; config: BrokerConfig }, log: Logger): Promise<ClusterMetadata> {
+  const { EtcdMetadataStore } = await import('../cluster/etcd-metadata-store.js');
+  const c = settings.config;
+  if (c.etcdEndpoints.length === 0) throw new Error('config etcd.endpoints: required when metadata.backend=etcd');
+  const store = await EtcdMetadataStore.open({ endpoints: c.etcdEndpoints, username: c.etcdUsername, password: c.etcdPassword });
   try {
     return await wrapStore(store, settings, log);
   } catch (err) {

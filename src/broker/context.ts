@@ -8,6 +8,7 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
+import type { Leadership } from './leadership.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -41,6 +42,8 @@ export interface BrokerContext {
   producerIds: ProducerIdSource;
   registry: HandlerRegistry;
   metrics: BrokerMetrics;
+  /** Who leads which partition, which brokers are alive, who coordinates a group. */
+  leadership: Leadership;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

@@ -13,11 +13,10 @@ export function makeDescribeClusterHandler(b: BrokerContext) {
     if (req.endpointType !== ENDPOINT_BROKERS) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `endpoint type ${req.endpointType} is not served`, endpointType: req.endpointType, clusterId: b.clusterId, brokers: [] };
     }
-    const s = b.self;
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: ENDPOINT_BROKERS,
-      clusterId: b.clusterId, controllerId: s.nodeId,
-      brokers: [{ brokerId: s.nodeId, host: s.host, port: s.port, rack: s.rack }],
+      clusterId: b.clusterId, controllerId: b.leadership.controllerId(),
+      brokers: b.leadership.brokers().map((x) => ({ brokerId: x.nodeId, host: x.host, port: x.port, rack: x.rack })),
     };
   };
 }

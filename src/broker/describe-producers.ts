@@ -4,6 +4,7 @@ import type { DescribeProducersRequest, DescribeProducersResponse } from '../pro
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { missingPartitionError } from './partition-errors.js';
 
 export const DESCRIBE_PRODUCERS_VERSIONS = { min: 0, max: 0 } as const;
 
@@ -16,7 +17,7 @@ export function makeDescribeProducersHandler(b: BrokerContext) {
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
           const st = topic ? b.logs.get(topic.topicId, p) : undefined;
-          if (!st) return { partitionIndex: p, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+          if (!st) return { partitionIndex: p, errorCode: missingPartitionError(topic, p), errorMessage: null, activeProducers: [] };
           return {
             partitionIndex: p, errorCode: ErrorCode.NONE, errorMessage: null,
             activeProducers: st.producers.describe().map((s) => ({

@@ -13,6 +13,7 @@ import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch.js'
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { missingPartitionError } from './partition-errors.js';
 import { FetchSessionCache, sessionKey, type SessionPartition, type FetchSession } from './fetch-sessions.js';
 import { partitionKey } from '../log/data-notifier.js';
 
@@ -113,7 +114,7 @@ async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incr
     if (w.resolveError !== ErrorCode.NONE) {
       data.errorCode = w.resolveError;
     } else if (!st) {
-      data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.errorCode = missingPartitionError(b.topics.byId(w.topicId), w.partition);
     } else if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch < st.log.leaderEpoch) {
       data.errorCode = ErrorCode.FENCED_LEADER_EPOCH;
     } else if (w.currentLeaderEpoch > st.log.leaderEpoch) {

@@ -1,5 +1,6 @@
 /**
- * FindCoordinator (api key 10), versions 0–6. Key type 0 (group) is served by this broker;
+ * FindCoordinator (api key 10), versions 0–6. Key type 0 (group): the coordinating broker (this
+ * one on a single node; in a cluster the owner by a stable hash over live brokers);
  * key type 1 (transaction) answers COORDINATOR_NOT_AVAILABLE-free UNSUPPORTED: this broker has
  * no transaction coordinator. v4+ batches keys.
  */
@@ -18,7 +19,9 @@ export function makeFindCoordinatorHandler(b: BrokerContext) {
       if (req.keyType !== KEY_TYPE_GROUP) {
         return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `key type ${req.keyType} is not supported (no transactions)` };
       }
-      return { key, nodeId: b.self.nodeId, host: b.self.host, port: b.self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      const c = b.leadership.coordinatorFor(key);
+      if (!c) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no live broker can coordinate groups' };
+      return { key, nodeId: c.nodeId, host: c.host, port: c.port, errorCode: ErrorCode.NONE, errorMessage: null };
     };
     if (ctx.header.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
     const one = answer(req.key);

@@ -28,9 +28,13 @@ type Add = (key: number, v: { min: number; max: number }, handler: Handler) => v
 
 export function registerGroupApis(b: BrokerContext, add: Add): void {
   const groups = b.groups;
+  // In a cluster each group has one coordinator (FindCoordinator names it); others refuse.
+  const notMine = (groupId: string): boolean => b.leadership.clustered && b.leadership.coordinatorFor(groupId)?.nodeId !== b.self.nodeId;
+  const NOT_COORDINATOR = ErrorCode.NOT_COORDINATOR;
 
   add(ApiKey.JoinGroup, { min: 0, max: 9 }, async (ctx: RequestContext, req: JoinGroupRequest): Promise<DeepPartial<JoinGroupResponse>> => {
     const v = ctx.header.apiVersion;
+    if (notMine(req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, generationId: -1, protocolType: null, protocolName: v < 7 ? '' : null, leader: '', memberId: req.memberId, members: [] };
     const r = await groups.joinGroup({
       apiVersion: v, groupId: req.groupId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
       clientId: ctx.header.clientId ?? '', clientHost: `/${ctx.remoteAddress}`,
@@ -46,6 +50,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   });
 
   add(ApiKey.SyncGroup, { min: 0, max: 5 }, async (ctx: RequestContext, req: SyncGroupRequest): Promise<DeepPartial<SyncGroupResponse>> => {
+    if (notMine(req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     const r = await groups.syncGroup({
       groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
       protocolType: ctx.header.apiVersion >= 5 ? req.protocolType : null, protocolName: ctx.header.apiVersion >= 5 ? req.protocolName : null,
@@ -55,6 +60,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   });
 
   add(ApiKey.Heartbeat, { min: 0, max: 4 }, async (_ctx: RequestContext, req: HeartbeatRequest): Promise<DeepPartial<HeartbeatResponse>> => {
+    if (notMine(req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR };
     const r = await groups.heartbeat({ groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId });
     return { throttleTimeMs: 0, errorCode: r.errorCode };
   });
@@ -62,12 +68,16 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   add(ApiKey.LeaveGroup, { min: 0, max: 5 }, async (ctx: RequestContext, req: LeaveGroupRequest): Promise<DeepPartial<LeaveGroupResponse>> => {
     const v = ctx.header.apiVersion;
     const members = v <= 2 ? [{ memberId: req.memberId, groupInstanceId: null }] : req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason }));
+    if (notMine(req.groupId)) return v <= 2 ? { throttleTimeMs: 0, errorCode: NOT_COORDINATOR } : { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, members: [] };
     const r = await groups.leaveGroup({ groupId: req.groupId, members });
     if (v <= 2) return { throttleTimeMs: 0, errorCode: leaveGroupV0Error(r) };
     return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
   });
 
   add(ApiKey.OffsetCommit, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetCommitRequest): Promise<DeepPartial<OffsetCommitResponse>> => {
+    if (notMine(req.groupId)) {
+      return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: NOT_COORDINATOR })) })) };
+    }
     const unknown = new Map<string, number[]>();
     const known = [];
     for (const t of req.topics) {
@@ -108,7 +118,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   add(ApiKey.OffsetFetch, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetFetchRequest): Promise<DeepPartial<OffsetFetchResponse>> => {
     const v = ctx.header.apiVersion;
     const fetchOne = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): Promise<OffsetFetchResult> =>
-      groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable });
+      notMine(groupId) ? Promise.resolve({ errorCode: NOT_COORDINATOR, topics: [] }) : groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable });
     if (v >= 8) {
       const results = await Promise.all(req.groups.map((g) => fetchOne(g.groupId, g.topics)));
       return {
@@ -136,15 +146,22 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
 
   add(ApiKey.DescribeGroups, { min: 0, max: 5 }, async (_ctx: RequestContext, req: DescribeGroupsRequest): Promise<DeepPartial<DescribeGroupsResponse>> => {
     const described = await groups.describeGroups(req.groups);
-    return { throttleTimeMs: 0, groups: described.map((g) => ({ ...g, authorizedOperations: -2147483648 })) };
+    return {
+      throttleTimeMs: 0,
+      groups: described.map((g) => (notMine(g.groupId)
+        ? { groupId: g.groupId, errorCode: NOT_COORDINATOR, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
+        : { ...g, authorizedOperations: -2147483648 })),
+    };
   });
 
   add(ApiKey.DeleteGroups, { min: 0, max: 2 }, async (_ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeepPartial<DeleteGroupsResponse>> => {
-    const results = await groups.deleteGroups(req.groupsNames);
+    const mine = req.groupsNames.filter((g) => !notMine(g));
+    const results = [...await groups.deleteGroups(mine), ...req.groupsNames.filter(notMine).map((groupId) => ({ groupId, errorCode: NOT_COORDINATOR }))];
     return { throttleTimeMs: 0, results };
   });
 
   add(ApiKey.OffsetDelete, { min: 0, max: 0 }, async (_ctx: RequestContext, req: OffsetDeleteRequest): Promise<DeepPartial<OffsetDeleteResponse>> => {
+    if (notMine(req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, topics: [] };
     const r = await groups.deleteOffsets({ groupId: req.groupId, topics: req.topics });
     return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
   });

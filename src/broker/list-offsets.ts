@@ -12,6 +12,7 @@ import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/messag
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { missingPartitionError } from './partition-errors.js';
 import { firstRecordAtOrAfter } from '../log/timestamp-index.js';
 import type { PartitionLog } from '../log/partition-log.js';
 
@@ -30,7 +31,8 @@ export function makeListOffsetsHandler(b: BrokerContext) {
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
         const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
-        const out = await answer(b, st?.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp);
+        const out = st ? await answer(b, st.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp)
+          : { partitionIndex: p.partitionIndex, errorCode: missingPartitionError(topic, p.partitionIndex), timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
         if (version === 0) out.oldStyleOffsets = out.offset >= 0n ? [out.offset] : [];
         partitions.push(out);
       }

@@ -46,12 +46,11 @@ export function makeMetadataHandler(b: BrokerContext) {
         }
       }
     }
-    const s = b.self;
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: s.nodeId, host: s.host, port: s.port, rack: s.rack }],
+      brokers: b.leadership.brokers().map((x) => ({ nodeId: x.nodeId, host: x.host, port: x.port, rack: x.rack })),
       clusterId: b.clusterId,
-      controllerId: s.nodeId,
+      controllerId: b.leadership.controllerId(),
       topics,
     };
   };
@@ -60,14 +59,15 @@ export function makeMetadataHandler(b: BrokerContext) {
 function describeTopic(b: BrokerContext, t: TopicInfo): TopicResult {
   const partitions = [];
   for (let p = 0; p < t.partitionCount; p++) {
-    const st = b.logs.get(t.topicId, p);
+    const leader = b.leadership.leaderOf(t.topicId, p);
+    // Replication factor 1: the leader is the only replica.
     partitions.push({
-      errorCode: st ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+      errorCode: leader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p,
-      leaderId: st ? b.self.nodeId : -1,
-      leaderEpoch: st ? st.log.leaderEpoch : -1,
-      replicaNodes: [b.self.nodeId],
-      isrNodes: st ? [b.self.nodeId] : [],
+      leaderId: leader ? leader.nodeId : -1,
+      leaderEpoch: leader ? leader.epoch : -1,
+      replicaNodes: leader ? [leader.nodeId] : [],
+      isrNodes: leader ? [leader.nodeId] : [],
       offlineReplicas: [],
     });
   }

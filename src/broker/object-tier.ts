@@ -19,7 +19,8 @@ import { decodeJson } from '../cluster/metadata-store.js';
 import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { TopicService } from './topic-service.js';
-import { ObjectIndex } from '../uploader/object-index.js';
+import { ObjectIndex, blockRef } from '../uploader/object-index.js';
+import type { ObjectBlockRef } from '../log/partition-log.js';
 import { Uploader } from '../uploader/uploader.js';
 import { Compactor, DEFAULT_COMPACTOR_SIZES } from '../uploader/compactor.js';
 import { Retention } from '../uploader/retention.js';
@@ -44,7 +45,7 @@ export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStor
 class Periodic {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  constructor(private readonly name: string, private readonly intervalMs: number, private readonly job: () => Promise<unknown>, private readonly log: Logger) {}
+  constructor(readonly name: string, private readonly intervalMs: number, private readonly job: () => Promise<unknown>, private readonly log: Logger) {}
   start(): void {
     this.timer = setInterval(() => { void this.runNow(); }, this.intervalMs);
     this.timer.unref();
@@ -72,8 +73,9 @@ export class ObjectTier {
   private readonly jobs: Periodic[];
 
   private constructor(
-    readonly store: ObjectStore, registry: ObjectRegistry, logs: LogManager, wal: Wal,
+    readonly store: ObjectStore, private readonly registry: ObjectRegistry, logs: LogManager, wal: Wal,
     topics: TopicService, config: BrokerConfig, private readonly log: Logger, metrics: BrokerMetrics,
+    private readonly meta: ClusterMetadata,
   ) {
     const objectReader = new ObjectReader(store, new BlockCache({ maxBytes: config.blockCacheMaxBytes }));
     this.objectReader = objectReader;
@@ -118,7 +120,7 @@ export class ObjectTier {
     const real = createObjectStore(config, log);
     const store = new InstrumentedObjectStore(wrap ? wrap(real) : real, metrics);
     const registry = new ObjectRegistry(meta.store, meta.keys);
-    const tier = new ObjectTier(store, registry, logs, wal, topics, config, log, metrics);
+    const tier = new ObjectTier(store, registry, logs, wal, topics, config, log, metrics, meta);
     const records = await registry.list();
     tier.index.load(records);
     for (const t of topics.list()) {
@@ -130,9 +132,26 @@ export class ObjectTier {
     return tier;
   }
 
-  start(): void {
+  /**
+   * A partition this broker just became leader of (cluster mode): its blocks, producer snapshot
+   * and log start, read fresh from metadata (another broker may have uploaded since our start).
+   * Returns what to apply to the partition once it exists.
+   */
+  async partitionData(topicId: string, partition: number): Promise<{ blocks: ObjectBlockRef[]; producers: ProducerSnapshot | null; logStart: number }> {
+    const records = await this.registry.list();
+    const fresh = records.filter((o) => !this.index.has(o.id));
+    this.index.added(fresh);
+    const blocks: ObjectBlockRef[] = [];
+    for (const o of records) for (const b of o.blocks) if (b.topicId === topicId && b.partition === partition) blocks.push(blockRef(o, b));
+    const snap = (await this.registry.producerSnapshots(topicId)).get(partition);
+    const logStart = (await this.meta.logStarts(topicId)).get(partition) ?? 0;
+    return { blocks, producers: snap ? decodeJson<ProducerSnapshot>(snap, `producers of ${topicId}/${partition}`) : null, logStart };
+  }
+
+  /** Compaction rewrites objects other brokers may be reading from their own index: single node only for now. */
+  start(options: { compaction: boolean } = { compaction: true }): void {
     this.uploader.start();
-    for (const j of this.jobs) j.start();
+    for (const j of this.jobs) if (options.compaction || j.name !== 'compaction') j.start();
   }
 
   async stop(): Promise<void> {

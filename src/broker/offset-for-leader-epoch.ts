@@ -7,6 +7,7 @@ import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { missingPartitionError } from './partition-errors.js';
 
 export const OFFSET_FOR_LEADER_EPOCH_VERSIONS = { min: 0, max: 4 } as const;
 
@@ -19,7 +20,7 @@ export function makeOffsetForLeaderEpochHandler(b: BrokerContext) {
         topic: t.topic,
         partitions: t.partitions.map((p) => {
           const st = topic ? b.logs.get(topic.topicId, p.partition) : undefined;
-          if (!st) return { partition: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1n };
+          if (!st) return { partition: p.partition, errorCode: missingPartitionError(topic, p.partition), leaderEpoch: -1, endOffset: -1n };
           if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < st.log.leaderEpoch) return { partition: p.partition, errorCode: ErrorCode.FENCED_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1n };
           if (p.currentLeaderEpoch > st.log.leaderEpoch) return { partition: p.partition, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1n };
           const r = st.log.endOffsetForEpoch(p.leaderEpoch);

@@ -71,8 +71,11 @@ function appendPartition(
     if (b.limits.autoCreateTopics) b.topics.autoCreate(topicName).catch((err) => ctx.log.warn({ err, topic: topicName }, 'auto-create failed'));
     return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
-  const st = partition >= 0 && partition < topic.partitionCount ? b.logs.get(topic.topicId, partition) : undefined;
-  if (!st) return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (partition < 0 || partition >= topic.partitionCount) return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  // Fencing: only the leader at its current epoch, with a safe lease and no move pending, appends.
+  const epoch = b.leadership.acceptsWrites(topic.topicId, partition);
+  const st = b.logs.get(topic.topicId, partition);
+  if (epoch === null || !st || st.log.leaderEpoch !== epoch) return fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   if (req.transactionalId !== null) return fail(result, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
   if (!records || records.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
 
@@ -106,6 +109,8 @@ function appendPartition(
   for (const v of parsed) { bytes += v.bytes.length; recordCount += v.recordsCount; }
   return issueAppend(b, st, parsed, topic.logAppendTime, result).then(() => {
     if (result.errorCode !== ErrorCode.NONE) return;
+    // A lease at risk or a lost leadership since the append: durable, but not acknowledged (the client retries).
+    if (!b.leadership.mayAcknowledge(topic.topicId, partition, epoch)) { fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER); return; }
     b.metrics.walAppendSeconds((performance.now() - t0) / 1000);
     b.metrics.producedBytes(topicName, bytes, recordCount);
     b.metrics.crossAzBytes(clientRackFromClientId(ctx.header.clientId), b.self.rack, bytes, 'in');

@@ -14,6 +14,7 @@ import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../protocol/me
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { missingPartitionError } from './partition-errors.js';
 
 export const CREATE_TOPICS_VERSIONS = { min: 0, max: 7 } as const;
 export const DELETE_TOPICS_VERSIONS = { min: 0, max: 6 } as const;
@@ -102,7 +103,7 @@ export function makeDeleteRecordsHandler(b: BrokerContext) {
       const partitions = [];
       for (const p of t.partitions) {
         const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
-        if (!topic || !st) { partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }); continue; }
+        if (!topic || !st) { partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: missingPartitionError(topic, p.partitionIndex) }); continue; }
         // -1 means "up to the high watermark".
         const target = p.offset === -1n ? st.log.highWatermark : Number(p.offset);
         if (target < 0 || target > st.log.highWatermark) {

@@ -59,10 +59,44 @@ export class TopicService {
     return svc;
   }
 
-  /** Create partition logs for every known topic, at the leader epochs in metadata. */
-  async attachLogs(logs: LogManager): Promise<void> {
+  /** Cluster mode: partition logs follow leadership, not topics. */
+  private leadsAll = true;
+
+  /**
+   * Single node: create partition logs for every known topic, at the leader epochs in metadata.
+   * Cluster: partitions are created when leadership is acquired (`leadsAll` false).
+   */
+  async attachLogs(logs: LogManager, options: { leadsAll: boolean } = { leadsAll: true }): Promise<void> {
     this.logs = logs;
-    for (const t of this.byNameMap.values()) await this.ensurePartitions(t);
+    this.leadsAll = options.leadsAll;
+    if (this.leadsAll) for (const t of this.byNameMap.values()) await this.ensurePartitions(t);
+  }
+
+  /** Re-read the topic list (cluster mode: topics are created and deleted on any broker). */
+  async refresh(): Promise<void> {
+    const current = await this.meta.topics.list();
+    const seen = new Set<string>();
+    for (const t of current) { this.remember(t); seen.add(t.id); }
+    for (const t of [...this.byIdMap.values()]) {
+      if (seen.has(t.topicId)) continue;
+      this.byIdMap.delete(t.topicId);
+      if (this.byNameMap.get(t.name)?.topicId === t.topicId) this.byNameMap.delete(t.name);
+      this.logs?.removeTopic(t.topicId);
+    }
+  }
+
+  /** Cluster mode: follow topic changes made by other brokers. Returns a stop function. */
+  follow(): () => void {
+    let pending: Promise<void> | null = null;
+    let again = false;
+    const run = () => {
+      if (pending) { again = true; return; }
+      pending = this.refresh().catch((err) => this.log.warn({ err }, 'topic refresh failed')).finally(() => {
+        pending = null;
+        if (again) { again = false; run(); }
+      });
+    };
+    return this.meta.store.watch(this.meta.keys.topicsPrefix(), 0, run);
   }
 
   /** After WAL recovery: apply log start offsets moved by DeleteRecords. */
@@ -133,7 +167,7 @@ export class TopicService {
       return { name, topicId: created.id, partitionCount: created.partitions, configs: created.configs, ...this.effective(created.configs) };
     }
     const info = this.remember(created);
-    if (this.logs) await this.ensurePartitions(info);
+    if (this.logs && this.leadsAll) await this.ensurePartitions(info);
     return info;
   }
 
@@ -152,7 +186,7 @@ export class TopicService {
     const t = unwrap(await this.meta.topics.addPartitions(name, totalCount, { validateOnly }));
     if (validateOnly) return;
     const info = this.remember(t);
-    if (this.logs) await this.ensurePartitions(info);
+    if (this.logs && this.leadsAll) await this.ensurePartitions(info);
   }
 
   async alterConfigs(name: string, changes: ConfigAlteration[], replaceAll: boolean, validateOnly: boolean): Promise<void> {

@@ -101,10 +101,6 @@ export async function runBroker(argv: string[]): Promise<number> {
   }
   const log = createLogger(config);
   for (const w of config.warnings) log.warn(w);
-  if (config.metadataBackend !== 'local') {
-    log.error({ backend: config.metadataBackend }, 'only metadata.backend=local is available in this build');
-    return 2;
-  }
   log.info({ config: config.redacted() }, 'starting broker');
   let broker: Broker;
   try {

@@ -42,6 +42,8 @@ export interface BatchStamper {
 export interface PartitionState {
   log: PartitionLog;
   producers: ProducerStateTable;
+  /** WAL appends issued for this partition and not yet settled. */
+  inFlight: Set<Promise<void>>;
 }
 
 export interface AppendOutcome {
@@ -72,13 +74,24 @@ export class LogManager {
     const key = partitionKey(topicId, partition);
     let st = this.partitions.get(key);
     if (!st) {
-      st = { log: new PartitionLog(topicId, partition, leaderEpoch), producers: new ProducerStateTable() };
+      st = { log: new PartitionLog(topicId, partition, leaderEpoch), producers: new ProducerStateTable(), inFlight: new Set() };
       this.partitions.set(key, st);
     } else {
       assert(leaderEpoch >= st.log.leaderEpoch, `leader epoch went backwards for ${key}`);
       st.log.leaderEpoch = leaderEpoch;
     }
     return st;
+  }
+
+  /** Drop one partition's state (leadership moved away); parked fetches wake and see it gone. */
+  removePartition(topicId: string, partition: number): void {
+    const key = partitionKey(topicId, partition);
+    if (this.partitions.delete(key)) this.notifier.notify(key);
+  }
+
+  /** Resolves when every append issued so far for the partition has settled. */
+  async settled(st: PartitionState): Promise<void> {
+    await Promise.allSettled([...st.inFlight]);
   }
 
   removeTopic(topicId: string): void {
@@ -132,6 +145,8 @@ export class LogManager {
       this.appendsInFlight--;
       throw err;
     });
+    st.inFlight.add(done);
+    done.then(() => st.inFlight.delete(done), () => st.inFlight.delete(done));
     return { baseOffset: first, lastOffset: last, done };
   }
 
@@ -179,12 +194,13 @@ export class LogManager {
    * (the WAL is trimmed only after uploads commit, so it may still hold some). Returns how many
    * batches were restored.
    */
-  recover(records: Iterable<RecoveredRecord>, topicExists: (topicId: string) => boolean): number {
+  recover(records: Iterable<RecoveredRecord>, topicExists: (topicId: string) => boolean, only?: { topicId: string; partition: number }): number {
     let restored = 0;
     for (const rec of records) {
       if (rec.type !== WAL_TYPE_BATCHES) continue;
       const entry = decodeBatchesEntry(rec.body);
       if (!topicExists(entry.topicId)) continue;
+      if (only && (entry.topicId !== only.topicId || entry.partition !== only.partition)) continue;
       const st = this.ensure(entry.topicId, entry.partition, Math.max(entry.leaderEpoch, this.get(entry.topicId, entry.partition)?.log.leaderEpoch ?? 0));
       for (const bytes of entry.batches) {
         const base = this.stamper.readBaseOffset(bytes);

@@ -140,7 +140,19 @@ export class Uploader {
     }
   }
 
+  private externalGuards: ((topicId: string, partition: number) => PartitionGuard | null) | null = null;
+
+  /** Cluster mode: the leadership view supplies each partition's commit guard (its record's revision). */
+  useGuards(fn: (topicId: string, partition: number) => PartitionGuard | null): void {
+    this.externalGuards = fn;
+  }
+
   private async guardFor(st: PartitionState): Promise<PartitionGuard> {
+    if (this.externalGuards) {
+      const g = this.externalGuards(st.log.topicId, st.log.partition);
+      if (!g) throw new UploadFencedError(`${st.log.topicId}/${st.log.partition}: not the leader any more; not committing`);
+      return g;
+    }
     const key = `${st.log.topicId}:${st.log.partition}`;
     let rev = this.revisions.get(key);
     if (rev === undefined) {
