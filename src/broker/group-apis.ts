@@ -35,6 +35,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   add(ApiKey.JoinGroup, { min: 0, max: 9 }, async (ctx: RequestContext, req: JoinGroupRequest): Promise<DeepPartial<JoinGroupResponse>> => {
     const v = ctx.header.apiVersion;
     if (notMine(req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, generationId: -1, protocolType: null, protocolName: v < 7 ? '' : null, leader: '', memberId: req.memberId, members: [] };
+    if (b.leadership.clustered) await groups.adoptGroup(req.groupId);
     const r = await groups.joinGroup({
       apiVersion: v, groupId: req.groupId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
       clientId: ctx.header.clientId ?? '', clientHost: `/${ctx.remoteAddress}`,
@@ -118,7 +119,8 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   add(ApiKey.OffsetFetch, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetFetchRequest): Promise<DeepPartial<OffsetFetchResponse>> => {
     const v = ctx.header.apiVersion;
     const fetchOne = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): Promise<OffsetFetchResult> =>
-      notMine(groupId) ? Promise.resolve({ errorCode: NOT_COORDINATOR, topics: [] }) : groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable });
+      notMine(groupId) ? Promise.resolve({ errorCode: NOT_COORDINATOR, topics: [] })
+        : (b.leadership.clustered ? groups.adoptGroup(groupId) : Promise.resolve()).then(() => groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable }));
     if (v >= 8) {
       const results = await Promise.all(req.groups.map((g) => fetchOne(g.groupId, g.topics)));
       return {

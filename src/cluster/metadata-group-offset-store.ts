@@ -29,9 +29,15 @@ export class MetadataGroupOffsetStore implements GroupOffsetStore {
     this.keys = new MetadataKeys(options.clusterName);
   }
 
-  async loadAll(): Promise<StoredGroupOffsets[]> {
+  async loadGroup(groupId: string): Promise<CommittedOffset[]> {
+    const all = await this.loadAll(this.keys.groupPrefix(groupId));
+    return all.find((g) => g.groupId === groupId)?.offsets ?? [];
+  }
+
+  async loadAll(prefixOverride?: string): Promise<StoredGroupOffsets[]> {
     const prefix = this.keys.groupsPrefix();
-    const kvs = await this.store.list(prefix);
+    const listPrefix = prefixOverride ?? prefix;
+    const kvs = await this.store.list(listPrefix);
     const groups = new Map<string, CommittedOffset[]>();
     for (const kv of kvs) {
       // <group>/offsets/<topic>/<partition>; the escaped segments contain no '/'.

@@ -204,6 +204,21 @@ export class GroupCoordinator {
     assert(c.initialRebalanceDelayMs >= 0, 'group.initial.rebalance.delay.ms must be >= 0');
   }
 
+  /**
+   * Cluster mode: this broker just became (or may have become) the group's coordinator, and the
+   * group has no members here: read its committed offsets fresh from the store (another broker
+   * coordinated it meanwhile). A group with members is current already.
+   */
+  async adoptGroup(groupId: string): Promise<void> {
+    const existing = this.groups.get(groupId);
+    if ((existing && existing.members.size > 0) || !this.store.loadGroup) return;
+    const offsets = await this.store.loadGroup(groupId);
+    if (offsets.length === 0) return;
+    const group = this.getOrCreateGroup(groupId);
+    if (group.members.size > 0) return;
+    for (const o of offsets) group.putOffset({ ...o });
+  }
+
   /** Stops all timers and answers every parked request with NOT_COORDINATOR. Idempotent. */
   close(): void {
     if (this.closed) return;

@@ -31,6 +31,8 @@ export interface StoredGroupOffsets {
 export interface GroupOffsetStore {
   /** Every group's committed offsets. Groups with no offsets may be omitted. */
   loadAll(): Promise<StoredGroupOffsets[]>;
+  /** One group's offsets (cluster mode: a broker that just became its coordinator reads them fresh). */
+  loadGroup?(groupId: string): Promise<CommittedOffset[]>;
   /** Upserts the offsets of one group; durable when the promise resolves. */
   commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void>;
   /** Removes some offsets of one group (missing keys are ignored); durable when resolved. */
