@@ -135,7 +135,7 @@ export class LocalVolumeProvider implements VolumeProvider {
 
   async waitAttached(volumeId: string, instanceId: string, options: WaitOptions): Promise<VolumeInfo> {
     let last: VolumeInfo | null = null;
-    const r = await pollUntil(async () => {
+    const r = await pollUntil<VolumeInfo>(async () => {
       last = await this.describe(volumeId);
       if (last.attachedTo === instanceId) return { done: true, value: last };
       if (last.attachedTo !== null) throw new VolumeInUseError(volumeId, last.attachedTo, `waiting for it to attach to ${instanceId}`);
@@ -147,7 +147,7 @@ export class LocalVolumeProvider implements VolumeProvider {
 
   async waitDetached(volumeId: string, options: WaitOptions): Promise<VolumeInfo> {
     let last: VolumeInfo | null = null;
-    const r = await pollUntil(async () => {
+    const r = await pollUntil<VolumeInfo>(async () => {
       last = await this.describe(volumeId);
       return last.state === 'available' ? { done: true, value: last } : { done: false };
     }, options.timeoutMs, { baseDelayMs: 20, maxDelayMs: 500, clock: this.clock });

@@ -146,3 +146,11 @@ export function brokerIdOfTags(kind: VolumeProviderKind, tags: Record<string, st
   if (raw === undefined || !/^\d{1,9}$/.test(raw)) return null;
   return Number(raw);
 }
+
+/** The two log calls providers make (a pino Logger fits). */
+export interface VolumeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export const silentVolumeLog: VolumeLog = { info() {}, warn() {} };
