@@ -171,7 +171,7 @@ export class Broker {
         broker.cluster = cluster;
         broker.stopFollowingTopics = topics.follow();
         await cluster.start(records);
-        tier.start({ compaction: false });
+        tier.start();
       }
       broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready);
       broker.ready = true;

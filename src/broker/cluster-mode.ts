@@ -98,6 +98,7 @@ export class ClusterMode {
 
   /** Graceful move: writes are already refused; settle, upload, commit, release. */
   private async handOver(topicId: string, partition: number, to: number): Promise<void> {
+    const started = performance.now();
     try {
       await this.acquiring.get(`${topicId}:${partition}`);
       const st = this.logs.get(topicId, partition);
@@ -109,7 +110,8 @@ export class ClusterMode {
         }
       }
       await this.view.release(topicId, partition);
-      this.log.info({ topicId, partition, to }, 'partition handed over');
+      // Writes were refused from the move request until here (the new leader then takes over).
+      this.log.info({ topicId, partition, to, ms: Math.round(performance.now() - started) }, 'partition handed over');
     } catch (err) {
       // Not released: the controller cancels the move after its timeout and writes resume here.
       this.log.warn({ err, topicId, partition, to }, 'hand-over failed');

@@ -148,10 +148,9 @@ export class ObjectTier {
     return { blocks, producers: snap ? decodeJson<ProducerSnapshot>(snap, `producers of ${topicId}/${partition}`) : null, logStart };
   }
 
-  /** Compaction rewrites objects other brokers may be reading from their own index: single node only for now. */
-  start(options: { compaction: boolean } = { compaction: true }): void {
+  start(): void {
     this.uploader.start();
-    for (const j of this.jobs) if (options.compaction || j.name !== 'compaction') j.start();
+    for (const j of this.jobs) j.start();
   }
 
   async stop(): Promise<void> {

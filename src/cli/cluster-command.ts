@@ -10,8 +10,14 @@ import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { formatBytes, renderTable, toJson, type Io } from './output.js';
 
 export const CLUSTER_USAGE = `usage: ferry cluster describe [options]
+       ferry cluster move --etcd URL --cluster NAME --topic T --partition P --to BROKER
+       ferry cluster drain|undrain --etcd URL --cluster NAME --broker ID
 
-Shows the brokers (host, rack), the controller and every partition's leader.
+describe shows the brokers (host, rack), the controller and every partition's leader.
+move, drain and undrain change leadership through etcd (a cluster with metadata.backend=etcd):
+a graceful move (the old leader uploads its pending data and releases, then the target leads at
+epoch + 1; no data is copied between brokers). drain moves everything off a broker, as its
+controlled shutdown does. The controller rebalances by itself when brokers join or leave.
 
 options:
   --metrics URL      a broker's metrics endpoint (http://host:port, repeatable): adds WAL use
@@ -20,7 +26,37 @@ options:
   --json             machine-readable output
 `;
 
-const OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, metrics: { kind: 'list' } };
+const OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS, metrics: { kind: 'list' },
+  etcd: { kind: 'string' }, cluster: { kind: 'string' }, topic: { kind: 'string' }, partition: { kind: 'number' },
+  to: { kind: 'number' }, broker: { kind: 'number' },
+};
+
+/** Leadership changes go through etcd with the controller's own transactions. */
+async function runLeadershipAction(action: string, args: Args, io: Io): Promise<number> {
+  const endpoints = args.required('etcd').split(',');
+  const clusterName = args.strOr('cluster', 'ferry');
+  const { EtcdMetadataStore } = await import('../cluster/etcd-metadata-store.js');
+  const { ClusterController, MetadataKeys } = await import('../cluster/index.js');
+  const store = await EtcdMetadataStore.open({ endpoints });
+  try {
+    // An admin-only participant: it never runs for controller.
+    const controller = new ClusterController(store, new MetadataKeys(clusterName), { nodeId: -1 });
+    const timeoutMs = args.numOr('timeout-ms', 60_000);
+    let result: unknown;
+    if (action === 'move') {
+      result = await controller.movePartition(args.required('topic'), Number(args.required('partition')), Number(args.required('to')), { timeoutMs });
+    } else if (action === 'drain') {
+      result = await controller.drain(Number(args.required('broker')));
+    } else {
+      result = await controller.undrain(Number(args.required('broker')));
+    }
+    io.out(args.bool('json') ? toJson(result ?? { ok: true }) : `${action}: ${JSON.stringify(result ?? 'ok')}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
 
 export interface BrokerOpsStatus {
   url: string;
@@ -61,6 +97,7 @@ export async function runCluster(argv: string[], io: Io): Promise<number> {
     const args = Args.parse(argv, OPTIONS);
     const [action, ...extra] = args.positionals;
     if (args.bool('help') || action === undefined) { io.out(CLUSTER_USAGE); return action === undefined && !args.bool('help') ? 2 : 0; }
+    if (action === 'move' || action === 'drain' || action === 'undrain') return runLeadershipAction(action, args, io);
     if (action !== 'describe') throw new UsageError(`unknown action '${action}'`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
     const admin = await connectAdmin(args.str('bootstrap-server'), args.num('timeout-ms'));

@@ -32,8 +32,15 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions, random:
   return Math.floor(random() * cap);
 }
 
-/** Calls fn until it succeeds, throws a non-retriable error, or attemptsMax calls failed (last error thrown). */
-export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, isRetriable: (err: unknown) => boolean, options: BackoffOptions): Promise<T> {
+/**
+ * Calls fn until it succeeds, throws a non-retriable error, or attemptsMax calls failed (last error
+ * thrown). minDelayMs(err) lets a server's Retry-After raise the wait (capped at maxDelayMs).
+ */
+export async function retryWithBackoff<T>(
+  fn: (attempt: number) => Promise<T>,
+  isRetriable: (err: unknown) => boolean,
+  options: BackoffOptions & { minDelayMs?: (err: unknown) => number | undefined },
+): Promise<T> {
   if (!(options.attemptsMax >= 1)) throw new RangeError(`attemptsMax ${options.attemptsMax} < 1`);
   const clock = options.clock ?? realClock;
   for (let attempt = 0; ; attempt++) {
@@ -41,7 +48,8 @@ export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, i
       return await fn(attempt);
     } catch (err) {
       if (attempt + 1 >= options.attemptsMax || !isRetriable(err)) throw err;
-      await clock.sleep(backoffDelayMs(attempt, options, clock.random));
+      const hint = Math.min(options.minDelayMs?.(err) ?? 0, options.maxDelayMs);
+      await clock.sleep(Math.max(hint, backoffDelayMs(attempt, options, clock.random)));
     }
   }
 }

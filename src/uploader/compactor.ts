@@ -83,6 +83,14 @@ export class Compactor {
     if (allowedMs > elapsed) await this.sleep(allowedMs - elapsed);
   }
 
+  /**
+   * Only objects all of whose (live) partitions this broker leads are rewritten: reads of a
+   * partition go to its leader only, so no other broker holds blocks of them in memory.
+   */
+  private ownsAll(o: ObjectRecord): boolean {
+    return o.blocks.every((b) => !this.isLive(b) || this.logs.get(b.topicId, b.partition) !== undefined);
+  }
+
   private isLive(b: ObjectBlock): boolean {
     if (!this.topicExists(b.topicId)) return false;
     const st = this.logs.get(b.topicId, b.partition);
@@ -151,7 +159,7 @@ export class Compactor {
 
   /** Step 1: the oldest stream-set objects become per-partition stream objects. */
   private async splitStreamSets(): Promise<boolean> {
-    const sets = [...this.index.all()].filter((o) => o.kind === 'stream-set').sort((a, b) => a.createdMs - b.createdMs);
+    const sets = [...this.index.all()].filter((o) => o.kind === 'stream-set' && this.ownsAll(o)).sort((a, b) => a.createdMs - b.createdMs);
     if (sets.length < 2) return false;
     const chosen: ObjectRecord[] = [];
     const partitions = new Set<string>();
@@ -192,7 +200,7 @@ export class Compactor {
   private async mergeSmallStreams(): Promise<number> {
     const byPartition = new Map<string, ObjectRecord[]>();
     for (const o of this.index.all()) {
-      if (o.kind !== 'stream' || o.size >= this.options.smallObjectBytes || o.blocks.length === 0) continue;
+      if (o.kind !== 'stream' || o.size >= this.options.smallObjectBytes || o.blocks.length === 0 || !this.ownsAll(o)) continue;
       const key = `${o.blocks[0].topicId}:${o.blocks[0].partition}`;
       byPartition.set(key, [...(byPartition.get(key) ?? []), o]);
     }

@@ -16,13 +16,12 @@ import { startEtcd } from '../helpers/etcd.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
 import { requirePythonModules } from '../helpers/require-tool.js';
-import { LineProcess } from '../helpers/run-process.js';
 import { waitFor, sleep } from '../helpers/wait.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
-import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import { ClusterController, MetadataKeys } from '../../src/cluster/index.js';
+import { LineProcess, runChecked } from '../helpers/run-process.js';
 
 const SCRIPT = fileURLToPath(new URL('../clients/py/ck_client.py', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ferry-cluster-load-'));
 const brokers: BrokerProcess[] = [];
 const procs: LineProcess[] = [];
@@ -81,16 +80,12 @@ test('producer and consumer group ride through scale-out, SIGTERM and an admin m
   assert.equal(await brokers[1].stop(), 0);
   await waitFor(async () => (await leaders(b1)).every((l) => l !== 2 && l !== -1), 30_000, 'broker 2 leads nothing');
 
-  // Admin move: one of broker 1's partitions to broker 4.
-  const store = await EtcdMetadataStore.open({ endpoints: [etcd.endpoint] });
-  try {
-    const p = (await leaders(b1)).indexOf(1);
-    const admin = new ClusterController(store, new MetadataKeys('load'), { nodeId: 99 });
-    const r = await admin.movePartition('load', p, 4, { timeoutMs: 20_000 });
-    assert.equal(r.leader, 4);
-  } finally {
-    await store.close();
-  }
+  // Admin move, through the CLI: one of broker 1's partitions to broker 4.
+  const p = (await leaders(b1)).indexOf(1);
+  const moved = await runChecked(process.execPath, ['--conditions=ferry-source', '--import', 'tsx', ROOT + 'src/cli/main.ts', 'cluster', 'move',
+    '--etcd', etcd.endpoint, '--cluster', 'load', '--topic', 'load', '--partition', String(p), '--to', '4', '--json'], { timeoutMs: 60_000 });
+  assert.equal(JSON.parse(moved.stdout.toString('utf8')).leader, 4);
+  assert.equal((await leaders(b1))[p], 4);
   await waitFor(() => lines(acked).length > 10_000, 60_000, 'producing goes on after the admin move');
 
   producer.kill('SIGTERM');

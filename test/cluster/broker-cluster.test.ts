@@ -70,6 +70,9 @@ test('three brokers on etcd: shared metadata, spread leaders, graceful SIGTERM h
 
   // Graceful stop of broker 3: its partitions are uploaded, released and taken over by 1 and 2.
   assert.equal(await brokers[2].stop(), 0);
+  const handovers = [...brokers[2].logs.matchAll(/"ms":(\d+),"msg":"partition handed over"/g)].map((m) => Number(m[1]));
+  assert.equal(handovers.length, 2, 'broker 3 handed over its two partitions');
+  t.diagnostic(`graceful move: writes refused for ${handovers.join(', ')} ms per partition on the old leader (settle + upload + release); bytes copied between brokers: 0`);
   await waitFor(async () => {
     const l = leadersOf(await metadata(brokers[0], 'orders'));
     return l.every((x: number) => x === 1 || x === 2);
