@@ -90,6 +90,10 @@ test('producer and consumer group ride through scale-out, SIGTERM and an admin m
 
   producer.kill('SIGTERM');
   await Promise.race([producer.exited, sleep(30_000)]);
+  // The producer saw only retriable errors (retried by librdkafka): nothing failed delivery.
+  const summary = JSON.parse(producer.lines.find((l) => l.startsWith('{')) ?? '{}');
+  assert.equal(summary.deliveryErrors, 0, `no delivery failed: ${JSON.stringify(summary)}`);
+  assert.equal(summary.notFlushed, 0);
   const ackedLines = lines(acked);
   const ack = new Map<string, string>(); // "partition offset" -> key
   for (const l of ackedLines) {
