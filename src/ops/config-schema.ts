@@ -4,6 +4,7 @@
 // API: CONFIG_SCHEMA (readonly ConfigKeySpec[]), CONFIG_SPECS (Map key -> spec), ConfigKeySpec,
 //      ConfigType, ConfigValue, fieldNameOf(key), envNameOf(key), isSecretKey(key), formatConfigValue
 
+import { posix } from 'node:path';
 import { formatListener, type Listener } from './config-values.js';
 
 export type ConfigType =
@@ -101,6 +102,28 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'etcd.username', type: 'string', group: 'Metadata', default: null, nullable: true, doc: 'etcd user, if etcd has authentication enabled.' },
   { key: 'etcd.password', type: 'string', group: 'Metadata', default: null, nullable: true, doc: 'Password of etcd.username. Never logged.' },
   { key: 'broker.session.timeout.ms', type: 'duration', group: 'Metadata', default: 6000, min: 1000, doc: 'TTL of the broker\'s metadata lease: a broker that cannot renew it within this time is considered dead and stops acknowledging writes.' },
+
+  // ---- failover (volume providers; src/failover/)
+  {
+    key: 'volume.provider', type: 'enum', group: 'Failover', values: ['local', 'aws-ebs', 'azure-zrs'], default: 'local',
+    doc: 'How the WAL volume moves between brokers on failure: local (directories on one machine, attachment recorded in the metadata store; drills and compose), aws-ebs (EBS volumes, moved within their availability zone), azure-zrs (zone-redundant managed disks, moved to a VM in any zone).',
+  },
+  { key: 'volume.id', type: 'string', group: 'Failover', default: null, nullable: true, doc: 'This broker\'s WAL volume: a local volume directory name, an EBS volume id (vol-...), or an Azure disk resource id. Unset: the WAL is not managed as a movable volume (the embedded default).' },
+  { key: 'instance.id', type: 'string', group: 'Failover', default: null, nullable: true, doc: 'The machine volumes attach to: for local a name per broker process (e.g. broker-1), on AWS the EC2 instance id, on Azure the VM resource id. Cloud installs set it from the instance metadata service (FERRY_INSTANCE_ID).' },
+  {
+    key: 'volume.local.root', type: 'path', group: 'Failover',
+    default: derived('the directory above `wal.path`\'s directory when that directory is named `volume.id` (`/v/wal-1/ferry.wal` gives `/v`), else `<data.dir>/volumes`', (get) => {
+      const walPath = get('wal.path') as string;
+      const volumeId = get('volume.id') as string | null;
+      const dir = posix.dirname(walPath);
+      return volumeId !== null && posix.basename(dir) === volumeId ? posix.dirname(dir) : `${get('data.dir') as string}/volumes`;
+    }),
+    doc: 'Directory of the local volume provider: one directory per volume (<root>/<volume id>/, holding the WAL file), shared by every broker on the machine.',
+  },
+  { key: 'volume.attach.timeout.ms', type: 'duration', group: 'Failover', default: 120000, min: 1000, doc: 'How long a volume move waits for the volume to detach from the old instance and to attach to the new one.' },
+  { key: 'aws.region', type: 'string', group: 'Failover', default: derived('same as `s3.region`', (get) => get('s3.region')), doc: 'Region of the EC2 API the aws-ebs provider calls.' },
+  { key: 'azure.subscription.id', type: 'string', group: 'Failover', default: null, nullable: true, doc: 'Subscription of the WAL disks and broker VMs for azure-zrs (unset: taken from volume.id when it is a resource id).' },
+  { key: 'azure.resource.group', type: 'string', group: 'Failover', default: null, nullable: true, doc: 'Resource group of the WAL disks for azure-zrs: used for bare disk or VM names and for discovery (unset: taken from volume.id when it is a resource id).' },
 
   // ---- topics and messages
   { key: 'auto.create.topics.enable', type: 'bool', group: 'Topics', default: true, doc: 'Create a topic when a client asks for an unknown one in Metadata or Produce.' },

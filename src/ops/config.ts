@@ -93,6 +93,14 @@ export interface BrokerConfig {
   /** Not enumerable: JSON.stringify and spreads of the config leave it out. */
   etcdPassword: string | null;
   brokerSessionTimeoutMs: number;
+  volumeProvider: 'local' | 'aws-ebs' | 'azure-zrs';
+  volumeId: string | null;
+  instanceId: string | null;
+  volumeLocalRoot: string;
+  volumeAttachTimeoutMs: number;
+  awsRegion: string;
+  azureSubscriptionId: string | null;
+  azureResourceGroup: string | null;
   autoCreateTopicsEnable: boolean;
   numPartitions: number;
   defaultReplicationFactor: number;

@@ -11,13 +11,13 @@ import { CONFIG_SPECS, envNameOf } from '../../src/ops/config-schema.js';
 
 /** Keys not in the schema yet, per deployment file kind. */
 export const PENDING_KEYS = {
-  awsProperties: ['volume.id', 'volume.provider'],
-  azureProperties: ['azure.blob.account', 'azure.blob.container', 'volume.id', 'volume.provider'],
-  compose: ['instance.id', 'volume.id', 'volume.provider'],
-  kubernetes: ['instance.id'],
+  awsProperties: [] as string[],
+  azureProperties: ['azure.blob.account', 'azure.blob.container'],
+  compose: [] as string[],
+  kubernetes: [] as string[],
   dockerfile: [] as string[],
   /** Set in /etc/ferry/ferry.env by the install scripts (from the metadata service). */
-  installEnv: ['instance.id'],
+  installEnv: [] as string[],
 } as const;
 
 /** `key=value` pairs whose value the schema rejects today (an enum value still to be added). */
