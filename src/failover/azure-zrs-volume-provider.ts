@@ -84,7 +84,7 @@ export interface AzureZrsVolumeProviderOptions {
   subscriptionId: string;
   /** For bare names and discovery. */
   resourceGroup: string | null;
-  /** Poll interval of the SDK's long-running-operation poller. Default 2000 ms. */
+  /** Poll interval of the SDK's long-running-operation poller. Default 1000 ms. */
   lroIntervalMs?: number;
   retry?: Partial<BackoffOptions>;
   poll?: { baseDelayMs: number; maxDelayMs: number };
@@ -318,7 +318,7 @@ export class AzureZrsVolumeProvider implements VolumeProvider {
     try {
       await this.call('VirtualMachines.update', { vm: ref.name, volumeId }, () => this.client.virtualMachines.update(
         ref.resourceGroup, ref.name, { storageProfile: { dataDisks } },
-        { ...(vm.etag ? { ifMatch: vm.etag } : {}), updateIntervalInMs: this.options.lroIntervalMs ?? 2000 },
+        { ...(vm.etag ? { ifMatch: vm.etag } : {}), updateIntervalInMs: this.options.lroIntervalMs ?? 1000 },
       ), { notFound: () => new InstanceNotFoundError(ref.name), volumeId });
       return true;
     } catch (err) {
