@@ -10,7 +10,6 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
-import { waitFor } from '../helpers/wait.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 
@@ -31,7 +30,8 @@ function countFiles(dir: string): number {
 for (const point of ['upload-after-put', 'upload-after-commit', 'upload-after-trim']) {
   test(`SIGKILL at ${point}: nothing acknowledged is lost or duplicated`, { timeout: 60_000 }, async () => {
     const broker = new BrokerProcess({
-      config: { 'upload.interval.ms': '300', 'object.gc.grace.ms': '0', 'compaction.interval.ms': '3600000' },
+      // No upload until the SIGTERM below: the shutdown's final upload reaches the crash point.
+      config: { 'upload.interval.ms': '3600000', 'object.gc.grace.ms': '0', 'compaction.interval.ms': '3600000' },
       env: { FERRY_CRASH_POINT: point },
     });
     brokers.push(broker);
@@ -47,8 +47,10 @@ for (const point of ['upload-after-put', 'upload-after-commit', 'upload-after-tr
       acked.set(r.responses[0].partitionResponses[0].baseOffset, batch.subarray(21).toString('hex'));
     }
     conn.close();
-    // The first upload reaches the crash point and the process kills itself.
-    await waitFor(() => !broker.running, 20_000, `the broker to die at ${point}`);
+    // SIGTERM: the final upload reaches the crash point and the process SIGKILLs itself there.
+    await broker.stop();
+    assert.ok(broker.logs.includes('"msg":"broker stopping"'), 'the stop began');
+    assert.ok(!broker.logs.includes('"msg":"broker stopped"'), `the process died at ${point}, before a clean stop`);
     const objectsAfterCrash = countFiles(join(broker.dataDir, 'objects'));
     assert.equal(objectsAfterCrash, 1, 'the object was PUT before the crash');
     broker.envOverride = {};
