@@ -28,7 +28,16 @@ import { ObjectGc } from '../uploader/object-gc.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import { InstrumentedObjectStore } from '../objects/instrumented-object-store.js';
 
-export function createObjectStore(config: BrokerConfig, log: Logger): ObjectStore {
+export async function createObjectStore(config: BrokerConfig, log: Logger): Promise<ObjectStore> {
+  if (config.objectStore === 'azure-blob') {
+    if (!config.azureBlobContainer) throw new Error('config azure.blob.container: required when object.store=azure-blob');
+    if (!config.azureBlobAccount && !config.azureBlobEndpoint) throw new Error('config azure.blob.account: required when object.store=azure-blob (or azure.blob.endpoint)');
+    const { createAzureBlobObjectStore } = await import('../objects/azure-blob-object-store.js');
+    return createAzureBlobObjectStore({
+      container: config.azureBlobContainer, account: config.azureBlobAccount ?? undefined,
+      endpoint: config.azureBlobEndpoint ?? undefined, prefix: config.azureBlobPrefix ?? undefined,
+    });
+  }
   if (config.objectStore === 's3') {
     if (!config.s3Bucket) throw new Error('config s3.bucket: required when object.store=s3');
     return new S3ObjectStore({
@@ -117,7 +126,7 @@ export class ObjectTier {
 
   /** Load committed objects into the partition logs (before WAL replay, so replay skips what is uploaded). */
   static async open(meta: ClusterMetadata, logs: LogManager, wal: Wal, topics: TopicService, config: BrokerConfig, log: Logger, metrics: BrokerMetrics, wrap?: (s: ObjectStore) => ObjectStore): Promise<ObjectTier> {
-    const real = createObjectStore(config, log);
+    const real = await createObjectStore(config, log);
     const store = new InstrumentedObjectStore(wrap ? wrap(real) : real, metrics);
     const registry = new ObjectRegistry(meta.store, meta.keys);
     const tier = new ObjectTier(store, registry, logs, wal, topics, config, log, metrics, meta);

@@ -74,7 +74,11 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
 
   // ---- object storage (S3 tier)
-  { key: 'object.store', type: 'enum', group: 'Object storage', values: ['fs', 's3'], default: 'fs', doc: 'Where uploaded data lives: fs (files under <data.dir>/objects, the embedded default) or s3 (any S3-compatible service).' },
+  { key: 'object.store', type: 'enum', group: 'Object storage', values: ['fs', 's3', 'azure-blob'], default: 'fs', doc: 'Where uploaded data lives: fs (files under <data.dir>/objects, the embedded default), s3 (any S3-compatible service) or azure-blob (an Azure storage account container, through the managed identity or DefaultAzureCredential).' },
+  { key: 'azure.blob.account', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Storage account of the azure-blob object store (https://<account>.blob.core.windows.net).' },
+  { key: 'azure.blob.container', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Container of the azure-blob object store (required when object.store=azure-blob).' },
+  { key: 'azure.blob.endpoint', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Blob service URL overriding azure.blob.account (sovereign clouds, private endpoints, Azurite).' },
+  { key: 'azure.blob.prefix', type: 'string', group: 'Object storage', default: null, nullable: true, doc: 'Key prefix inside the container (e.g. "prod/").' },
   {
     key: 'object.store.path', type: 'path', group: 'Object storage',
     default: derived('<data.dir>/objects', (get) => `${get('data.dir') as string}/objects`),

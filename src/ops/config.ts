@@ -69,7 +69,11 @@ export interface BrokerConfig {
   walCapacityBytes: number;
   walAppendTimeoutMs: number;
   cacheMaxBytes: number;
-  objectStore: 'fs' | 's3';
+  objectStore: 'fs' | 's3' | 'azure-blob';
+  azureBlobAccount: string | null;
+  azureBlobContainer: string | null;
+  azureBlobEndpoint: string | null;
+  azureBlobPrefix: string | null;
   objectStorePath: string;
   s3Bucket: string | null;
   s3Prefix: string | null;

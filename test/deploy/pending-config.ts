@@ -12,7 +12,7 @@ import { CONFIG_SPECS, envNameOf } from '../../src/ops/config-schema.js';
 /** Keys not in the schema yet, per deployment file kind. */
 export const PENDING_KEYS = {
   awsProperties: [] as string[],
-  azureProperties: ['azure.blob.account', 'azure.blob.container'],
+  azureProperties: [] as string[],
   compose: [] as string[],
   kubernetes: [] as string[],
   dockerfile: [] as string[],
@@ -23,7 +23,7 @@ export const PENDING_KEYS = {
 /** `key=value` pairs whose value the schema rejects today (an enum value still to be added). */
 export const PENDING_VALUES = {
   awsProperties: [] as string[],
-  azureProperties: ['object.store=azure-blob'],
+  azureProperties: [] as string[],
   compose: [] as string[],
   kubernetes: [] as string[],
   dockerfile: [] as string[],
