@@ -15,3 +15,4 @@ export * from './assignment.js';
 export * from './controller.js';
 export * from './leadership.js';
 export * from './coordinator.js';
+export * from './failover-records.js';

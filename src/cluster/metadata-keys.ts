@@ -13,6 +13,9 @@
 //   producer-ids                        ProducerIdAllocator: {"nextBlockStart"}
 //   volumes/<volumeId>/attachment       the local volume provider's attachment record
 //                                       (src/failover/local-volume-provider.ts; volume id escaped)
+//   volumes/<volumeId>/owner            who may write the volume's WAL, at which epoch (failover-records.ts);
+//                                       every upload commit of the owner compares its modRevision
+//   failovers/<brokerId>                the last failover of a dead broker's volume: phase, target, times
 //
 // API: class MetadataKeys (one per cluster name), escapeSegment / unescapeSegment
 
@@ -51,6 +54,9 @@ export class MetadataKeys {
 
   volumesPrefix(): string { return `${this.root}volumes/`; }
   volumeAttachment(volumeId: string): string { return `${this.root}volumes/${escapeSegment(volumeId)}/attachment`; }
+  volumeOwner(volumeId: string): string { return `${this.root}volumes/${escapeSegment(volumeId)}/owner`; }
+  failover(brokerId: number): string { return `${this.root}failovers/${brokerId}`; }
+  failoversPrefix(): string { return `${this.root}failovers/`; }
 }
 
 /**
