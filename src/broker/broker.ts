@@ -10,7 +10,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
-import { CONFIG_SPECS } from '../ops/config-schema.js';
 import { openWal, type Wal } from '@ferry/wal';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
@@ -29,6 +28,10 @@ import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './clu
 import { ClusterMode } from './cluster-mode.js';
 import { LocalLeadership } from './leadership.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
+import { createVolumeProvider } from '../failover/create-volume-provider.js';
+import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';
+import { FERRY_TAGS, VolumeNotFoundError, type VolumeProvider } from '../failover/volume-provider.js';
+import { acquireOwnVolume, type OwnVolume } from '../failover/volume-acquire.js';
 
 export interface BrokerSettings {
   nodeId: number;
@@ -64,6 +67,27 @@ export interface BrokerHooks {
   wrapObjectStore?: (store: ObjectStore) => ObjectStore;
 }
 
+/** The volume provider and this broker's claimed volume (cluster mode with volume.id). */
+async function openOwnVolume(settings: BrokerSettings, meta: ClusterMetadata, log: Logger): Promise<{ provider: VolumeProvider; own: OwnVolume }> {
+  const c = settings.config;
+  if (c.instanceId === null) throw new Error('config instance.id: required with volume.id (the volume is attached to this instance)');
+  const provider = await createVolumeProvider(c, meta.store, { log: log.child({ component: 'volumes' }) });
+  if (provider instanceof LocalVolumeProvider) {
+    // Local volumes are directories: the first start creates this broker's, in its rack ("zone").
+    await provider.describe(c.volumeId!).catch(async (err) => {
+      if (!(err instanceof VolumeNotFoundError)) throw err;
+      await createLocalVolume(c.volumeLocalRoot, c.volumeId!, {
+        zone: settings.rack, tags: { [FERRY_TAGS.local.cluster]: settings.clusterName, [FERRY_TAGS.local.role]: 'wal', [FERRY_TAGS.local.brokerId]: String(settings.nodeId) },
+      });
+    });
+  }
+  const own = await acquireOwnVolume({
+    store: meta.store, keys: meta.keys, provider, volumeId: c.volumeId!, instanceId: c.instanceId, brokerId: settings.nodeId,
+    rack: settings.rack, attachTimeoutMs: c.volumeAttachTimeoutMs, log: log.child({ component: 'volumes' }),
+  });
+  return { provider, own };
+}
+
 /** A WAL node id: the broker id (the volume's owner). */
 function walOwner(s: BrokerSettings): string { return `${s.clusterName}/broker-${s.nodeId}`; }
 
@@ -95,11 +119,15 @@ export class Broker {
     let tier: ObjectTier | undefined;
     try {
       const topics = await TopicService.load(meta, settings, log);
-      mkdirSync(dirname(settings.walPath), { recursive: true });
-      const walEpoch = await meta.claimVolumeEpoch(walOwner(settings));
-      wal = await openWal(settings.walPath, {
+      // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
+      // a failover that is replaying it); otherwise the WAL is a file at wal.path.
+      const volume = clustered && settings.config.volumeId !== null ? await openOwnVolume(settings, meta, log) : null;
+      const walPath = volume?.own.walPath ?? settings.walPath;
+      mkdirSync(dirname(walPath), { recursive: true });
+      const walEpoch = volume ? volume.own.claim.owner.epoch : await meta.claimVolumeEpoch(walOwner(settings));
+      wal = await openWal(walPath, {
         nodeId: walOwner(settings), epoch: walEpoch, capacityBytes: settings.walCapacityBytes,
-        appendTimeoutMs: settings.walAppendTimeoutMs, metrics: metrics.walMetrics(),
+        appendTimeoutMs: settings.walAppendTimeoutMs, metrics: metrics.walMetrics(), lockPath: volume?.own.lockPath,
       });
       metrics.observeWal(wal);
       const started = Date.now();
@@ -111,7 +139,7 @@ export class Broker {
       // A cluster replays each partition's records when it acquires the partition.
       const restored = clustered ? 0 : logs.recover(records, (id) => topics.byId(id) !== undefined);
       if (!clustered) await topics.applyPartitionState();
-      log.info({ walRecords: records.length, batches: restored, ms: Date.now() - started, wal: settings.walPath }, 'WAL recovered');
+      log.info({ walRecords: records.length, batches: restored, ms: Date.now() - started, wal: walPath }, 'WAL recovered');
       if (!clustered) tier.start();
 
       const groups = await GroupCoordinator.open({
@@ -128,8 +156,11 @@ export class Broker {
       const registry = new HandlerRegistry();
       const self = { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack };
       const cluster = clustered ? new ClusterMode(meta.store, meta.keys, logs, tier, topics, {
-        self, instanceId: CONFIG_SPECS.has('instance.id') ? (settings.config.get('instance.id') as string | null) : null, volumeId: null,
+        self, instanceId: settings.config.instanceId, volumeId: settings.config.volumeId,
         sessionTimeoutMs: settings.config.brokerSessionTimeoutMs,
+        volumes: volume ? { provider: volume.provider, claim: volume.own.claim, attachTimeoutMs: settings.config.volumeAttachTimeoutMs, streamSplitBytes: settings.config.uploadStreamSplitBytes } : null,
+        fatal: (err) => context.fatal(err),
+        metrics,
       }, log.child({ component: 'cluster' })) : null;
       const context: BrokerContext = {
         self,

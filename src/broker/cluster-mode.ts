@@ -13,19 +13,38 @@ import type { Logger } from 'pino';
 import type { WalRecord } from '@ferry/wal';
 import {
   registerBroker, LeadershipView, ClusterController, controlledShutdown,
-  type BrokerRegistration, type MetadataStore, type MetadataKeys,
+  type BrokerRegistration, type MetadataStore, type MetadataKeys, type KeyValue,
 } from '../cluster/index.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { ObjectTier } from './object-tier.js';
 import type { TopicService } from './topic-service.js';
 import type { BrokerEndpoint } from './context.js';
 import { ClusterLeadership } from './leadership.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
+import type { VolumeProvider } from '../failover/volume-provider.js';
+import { decodeVolumeOwner } from '../cluster/failover-records.js';
+import { ownerCompare, type VolumeClaim } from '../failover/volume-owner.js';
+import { RemountController } from '../failover/remount-controller.js';
+import { TakeoverWorker } from '../failover/takeover-worker.js';
+
+export interface ClusterVolumes {
+  provider: VolumeProvider;
+  /** This broker's claim on its own volume (its commits compare it). */
+  claim: VolumeClaim;
+  attachTimeoutMs: number;
+  streamSplitBytes: number;
+}
 
 export interface ClusterModeOptions {
   self: BrokerEndpoint;
   instanceId: string | null;
   volumeId: string | null;
   sessionTimeoutMs: number;
+  /** Brokers with volume.id: failover (remount controller, takeovers); null: no volumes to move. */
+  volumes: ClusterVolumes | null;
+  /** Stop the process (a broker whose volume was taken over must not go on). */
+  fatal: (err: Error) => void;
+  metrics: BrokerMetrics;
 }
 
 export class ClusterMode {
@@ -36,6 +55,9 @@ export class ClusterMode {
   /** WAL records recovered at start, replayed into a partition when it is acquired. */
   private walRecords: WalRecord[] = [];
   private readonly acquiring = new Map<string, Promise<void>>();
+  private remount: RemountController | null = null;
+  private takeovers: TakeoverWorker | null = null;
+  private stopWatchingOwner: (() => void) | null = null;
 
   constructor(
     private readonly store: MetadataStore,
@@ -59,6 +81,26 @@ export class ClusterMode {
     }, { sessionTimeoutMs: this.options.sessionTimeoutMs, log: this.log.child({ component: 'membership' }) });
     this.view = new LeadershipView(this.store, this.keys, { nodeId: self.nodeId, registration: this.registration, log: this.log.child({ component: 'leadership' }) });
     this.tier.uploader.useGuards((t, p) => this.view.commitGuard(t, p));
+    const volumes = this.options.volumes;
+    if (volumes) {
+      this.tier.uploader.useCommitCompares(() => [ownerCompare(volumes.claim)]);
+      this.watchOwner(volumes.claim);
+      this.options.metrics.volumesAttached(1);
+      this.takeovers = new TakeoverWorker({
+        store: this.store, keys: this.keys, provider: volumes.provider, objectStore: this.tier.store, registry: this.tier.registry,
+        clusterName: this.keys.clusterName, nodeId: self.nodeId, instanceId: this.options.instanceId!, streamSplitBytes: volumes.streamSplitBytes,
+        log: this.log.child({ component: 'takeover' }),
+        onTakeover: (event, ok) => {
+          this.options.metrics.volumesAttached(event === 'start' ? 1 : -1);
+          if (event === 'end') this.options.metrics.takeoverFinished(ok);
+        },
+      });
+      await this.takeovers.start();
+      this.remount = new RemountController({
+        store: this.store, keys: this.keys, provider: volumes.provider, nodeId: self.nodeId, attachTimeoutMs: volumes.attachTimeoutMs,
+        log: this.log.child({ component: 'remount' }), metrics: this.options.metrics,
+      });
+    }
     this.view.onAcquired((topicId, partition, epoch) => this.track(topicId, partition, this.acquire(topicId, partition, epoch)));
     this.view.onLost((topicId, partition) => this.logs.removePartition(topicId, partition));
     this.view.onMoveRequested((topicId, partition, to) => { void this.handOver(topicId, partition, to); });
@@ -67,8 +109,37 @@ export class ClusterMode {
     await Promise.all(this.acquiring.values());
     this.controller = new ClusterController(this.store, this.keys, {
       nodeId: self.nodeId, sessionTimeoutMs: this.options.sessionTimeoutMs, log: this.log.child({ component: 'controller' }),
+      ...(this.remount ? { beforeReassignDeadBroker: (id: number) => this.remount!.beforeReassign(id) } : {}),
     });
     this.controller.start();
+  }
+
+  /**
+   * A broker whose volume another broker claimed (a failover while this one was paused or cut
+   * off) must stop at once: its WAL is fenced and its commits fail; a restart waits for the
+   * failover, then claims the volume back.
+   */
+  private watchOwner(claim: VolumeClaim): void {
+    const check = (kv: KeyValue) => {
+      if (kv.modRevision === claim.modRevision) return;
+      const owner = decodeVolumeOwner(kv);
+      if (owner.brokerId === this.options.self.nodeId && owner.epoch === claim.owner.epoch) return;
+      this.options.fatal(new Error(`WAL volume ${claim.owner.volumeId} was claimed by broker ${owner.brokerId} at epoch ${owner.epoch} (ours: ${claim.owner.epoch}); this broker was declared dead`));
+    };
+    const start = (from: number) => {
+      this.stopWatchingOwner = this.store.watch(claim.key, from, (e) => {
+        if (e.type === 'put') check(e.kv);
+      }, (err) => {
+        this.log.warn({ err }, 'volume owner watch lost; re-reading');
+        setTimeout(() => {
+          this.store.get(claim.key).then((kv) => {
+            if (kv) check(kv);
+            start(0);
+          }, () => start(0));
+        }, 500).unref();
+      });
+    };
+    start(claim.modRevision + 1);
   }
 
   private track(topicId: string, partition: number, p: Promise<void>): void {
@@ -124,7 +195,11 @@ export class ClusterMode {
       const r = await controlledShutdown(this.registration, this.view, { timeoutMs });
       this.log.info({ clean: r.clean, ms: r.ms }, 'controlled shutdown');
     }
+    this.remount?.close();
     await this.controller?.close();
+    await this.takeovers?.close();
+    this.stopWatchingOwner?.();
+    await this.options.volumes?.provider.close().catch(() => {});
     this.view?.close();
     await this.registration?.close().catch(() => {});
   }

@@ -82,7 +82,7 @@ export class ObjectTier {
   private readonly jobs: Periodic[];
 
   private constructor(
-    readonly store: ObjectStore, private readonly registry: ObjectRegistry, logs: LogManager, wal: Wal,
+    readonly store: ObjectStore, readonly registry: ObjectRegistry, logs: LogManager, wal: Wal,
     topics: TopicService, config: BrokerConfig, private readonly log: Logger, metrics: BrokerMetrics,
     private readonly meta: ClusterMetadata,
   ) {

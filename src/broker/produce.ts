@@ -139,7 +139,8 @@ function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], 
       if (appendTime !== null) result.logAppendTimeMs = BigInt(appendTime);
     },
     (err: Error) => {
-      if (err.name === 'WalFatalError') b.fatal(err);
+      // Fenced: another broker took this volume over (we were declared dead); stop serving.
+      if (err.name === 'WalFatalError' || err.name === 'WalFencedError') b.fatal(err);
       const retriable = (err as { retriable?: boolean }).retriable === true;
       fail(result, retriable ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.KAFKA_STORAGE_ERROR, err.message);
     },

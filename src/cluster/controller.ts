@@ -521,14 +521,17 @@ export class ClusterController {
     const deferred: ControllerAction[] = [];
     const deadBrokers = [...new Set(planned.filter((a) => a.kind === 'reassign-dead').map((a) => (a as { from: number }).from))];
     const refused = new Set<number>();
-    for (const b of deadBrokers) {
-      if (!this.hook) break;
-      try {
-        await this.hook(b);
-      } catch (err) {
-        refused.add(b);
-        this.log.warn({ err, brokerId: b }, 'beforeReassignDeadBroker failed; its partitions wait');
-      }
+    // In parallel: a rack loss fails over every broker of the rack at once (onto different targets).
+    const hook = this.hook;
+    if (hook) {
+      await Promise.all(deadBrokers.map(async (b) => {
+        try {
+          await hook(b);
+        } catch (err) {
+          refused.add(b);
+          this.log.warn({ err, brokerId: b }, 'beforeReassignDeadBroker failed; its partitions wait');
+        }
+      }));
     }
     const actions = planned.filter((a) => {
       if (a.kind === 'reassign-dead' && refused.has(a.from)) { deferred.push(a); return false; }

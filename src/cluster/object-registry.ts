@@ -89,9 +89,11 @@ export class ObjectRegistry {
    * Atomically: add object records, move removed ones to dead-objects. `guards` must all still
    * hold. Returns false when a guard failed (nothing changed).
    */
-  async commit(change: { add: ObjectRecord[]; remove?: ObjectRecord[]; guards: PartitionGuard[]; producerSnapshots?: { topicId: string; partition: number; value: Buffer }[] }): Promise<boolean> {
+  async commit(change: { add: ObjectRecord[]; remove?: ObjectRecord[]; guards: PartitionGuard[]; producerSnapshots?: { topicId: string; partition: number; value: Buffer }[]; compares?: Compare[] }): Promise<boolean> {
     if (change.guards.length > PARTITIONS_PER_COMMIT_MAX) throw new RangeError(`${change.guards.length} partition guards exceed ${PARTITIONS_PER_COMMIT_MAX} per commit`);
     const compares: Compare[] = change.guards.map((g) => ({ key: this.keys.partition(g.topicId, g.partition), target: 'modRevision', op: '==', value: g.modRevision }));
+    // E.g. the WAL volume's owner record: a broker whose volume was taken over commits nothing.
+    compares.push(...(change.compares ?? []));
     const ops: Op[] = [];
     for (const o of change.add) ops.push({ type: 'put', key: this.objectsPrefix + o.id, value: encodeObjectRecord(o) });
     for (const p of change.producerSnapshots ?? []) ops.push({ type: 'put', key: this.producersKey(p.topicId, p.partition), value: p.value });

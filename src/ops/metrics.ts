@@ -15,7 +15,8 @@
  *                       s3Request(operation, seconds, bytes, direction), s3Error(operation, code)
  *   read path caches:   cacheLookup(cache, hit), cacheBytes(cache, bytes)
  *   cluster:            partitionsLed(n), controller(isController), brokersAlive(n)
- *   failover:           failoverCompleted(seconds, result)
+ *   failover:           failoverCompleted(seconds, result); failoverFinished / failoverPhase (remount
+ *                       controller), volumesAttached(delta), takeoverFinished(ok) (takeover worker)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WalMetrics } from '@ferry/wal';
@@ -104,6 +105,9 @@ export class BrokerMetrics {
   private readonly readyGauge: Gauge;
   private readonly failovers: Counter<'result'>;
   private readonly failoverSeconds: Histogram;
+  private readonly failoverPhaseSeconds: Histogram<'phase'>;
+  private readonly volumesAttachedGauge: Gauge;
+  private readonly takeovers: Counter<'result'>;
 
   private walCapacity = 0;
   /** Pull-based values refreshed at each scrape (e.g. the WAL's used bytes). */
@@ -169,6 +173,9 @@ export class BrokerMetrics {
     this.readyGauge = gauge('ferry_ready', '1 when the broker is registered and serving its partitions (same as /readyz).');
     this.failovers = counter('ferry_failovers_total', 'Failovers (volume moved, WAL replayed, partitions reassigned) this broker carried out, by result.', ['result']);
     this.failoverSeconds = histogram('ferry_failover_duration_seconds', 'From lease expiry of the failed broker to its partitions writable again.', FAILOVER_BUCKETS);
+    this.failoverPhaseSeconds = histogram('ferry_failover_phase_seconds', 'Failover phases driven by this controller: attach (detected to attached on the target), replay (attached to replayed), total (detected to released).', FAILOVER_BUCKETS, ['phase']);
+    this.volumesAttachedGauge = gauge('ferry_volumes_attached', 'WAL volumes this broker holds: its own, plus any it is replaying after a failover.');
+    this.takeovers = counter('ferry_wal_takeovers_total', 'Dead brokers\' WALs this broker replayed into the object store, by result.', ['result']);
   }
 
   // ---- Connections and requests ----
@@ -300,6 +307,14 @@ export class BrokerMetrics {
     this.failovers.inc({ result });
     if (result === 'ok') this.failoverSeconds.observe(seconds);
   }
+  /** The remount controller's FailoverMetrics. */
+  failoverFinished(result: 'done' | 'failed'): void { this.failovers.inc({ result: result === 'done' ? 'ok' : 'failed' }); }
+  failoverPhase(phase: string, seconds: number): void {
+    this.failoverPhaseSeconds.observe({ phase }, seconds);
+    if (phase === 'total') this.failoverSeconds.observe(seconds);
+  }
+  volumesAttached(delta: number): void { this.volumesAttachedGauge.inc(delta); }
+  takeoverFinished(ok: boolean): void { this.takeovers.inc({ result: ok ? 'ok' : 'failed' }); }
 
   /** Prometheus text exposition of every metric. */
   scrape(): Promise<string> {

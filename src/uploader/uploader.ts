@@ -17,7 +17,7 @@ import type { Wal } from '@ferry/wal';
 import type { LogManager, PartitionState } from '../log/log-manager.js';
 import type { CachedBatch, ObjectBlockRef } from '../log/partition-log.js';
 import type { ObjectStore } from '../objects/object-store.js';
-import { encodeJson } from '../cluster/metadata-store.js';
+import { encodeJson, type Compare } from '../cluster/metadata-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
 import type { ObjectIndex } from './object-index.js';
 import { blockRef } from './object-index.js';
@@ -141,6 +141,21 @@ export class Uploader {
   }
 
   private externalGuards: ((topicId: string, partition: number) => PartitionGuard | null) | null = null;
+  private commitCompares: () => Compare[] = () => [];
+
+  /** Compares added to every commit (the WAL volume's owner record: a fenced owner cannot commit). */
+  useCommitCompares(fn: () => Compare[]): void {
+    this.commitCompares = fn;
+  }
+
+  /** Upload everything pending now and trim the WAL; rejects if any of it could not be committed. */
+  async flush(reason: string): Promise<void> {
+    if (this.running) await this.running;
+    await this.uploadOnce(reason);
+    for (const st of this.logs.all()) {
+      if (st.log.pendingUpload().length > 0) throw new Error(`${st.log.topicId}/${st.log.partition}: data still pending after a flush`);
+    }
+  }
 
   /** Cluster mode: the leadership view supplies each partition's commit guard (its record's revision). */
   useGuards(fn: (topicId: string, partition: number) => PartitionGuard | null): void {
@@ -215,7 +230,7 @@ export class Uploader {
       .map((p) => ({ p, snap: p.st.producers.snapshot(p.batches[p.batches.length - 1].lastOffset + 1) }))
       .filter(({ snap }) => snap.length > 0)
       .map(({ p, snap }) => ({ topicId: p.st.log.topicId, partition: p.st.log.partition, value: encodeJson(snap) }));
-    const committed = await this.registry.commit({ add: [record], guards, producerSnapshots });
+    const committed = await this.registry.commit({ add: [record], guards, producerSnapshots, compares: this.commitCompares() });
     if (!committed) {
       // A partition record changed (leadership moved, topic deleted): re-read before the next try.
       for (const p of parts) this.revisions.delete(`${p.st.log.topicId}:${p.st.log.partition}`);
