@@ -41,6 +41,8 @@ export class BrokerProcess {
   get logs(): string { return this.output; }
   get pid(): number | undefined { return this.child?.pid; }
   /** True while the broker process started by start() has not exited. */
+  /** The exit code once the process ended on its own (e.g. 70 after a fatal error); null while running or when signalled. */
+  get exitCode(): number | null { return this.child?.exitCode ?? null; }
   get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
 
   /** Start and wait until the broker logs that it listens. */
