@@ -1,0 +1,114 @@
+// The drill report: everything `ferry drill --json` writes, what the text summary and the SVG draw.
+// Times ending in "Ms" under a cycle are relative to that cycle's t0 (the kill command returned)
+// unless named "...AtMs", which are relative to the run's start.
+import type { BrokerTarget, CommandRun } from './commands.js';
+import type { FailoverObservation } from './failovers.js';
+import type { Summary, TimelinePoint } from './measure.js';
+import type { LostSample, DuplicateSample } from './verify.js';
+
+export const SCENARIOS = ['kill-broker', 'kill-rack', 'pause-broker', 'etcd-leader-loss'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface PartitionOutcome {
+  partition: number;
+  leaderBefore: number;
+  /** Leader in Metadata when the cycle ended. */
+  leaderAfter: number;
+  affected: boolean;
+  /** t0 → first ack of a send started after t0; null: not writable within the timeout. */
+  writableMs: number | null;
+}
+
+export interface CycleReport {
+  cycle: number;
+  scenario: Scenario;
+  victims: BrokerTarget[];
+  rack: string | null;
+  /** Run-relative: the fault command started, and t0 (it returned). */
+  faultAtMs: number;
+  t0AtMs: number;
+  /** Wall clock of t0 (ms since the epoch), to line up with logs and etcd records. */
+  t0EpochMs: number;
+  endAtMs: number;
+  restartedBeforeWritable: boolean;
+  partitions: PartitionOutcome[];
+  writableAffectedMs: Summary;
+  writableAllMs: Summary;
+  notWritable: number[];
+  /** null when etcd was not given; see failoverNote. */
+  failovers: FailoverObservation[] | null;
+  failoverNote: string | null;
+  leaderChanges: Array<{ atMs: number; partition: number; from: number; to: number; leaderEpoch: number }>;
+  /** Run-relative times of the restart (or SIGCONT) and of the victims being listed again. */
+  recoveredAtMs: number | null;
+  backInMetadataMs: number | null;
+  commands: CommandRun[];
+  sends: { sent: number; acked: number; failed: number; pending: number };
+  latencyMs: Summary;
+  ackedLost: number;
+  duplicates: number;
+  unackedPresent: number;
+  failures: string[];
+  passed: boolean;
+}
+
+export interface DrillTotals {
+  cycles: number;
+  passedCycles: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  pending: number;
+  ackedLost: number;
+  duplicates: number;
+  unackedPresent: number;
+  writableAffectedMs: Summary;
+  detectedMs: Summary;
+  attachedMs: Summary;
+  replayedMs: Summary;
+  doneMs: Summary;
+  failoversFailed: number;
+  replayRecords: number;
+  replayBytes: number;
+  latencyMs: Summary;
+}
+
+export interface DrillReport {
+  version: 1;
+  runId: string;
+  scenario: Scenario;
+  topic: string;
+  partitions: number;
+  bootstrap: string[];
+  startedAt: string;
+  durationMs: number;
+  settings: Record<string, unknown>;
+  cycles: CycleReport[];
+  totals: DrillTotals;
+  verify: {
+    recordsRead: number;
+    foreignRecords: number;
+    corruptRecords: number;
+    misplacedRecords: number;
+    lostSamples: LostSample[];
+    duplicateSamples: DuplicateSample[];
+    logStart: Record<number, number>;
+    highWatermark: Record<number, number>;
+    unsettledSends: boolean;
+    error: string | null;
+  };
+  /** Sends that failed after kafkajs's retries, by error name; kafkajs warnings by message. */
+  sendErrors: Record<string, number>;
+  clientLog: Record<string, number>;
+  etcd: { endpoints: string[]; cluster: string } | null;
+  metadataPollErrors: number;
+  timeline: {
+    bucketMs: number;
+    /** [bucket start (run-relative ms), p50 latency, max latency, acks, failed sends]. */
+    points: TimelinePoint[];
+    /** [run-relative ms, partition, error type] (bounded). */
+    errors: Array<[number, number, string]>;
+  };
+  failures: string[];
+  passed: boolean;
+}
