@@ -24,6 +24,7 @@ import { readBrokers, type LiveBroker } from '../cluster/membership.js';
 import { encodeJson, type MetadataStore } from '../cluster/metadata-store.js';
 import type { MetadataKeys } from '../cluster/metadata-keys.js';
 import { VolumeBusyError, type VolumeProvider } from './volume-provider.js';
+import { crashPoint } from '../ops/crash-point.js';
 
 export interface FailoverMetrics {
   failoverFinished(result: 'done' | 'failed'): void;
@@ -150,6 +151,7 @@ export class RemountController {
         const attached = this.now();
         const next: FailoverRecord = { ...rec, phase: 'replaying', times: { ...rec.times, detached, attached }, controller: this.o.nodeId };
         if ((await this.write(next, rev)) === null) throw new FailoverError('CONFLICT', 'record changed');
+        crashPoint('remount-after-attach');
         this.phaseDone('attach', rec.times.detected, attached);
         this.o.log.info({ failover: rec.id, volumeId: rec.volumeId, target: rec.target, ms: attached - rec.times.detected }, 'volume attached to the failover target; it replays the WAL');
         return 'continue';
@@ -221,7 +223,9 @@ export class RemountController {
     // A target needs a volume provider: brokers that run with a volume of their own have one.
     const candidates = brokers.filter((b) => b.nodeId !== rec.brokerId && b.instanceId !== null && b.volumeId !== null && !b.draining);
     if (candidates.length === 0) throw new FailoverError('NO_TARGET', `no live broker with a volume and an instance id can take volume ${rec.volumeId}`);
-    const free = candidates.filter((b) => !busy.has(b.nodeId) && (this.reserved.get(b.nodeId) ?? rec.brokerId) === rec.brokerId);
+    // The controller itself last: it has the control plane to run.
+    const free = candidates.filter((b) => !busy.has(b.nodeId) && (this.reserved.get(b.nodeId) ?? rec.brokerId) === rec.brokerId)
+      .sort((a, b) => Number(a.nodeId === this.o.nodeId) - Number(b.nodeId === this.o.nodeId) || a.nodeId - b.nodeId);
     if (free.length === 0) throw new FailoverError('NO_TARGET', `every live broker is replaying another volume; volume ${rec.volumeId} waits`);
     const sameRack = free.filter((b) => rec.fromRack !== null && b.rack === rec.fromRack);
     if (sameRack.length > 0) return sameRack[0]!;

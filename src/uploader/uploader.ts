@@ -21,6 +21,7 @@ import { encodeJson, type Compare } from '../cluster/metadata-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
 import type { ObjectIndex } from './object-index.js';
 import { blockRef } from './object-index.js';
+import { crashPoint } from '../ops/crash-point.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
 
 export interface UploaderOptions {
@@ -49,18 +50,6 @@ export interface UploaderStats {
 }
 
 interface PartitionUpload { st: PartitionState; batches: CachedBatch[]; bytes: number }
-
-/**
- * Crash-point injection for the kill tests: with FERRY_CRASH_POINT=<name> in the environment the
- * process SIGKILLs itself when it reaches that point (after FERRY_CRASH_AFTER earlier passes).
- */
-const CRASH_POINT = process.env.FERRY_CRASH_POINT;
-let crashPasses = Number(process.env.FERRY_CRASH_AFTER ?? 0);
-function crashPoint(name: string): void {
-  if (CRASH_POINT !== name) return;
-  if (crashPasses-- > 0) return;
-  process.kill(process.pid, 'SIGKILL');
-}
 
 export class UploadFencedError extends Error {
   override name = 'UploadFencedError';
