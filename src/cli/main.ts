@@ -31,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     case 'cluster':
     case 'perf':
     case 'cost':
+    case 'drill':
       return runOpsCommand(command, rest, processIo);
     case 'version':
     case '--version':

@@ -5,6 +5,7 @@ import { runGroups } from './groups-command.js';
 import { runCluster } from './cluster-command.js';
 import { runPerf } from './perf-command.js';
 import { runCost } from './cost-command.js';
+import { runDrillCommand } from './drill-command.js';
 import type { Io } from './output.js';
 
 export const OPS_COMMANDS_USAGE = `  config     check a config file (ferry config check FILE)
@@ -13,6 +14,7 @@ export const OPS_COMMANDS_USAGE = `  config     check a config file (ferry confi
   cluster    describe (brokers, racks, controller, leaders, WAL and upload lag)
   perf       produce|consume|e2e|disk load tests
   cost       monthly cost of a workload: Ferry vs Kafka RF=3
+  drill      failover drill: kill-broker|kill-rack|pause-broker|etcd-leader-loss under a real workload
 `;
 
 export async function runOpsCommand(command: string, argv: string[], io: Io): Promise<number> {
@@ -23,6 +25,7 @@ export async function runOpsCommand(command: string, argv: string[], io: Io): Pr
     case 'cluster': return runCluster(argv, io);
     case 'perf': return runPerf(argv, io);
     case 'cost': return runCost(argv, io);
+    case 'drill': return runDrillCommand(argv, io);
     default:
       io.err(`ferry: unknown command '${command}'\n`);
       return 2;

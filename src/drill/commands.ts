@@ -93,8 +93,10 @@ export class ShellFaultExecutor implements FaultExecutor {
     await this.run(`signal ${signal} broker ${b.nodeId}`, this.need('killCmd', '--kill-cmd'), { id: b.nodeId, host: b.host, port: b.port, rack: b.rack, signal });
   }
 
+  /** Without --restart-cmd this does nothing: a supervisor (systemd, Kubernetes) restarts the broker. */
   async restartBroker(b: BrokerTarget): Promise<void> {
-    await this.run(`restart broker ${b.nodeId}`, this.need('restartCmd', '--restart-cmd'), { id: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+    if (!this.opts.templates.restartCmd) return;
+    await this.run(`restart broker ${b.nodeId}`, this.opts.templates.restartCmd, { id: b.nodeId, host: b.host, port: b.port, rack: b.rack });
   }
 
   async killEtcdLeader(): Promise<void> {

@@ -1,0 +1,65 @@
+// The drill report as text: one table per cycle (partitions, failover phases), then the totals.
+import { renderTable } from '../cli/output.js';
+import type { Summary } from './measure.js';
+import type { CycleReport, DrillReport } from './report-types.js';
+
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
+const sum = (s: Summary) => (s.count === 0 ? '-' : `p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  (n=${s.count})`);
+
+function renderCycle(c: CycleReport): string {
+  const out: string[] = [];
+  const who = c.victims.length === 0 ? 'etcd leader' : c.victims.map((v) => `${v.nodeId} (${v.host}:${v.port}${v.rack ? `, rack ${v.rack}` : ''})`).join(', ');
+  out.push(`cycle ${c.cycle}: ${c.scenario} ${who} — ${c.passed ? 'PASS' : 'FAIL'}`);
+  out.push(`  t0 = ${new Date(c.t0EpochMs).toISOString()} (run +${c.t0AtMs} ms)${c.restartedBeforeWritable ? '; restarted before writable (no other broker)' : ''}`);
+  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', p.writableMs === null ? 'never' : Math.round(p.writableMs)]);
+  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms'], rows).trimEnd().replace(/^/gm, '  '));
+  out.push(`  writable after t0 (affected): ${sum(c.writableAffectedMs)}`);
+  if (c.failovers === null || c.failovers.length === 0) {
+    out.push(`  failover: detected - attached - replayed - done -  (${c.failoverNote ?? 'none'})`);
+  } else {
+    const frows = c.failovers.map((f) => [
+      f.brokerId, f.target ?? '-', f.phase, ms(f.afterT0Ms.detected), ms(f.afterT0Ms.detached), ms(f.afterT0Ms.attached), ms(f.afterT0Ms.fenced),
+      ms(f.afterT0Ms.replayed), ms(f.afterT0Ms.released), ms(f.afterT0Ms.done), f.replay ? `${f.replay.records} rec / ${f.replay.bytes} B` : '-',
+    ]);
+    out.push(renderTable(['broker', 'target', 'phase', 'detected', 'detached', 'attached', 'fenced', 'replayed', 'released', 'done', 'replay'], frows).trimEnd().replace(/^/gm, '  '));
+    if (c.failoverNote) out.push(`  note: ${c.failoverNote}`);
+  }
+  out.push(`  leader changes seen: ${c.leaderChanges.length}; sends ${c.sends.sent}, acked ${c.sends.acked}, failed ${c.sends.failed}, pending ${c.sends.pending}; produce latency ${sum(c.latencyMs)}`);
+  out.push(`  acked lost ${c.ackedLost}, duplicates ${c.duplicates}, unacked present ${c.unackedPresent}; victims back in Metadata at ${c.backInMetadataMs === null ? '-' : `+${c.backInMetadataMs - c.t0AtMs} ms`}`);
+  for (const f of c.failures) out.push(`  ! ${f}`);
+  return out.join('\n') + '\n';
+}
+
+export function renderDrillReport(r: DrillReport): string {
+  const t = r.totals;
+  const out: string[] = [];
+  out.push(`ferry drill ${r.runId}: ${r.scenario}, ${r.cycles.length} cycle(s), topic ${r.topic} (${r.partitions} partitions), ${(r.durationMs / 1000).toFixed(1)} s\n`);
+  for (const c of r.cycles) out.push(renderCycle(c));
+  out.push('totals (ms after t0; p50/p99/max over every cycle)');
+  const rows: Array<[string, string]> = [
+    ['cycles passed', `${t.passedCycles}/${t.cycles}`],
+    ['writable again (affected)', sum(t.writableAffectedMs)],
+    ['failover detected', sum(t.detectedMs)],
+    ['volume attached', sum(t.attachedMs)],
+    ['WAL replayed', sum(t.replayedMs)],
+    ['failover done', sum(t.doneMs)],
+    ['failovers failed', String(t.failoversFailed)],
+    ['replayed', `${t.replayRecords} records, ${t.replayBytes} bytes`],
+    ['produce latency', sum(t.latencyMs)],
+    ['sent / acked / failed / pending', `${t.sent} / ${t.acked} / ${t.failed} / ${t.pending}`],
+    ['acked lost (must be 0)', String(t.ackedLost)],
+    ['duplicates', String(t.duplicates)],
+    ['unacked present', String(t.unackedPresent)],
+    ['records read back', `${r.verify.recordsRead} (${r.verify.foreignRecords} not from this run${r.verify.corruptRecords ? `, ${r.verify.corruptRecords} corrupt` : ''})`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) out.push(`  ${k.padEnd(w)}  ${v}`);
+  if (r.etcd === null) out.push('  (no --etcd/--cluster: failover phase times unknown, shown as -)');
+  const errs = Object.entries(r.sendErrors);
+  if (errs.length) out.push(`  send errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const s of r.verify.lostSamples) out.push(`  lost: partition ${s.partition} offset ${s.offset} (cycle ${s.cycle} seq ${s.seq}, hash ${s.expectedHash}): found ${s.found}`);
+  for (const s of r.verify.duplicateSamples) out.push(`  duplicate: partition ${s.partition} cycle ${s.cycle} seq ${s.seq} x${s.copies}`);
+  out.push('');
+  out.push(r.passed ? 'PASS' : `FAIL\n${r.failures.map((f) => `  - ${f}`).join('\n')}`);
+  return out.join('\n') + '\n';
+}
