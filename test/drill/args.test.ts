@@ -48,6 +48,15 @@ describe('ferry drill arguments', () => {
     assert.equal(c.out, DRILL_USAGE);
   });
 
+  test('an unreachable cluster exits 1 with the reason (not a usage error)', async () => {
+    const { freePort } = await import('../helpers/ports.js');
+    const port = await freePort();
+    const c = capture();
+    assert.equal(await runDrillCommand(['--bootstrap', `127.0.0.1:${port}`, '--scenario', 'kill-broker', ...KILL, '--quiet'], c.io), 1);
+    assert.match(c.err, new RegExp(`ferry drill: .*127\\.0\\.0\\.1:${port}`));
+    assert.ok(!c.err.includes('usage:'));
+  });
+
   test('defaults and conversions', () => {
     const inv = parseDrillArgs(['-b', 'a:1,b:2', '--scenario', 'kill-rack', ...KILL, '--etcd', '127.0.0.1:2379,http://e2:2379', '--cluster', 'prod', '--json', 'r.json']);
     assert.notEqual(inv, 'help');
