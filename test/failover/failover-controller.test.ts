@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { requirePythonModules, requireTool } from '../helpers/require-tool.js';
 import { LineProcess, runChecked } from '../helpers/run-process.js';
 import { waitFor, sleep } from '../helpers/wait.js';
-import { VolumeCluster } from './volume-cluster.js';
+import { VolumeCluster, completeLines as lines, verifyAcked } from './volume-cluster.js';
 
 const SCRIPT = fileURLToPath(new URL('../clients/py/ck_client.py', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ferry-failover-ctl-'));
@@ -23,13 +23,6 @@ after(async () => {
   for (const c of clusters) await c.dispose();
   rmSync(work, { recursive: true, force: true });
 });
-
-function lines(file: string): string[] {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
-  } catch { return []; }
-}
 
 test('a controller killed mid-takeover: the next controller resumes the failover; nothing acknowledged lost', { timeout: 240_000 }, async (t) => {
   const kcat = requireTool('kcat');
@@ -80,15 +73,10 @@ test('a controller killed mid-takeover: the next controller resumes the failover
     assert.equal(of1.target, 3);
     t.diagnostic(`broker 2 killed at 0 ms; controller crashed at ${t1 - t0} ms; broker 2's failover released at ${of2.times.released! - t0} ms, broker 1's at ${of1.times.released! - t0} ms; replays ${JSON.stringify(of2.replay)} ${JSON.stringify(of1.replay)}`);
 
-    const acked = lines(ackFile).map((l) => { const [key, p, o] = l.split(' '); return { key: key!, id: `${p}:${o}` }; });
-    const res = await runChecked(kcat, ['-b', cluster.broker(3).bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p:%o %k\n'], { timeoutMs: 90_000 });
-    const stored = new Map<string, string>();
-    for (const line of res.stdout.toString('utf8').split('\n').filter(Boolean)) {
-      const [id, key] = line.split(' ');
-      stored.set(id!, key!);
-    }
-    const lost = acked.filter((a) => stored.get(a.id) !== a.key);
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
+    const acked = lines(ackFile);
+    const v = await verifyAcked(kcat, cluster.broker(3).bootstrap, topic, acked, runChecked);
+    assert.deepEqual(v.lost.slice(0, 10), [], `${v.lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
+    assert.ok(v.contiguous, 'offsets contiguous from 0 in every partition');
   } finally {
     producer.kill('SIGKILL');
   }

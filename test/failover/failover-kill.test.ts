@@ -9,7 +9,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { requirePythonModules, requireTool } from '../helpers/require-tool.js';
 import { LineProcess, runChecked } from '../helpers/run-process.js';
 import { waitFor, sleep } from '../helpers/wait.js';
-import { RawKafkaConnection } from '../helpers/raw-kafka.js';
-import { ApiKey } from '../../src/protocol/messages/index.js';
-import { buildRecordBatch } from '../../src/protocol/record-batch.js';
-import { VolumeCluster } from './volume-cluster.js';
+import { VolumeCluster, completeLines as lines, probeWritable, verifyAcked } from './volume-cluster.js';
 
 const SCRIPT = fileURLToPath(new URL('../clients/py/ck_client.py', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ferry-failover-'));
@@ -29,35 +26,6 @@ after(async () => {
   for (const c of clusters) await c.dispose();
   rmSync(work, { recursive: true, force: true });
 });
-
-function lines(file: string): string[] {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
-  } catch { return []; }
-}
-
-/** Produce one message to `partition` through its current leader until it is acknowledged; returns when. */
-async function probeWritable(cluster: VolumeCluster, topic: string, partition: number, deadlineMs: number): Promise<number> {
-  for (;;) {
-    if (Date.now() > deadlineMs) throw new Error(`partition ${partition} not writable in time`);
-    try {
-      const leader = (await cluster.metadata(topic)).topics[0].partitions.find((p: any) => p.partitionIndex === partition).leaderId as number;
-      const b = cluster.brokers[leader - 1];
-      if (b?.running) {
-        const c = await RawKafkaConnection.connect(b.bootstrap);
-        try {
-          const r = await c.request(ApiKey.Produce, 9, {
-            transactionalId: null, acks: -1, timeoutMs: 2000,
-            topicData: [{ name: topic, partitionData: [{ index: partition, records: buildRecordBatch([{ key: Buffer.from(`probe-${partition}`), value: Buffer.from('probe') }]) }] }],
-          }, 3000);
-          if (r.responses[0].partitionResponses[0].errorCode === 0) return Date.now();
-        } finally { c.close(); }
-      }
-    } catch { /* leader gone, connection refused: try again */ }
-    await sleep(50);
-  }
-}
 
 test('kill -9 of a broker: volume moved, WAL replayed, partitions writable on live brokers, nothing acknowledged lost', { timeout: 240_000 }, async (t) => {
   const kcat = requireTool('kcat');
@@ -102,19 +70,11 @@ test('kill -9 of a broker: volume moved, WAL replayed, partitions writable on li
       + `partitions writable at ${writable.map((w) => `${w - t0} ms`).join(', ')} (session timeout 3000 ms); replay ${JSON.stringify(fo.replay)}`);
 
     // Every acknowledged message, at its offset, exactly once (idempotent producer across the failover).
-    const acked = lines(ackFile).map((l) => { const [key, p, o] = l.split(' '); return { key: key!, id: `${p}:${o}` }; });
-    const res = await runChecked(kcat, ['-b', cluster.broker(1 === victimId ? 2 : 1).bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p:%o %k\n'], { timeoutMs: 90_000 });
-    const stored = new Map<string, string>();
-    const keys = new Map<string, number>();
-    for (const line of res.stdout.toString('utf8').split('\n').filter(Boolean)) {
-      const [id, key] = line.split(' ');
-      stored.set(id!, key!);
-      if (key!.startsWith('c')) keys.set(key!, (keys.get(key!) ?? 0) + 1);
-    }
-    const lost = acked.filter((a) => stored.get(a.id) !== a.key);
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
-    const dups = [...keys].filter(([, n]) => n > 1);
-    assert.deepEqual(dups.slice(0, 10), [], 'no duplicates from the idempotent producer');
+    const acked = lines(ackFile);
+    const v = await verifyAcked(kcat, cluster.broker(victimId === 1 ? 2 : 1).bootstrap, topic, acked, runChecked);
+    assert.deepEqual(v.lost.slice(0, 10), [], `${v.lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
+    assert.deepEqual(v.duplicateKeys.slice(0, 10), [], 'no duplicates from the idempotent producer');
+    assert.ok(v.contiguous, 'offsets contiguous from 0 in every partition');
 
     // The killed broker comes back: its volume was released and trimmed; it claims it again and rejoins.
     await victim.start(60_000);

@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { requirePythonModules, requireTool } from '../helpers/require-tool.js';
 import { LineProcess, runChecked } from '../helpers/run-process.js';
 import { waitFor, sleep } from '../helpers/wait.js';
-import { VolumeCluster } from './volume-cluster.js';
+import { VolumeCluster, completeLines as lines, verifyAcked } from './volume-cluster.js';
 
 const SCRIPT = fileURLToPath(new URL('../clients/py/ck_client.py', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'ferry-failover-zombie-'));
@@ -23,13 +23,6 @@ after(async () => {
   for (const c of clusters) await c.dispose();
   rmSync(work, { recursive: true, force: true });
 });
-
-function lines(file: string): string[] {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
-  } catch { return []; }
-}
 
 test('a paused broker\'s volume is failed over; thawed, it commits nothing, exits, and comes back clean', { timeout: 240_000 }, async (t) => {
   const kcat = requireTool('kcat');
@@ -52,13 +45,13 @@ test('a paused broker\'s volume is failed over; thawed, it commits nothing, exit
     const victim = cluster.broker(victimId);
     const logBefore = victim.logs.length;
 
-    process.kill(victim.pid!, 'SIGSTOP');
+    cluster.pause(victimId);
     await waitFor(async () => (await cluster.failovers()).some((f) => f.brokerId === victimId && f.phase === 'done'), 60_000, 'the paused broker\'s volume was failed over');
     await waitFor(async () => (await cluster.leaders(topic)).every((l) => l !== victimId && l > 0), 30_000, 'its partitions moved');
     const acksWhilePaused = lines(ackFile).length;
     await waitFor(() => lines(ackFile).length >= acksWhilePaused + 500, 60_000, 'producing continues without it');
 
-    process.kill(victim.pid!, 'SIGCONT');
+    cluster.resume(victimId);
     await waitFor(() => !victim.running, 30_000, () => `the thawed zombie exits (log: ${victim.logs.slice(logBefore).slice(-2000)})`);
     const zombieExit = victim.exitCode;
     assert.equal(zombieExit, 70, 'a fatal exit');
@@ -71,19 +64,11 @@ test('a paused broker\'s volume is failed over; thawed, it commits nothing, exit
     await Promise.race([producer.exited, sleep(30_000)]);
 
     // Every acknowledged message once, offsets contiguous from 0 in every partition (no fork by the zombie).
-    const acked = lines(ackFile).map((l) => { const [key, p, o] = l.split(' '); return { key: key!, id: `${p}:${o}` }; });
-    const live = cluster.brokers.find((b) => b.running)!;
-    const res = await runChecked(kcat, ['-b', live.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %o %k\n'], { timeoutMs: 90_000 });
-    const stored = new Map<string, string>();
-    const perPartition = new Map<number, number[]>();
-    for (const line of res.stdout.toString('utf8').split('\n').filter(Boolean)) {
-      const [p, o, key] = line.split(' ');
-      stored.set(`${p}:${o}`, key!);
-      perPartition.set(Number(p), [...(perPartition.get(Number(p)) ?? []), Number(o)]);
-    }
-    for (const [p, offsets] of perPartition) offsets.forEach((o, i) => assert.equal(o, i, `partition ${p}: offsets contiguous from 0`));
-    const lost = acked.filter((a) => stored.get(a.id) !== a.key);
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
+    const acked = lines(ackFile);
+    const v = await verifyAcked(kcat, cluster.brokers.find((b) => b.running)!.bootstrap, topic, acked, runChecked);
+    assert.ok(v.contiguous, 'offsets contiguous from 0 in every partition');
+    assert.deepEqual(v.lost.slice(0, 10), [], `${v.lost.length} of ${acked.length} acknowledged messages missing or at another offset`);
+    assert.deepEqual(v.duplicateKeys.slice(0, 10), [], 'no duplicates from the idempotent producer');
 
     await victim.start(60_000);
     await waitFor(async () => (await cluster.metadata(topic)).brokers.length === 3, 20_000, 'the zombie, restarted, rejoins');

@@ -3,12 +3,13 @@
  * directory per volume under a shared root, attachments in etcd), one rack per simulated AZ, and
  * an object store shared by all (radosgw or a directory).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, sleep } from '../helpers/wait.js';
+import { buildRecordBatch } from '../../src/protocol/record-batch.js';
 import type { EtcdServer } from '../helpers/etcd.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
@@ -48,7 +49,20 @@ export class VolumeCluster {
     }
   }
 
+  private readonly paused = new Set<BrokerProcess>();
+
   broker(id: number): BrokerProcess { return this.brokers[id - 1]!; }
+
+  /** SIGSTOP (a zombie); metadata() asks other brokers meanwhile. */
+  pause(id: number): void {
+    process.kill(this.broker(id).pid!, 'SIGSTOP');
+    this.paused.add(this.broker(id));
+  }
+
+  resume(id: number): void {
+    process.kill(this.broker(id).pid!, 'SIGCONT');
+    this.paused.delete(this.broker(id));
+  }
 
   async start(): Promise<void> {
     await Promise.all(this.brokers.map((b) => b.start(60_000)));
@@ -57,7 +71,7 @@ export class VolumeCluster {
 
   /** Metadata from the first running broker (or `via`). */
   async metadata(topic: string, via?: BrokerProcess): Promise<any> {
-    const b = via ?? this.brokers.find((x) => x.running)!;
+    const b = via ?? this.brokers.find((x) => x.running && !this.paused.has(x))!;
     const c = await RawKafkaConnection.connect(b.bootstrap);
     try {
       return await c.request(ApiKey.Metadata, 12, { topics: [{ topicId: '0'.repeat(32), name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
@@ -85,4 +99,52 @@ export class VolumeCluster {
     await this.meta?.close().catch(() => {});
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Complete lines of a file another process appends to (the last, partial line is left out). */
+export function completeLines(file: string): string[] {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+  } catch { return []; }
+}
+
+/** Produce one message to `partition` through its current leader until it is acknowledged; returns when (ms). */
+export async function probeWritable(cluster: VolumeCluster, topic: string, partition: number, deadlineMs: number): Promise<number> {
+  for (;;) {
+    if (Date.now() > deadlineMs) throw new Error(`partition ${partition} not writable in time`);
+    try {
+      const leader = (await cluster.metadata(topic)).topics[0].partitions.find((p: any) => p.partitionIndex === partition).leaderId as number;
+      const b = cluster.brokers[leader - 1];
+      if (b?.running) {
+        const c = await RawKafkaConnection.connect(b.bootstrap);
+        try {
+          const r = await c.request(ApiKey.Produce, 9, {
+            transactionalId: null, acks: -1, timeoutMs: 2000,
+            topicData: [{ name: topic, partitionData: [{ index: partition, records: buildRecordBatch([{ key: Buffer.from(`probe-${partition}`), value: Buffer.from('probe') }]) }] }],
+          }, 3000);
+          if (r.responses[0].partitionResponses[0].errorCode === 0) return Date.now();
+        } finally { c.close(); }
+      }
+    } catch { /* leader gone, connection refused: try again */ }
+    await sleep(50);
+  }
+}
+
+/** Read a topic with kcat and check every acknowledged "key partition offset" line is there, at its offset. */
+export async function verifyAcked(kcat: string, bootstrap: string, topic: string, ackedLines: string[], runChecked: (cmd: string, args: string[], o: { timeoutMs: number }) => Promise<{ stdout: Buffer }>): Promise<{ lost: string[]; duplicateKeys: string[]; stored: number; contiguous: boolean }> {
+  const res = await runChecked(kcat, ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %o %k\n'], { timeoutMs: 90_000 });
+  const stored = new Map<string, string>();
+  const keyCount = new Map<string, number>();
+  const perPartition = new Map<number, number[]>();
+  for (const line of res.stdout.toString('utf8').split('\n').filter(Boolean)) {
+    const [p, o, key] = line.split(' ');
+    stored.set(`${p}:${o}`, key!);
+    keyCount.set(key!, (keyCount.get(key!) ?? 0) + 1);
+    perPartition.set(Number(p), [...(perPartition.get(Number(p)) ?? []), Number(o)]);
+  }
+  const lost = ackedLines.filter((l) => { const [key, p, o] = l.split(' '); return stored.get(`${p}:${o}`) !== key; });
+  const duplicateKeys = [...keyCount].filter(([k, n]) => n > 1 && !k.startsWith('probe-')).map(([k]) => k);
+  const contiguous = [...perPartition.values()].every((offsets) => offsets.every((o, i) => o === i));
+  return { lost, duplicateKeys, stored: stored.size, contiguous };
 }
