@@ -2,58 +2,32 @@
 // local WAL volumes and a shared object directory. kill-broker x2 (rotating victims) with --etcd:
 // the drill reads each failover record (detected → done), every affected partition is writable
 // again on a live broker, and nothing acknowledged is lost. Faults are injected through
-// BrokerProcess (SIGKILL, restart on the same volume).
+// the cluster's processes (SIGKILL, restart on the same volume).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BrokerProcess } from '../helpers/broker-process.js';
 import { startEtcd } from '../helpers/etcd.js';
-import { waitFor } from '../helpers/wait.js';
 import { runDrill, renderDrillReport, renderDrillSvg, type FaultExecutor } from '../../src/drill/index.js';
-import { DrillCluster } from '../../src/drill/cluster.js';
+import { VolumeCluster } from '../failover/volume-cluster.js';
 
-const work = mkdtempSync(join(tmpdir(), 'ferry-drill-cluster-'));
-const brokers: BrokerProcess[] = [];
-after(async () => {
-  for (const b of brokers) {
-    if (b.pid) try { process.kill(b.pid, 'SIGCONT'); } catch { /* gone */ }
-    await b.dispose();
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+const clusters: VolumeCluster[] = [];
+after(async () => { for (const c of clusters) await c.dispose(); });
 
 test('kill-broker x2 on three brokers with etcd: failover phases reported, nothing acknowledged lost', { timeout: 240_000 }, async (t) => {
   const etcd = await startEtcd(t);
-  const volumes = join(work, 'volumes');
-  for (const [i, rack] of ['a', 'b', 'c'].entries()) {
-    const id = i + 1;
-    brokers.push(new BrokerProcess({
-      config: {
-        'metadata.backend': 'etcd', 'etcd.endpoints': etcd.endpoint, 'cluster.name': 'drill', 'node.id': String(id), rack,
-        'volume.provider': 'local', 'volume.local.root': volumes, 'volume.id': `vol-${id}`, 'instance.id': `inst-${id}`,
-        'wal.path': join(volumes, `vol-${id}`, 'ferry.wal'), 'broker.session.timeout.ms': '3000',
-        // Long: at a kill the WAL holds acknowledged data that only the replay saves.
-        'upload.interval.ms': '20000', 'object.store.path': join(work, 'objects'),
-      },
-    }));
-  }
-  await Promise.all(brokers.map((b) => b.start(60_000)));
-  const admin = new DrillCluster({ bootstrap: brokers.map((b) => b.bootstrap), clientId: 'drill-test', requestTimeoutMs: 5000 });
-  try {
-    await waitFor(async () => (await admin.metadata([])).brokers.length === 3, 30_000, 'three brokers registered');
-  } finally { admin.close(); }
-
-  const byId = (id: number) => brokers[id - 1]!;
+  const objects = mkdtempSync(join(tmpdir(), 'ferry-drill-objects-'));
+  t.after(() => rmSync(objects, { recursive: true, force: true }));
+  const cluster = new VolumeCluster({ name: 'drill', racks: ['a', 'b', 'c'], etcd, objectStore: { 'object.store.path': objects } });
+  clusters.push(cluster);
+  await cluster.start();
+  const brokers = cluster.brokers;
   const actions: string[] = [];
+  const inner = cluster.executor();
   const executor: FaultExecutor = {
-    async signalBroker(b, signal) {
-      actions.push(`${signal} ${b.nodeId}`);
-      if (signal === 'KILL') await byId(b.nodeId).kill();
-      else process.kill(byId(b.nodeId).pid!, signal === 'STOP' ? 'SIGSTOP' : 'SIGCONT');
-    },
-    async restartBroker(b) { actions.push(`restart ${b.nodeId}`); await byId(b.nodeId).kill(); await byId(b.nodeId).start(60_000); },
+    async signalBroker(b, signal) { actions.push(`${signal} ${b.nodeId}`); await inner.signalBroker(b, signal); },
+    async restartBroker(b) { actions.push(`restart ${b.nodeId}`); await inner.restartBroker(b); },
     async killEtcdLeader() { throw new Error('not in this test'); },
     async restartEtcd() { throw new Error('not in this test'); },
   };

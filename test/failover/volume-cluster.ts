@@ -14,6 +14,7 @@ import type { EtcdServer } from '../helpers/etcd.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { MetadataKeys, listFailovers, type FailoverRecord } from '../../src/cluster/index.js';
+import type { FaultExecutor } from '../../src/drill/index.js';
 
 export interface VolumeClusterOptions {
   name: string;
@@ -80,6 +81,25 @@ export class VolumeCluster {
 
   async leaders(topic: string): Promise<number[]> {
     return (await this.metadata(topic)).topics[0].partitions.sort((a: any, b: any) => a.partitionIndex - b.partitionIndex).map((p: any) => p.leaderId as number);
+  }
+
+  /** `ferry drill`'s faults carried out on these processes (SIGKILL, SIGSTOP/CONT, restart on the same volume, etcd). */
+  executor(): FaultExecutor {
+    return {
+      signalBroker: async (b, signal) => {
+        if (signal === 'KILL') await this.broker(b.nodeId).kill();
+        else if (signal === 'STOP') this.pause(b.nodeId);
+        else this.resume(b.nodeId);
+      },
+      restartBroker: async (b) => {
+        const p = this.broker(b.nodeId);
+        if (this.paused.has(p)) this.resume(b.nodeId);
+        await p.kill();
+        await p.start(90_000);
+      },
+      killEtcdLeader: () => this.o.etcd.kill(),
+      restartEtcd: () => this.o.etcd.restart(),
+    };
   }
 
   async store(): Promise<EtcdMetadataStore> {
