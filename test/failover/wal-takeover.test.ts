@@ -178,7 +178,7 @@ describe('takeOverWal', () => {
     // The controller moves partition 1 (another leader, epoch + 1) right before the takeover commits.
     let moved = false;
     const store = interceptTxn(f.store, async (_compares, ops) => {
-      if (!moved && ops.some((o) => o.key.startsWith(`${f.keys.root}objects/`))) {
+      if (!moved && ops.some((o) => o.type === 'put' && o.key.startsWith(`${f.keys.root}objects/`))) {
         moved = true;
         await setLeader(f, T, 1, 3, 1);
       }
@@ -201,7 +201,7 @@ describe('takeOverWal', () => {
     // the first commit, so partition 0 commits and partition 1 fails: the WAL is not trimmed.
     let bumped = false;
     const store = interceptTxn(f.store, async (_compares, ops) => {
-      if (!bumped && ops.some((o) => o.key.startsWith(`${f.keys.root}objects/`))) {
+      if (!bumped && ops.some((o) => o.type === 'put' && o.key.startsWith(`${f.keys.root}objects/`))) {
         bumped = true;
         await setLeader(f, T, 1, DEAD, 0);
       }
