@@ -15,8 +15,10 @@ export interface PartitionOutcome {
   /** Leader in Metadata when the cycle ended. */
   leaderAfter: number;
   affected: boolean;
-  /** t0 → first ack of a send started after t0; null: not writable within the timeout. */
+  /** t0 → first acks=all probe write (sent straight to the leader, short timeouts) that succeeded: the cluster's recovery. Null: never. */
   writableMs: number | null;
+  /** t0 → first ack of a workload (kafkajs) send started after t0: what a client saw, retry policy included. Null: never. */
+  clientWritableMs: number | null;
 }
 
 export interface CycleReport {
@@ -33,6 +35,8 @@ export interface CycleReport {
   restartedBeforeWritable: boolean;
   partitions: PartitionOutcome[];
   writableAffectedMs: Summary;
+  /** The same for the workload client (kafkajs). */
+  clientWritableAffectedMs: Summary;
   writableAllMs: Summary;
   notWritable: number[];
   /** null when etcd was not given; see failoverNote. */
@@ -63,6 +67,7 @@ export interface DrillTotals {
   duplicates: number;
   unackedPresent: number;
   writableAffectedMs: Summary;
+  clientWritableAffectedMs: Summary;
   detectedMs: Summary;
   attachedMs: Summary;
   replayedMs: Summary;

@@ -11,9 +11,10 @@ function renderCycle(c: CycleReport): string {
   const who = c.victims.length === 0 ? 'etcd leader' : c.victims.map((v) => `${v.nodeId} (${v.host}:${v.port}${v.rack ? `, rack ${v.rack}` : ''})`).join(', ');
   out.push(`cycle ${c.cycle}: ${c.scenario} ${who} — ${c.passed ? 'PASS' : 'FAIL'}`);
   out.push(`  t0 = ${new Date(c.t0EpochMs).toISOString()} (run +${c.t0AtMs} ms)${c.restartedBeforeWritable ? '; restarted before writable (no other broker)' : ''}`);
-  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', p.writableMs === null ? 'never' : Math.round(p.writableMs)]);
-  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms'], rows).trimEnd().replace(/^/gm, '  '));
-  out.push(`  writable after t0 (affected): ${sum(c.writableAffectedMs)}`);
+  const ms = (x: number | null) => (x === null ? 'never' : Math.round(x));
+  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', ms(p.writableMs), ms(p.clientWritableMs)]);
+  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms', 'client ms'], rows).trimEnd().replace(/^/gm, '  '));
+  out.push(`  writable after t0 (affected): ${sum(c.writableAffectedMs)}; the workload client: ${sum(c.clientWritableAffectedMs)}`);
   if (c.failovers === null || c.failovers.length === 0) {
     out.push(`  failover: detected - attached - replayed - done -  (${c.failoverNote ?? 'none'})`);
   } else {
@@ -39,6 +40,7 @@ export function renderDrillReport(r: DrillReport): string {
   const rows: Array<[string, string]> = [
     ['cycles passed', `${t.passedCycles}/${t.cycles}`],
     ['writable again (affected)', sum(t.writableAffectedMs)],
+    ['  as the client saw it', sum(t.clientWritableAffectedMs)],
     ['failover detected', sum(t.detectedMs)],
     ['volume attached', sum(t.attachedMs)],
     ['WAL replayed', sum(t.replayedMs)],

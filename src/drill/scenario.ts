@@ -11,6 +11,7 @@ import type { BrokerTarget, CommandRun, FaultExecutor } from './commands.js';
 import { DrillCluster } from './cluster.js';
 import { failoverSettled, readFailovers, type FailoverObservation } from './failovers.js';
 import { Ledger, SendState } from './ledger.js';
+import { WritableProbe } from './probe.js';
 import { firstIndexAtOrAfter, latencies, latencyTimeline, summarize, timelineBucketMs, writableAfter, round1 } from './measure.js';
 import { MetadataWatch } from './metadata-watch.js';
 import { readBack, type ReadBackStats } from './read-back.js';
@@ -155,7 +156,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   let rack: string | null = null;
   const base = (): CycleState['report'] => ({
     cycle, scenario: opts.scenario, victims: victims.map(target), rack, faultAtMs: rel(cycleStart), t0AtMs: rel(cycleStart), t0EpochMs: Date.now(), endAtMs: rel(clock()),
-    restartedBeforeWritable: false, partitions: [], writableAffectedMs: summarize([]), writableAllMs: summarize([]), notWritable: [],
+    restartedBeforeWritable: false, partitions: [], writableAffectedMs: summarize([]), clientWritableAffectedMs: summarize([]), writableAllMs: summarize([]), notWritable: [],
     failovers: null, failoverNote: null, leaderChanges: [], recoveredAtMs: null, backInMetadataMs: null,
     commands: ctx.commandLog.slice(commandsFrom), failures,
   });
@@ -195,6 +196,8 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   const t0 = clock();
   const t0EpochMs = Date.now();
   const fromIdx = firstIndexAtOrAfter(ledger, t0);
+  const probe = new WritableProbe({ bootstrap: [...opts.bootstrap, ...brokersBefore.map((b) => `${b.host}:${b.port}`)], topic: opts.topic, clock });
+  probe.start(affected, t0);
   let recoveredAt: number | null = null;
   let aborted = false;
 
@@ -217,7 +220,9 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   let backgroundDone = !(opts.scenario === 'pause-broker' || etcdScenario);
   for (;;) {
     const w = writableAfter(ledger, t0, fromIdx);
-    const allWritable = affected.every((p) => w.has(p));
+    const probed = probe.results();
+    const allWritable = affected.every((p) => probed.has(p));
+    const clientAllWritable = affected.every((p) => w.has(p));
     const now = clock();
     if (!backgroundDone && ((opts.scenario === 'pause-broker' && allWritable) || now >= t0 + opts.pauseMs || now >= t0 + opts.writableTimeoutMs)) {
       if (opts.scenario === 'pause-broker') await recover(() => executor.signalBroker(target(victims[0]!), 'CONT'), 'SIGCONT');
@@ -225,11 +230,14 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
       backgroundDone = true;
       continue;
     }
-    if ((allWritable && backgroundDone) || now >= t0 + opts.writableTimeoutMs) break;
+    if ((allWritable && clientAllWritable && backgroundDone) || now >= t0 + opts.writableTimeoutMs) break;
     await sleep(100);
   }
+  await probe.stop();
+  const probedEnd = probe.results();
   const wNow = writableAfter(ledger, t0, fromIdx);
-  log(`cycle ${cycle}: ${affected.filter((p) => wNow.has(p)).length}/${affected.length} affected partitions writable again${affected.length ? `, slowest ${round1(Math.max(...affected.map((p) => wNow.get(p) ?? Infinity)))} ms` : ''}`);
+  const slowest = (m: Map<number, number>) => round1(Math.max(...affected.map((p) => m.get(p) ?? Infinity)));
+  log(`cycle ${cycle}: ${affected.filter((p) => probedEnd.has(p)).length}/${affected.length} affected partitions writable again${affected.length ? `, slowest ${slowest(probedEnd)} ms (the client: ${slowest(wNow)} ms)` : ''}`);
 
   // Failover records (etcd).
   let failovers: FailoverObservation[] | null = null;
@@ -291,10 +299,16 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   const end = clock();
   const wEnd = writableAfter(ledger, t0, fromIdx);
   const partitions: PartitionOutcome[] = ctx.partitionIds.map((p) => {
-    const ms = wEnd.get(p);
-    return { partition: p, leaderBefore: leaderBefore.get(p) ?? -1, leaderAfter: watch.leaderOf(p), affected: affected.includes(p), writableMs: ms === undefined ? null : round1(ms) };
+    const client = wEnd.get(p);
+    // Unaffected partitions are not probed: their first workload ack stands for both.
+    const probed = affected.includes(p) ? probedEnd.get(p) : client;
+    return {
+      partition: p, leaderBefore: leaderBefore.get(p) ?? -1, leaderAfter: watch.leaderOf(p), affected: affected.includes(p),
+      writableMs: probed === undefined ? null : round1(probed), clientWritableMs: client === undefined ? null : round1(client),
+    };
   });
-  const notWritable = partitions.filter((p) => p.affected && (p.writableMs === null || p.writableMs > opts.writableTimeoutMs)).map((p) => p.partition);
+  const late = (x: number | null) => x === null || x > opts.writableTimeoutMs;
+  const notWritable = partitions.filter((p) => p.affected && (late(p.writableMs) || late(p.clientWritableMs))).map((p) => p.partition);
   if (notWritable.length > 0) failures.push(`partition${notWritable.length > 1 ? 's' : ''} ${notWritable.join(',')} not writable within ${opts.writableTimeoutMs} ms`);
   log(`cycle ${cycle}: done${failures.length ? `, ${failures.length} problem(s)` : ''}`);
   return {
@@ -303,6 +317,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
       cycle, scenario: opts.scenario, victims: victims.map(target), rack, faultAtMs: rel(faultAt), t0AtMs: rel(t0), t0EpochMs, endAtMs: rel(end),
       restartedBeforeWritable: restartEarly, partitions,
       writableAffectedMs: summarize(partitions.filter((p) => p.affected && p.writableMs !== null).map((p) => p.writableMs!)),
+      clientWritableAffectedMs: summarize(partitions.filter((p) => p.affected && p.clientWritableMs !== null).map((p) => p.clientWritableMs!)),
       writableAllMs: summarize(partitions.filter((p) => p.writableMs !== null).map((p) => p.writableMs!)),
       notWritable, failovers, failoverNote,
       leaderChanges: watch.leaderChanges.filter((c) => c.atMs >= cycleStart && c.atMs < end).map((c) => ({ ...c, atMs: rel(c.atMs) })),
@@ -373,6 +388,7 @@ function buildReport(b: BuildInput): DrillReport {
       sent: counts.sent, acked: counts.acked, failed: counts.failed, pending: counts.pending,
       ackedLost: verify.ackedLost, duplicates: verify.duplicates, unackedPresent: verify.unackedPresent,
       writableAffectedMs: summarize(cycles.flatMap((c) => c.partitions.filter((p) => p.affected && p.writableMs !== null).map((p) => p.writableMs!))),
+      clientWritableAffectedMs: summarize(cycles.flatMap((c) => c.partitions.filter((p) => p.affected && p.clientWritableMs !== null).map((p) => p.clientWritableMs!))),
       detectedMs: times('detected'), attachedMs: times('attached'), replayedMs: times('replayed'), doneMs: times('done'),
       failoversFailed: fo.filter((f) => f.phase === 'failed').length,
       replayRecords: fo.reduce((s, f) => s + (f.replay?.records ?? 0), 0), replayBytes: fo.reduce((s, f) => s + (f.replay?.bytes ?? 0), 0),

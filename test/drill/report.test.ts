@@ -86,11 +86,11 @@ function cycle(n: number, over: Partial<CycleReport> = {}): CycleReport {
     cycle: n, scenario: 'kill-broker', victims: [{ nodeId: 2, host: 'b2', port: 9092, rack: 'b' }], rack: null, faultAtMs: 3000 + n * 10_000, t0AtMs: 3010 + n * 10_000,
     t0EpochMs: 1_700_000_000_000, endAtMs: 9000 + n * 10_000, restartedBeforeWritable: false,
     partitions: [
-      { partition: 0, leaderBefore: 2, leaderAfter: 1, affected: true, writableMs: 4200 },
-      { partition: 1, leaderBefore: 1, leaderAfter: 1, affected: false, writableMs: 12 },
-      { partition: 2, leaderBefore: 2, leaderAfter: 3, affected: true, writableMs: 4800 },
+      { partition: 0, leaderBefore: 2, leaderAfter: 1, affected: true, writableMs: 4200, clientWritableMs: 5100 },
+      { partition: 1, leaderBefore: 1, leaderAfter: 1, affected: false, writableMs: 12, clientWritableMs: 12 },
+      { partition: 2, leaderBefore: 2, leaderAfter: 3, affected: true, writableMs: 4800, clientWritableMs: 5300 },
     ],
-    writableAffectedMs: summarize([4200, 4800]), writableAllMs: summarize([12, 4200, 4800]), notWritable: [],
+    writableAffectedMs: summarize([4200, 4800]), clientWritableAffectedMs: summarize([5100, 5300]), writableAllMs: summarize([12, 4200, 4800]), notWritable: [],
     failovers: [{ id: '2-1', brokerId: 2, volumeId: 'v2', phase: 'done', target: 3, fromRack: 'b', targetRack: 'c', afterT0Ms: { detected: 3100, detached: 3200, attached: 3500, fenced: 3550, replayed: 3900, released: 4000, done: 4100 }, replay: { records: 77, batches: 5, bytes: 7700, partitions: 2, skippedBatches: 1 }, error: null }],
     failoverNote: null, leaderChanges: [{ atMs: 7500, partition: 0, from: 2, to: 1, leaderEpoch: 4 }], recoveredAtMs: 8000 + n * 10_000, backInMetadataMs: 8500 + n * 10_000,
     commands: [], sends: { sent: 1000, acked: 998, failed: 2, pending: 0 }, latencyMs: summarize([2, 3, 4800]), ackedLost: 0, duplicates: 0, unackedPresent: 1, failures: [], passed: true,
@@ -99,13 +99,13 @@ function cycle(n: number, over: Partial<CycleReport> = {}): CycleReport {
 }
 
 function sampleReport(): DrillReport {
-  const cycles = [cycle(1), cycle(2, { passed: false, failures: ['partition 2 not writable within 30000 ms'], partitions: [{ partition: 2, leaderBefore: 2, leaderAfter: 2, affected: true, writableMs: null }], failovers: null, failoverNote: 'no --etcd/--cluster given' })];
+  const cycles = [cycle(1), cycle(2, { passed: false, failures: ['partition 2 not writable within 30000 ms'], partitions: [{ partition: 2, leaderBefore: 2, leaderAfter: 2, affected: true, writableMs: null, clientWritableMs: null }], failovers: null, failoverNote: 'no --etcd/--cluster given' })];
   return {
     version: 1, runId: 'abcd', scenario: 'kill-broker', topic: 'ferry-drill', partitions: 3, bootstrap: ['b1:9092'], startedAt: new Date(0).toISOString(), durationMs: 32_000, settings: {},
     cycles,
     totals: {
       cycles: 2, passedCycles: 1, sent: 2000, acked: 1996, failed: 4, pending: 0, ackedLost: 0, duplicates: 0, unackedPresent: 2,
-      writableAffectedMs: summarize([4200, 4800]), detectedMs: summarize([3100]), attachedMs: summarize([3500]), replayedMs: summarize([3900]), doneMs: summarize([4100]),
+      writableAffectedMs: summarize([4200, 4800]), clientWritableAffectedMs: summarize([5100, 5300]), detectedMs: summarize([3100]), attachedMs: summarize([3500]), replayedMs: summarize([3900]), doneMs: summarize([4100]),
       failoversFailed: 0, replayRecords: 77, replayBytes: 7700, latencyMs: summarize([2, 3, 4800]),
     },
     verify: { recordsRead: 2010, foreignRecords: 10, corruptRecords: 0, misplacedRecords: 0, lostSamples: [], duplicateSamples: [], logStart: { 0: 0 }, highWatermark: { 0: 700 }, unsettledSends: false, error: null },
@@ -144,7 +144,8 @@ describe('drill report output', () => {
     const text = renderDrillReport(sampleReport());
     assert.match(text, /cycle 1: kill-broker 2 \(b2:9092, rack b\) — PASS/);
     assert.match(text, /cycle 2: kill-broker .* — FAIL/);
-    assert.match(text, /^\s+0\s+2\s+1\s+yes\s+4200$/m);
+    assert.match(text, /^\s+0\s+2\s+1\s+yes\s+4200\s+5100$/m);
+    assert.match(text, /as the client saw it\s+p50 5100\s+p99 5300/);
     assert.match(text, /^\s+2\s+3\s+done\s+3100\s+3200\s+3500\s+3550\s+3900\s+4000\s+4100\s+77 rec \/ 7700 B$/m);
     assert.match(text, /writable again \(affected\)\s+p50 4200\s+p99 4800\s+max 4800\s+\(n=2\)/);
     assert.match(text, /acked lost \(must be 0\)\s+0/);
