@@ -161,7 +161,12 @@ export class RemountController {
         const started = rec.times.attached ?? rec.times.detected;
         for (;;) {
           const kv = await this.o.store.get(this.o.keys.failover(rec.brokerId));
-          if (!kv || kv.modRevision !== rev) return 'continue';
+          if (!kv || kv.modRevision !== rev) {
+            // The target gave up: reject; the controller's next reconcile starts over (no retry storm).
+            const now = kv ? decodeFailover(kv) : null;
+            if (now?.id === rec.id && now.phase === 'failed') throw new FailoverError('REPLAY_FAILED', now.error ?? `broker ${rec.target} failed to replay volume ${rec.volumeId}`);
+            return 'continue';
+          }
           const live = await readBrokers(this.o.store, this.o.keys);
           this.requireLive(rec, live);
           if (this.now() - started > (this.o.replayTimeoutMs ?? 120_000)) {

@@ -17,6 +17,7 @@
 //
 // API: takeOverWal(options) -> FailoverReplayStats
 
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { openWal, type Wal } from '@ferry/wal';
 import type { FailoverReplayStats } from '../cluster/failover-records.js';
@@ -61,6 +62,11 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
     homeBrokerId: o.deadBrokerId,
   }, { expectRevision: o.ownerRevision });
   let wal: Wal | null = null;
+  if (!existsSync(o.walPath)) {
+    // The broker died before it ever wrote a WAL: nothing to replay (and never create one here).
+    o.log.warn({ volumeId: o.volumeId, walPath: o.walPath }, 'the volume holds no WAL; nothing to replay');
+    return { records: 0, batches: 0, bytes: 0, partitions: 0, skippedBatches: 0 };
+  }
   try {
     wal = await openWal(o.walPath, { nodeId: `${o.clusterName}/broker-${o.self.brokerId}/takeover`, epoch: owner.owner.epoch, lockPath: o.lockPath });
     o.onFenced?.();
@@ -69,19 +75,22 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
     const index = new ObjectIndex(logs);
 
     // Which partitions the WAL holds, and whether the dead broker still leads them.
-    const entries = new Map<string, { topicId: string; partition: number }>();
-    let walBatches = 0;
+    const entries = new Map<string, { topicId: string; partition: number; walBatches: number }>();
     for (const rec of records) {
       if (rec.type !== WAL_TYPE_BATCHES) continue;
       const e = decodeBatchesEntry(rec.body);
-      walBatches += e.batches.length;
-      entries.set(`${e.topicId}:${e.partition}`, { topicId: e.topicId, partition: e.partition });
+      const key = `${e.topicId}:${e.partition}`;
+      const entry = entries.get(key) ?? { topicId: e.topicId, partition: e.partition, walBatches: 0 };
+      entry.walBatches += e.batches.length;
+      entries.set(key, entry);
     }
     const objects = await o.registry.list();
     index.load(objects);
     const guards = new Map<string, PartitionGuard>();
     const notLed: string[] = [];
-    for (const { topicId, partition } of entries.values()) {
+    // Batches in S3 already (uploaded before the crash, the WAL not trimmed yet).
+    let skippedBatches = 0;
+    for (const { topicId, partition, walBatches } of entries.values()) {
       if (!(await o.store.get(o.keys.topicId(topicId)))) continue; // topic deleted: nothing to keep
       const kv = await o.store.get(o.keys.partition(topicId, partition));
       const rec = kv ? decodePartitionRecord(kv.value, kv.key) : null;
@@ -92,6 +101,7 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
       const snap = (await o.registry.producerSnapshots(topicId)).get(partition);
       if (snap) st.producers.restore(decodeJson<ProducerSnapshot>(snap, `producers of ${topicId}/${partition}`));
       logs.recover(records, () => true, { topicId, partition });
+      skippedBatches += walBatches - st.log.pendingUpload().length;
       if (kv && rec && rec.leader === o.deadBrokerId) {
         guards.set(`${topicId}:${partition}`, { topicId, partition, modRevision: kv.modRevision });
       } else if (st.log.pendingUpload().length > 0) {
@@ -121,7 +131,7 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
     uploader.useCommitCompares(() => [ownerCompare(owner)]);
     // Commits, then trims the WAL to its end: a broker that opens the volume later starts empty.
     await uploader.flush(`takeover of volume ${o.volumeId}`);
-    const stats: FailoverReplayStats = { records: records.length, batches, bytes, partitions, skippedBatches: walBatches - batches };
+    const stats: FailoverReplayStats = { records: records.length, batches, bytes, partitions, skippedBatches };
     o.log.info({ volumeId: o.volumeId, deadBrokerId: o.deadBrokerId, epoch: owner.owner.epoch, ...stats }, 'WAL replayed into the object store');
     return stats;
   } finally {
