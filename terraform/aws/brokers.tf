@@ -55,6 +55,7 @@ resource "aws_instance" "broker" {
       s3_region          = local.region
       etcd_endpoints     = local.etcd_endpoints
       volume_id          = aws_ebs_volume.wal[count.index].id
+      session_timeout_ms = var.broker_session_timeout_ms
       num_partitions     = var.num_partitions
       log_level          = var.log_level
       extra_properties   = local.extra_properties

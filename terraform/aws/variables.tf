@@ -268,6 +268,16 @@ variable "num_partitions" {
   }
 }
 
+variable "broker_session_timeout_ms" {
+  type        = number
+  description = "broker.session.timeout.ms: how long a broker's etcd lease outlives its last renewal. A broker silent this long is declared dead and its WAL volume failed over, so it is the floor of every failover's time; too low and a network blip or a long GC pause fails a healthy broker over."
+  default     = 6000
+  validation {
+    condition     = var.broker_session_timeout_ms >= 1000 && var.broker_session_timeout_ms <= 60000 && floor(var.broker_session_timeout_ms) == var.broker_session_timeout_ms
+    error_message = "broker_session_timeout_ms must be an integer from 1000 to 60000."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "log.level of the brokers."

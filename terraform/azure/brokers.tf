@@ -77,6 +77,7 @@ resource "azurerm_linux_virtual_machine" "broker" {
       storage_container  = azurerm_storage_container.objects.name
       etcd_endpoints     = local.etcd_endpoints
       volume_id          = azurerm_managed_disk.wal[count.index].id
+      session_timeout_ms = var.broker_session_timeout_ms
       num_partitions     = var.num_partitions
       log_level          = var.log_level
       extra_properties   = local.extra_properties

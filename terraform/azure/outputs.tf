@@ -18,12 +18,22 @@ output "brokers" {
 }
 
 output "drill_command" {
-  description = "The failover drill to run from a host inside the virtual network (for example a broker): kills broker-2 and checks that its partitions come back without losing acknowledged data."
-  value       = "ferry drill --bootstrap-server ${local.bootstrap_servers} --kill ${var.broker_count >= 2 ? "broker-2" : "broker-1"}"
+  description = "The failover drill (docs/drill.md) to run from a host inside the virtual network with the ferry CLI and a signed-in Azure CLI that may stop and start the broker VMs: three kill-broker cycles that power a broker's VM off, so its ZRS WAL disk moves to a live broker (any zone) and is replayed; the drill then starts the VM again and checks that nothing acknowledged was lost."
+  value       = local.drill_command_instance_stop
+}
+
+output "drill_command_process_kill" {
+  description = "The drill with a process kill over SSH (systemctl kill): systemd restarts the broker before its lease expires, so this exercises WAL recovery, not the disk move. Needs SSH access (ssh_cidr_blocks)."
+  value       = local.drill_command_process_kill
+}
+
+output "cluster_name" {
+  description = "Cluster name (cluster.name): the etcd prefix /ferry/<cluster_name>/ and ferry drill --cluster."
+  value       = var.cluster_name
 }
 
 output "etcd_endpoints" {
-  description = "etcd client URLs (etcd.endpoints of the brokers)."
+  description = "etcd client URLs (etcd.endpoints of the brokers; ferry drill --etcd)."
   value       = local.etcd_endpoints
 }
 

@@ -26,7 +26,7 @@ const SAMPLES: Record<'aws' | 'azure', Record<string, Record<string, string | nu
       wal_device: '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0', wal_capacity_bytes: 2147483648,
       metrics_port: 9644, s3_bucket: 'prod-ferry-123456789012-us-east-1', s3_prefix: 'prod/', s3_region: 'us-east-1',
       etcd_endpoints: 'http://10.42.0.10:2379,http://10.42.16.10:2379,http://10.42.32.10:2379',
-      volume_id: 'vol-0123456789abcdef0', num_partitions: 6, log_level: 'info', extra_properties: 'log.retention.ms=3d',
+      volume_id: 'vol-0123456789abcdef0', session_timeout_ms: 6000, num_partitions: 6, log_level: 'info', extra_properties: 'log.retention.ms=3d',
     },
     'ferry-install.sh.tftpl': {
       node_version: '22.23.3', node_arch: 'arm64', ferry_repository: 'https://github.com/example/ferry.git', ferry_version: 'v0.1.0',
@@ -44,7 +44,7 @@ const SAMPLES: Record<'aws' | 'azure', Record<string, Record<string, string | nu
       storage_account: 'prodferryab12cd', storage_container: 'ferry',
       etcd_endpoints: 'http://10.43.0.10:2379,http://10.43.0.11:2379,http://10.43.0.12:2379',
       volume_id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-ferry/providers/Microsoft.Compute/disks/prod-broker-3-wal',
-      num_partitions: 6, log_level: 'info', extra_properties: '',
+      session_timeout_ms: 3000, num_partitions: 6, log_level: 'info', extra_properties: '',
     },
     'ferry-install.sh.tftpl': {
       node_version: '22.23.3', node_arch: 'x64', ferry_repository: 'https://github.com/example/ferry.git', ferry_version: 'main',
@@ -116,6 +116,15 @@ for (const cloud of ['aws', 'azure'] as const) {
           assert.equal(config.get('s3.bucket'), 'prod-ferry-123456789012-us-east-1');
           assert.equal(config.get('log.retention.ms'), 3 * 86_400_000, 'extra_properties reach the broker');
         }
+        // Failover: the volume provider, this broker's volume, its rack (the zone) and the session
+        // timeout; instance.id comes from FERRY_INSTANCE_ID (the install script, checked below).
+        const sample = SAMPLES[cloud]['ferry.properties.tftpl']!;
+        assert.equal(config.get('volume.provider'), cloud === 'aws' ? 'aws-ebs' : 'azure-zrs');
+        assert.equal(config.get('volume.id'), sample.volume_id);
+        assert.equal(config.get('broker.session.timeout.ms'), sample.session_timeout_ms);
+        assert.equal(config.get('instance.id'), null, 'instance.id is not in the file: it comes from the metadata service');
+        const withInstance = loadConfig({ argv: ['--config', file], env: { FERRY_INSTANCE_ID: cloud === 'aws' ? 'i-0123456789abcdef0' : '/subscriptions/x/resourceGroups/prod-ferry/providers/Microsoft.Compute/virtualMachines/prod-broker-3' }, cwd: dir });
+        assert.match(String(withInstance.get('instance.id')), cloud === 'aws' ? /^i-/ : /virtualMachines\/prod-broker-3$/, 'FERRY_INSTANCE_ID sets instance.id');
         const listeners = config.get('advertised.listeners') as Array<{ host: string; port: number }>;
         assert.equal(listeners[0]!.host, SAMPLES[cloud]['ferry.properties.tftpl']!.advertised_host);
         assert.deepEqual(config.warnings, []);
@@ -154,6 +163,9 @@ for (const cloud of ['aws', 'azure'] as const) {
       assert.match(install, /install -m 0644 \/opt\/ferry\/deploy\/systemd\/ferry\.service \/etc\/systemd\/system\/ferry\.service/);
       assert.match(install, /systemctl enable --now ferry\.service/);
       assert.match(install, /FERRY_INSTANCE_ID=/);
+      // instance.id is what the volume provider attaches to: the EC2 instance id (IMDSv2) or the VM resource id.
+      if (cloud === 'aws') assert.match(install, /169\.254\.169\.254\/latest\/meta-data\/instance-id/);
+      else assert.match(install, /169\.254\.169\.254\/metadata\/instance\/compute\/resourceId/);
       if (cloud === 'azure') assert.match(install, /AZURE_CLIENT_ID=%s/);
       // The unit runs exactly the node and entry point the script installs, with the written config.
       const unit = read('deploy/systemd/ferry.service');

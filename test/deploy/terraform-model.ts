@@ -102,12 +102,40 @@ export async function loadModule(dir: string): Promise<TerraformModule> {
       if (/\.variable\.[^.]+\[0\]\.type$/.test(e.where) || /\.ignore_changes\[\d+\]$/.test(e.where)) continue;
       m.expressions.push({ file, ...e });
       // The parser's references miss those inside for-expression bodies: scan the text as well.
-      const refs = new Set((await hcl().getReferencesInExpression(path, e.text)).map((r) => r.value));
+      const refs = new Set((await hcl().getReferencesInExpression(path, encodeTemplateLiteral(e.text))).map((r) => r.value));
       for (const r of scanReferences(e.text)) refs.add(r);
       for (const ref of refs) m.references.push({ file, where: e.where, ref });
     }
   }
   return m;
+}
+
+/**
+ * hcl2json hands template strings back decoded (HCL `"a \"b\" ${x}"` as `a "b" ${x}`), but the
+ * expression parser wants HCL source again: escape `"` and `\` outside `${...}` (inside, quotes
+ * are the expression's own syntax).
+ */
+export function encodeTemplateLiteral(text: string): string {
+  let out = '';
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (depth === 0) {
+      if (c === '$' && text[i + 1] === '{') { out += '${'; depth = 1; i++; }
+      else if (c === '"' || c === '\\') out += `\\${c}`;
+      else out += c;
+      continue;
+    }
+    out += c;
+    if (inString) {
+      if (c === '\\') { out += text[i + 1] ?? ''; i++; }
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}') depth--;
+  }
+  return out;
 }
 
 const REF_RE = /(?<![\w.])(?:(?:var|local|module)\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?|data\.[a-z0-9_]+\.[A-Za-z_][\w-]*|(?:(?:aws|azurerm|random)_[a-z0-9_]+|terraform_data)\.[A-Za-z_][\w-]*)/g;

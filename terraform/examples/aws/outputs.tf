@@ -4,8 +4,23 @@ output "bootstrap_servers" {
 }
 
 output "drill_command" {
-  description = "Failover drill to run from inside the VPC."
+  description = "The failover drill (ferry drill, kill-broker, 3 cycles) to run from a host inside the VPC."
   value       = module.ferry.drill_command
+}
+
+output "drill_command_process_kill" {
+  description = "The drill with a process kill over SSH (WAL recovery, no volume move)."
+  value       = module.ferry.drill_command_process_kill
+}
+
+output "etcd_endpoints" {
+  description = "etcd client URLs (ferry drill --etcd; etcdctl)."
+  value       = module.ferry.etcd_endpoints
+}
+
+output "cluster_name" {
+  description = "Cluster name (ferry drill --cluster; etcd prefix /ferry/<cluster_name>/)."
+  value       = module.ferry.cluster_name
 }
 
 output "brokers" {

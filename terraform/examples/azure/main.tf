@@ -2,7 +2,8 @@
 #   terraform init && terraform apply \
 #     -var subscription_id=... -var ferry_repository=https://github.com/<you>/ferry.git \
 #     -var "admin_ssh_public_key=$(cat ~/.ssh/id_ed25519.pub)"
-# Then, from a host inside the virtual network: terraform output drill_command
+# Then, from a host inside the virtual network with the ferry CLI and an Azure CLI that may stop
+# and start the broker VMs (not a broker): terraform output -raw drill_command
 
 provider "azurerm" {
   features {}
@@ -23,8 +24,9 @@ module "ferry" {
   wal_disk_sku      = "Premium_ZRS"
   wal_disk_size_gib = 64
 
-  cool_tier_after_days = 60
-  client_cidr_blocks   = var.client_cidr_blocks
+  broker_session_timeout_ms = 6000
+  cool_tier_after_days      = 60
+  client_cidr_blocks        = var.client_cidr_blocks
 
   tags = {
     environment = "example"
