@@ -14,7 +14,8 @@
 # KILL/STOP/CONT), substituted shell-quoted by the drill; the commands run with /bin/sh -c.
 locals {
   drill_aws = "aws --region ${local.region} ec2"
-  # The victim's instance id, from the tags brokers.tf puts on every broker instance.
+  # The victim's instance id, from the tags brokers.tf puts on every broker instance; the commands
+  # fail (test -n) when no instance matches, so a wrong cluster or region fails the cycle loudly.
   drill_instance_of_id = "$(${local.drill_aws} describe-instances --filters Name=tag:ferry:cluster,Values=${var.cluster_name} Name=tag:ferry:role,Values=broker Name=tag:ferry:broker-id,Values={id} --query \"Reservations[].Instances[].InstanceId\" --output text)"
   drill_base           = "ferry drill --bootstrap ${local.bootstrap_servers} --scenario kill-broker --cycles 3 --etcd ${local.etcd_endpoints} --cluster ${var.cluster_name}"
 
@@ -25,6 +26,6 @@ locals {
   drill_victim = var.broker_count >= 6 ? "" : " --broker 1"
 
   # Cloud timings: EBS detach/attach take seconds, a stopped instance needs minutes to stop and boot.
-  drill_command_instance_stop = "${local.drill_base}${local.drill_victim} --kill-cmd '${local.drill_aws} stop-instances --force --instance-ids ${local.drill_instance_of_id}' --restart-cmd 'i=${local.drill_instance_of_id} && ${local.drill_aws} wait instance-stopped --instance-ids $i && ${local.drill_aws} start-instances --instance-ids $i' --writable-timeout-ms 120000 --failover-timeout-ms 180000 --cycle-timeout-ms 600000 --command-timeout-ms 600000 --json drill.json --svg drill.svg"
+  drill_command_instance_stop = "${local.drill_base}${local.drill_victim} --kill-cmd 'i=${local.drill_instance_of_id} && test -n \"$i\" && ${local.drill_aws} stop-instances --force --instance-ids $i' --restart-cmd 'i=${local.drill_instance_of_id} && test -n \"$i\" && ${local.drill_aws} wait instance-stopped --instance-ids $i && ${local.drill_aws} start-instances --instance-ids $i' --writable-timeout-ms 120000 --failover-timeout-ms 180000 --cycle-timeout-ms 600000 --command-timeout-ms 600000 --json drill.json --svg drill.svg"
   drill_command_process_kill  = "${local.drill_base} --kill-cmd 'ssh ubuntu@{host} sudo systemctl kill --signal=SIG{signal} ferry' --restart-cmd 'ssh ubuntu@{host} sudo systemctl start ferry' --failover-timeout-ms 15000 --json drill.json --svg drill.svg"
 }
