@@ -103,6 +103,16 @@ describe('deploy/systemd/ferry.service', () => {
     assert.deepEqual([...sections.keys()], ['Unit', 'Service', 'Install']);
     assert.ok(svc('Restart') && svc('Restart') !== 'no', 'Restart=');
     assert.equal(svc('RestartPreventExitStatus'), '2', 'a config error (exit 2) is not restarted');
+    // A fenced broker exits 70 by design and a drill SIGKILLs it: both must be restarted, by
+    // Restart= itself and explicitly (RestartForceExitStatus survives a drop-in's Restart=no).
+    const restart = svc('Restart')!;
+    assert.ok(['on-failure', 'always'].includes(restart), `Restart=${restart} covers exit 70`);
+    assert.ok(['on-failure', 'always', 'on-abnormal'].includes(restart), `Restart=${restart} covers SIGKILL`);
+    const forced = (svc('RestartForceExitStatus') ?? '').split(/\s+/);
+    assert.ok(forced.includes('70') && forced.includes('SIGKILL'), 'RestartForceExitStatus=70 SIGKILL');
+    assert.ok(!svc('RestartPreventExitStatus')!.split(/\s+/).some((x) => x === '70' || x === 'SIGKILL' || x === 'KILL'));
+    // A drill kills it over and over: no start rate limit may leave it down.
+    assert.equal(sections.get('Unit')!.get('StartLimitIntervalSec')?.[0], '0');
     assert.ok(svc('RestartSec'));
     assert.ok(Number(svc('LimitNOFILE')) >= 65536);
     assert.ok(svc('User') && svc('User') !== 'root');
@@ -146,7 +156,7 @@ describe('deploy/compose/compose.yaml', () => {
     assert.ok(services.etcd);
     assert.ok(services.minio);
     const racks = brokers.map((b) => services[b].environment.FERRY_RACK);
-    assert.equal(new Set(racks).size, 3);
+    assert.deepEqual(racks, ['a', 'b', 'c']);
     const ids = brokers.map((b) => services[b].environment.FERRY_NODE_ID);
     assert.equal(new Set(ids).size, 3);
     for (const b of brokers) {
@@ -272,11 +282,22 @@ describe('docs/deploy-*.md', () => {
   for (const cloud of ['aws', 'azure'] as const) {
     test(`docs/deploy-${cloud}.md: zone-loss semantics, the drill, and the pending config keys`, () => {
       const md = read(`docs/deploy-${cloud}.md`);
-      assert.match(md, /ferry drill --bootstrap-server \S+ --kill broker-2/);
-      assert.match(md, /terraform output drill_command/);
+      // The drill itself (exact command lines) is checked in drill-commands.test.ts.
+      assert.match(md, /terraform output -raw drill_command\b/);
+      assert.match(md, /terraform output -raw drill_command_process_kill/);
+      assert.doesNotMatch(md, /--bootstrap-server|--kill broker-/, 'no made-up drill flags');
+      // What the failover does and how fast, as measured (src/failover/README.md).
+      assert.match(md, /broker\.session\.timeout\.ms/);
+      assert.match(md, /3\.2–3\.3 s/);
+      assert.match(md, /4\.7 s/);
+      assert.match(md, /status 70/);
+      assert.match(md, /acked lost/);
       if (cloud === 'aws') {
         assert.match(md, /\*\*zonal\*\*/);
-        assert.match(md, /unavailable until the zone returns/);
+        // What remount-controller.ts does with no live broker in the zone: the partitions wait.
+        assert.match(md, /ZONAL_VOLUME/);
+        assert.match(md, /no acknowledged record is ever\s+lost or forked/);
+        assert.doesNotMatch(md, /unavailable until the zone returns|un-uploaded tail .* stays unavailable/, 'the old claim (partitions continue from S3) is gone');
       } else {
         assert.match(md, /\*\*zone-redundant\*\*/);
         assert.match(md, /attached to a VM in \*\*any\*\* zone/);

@@ -203,7 +203,7 @@ function drillLines(text: string, prefix = ''): string[] {
     const m = /^\s*((?:node dist\/src\/cli\/main\.js|ferry) drill .*)$/.exec(lines[i]!);
     if (!m) continue;
     let cmd = m[1]!;
-    while (cmd.endsWith('\\') && i + 1 < lines.length) cmd = `${cmd.slice(0, -1)} ${lines[++i]!.trim()}`;
+    while (cmd.endsWith('\\') && i + 1 < lines.length) cmd = `${cmd.slice(0, -1).trimEnd()} ${lines[++i]!.trim()}`;
     out.push(cmd.replace(/^node dist\/src\/cli\/main\.js /, 'ferry '));
   }
   return out;
@@ -243,7 +243,8 @@ describe('docs: every ferry drill command line parses', () => {
   for (const file of files) {
     test(file, () => {
       const lines = drillLines(read(file));
-      assert.ok(lines.length >= 1, `${file} shows a drill command`);
+      // The module READMEs describe the drill and point at the guides; the guides show it.
+      if (!file.startsWith('terraform/')) assert.ok(lines.length >= 1, `${file} shows a drill command`);
       for (const l of lines) {
         const inv = parseCommandLine(l);
         for (const t of [inv.templates.killCmd, inv.templates.restartCmd]) if (t) shellSyntaxOk(expand(t, 'KILL'));
