@@ -23,7 +23,7 @@ import { ClusterLeadership } from './leadership.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import type { VolumeProvider } from '../failover/volume-provider.js';
 import { decodeVolumeOwner } from '../cluster/failover-records.js';
-import { ownerCompare, type VolumeClaim } from '../failover/volume-owner.js';
+import { markVolumeStarted, ownerCompare, type VolumeClaim } from '../failover/volume-owner.js';
 import { RemountController } from '../failover/remount-controller.js';
 import { TakeoverWorker } from '../failover/takeover-worker.js';
 
@@ -79,6 +79,8 @@ export class ClusterMode {
       nodeId: self.nodeId, host: self.host, port: self.port, rack: self.rack,
       instanceId: this.options.instanceId, volumeId: this.options.volumeId,
     }, { sessionTimeoutMs: this.options.sessionTimeoutMs, log: this.log.child({ component: 'membership' }) });
+    // Registered: a death from now on is failed over at once (no start-up grace).
+    if (this.options.volumes) await markVolumeStarted(this.store, this.options.volumes.claim);
     this.view = new LeadershipView(this.store, this.keys, { nodeId: self.nodeId, registration: this.registration, log: this.log.child({ component: 'leadership' }) });
     this.tier.uploader.useGuards((t, p) => this.view.commitGuard(t, p));
     const volumes = this.options.volumes;

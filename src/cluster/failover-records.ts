@@ -31,6 +31,13 @@ export interface VolumeOwnerRecord {
   /** The broker whose volume this is (broker-id tag); differs from brokerId during a takeover. */
   homeBrokerId: number;
   epoch: number;
+  /** Wall clock of the claim. */
+  claimedMs?: number;
+  /**
+   * The home broker claimed it and is still starting (WAL recovery, not registered yet): the
+   * controller does not fail a starting broker over (it is coming back) for a grace period.
+   */
+  starting?: boolean;
 }
 
 export const FAILOVER_PHASES = ['detected', 'moving', 'replaying', 'releasing', 'done', 'failed'] as const;

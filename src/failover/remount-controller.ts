@@ -38,6 +38,8 @@ export interface RemountControllerOptions {
   /** This controller's broker id (written into the records). */
   nodeId: number;
   attachTimeoutMs: number;
+  /** A broker still starting (owner record starting=true) is not failed over for this long after its claim. Default 60 s. */
+  startGraceMs?: number;
   /** A target that has not replayed within this time (from attach) is given up on. Default 120 s. */
   replayTimeoutMs?: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
@@ -46,7 +48,7 @@ export interface RemountControllerOptions {
 }
 
 export class FailoverError extends Error {
-  constructor(readonly code: 'NO_TARGET' | 'TARGET_LOST' | 'REPLAY_TIMEOUT' | 'REPLAY_FAILED' | 'CONFLICT' | 'ZONAL_VOLUME', message: string) {
+  constructor(readonly code: 'NO_TARGET' | 'BROKER_STARTING' | 'TARGET_LOST' | 'REPLAY_TIMEOUT' | 'REPLAY_FAILED' | 'CONFLICT' | 'ZONAL_VOLUME', message: string) {
     super(message);
     this.name = 'FailoverError';
   }
@@ -96,6 +98,12 @@ export class RemountController {
         // without a finished failover, e.g. a target that timed out, it is replayed again; the
         // new claim fences that holder.)
         if (rec?.phase === 'done' && vol.owner.brokerId !== dead && vol.owner.brokerId === rec.target) return;
+        // A broker that claimed its volume and is still starting (WAL recovery) is coming back:
+        // give it a grace period before moving its volume away.
+        const graceMs = this.o.startGraceMs ?? 60_000;
+        if (vol.owner.brokerId === dead && vol.owner.starting && vol.owner.claimedMs !== undefined && this.now() - vol.owner.claimedMs < graceMs) {
+          throw new FailoverError('BROKER_STARTING', `broker ${dead} claimed volume ${vol.owner.volumeId} ${this.now() - vol.owner.claimedMs} ms ago and is starting; not failing it over (grace ${graceMs} ms)`);
+        }
         const created = await this.create(dead, vol.owner, vol.modRevision, rev);
         if (!created) continue;
         ({ rec, rev } = created);
@@ -258,7 +266,7 @@ export class RemountController {
     if (!isActivePhase(rec.phase)) return;
     const code = (err as { code?: string }).code;
     // Waiting for a free or in-zone target is not a failure of this failover: keep the record.
-    if (code === 'NO_TARGET' || code === 'ZONAL_VOLUME') {
+    if (code === 'NO_TARGET' || code === 'ZONAL_VOLUME' || code === 'BROKER_STARTING') {
       this.o.log.warn({ failover: rec.id, err: err.message }, 'failover waits');
       return;
     }

@@ -2,9 +2,12 @@
 //
 //   1. while a failover of this broker is in progress (failovers/<id> in an active phase), wait:
 //      another broker is replaying this volume's WAL into S3, and writing to it now would race it;
+//      a failover still in "detected" (nothing moved: no target yet, e.g. no live broker in this
+//      zone) is ended instead, in the same transaction that claims the volume back;
 //   2. attach the volume to this instance (a volume still attached to the takeover broker is
 //      waited for: it is released once the replay is committed);
-//   3. claim the owner record (epoch + 1) and open the WAL at devicePath with that epoch.
+//   3. claim the owner record (epoch + 1, starting=true until the broker registers) and open the
+//      WAL at devicePath with that epoch.
 //
 // A volume that was taken over comes back trimmed (everything in it is in S3), so the broker
 // starts empty; its partitions have new leaders by then.
@@ -15,7 +18,8 @@ import type { Logger } from 'pino';
 import { decodeFailover, isActivePhase } from '../cluster/failover-records.js';
 import type { MetadataKeys } from '../cluster/metadata-keys.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
-import { claimVolume, type VolumeClaim } from './volume-owner.js';
+import { claimVolume, VolumeClaimError, type VolumeClaim } from './volume-owner.js';
+import { encodeJson } from '../cluster/metadata-store.js';
 import { VolumeInUseError, VolumeProviderError, isRetriableVolumeError, type VolumeProvider } from './volume-provider.js';
 import { LocalVolumeProvider } from './local-volume-provider.js';
 
@@ -53,6 +57,26 @@ export async function acquireOwnVolume(o: AcquireOwnVolumeOptions): Promise<OwnV
     if (Date.now() > deadline) throw new VolumeProviderError('VOLUME_TIMEOUT', `volume ${o.volumeId}: still not ours after ${o.waitMaxMs ?? 600_000} ms`);
     const fkv = await o.store.get(o.keys.failover(o.brokerId));
     const failover = fkv ? decodeFailover(fkv) : null;
+    if (failover && failover.phase === 'detected') {
+      // Declared dead, but nothing moved yet (e.g. no broker in this zone could take the volume):
+      // take it back and end that failover in one transaction; the controller then sees us return.
+      try {
+        await o.provider.attach(o.volumeId, o.instanceId);
+        await o.provider.waitAttached(o.volumeId, o.instanceId, { timeoutMs: o.attachTimeoutMs });
+        const ended = { ...failover, phase: 'failed' as const, error: `broker ${o.brokerId} came back before its volume was moved` };
+        const claim = await claimVolume(o.store, o.keys, { volumeId: o.volumeId, brokerId: o.brokerId, instanceId: o.instanceId, rack: o.rack, homeBrokerId: o.brokerId, starting: true }, {
+          attemptsMax: 1,
+          alsoCompare: [{ key: fkv!.key, target: 'modRevision', op: '==', value: fkv!.modRevision }],
+          alsoDo: [{ type: 'put', key: fkv!.key, value: encodeJson(ended) }],
+        });
+        o.log.warn({ volumeId: o.volumeId, failover: failover.id, epoch: claim.owner.epoch }, 'this broker was declared dead but its volume had not moved yet: took it back, failover ended');
+        return own(claim);
+      } catch (err) {
+        if (!(err instanceof VolumeClaimError || err instanceof VolumeInUseError || isRetriableVolumeError(err))) throw err;
+        await sleep(100);
+        continue; // the failover moved on meanwhile: decide again
+      }
+    }
     if (failover && isActivePhase(failover.phase)) {
       note('volume is being taken over after this broker was declared dead; waiting until the replay is committed', { volumeId: o.volumeId, failover: failover.id, phase: failover.phase, target: failover.target });
       await sleep(250);
@@ -69,10 +93,15 @@ export async function acquireOwnVolume(o: AcquireOwnVolumeOptions): Promise<OwnV
       }
       throw err;
     }
+    // starting=true until registered (markVolumeStarted): the controller does not fail over a
+    // broker that is coming back. A failover that started before this claim compares the owner
+    // revision it saw, so its takeover fails.
+    const claim = await claimVolume(o.store, o.keys, { volumeId: o.volumeId, brokerId: o.brokerId, instanceId: o.instanceId, rack: o.rack, homeBrokerId: o.brokerId, starting: true });
+    return own(claim);
+  }
+
+  async function own(claim: VolumeClaim): Promise<OwnVolume> {
     const walPath = await o.provider.devicePath(o.volumeId, o.instanceId);
-    const claim = await claimVolume(o.store, o.keys, { volumeId: o.volumeId, brokerId: o.brokerId, instanceId: o.instanceId, rack: o.rack, homeBrokerId: o.brokerId });
-    // A failover may have started between the check above and the claim: it compares the owner
-    // revision it saw, so it fails and the controller sees this broker alive.
     o.log.info({ volumeId: o.volumeId, instanceId: o.instanceId, epoch: claim.owner.epoch, previousOwner: claim.previous?.brokerId ?? null, walPath }, 'WAL volume attached and claimed');
     const lockPath = o.provider instanceof LocalVolumeProvider ? o.provider.lockPath(o.volumeId, o.instanceId) : undefined;
     return { walPath, lockPath, claim };

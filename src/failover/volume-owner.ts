@@ -6,18 +6,18 @@
 // epoch (the WAL refuses a lower one) and compares the record's new modRevision in every upload
 // commit: a broker whose volume was taken over can neither append (WAL epoch) nor commit.
 //
-// API: claimVolume(store, keys, claim, { expectRevision? }) -> VolumeClaim
+// API: claimVolume(store, keys, claim, { expectRevision?, alsoCompare?, alsoDo? }) -> VolumeClaim; markVolumeStarted(store, claim)
 //      readVolumeOwner(store, keys, volumeId); ownerCompare(claim) -> Compare
 //      VolumeClaimError (code VOLUME_CLAIMED: someone else claimed it first)
 
 import { decodeVolumeOwner, type VolumeOwnerRecord } from '../cluster/failover-records.js';
-import { encodeJson, type Compare, type MetadataStore } from '../cluster/metadata-store.js';
+import { encodeJson, type Compare, type MetadataStore, type Op } from '../cluster/metadata-store.js';
 import type { MetadataKeys } from '../cluster/metadata-keys.js';
 
 export interface VolumeClaim {
   key: string;
   owner: VolumeOwnerRecord;
-  /** The owner record's modRevision after the claim: compared by every commit of the claimant. */
+  /** The owner record's modRevision after the claim: compared by every commit of the claimant (markVolumeStarted moves it). */
   modRevision: number;
   /** The record before the claim (null: first claim ever). */
   previous: VolumeOwnerRecord | null;
@@ -43,11 +43,12 @@ export async function readVolumeOwner(store: MetadataStore, keys: MetadataKeys, 
  */
 export async function claimVolume(
   store: MetadataStore, keys: MetadataKeys,
-  claim: { volumeId: string; brokerId: number; instanceId: string | null; rack: string | null; homeBrokerId: number },
-  options: { expectRevision?: number; minEpoch?: number } = {},
+  claim: { volumeId: string; brokerId: number; instanceId: string | null; rack: string | null; homeBrokerId: number; starting?: boolean },
+  options: { expectRevision?: number; minEpoch?: number; alsoCompare?: Compare[]; alsoDo?: Op[]; attemptsMax?: number } = {},
 ): Promise<VolumeClaim> {
   const key = keys.volumeOwner(claim.volumeId);
-  for (let attempt = 0; attempt < 16; attempt++) {
+  const attemptsMax = options.attemptsMax ?? 16;
+  for (let attempt = 0; attempt < attemptsMax; attempt++) {
     const cur = await readVolumeOwner(store, keys, claim.volumeId);
     if (options.expectRevision !== undefined && (cur?.modRevision ?? 0) !== options.expectRevision) {
       throw new VolumeClaimError(claim.volumeId, cur?.owner ?? null,
@@ -56,15 +57,30 @@ export async function claimVolume(
     const epoch = Math.max(cur ? cur.owner.epoch + 1 : 1, options.minEpoch ?? 1);
     const owner: VolumeOwnerRecord = {
       volumeId: claim.volumeId, brokerId: claim.brokerId, instanceId: claim.instanceId,
-      rack: claim.rack ?? cur?.owner.rack ?? null, homeBrokerId: claim.homeBrokerId, epoch,
+      rack: claim.rack ?? cur?.owner.rack ?? null, homeBrokerId: claim.homeBrokerId, epoch, claimedMs: Date.now(),
+      ...(claim.starting ? { starting: true } : {}),
     };
     const r = await store.txn(
-      [cur ? { key, target: 'modRevision', op: '==', value: cur.modRevision } : { key, target: 'createRevision', op: '==', value: 0 }],
-      [{ type: 'put', key, value: encodeJson(owner) }],
+      [cur ? { key, target: 'modRevision', op: '==', value: cur.modRevision } : { key, target: 'createRevision', op: '==', value: 0 }, ...(options.alsoCompare ?? [])],
+      [{ type: 'put', key, value: encodeJson(owner) }, ...(options.alsoDo ?? [])],
     );
     if (r.succeeded) return { key, owner, modRevision: r.revision, previous: cur?.owner ?? null };
   }
-  throw new VolumeClaimError(claim.volumeId, null, `volume ${claim.volumeId}: the owner record changed under 16 claims in a row`);
+  throw new VolumeClaimError(claim.volumeId, null, `volume ${claim.volumeId}: the claim lost its race ${attemptsMax} times in a row`);
+}
+
+/**
+ * The broker that claimed its own volume with starting=true is serving now (registered): clear
+ * the flag, so its death is failed over at once. Updates claim.modRevision (commits compare it).
+ */
+export async function markVolumeStarted(store: MetadataStore, claim: VolumeClaim): Promise<boolean> {
+  const owner: VolumeOwnerRecord = { ...claim.owner };
+  delete owner.starting;
+  const r = await store.txn([{ key: claim.key, target: 'modRevision', op: '==', value: claim.modRevision }], [{ type: 'put', key: claim.key, value: encodeJson(owner) }]);
+  if (!r.succeeded) return false;
+  claim.owner = owner;
+  claim.modRevision = r.revision;
+  return true;
 }
 
 /** The compare that keeps a claimant's commits valid only while its claim stands. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { BrokerRegistration } from '../../src/cluster/membership.js';
 import type { FailoverRecord } from '../../src/cluster/failover-records.js';
 import { FailoverError, RemountController, type RemountControllerOptions } from '../../src/failover/remount-controller.js';
-import { readVolumeOwner } from '../../src/failover/volume-owner.js';
+import { claimVolume, readVolumeOwner } from '../../src/failover/volume-owner.js';
 import { TakeoverWorker } from '../../src/failover/takeover-worker.js';
 import { ObjectStoreError, type ObjectStore } from '../../src/objects/object-store.js';
 import type { VolumeProvider } from '../../src/failover/volume-provider.js';
@@ -380,5 +380,23 @@ describe('RemountController.beforeReassign', () => {
     rc.close();
     await assert.rejects(rc.beforeReassign(2), /remount controller closed/);
     assert.equal(await readFailover(c.f, 2), null);
+  });
+});
+
+describe('a broker that is starting again', () => {
+  test('a dead broker that re-claimed its volume and is still starting is not failed over within the grace; after it, it is', async (t) => {
+    const c = await cluster(t, { 1: 'a', 2: 'b', 3: 'c' });
+    const { f } = c;
+    // Broker 2 restarted: it claimed its volume (starting=true) and is recovering, not registered yet.
+    const again = await claimVolume(f.store, f.keys, { volumeId: volumeOf(2), brokerId: 2, instanceId: instanceOf(2), rack: 'b', homeBrokerId: 2, starting: true });
+    await assert.rejects(controller(f, 1).beforeReassign(2), isFailover('BROKER_STARTING'));
+    assert.equal(await f.store.get(f.keys.failover(2)), null, 'no failover record while it starts');
+    assert.deepEqual(await readVolumeOwner(f.store, f.keys, volumeOf(2)), { owner: again.owner, modRevision: again.modRevision }, 'its claim untouched');
+    // A broker that never finishes starting is failed over once the grace is over.
+    await startWorker(f, 1);
+    await startWorker(f, 3);
+    await controller(f, 1, { startGraceMs: 0 }).beforeReassign(2);
+    const kv = await f.store.get(f.keys.failover(2));
+    assert.equal(JSON.parse(kv!.value.toString('utf8')).phase, 'done');
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FailoverRecord } from '../../src/cluster/failover-records.js';
 import { acquireOwnVolume, type AcquireOwnVolumeOptions } from '../../src/failover/volume-acquire.js';
-import { claimVolume, readVolumeOwner } from '../../src/failover/volume-owner.js';
+import { claimVolume, markVolumeStarted, ownerCompare, readVolumeOwner } from '../../src/failover/volume-owner.js';
 import { VolumeNotFoundError, VolumeProviderError } from '../../src/failover/volume-provider.js';
 import { sleep } from '../helpers/wait.js';
 import {
@@ -62,7 +62,8 @@ describe('acquireOwnVolume', () => {
 
     await writeFailover(f, failover('done'));
     const own = await acquiring;
-    assert.deepEqual(own.claim.owner, { volumeId: vol.volumeId, brokerId: 2, instanceId: instanceOf(2), rack: 'b', homeBrokerId: 2, epoch: 3 });
+    const { claimedMs: _at, ...claimed } = own.claim.owner;
+    assert.deepEqual(claimed, { volumeId: vol.volumeId, brokerId: 2, instanceId: instanceOf(2), rack: 'b', homeBrokerId: 2, epoch: 3, starting: true }, 'starting until the broker registers');
     assert.deepEqual(own.claim.previous, takeover.owner);
     assert.equal(own.walPath, join(f.volumesRoot, vol.volumeId, 'ferry.wal'));
     assert.equal(own.lockPath, f.provider.lockPath(vol.volumeId, instanceOf(2)));
@@ -133,5 +134,41 @@ describe('acquireOwnVolume', () => {
     await assert.rejects(acquireOwnVolume(acquireOptions(f, recordingLog().log, { volumeId: 'wal-nope' })), VolumeNotFoundError);
     assert.ok(Date.now() - started < 1000);
     assert.equal(await readVolumeOwner(f.store, f.keys, 'wal-nope'), null);
+  });
+});
+
+describe('acquireOwnVolume: a failover that has not moved anything yet', () => {
+  test('a broker declared dead whose volume is still in place (phase detected) takes it back and ends that failover in one transaction', async (t) => {
+    const f = await failoverFixture(t);
+    const vol = await makeBrokerVolume(f, 2, 'b');
+    const rec = { ...failover('detected'), target: null, targetInstance: null, targetRack: null, ownerRevision: vol.claim!.modRevision };
+    await writeFailover(f, rec);
+    const { log, warnings } = recordingLog();
+    const own = await acquireOwnVolume(acquireOptions(f, log));
+    assert.equal(own.claim.owner.brokerId, 2);
+    assert.equal(own.claim.owner.epoch, vol.claim!.owner.epoch + 1);
+    assert.equal(own.claim.owner.starting, true);
+    const kv = await f.store.get(f.keys.failover(2));
+    const ended = JSON.parse(kv!.value.toString('utf8')) as FailoverRecord;
+    assert.equal(ended.id, rec.id);
+    assert.equal(ended.phase, 'failed');
+    assert.match(ended.error ?? '', /came back before its volume was moved/);
+    assert.ok(warnings.some((w) => /took it back/.test(w)));
+    // The controller's view: the owner record changed, so a takeover against the old revision fails.
+    await assert.rejects(claimVolume(f.store, f.keys, { volumeId: vol.volumeId, brokerId: 3, instanceId: instanceOf(3), rack: null, homeBrokerId: 2 }, { expectRevision: rec.ownerRevision }), /claimed meanwhile/);
+  });
+
+  test('markVolumeStarted clears "starting" and moves the revision the commits compare', async (t) => {
+    const f = await failoverFixture(t);
+    await makeBrokerVolume(f, 2, 'b', { attach: false });
+    const own = await acquireOwnVolume(acquireOptions(f, recordingLog().log));
+    const before = own.claim.modRevision;
+    assert.equal(await markVolumeStarted(f.store, own.claim), true);
+    assert.ok(own.claim.modRevision > before);
+    const stored = await readVolumeOwner(f.store, f.keys, own.claim.owner.volumeId);
+    assert.equal(stored!.owner.starting, undefined);
+    assert.equal(stored!.modRevision, own.claim.modRevision);
+    const r = await f.store.txn([ownerCompare(own.claim)], []);
+    assert.equal(r.succeeded, true, 'the updated compare holds');
   });
 });

@@ -21,7 +21,9 @@ describe('claimVolume', () => {
     assert.equal(first.owner.epoch, 1);
     assert.equal(first.previous, null);
     assert.equal(first.key, keys.volumeOwner('wal-1'));
-    assert.deepEqual(first.owner, { volumeId: 'wal-1', brokerId: 1, instanceId: 'i-1', rack: 'a', homeBrokerId: 1, epoch: 1 });
+    const { claimedMs, ...rest } = first.owner;
+    assert.deepEqual(rest, { volumeId: 'wal-1', brokerId: 1, instanceId: 'i-1', rack: 'a', homeBrokerId: 1, epoch: 1 });
+    assert.ok(typeof claimedMs === 'number' && Math.abs(claimedMs - Date.now()) < 60_000, 'the claim time is recorded');
     const stored = await readVolumeOwner(store, keys, 'wal-1');
     assert.deepEqual(stored, { owner: first.owner, modRevision: first.modRevision });
 
