@@ -160,7 +160,7 @@ describe('EtcdMetadataStore on a real etcd', () => {
         assert.equal(err.mayHaveApplied, write, name);
         assert.equal(err.code, 'METADATA_UNAVAILABLE');
         return true;
-      });
+      }, `${name} while etcd is paused`);
       const ms = Date.now() - t0;
       assert.ok(ms >= 250 && ms < 1500, `${name} failed after ${ms} ms`);
     }

@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -125,6 +126,13 @@ class EtcdProcess implements EtcdServer {
     if (!this.child) throw new Error('etcd is not running');
     this.child.kill('SIGSTOP');
     this.paused = true;
+    // The group stop reaches each thread asynchronously: a request sent right after kill() could
+    // still be answered. Wait until every thread shows state T.
+    const pid = this.child.pid!;
+    for (const deadline = Date.now() + 2000; Date.now() < deadline;) {
+      if (allThreadsStopped(pid)) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   async resume(): Promise<void> {
@@ -146,5 +154,18 @@ class EtcdProcess implements EtcdServer {
     await this.kill();
     this.stopped = true;
     await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** True when every thread of pid is stopped (state T or t in /proc). */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'T' || state === 't';
+    });
+  } catch {
+    return true; // gone: nothing left to answer
   }
 }
