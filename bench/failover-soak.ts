@@ -5,7 +5,7 @@
  * Prints each scenario's report and writes JSON and SVG next to it.
  *
  *   node --conditions=ferry-source --import tsx bench/failover-soak.ts [--cycles 20] \
- *     [--scenarios kill-broker,kill-rack,pause-broker] [--out DIR] [--s3]
+ *     [--scenarios kill-broker,kill-rack,pause-broker,etcd-leader-loss] [--out DIR] [--s3]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 const cycles = Number(arg('cycles', '20'));
-const scenarios = arg('scenarios', 'kill-broker,kill-rack,pause-broker').split(',') as ('kill-broker' | 'kill-rack' | 'pause-broker')[];
+const scenarios = arg('scenarios', 'kill-broker,kill-rack,pause-broker').split(',') as ('kill-broker' | 'kill-rack' | 'pause-broker' | 'etcd-leader-loss')[];
 const out = arg('out', join(tmpdir(), `ferry-soak-${Date.now()}`));
 const useS3 = process.argv.includes('--s3');
 mkdirSync(out, { recursive: true });
