@@ -40,6 +40,34 @@ export function writableAfter(ledger: Ledger, t0: number, from = firstIndexAtOrA
   return out;
 }
 
+/**
+ * Per partition: the longest time within [t0, end] without an acknowledgement (from t0, between
+ * acks, and to `end`): how long the partition could not be written, however the outage started.
+ * A first-ack-after-t0 time misses an outage that begins after t0 (e.g. etcd gone: brokers keep
+ * writing until their leases run out). `from` should start a little before t0 (sends in flight).
+ */
+export function longestAckGap(ledger: Ledger, t0: number, end: number, from = 0): Map<number, number> {
+  const acks = new Map<number, number[]>();
+  for (let i = from; i < ledger.size; i++) {
+    if (ledger.state(i) !== SendState.Acked) continue;
+    const at = ledger.ackMs(i);
+    if (at < t0 || at > end) continue;
+    const p = ledger.partition(i);
+    let list = acks.get(p);
+    if (!list) acks.set(p, (list = []));
+    list.push(at);
+  }
+  const out = new Map<number, number>();
+  for (const [p, list] of acks) {
+    list.sort((a, b) => a - b);
+    let prev = t0;
+    let gap = 0;
+    for (const at of list) { gap = Math.max(gap, at - prev); prev = at; }
+    out.set(p, Math.max(gap, end - prev));
+  }
+  return out;
+}
+
 /** Produce latencies (ack − send) of acknowledged messages with index in [from, to). */
 export function latencies(ledger: Ledger, from = 0, to = ledger.size, filter?: (i: number) => boolean): number[] {
   const out: number[] = [];

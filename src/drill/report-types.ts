@@ -19,6 +19,8 @@ export interface PartitionOutcome {
   writableMs: number | null;
   /** t0 → first ack of a workload (kafkajs) send started after t0: what a client saw, retry policy included. Null: never. */
   clientWritableMs: number | null;
+  /** Longest time in the cycle (t0 to its end) without a workload ack: the outage, wherever in the cycle it fell. Null: no ack at all. */
+  maxAckGapMs: number | null;
 }
 
 export interface CycleReport {

@@ -12,9 +12,11 @@ function renderCycle(c: CycleReport): string {
   out.push(`cycle ${c.cycle}: ${c.scenario} ${who} — ${c.passed ? 'PASS' : 'FAIL'}`);
   out.push(`  t0 = ${new Date(c.t0EpochMs).toISOString()} (run +${c.t0AtMs} ms)${c.restartedBeforeWritable ? '; restarted before writable (no other broker)' : ''}`);
   const ms = (x: number | null) => (x === null ? 'never' : Math.round(x));
-  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', ms(p.writableMs), ms(p.clientWritableMs)]);
-  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms', 'client ms'], rows).trimEnd().replace(/^/gm, '  '));
+  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', ms(p.writableMs), ms(p.clientWritableMs), p.maxAckGapMs === null ? '-' : Math.round(p.maxAckGapMs)]);
+  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms', 'client ms', 'max gap ms'], rows).trimEnd().replace(/^/gm, '  '));
   out.push(`  writable after t0 (affected): ${sum(c.writableAffectedMs)}; the workload client: ${sum(c.clientWritableAffectedMs)}`);
+  const gaps = c.partitions.filter((p) => p.affected && p.maxAckGapMs !== null).map((p) => p.maxAckGapMs!);
+  if (gaps.length > 0) out.push(`  longest gap without an ack (affected): ${Math.round(Math.max(...gaps))} ms`);
   if (c.failovers === null || c.failovers.length === 0) {
     out.push(`  failover: detected - attached - replayed - done -  (${c.failoverNote ?? 'none'})`);
   } else {

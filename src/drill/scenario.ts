@@ -12,7 +12,7 @@ import { DrillCluster } from './cluster.js';
 import { failoverSettled, readFailovers, type FailoverObservation } from './failovers.js';
 import { Ledger, SendState } from './ledger.js';
 import { WritableProbe } from './probe.js';
-import { firstIndexAtOrAfter, latencies, latencyTimeline, summarize, timelineBucketMs, writableAfter, round1 } from './measure.js';
+import { firstIndexAtOrAfter, longestAckGap, latencies, latencyTimeline, summarize, timelineBucketMs, writableAfter, round1 } from './measure.js';
 import { MetadataWatch } from './metadata-watch.js';
 import { readBack, type ReadBackStats } from './read-back.js';
 import type { CycleReport, DrillReport, PartitionOutcome, Scenario } from './report-types.js';
@@ -298,6 +298,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
 
   const end = clock();
   const wEnd = writableAfter(ledger, t0, fromIdx);
+  const gaps = longestAckGap(ledger, t0, end, firstIndexAtOrAfter(ledger, t0 - 60_000));
   const partitions: PartitionOutcome[] = ctx.partitionIds.map((p) => {
     const client = wEnd.get(p);
     // Unaffected partitions are not probed: their first workload ack stands for both.
@@ -305,6 +306,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
     return {
       partition: p, leaderBefore: leaderBefore.get(p) ?? -1, leaderAfter: watch.leaderOf(p), affected: affected.includes(p),
       writableMs: probed === undefined ? null : round1(probed), clientWritableMs: client === undefined ? null : round1(client),
+      maxAckGapMs: gaps.has(p) ? round1(gaps.get(p)!) : null,
     };
   });
   const late = (x: number | null) => x === null || x > opts.writableTimeoutMs;

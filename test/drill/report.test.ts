@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ledger } from '../../src/drill/ledger.js';
-import { firstIndexAtOrAfter, latencyTimeline, summarize, timelineBucketMs, writableAfter } from '../../src/drill/measure.js';
+import { firstIndexAtOrAfter, latencyTimeline, longestAckGap, summarize, timelineBucketMs, writableAfter } from '../../src/drill/measure.js';
 import { readFailovers, observeFailover } from '../../src/drill/failovers.js';
 import { renderDrillReport } from '../../src/drill/report.js';
 import { renderDrillSvg } from '../../src/drill/svg.js';
@@ -35,6 +35,19 @@ describe('drill measures', () => {
     const w = writableAfter(l, t0);
     assert.deepEqual([...w.entries()].sort(), [[0, 2350], [1, 2910]]);
     assert.equal(writableAfter(l, 5000).size, 0);
+  });
+
+  test('longest gap without an ack: from t0, between acks, and to the end; an outage that starts after t0 counts', () => {
+    const l = new Ledger('g');
+    const ackAt = (p: number, ms: number) => l.ack(l.beginSend(1, p, 0, ms - 1), l.size, ms);
+    for (const ms of [110, 120, 130, 5130, 5140]) ackAt(0, ms); // writable at once after t0, then 5 s without acks
+    for (const ms of [400, 9000]) ackAt(1, ms);                  // first ack 300 ms after t0, last 1 s before the end
+    ackAt(2, 50);                                                // only before t0: the whole window
+    const gaps = longestAckGap(l, 100, 10_000);
+    assert.equal(gaps.get(0), 5000, 'the 5 s between 130 and 5130 (longer than the 4860 ms to the end)');
+    assert.equal(gaps.get(1), 9000 - 400);
+    assert.equal(gaps.has(2), false, 'no ack in the window: no gap known (reported as -)');
+    assert.equal(longestAckGap(l, 100, 5200).get(0), 5000, 'the outage between 130 and 5130');
   });
 
   test('latency timeline buckets by send time with p50, max, acks and failures', () => {
@@ -86,9 +99,9 @@ function cycle(n: number, over: Partial<CycleReport> = {}): CycleReport {
     cycle: n, scenario: 'kill-broker', victims: [{ nodeId: 2, host: 'b2', port: 9092, rack: 'b' }], rack: null, faultAtMs: 3000 + n * 10_000, t0AtMs: 3010 + n * 10_000,
     t0EpochMs: 1_700_000_000_000, endAtMs: 9000 + n * 10_000, restartedBeforeWritable: false,
     partitions: [
-      { partition: 0, leaderBefore: 2, leaderAfter: 1, affected: true, writableMs: 4200, clientWritableMs: 5100 },
-      { partition: 1, leaderBefore: 1, leaderAfter: 1, affected: false, writableMs: 12, clientWritableMs: 12 },
-      { partition: 2, leaderBefore: 2, leaderAfter: 3, affected: true, writableMs: 4800, clientWritableMs: 5300 },
+      { partition: 0, leaderBefore: 2, leaderAfter: 1, affected: true, writableMs: 4200, clientWritableMs: 5100, maxAckGapMs: 5150 },
+      { partition: 1, leaderBefore: 1, leaderAfter: 1, affected: false, writableMs: 12, clientWritableMs: 12, maxAckGapMs: 40 },
+      { partition: 2, leaderBefore: 2, leaderAfter: 3, affected: true, writableMs: 4800, clientWritableMs: 5300, maxAckGapMs: 5400 },
     ],
     writableAffectedMs: summarize([4200, 4800]), clientWritableAffectedMs: summarize([5100, 5300]), writableAllMs: summarize([12, 4200, 4800]), notWritable: [],
     failovers: [{ id: '2-1', brokerId: 2, volumeId: 'v2', phase: 'done', target: 3, fromRack: 'b', targetRack: 'c', afterT0Ms: { detected: 3100, detached: 3200, attached: 3500, fenced: 3550, replayed: 3900, released: 4000, done: 4100 }, replay: { records: 77, batches: 5, bytes: 7700, partitions: 2, skippedBatches: 1 }, error: null }],
@@ -99,7 +112,7 @@ function cycle(n: number, over: Partial<CycleReport> = {}): CycleReport {
 }
 
 function sampleReport(): DrillReport {
-  const cycles = [cycle(1), cycle(2, { passed: false, failures: ['partition 2 not writable within 30000 ms'], partitions: [{ partition: 2, leaderBefore: 2, leaderAfter: 2, affected: true, writableMs: null, clientWritableMs: null }], failovers: null, failoverNote: 'no --etcd/--cluster given' })];
+  const cycles = [cycle(1), cycle(2, { passed: false, failures: ['partition 2 not writable within 30000 ms'], partitions: [{ partition: 2, leaderBefore: 2, leaderAfter: 2, affected: true, writableMs: null, clientWritableMs: null, maxAckGapMs: null }], failovers: null, failoverNote: 'no --etcd/--cluster given' })];
   return {
     version: 1, runId: 'abcd', scenario: 'kill-broker', topic: 'ferry-drill', partitions: 3, bootstrap: ['b1:9092'], startedAt: new Date(0).toISOString(), durationMs: 32_000, settings: {},
     cycles,
@@ -144,7 +157,8 @@ describe('drill report output', () => {
     const text = renderDrillReport(sampleReport());
     assert.match(text, /cycle 1: kill-broker 2 \(b2:9092, rack b\) — PASS/);
     assert.match(text, /cycle 2: kill-broker .* — FAIL/);
-    assert.match(text, /^\s+0\s+2\s+1\s+yes\s+4200\s+5100$/m);
+    assert.match(text, /^\s+0\s+2\s+1\s+yes\s+4200\s+5100\s+5150$/m);
+    assert.match(text, /longest gap without an ack \(affected\): 5400 ms/);
     assert.match(text, /as the client saw it\s+p50 5100\s+p99 5300/);
     assert.match(text, /^\s+2\s+3\s+done\s+3100\s+3200\s+3500\s+3550\s+3900\s+4000\s+4100\s+77 rec \/ 7700 B$/m);
     assert.match(text, /writable again \(affected\)\s+p50 4200\s+p99 4800\s+max 4800\s+\(n=2\)/);
