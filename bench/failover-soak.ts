@@ -5,12 +5,13 @@
  * Prints each scenario's report and writes JSON and SVG next to it.
  *
  *   node --conditions=ferry-source --import tsx bench/failover-soak.ts [--cycles 20] \
- *     [--scenarios kill-broker,kill-rack,pause-broker,etcd-leader-loss] [--out DIR] [--s3]
+ *     [--scenarios kill-broker,kill-rack,pause-broker,etcd-leader-loss] [--out DIR] [--s3] [--etcd-members 3]
+ * With --etcd-members 3 the etcd is a three-member cluster and etcd-leader-loss kills its leader.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEtcd } from '../test/helpers/etcd.js';
+import { startEtcd, startEtcdCluster } from '../test/helpers/etcd.js';
 import { startRadosgw } from '../test/helpers/radosgw.js';
 import { VolumeCluster } from '../test/failover/volume-cluster.js';
 import { runDrill, renderDrillReport, renderDrillSvg, type DrillReport } from '../src/drill/index.js';
@@ -23,9 +24,11 @@ const cycles = Number(arg('cycles', '20'));
 const scenarios = arg('scenarios', 'kill-broker,kill-rack,pause-broker').split(',') as ('kill-broker' | 'kill-rack' | 'pause-broker' | 'etcd-leader-loss')[];
 const out = arg('out', join(tmpdir(), `ferry-soak-${Date.now()}`));
 const useS3 = process.argv.includes('--s3');
+const etcdMembers = Number(arg('etcd-members', '1'));
 mkdirSync(out, { recursive: true });
 
-const etcd = await startEtcd();
+const etcd = etcdMembers > 1 ? await startEtcdCluster(etcdMembers) : await startEtcd();
+const etcdEndpoints = 'members' in etcd ? etcd.endpoints : [etcd.endpoint];
 const rgw = useS3 ? await startRadosgw(undefined, { timeoutMs: 120_000 }) : null;
 const objects = mkdtempSync(join(tmpdir(), 'ferry-soak-objects-'));
 let objectStore: Record<string, string> = { 'object.store.path': objects };
@@ -46,7 +49,7 @@ try {
       bootstrap: cluster.brokers.map((b) => b.bootstrap), scenario, cycles, topic: `soak-${scenario}`, partitions: 12,
       ratePerSec: 300, messageBytes: 200, pauseMs: 15_000, cycleTimeoutMs: 90_000, writableTimeoutMs: 30_000,
       failoverTimeoutMs: 30_000, warmupMs: 2000, settleMs: 2000, restartBeforeWritable: false, requestTimeoutMs: 3000,
-      sendRetries: 60, executor: cluster.executor(), etcd: { endpoints: [etcd.endpoint], cluster: 'soak' },
+      sendRetries: 60, executor: cluster.executor(), etcd: { endpoints: etcdEndpoints, cluster: 'soak' },
       log: (l) => process.stderr.write(`[${scenario}] ${l}\n`),
     });
     const text = renderDrillReport(report);

@@ -53,7 +53,9 @@ test('a frozen leader loses its partitions and, thawed, acknowledges nothing for
   const victim = brokers[victimId - 1];
   const p = before.find((x: any) => x.leaderId === victimId).partitionIndex as number;
   const vc = await RawKafkaConnection.connect(victim.bootstrap);
-  assert.equal((await produce(vc, p, 'before')).errorCode, 0);
+  // Metadata names the leader as soon as the controller writes the record; the leader itself may
+  // still be loading the partition (NOT_LEADER_OR_FOLLOWER meanwhile, as Kafka answers too).
+  await waitFor(async () => (await produce(vc, p, 'before')).errorCode === 0, 10_000, 'the leader takes the first write');
   await sleep(600); // uploaded (every 200 ms), so the takeover below loses nothing acknowledged
 
   process.kill(victim.pid!, 'SIGSTOP');
@@ -64,7 +66,7 @@ test('a frozen leader loses its partitions and, thawed, acknowledges nothing for
   }, 20_000, 'the frozen leader\'s partition moved');
   const newLeader = brokers[(await metadata(other)).topics[0].partitions.find((x: any) => x.partitionIndex === p).leaderId - 1];
   const nc = await RawKafkaConnection.connect(newLeader.bootstrap);
-  assert.equal((await produce(nc, p, 'on the new leader')).errorCode, 0);
+  await waitFor(async () => (await produce(nc, p, 'on the new leader')).errorCode === 0, 10_000, 'the new leader takes a write');
 
   process.kill(victim.pid!, 'SIGCONT');
   // The thawed broker may answer on its old connection: it must not acknowledge.

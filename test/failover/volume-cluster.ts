@@ -10,7 +10,7 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
 import { waitFor, sleep } from '../helpers/wait.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
-import type { EtcdServer } from '../helpers/etcd.js';
+import type { EtcdCluster, EtcdServer } from '../helpers/etcd.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { MetadataKeys, listFailovers, type FailoverRecord } from '../../src/cluster/index.js';
@@ -19,12 +19,17 @@ import type { FaultExecutor } from '../../src/drill/index.js';
 export interface VolumeClusterOptions {
   name: string;
   racks: string[];
-  etcd: EtcdServer;
+  /** One etcd, or a multi-member cluster (leader-loss drills kill its leader). */
+  etcd: EtcdServer | EtcdCluster;
   /** Object store config (object.store=s3 with radosgw, or object.store.path). */
   objectStore: Record<string, string>;
   /** Extra config for every broker. */
   config?: Record<string, string>;
   env?: Record<string, string>;
+}
+
+function endpointsOf(etcd: EtcdServer | EtcdCluster): string[] {
+  return 'members' in etcd ? etcd.endpoints : [etcd.endpoint];
 }
 
 export class VolumeCluster {
@@ -37,7 +42,7 @@ export class VolumeCluster {
       const id = i + 1;
       this.brokers.push(new BrokerProcess({
         config: {
-          'metadata.backend': 'etcd', 'etcd.endpoints': o.etcd.endpoint, 'cluster.name': o.name, 'node.id': String(id), rack,
+          'metadata.backend': 'etcd', 'etcd.endpoints': endpointsOf(o.etcd).join(','), 'cluster.name': o.name, 'node.id': String(id), rack,
           'volume.provider': 'local', 'volume.local.root': this.root, 'volume.id': `vol-${id}`, 'instance.id': `inst-${id}`,
           'wal.path': join(this.root, `vol-${id}`, 'ferry.wal'),
           'broker.session.timeout.ms': '3000',
@@ -51,6 +56,7 @@ export class VolumeCluster {
   }
 
   private readonly paused = new Set<BrokerProcess>();
+  private killedEtcd: EtcdServer | null = null;
 
   broker(id: number): BrokerProcess { return this.brokers[id - 1]!; }
 
@@ -97,13 +103,17 @@ export class VolumeCluster {
         await p.kill();
         await p.start(90_000);
       },
-      killEtcdLeader: () => this.o.etcd.kill(),
-      restartEtcd: () => this.o.etcd.restart(),
+      killEtcdLeader: async () => {
+        const etcd = this.o.etcd;
+        this.killedEtcd = 'members' in etcd ? await etcd.leader() : etcd;
+        await this.killedEtcd.kill();
+      },
+      restartEtcd: async () => { await this.killedEtcd?.restart(); this.killedEtcd = null; },
     };
   }
 
   async store(): Promise<EtcdMetadataStore> {
-    this.meta ??= await EtcdMetadataStore.open({ endpoints: [this.o.etcd.endpoint] });
+    this.meta ??= await EtcdMetadataStore.open({ endpoints: endpointsOf(this.o.etcd) });
     return this.meta;
   }
 

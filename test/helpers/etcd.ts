@@ -43,6 +43,49 @@ export interface StartEtcdOptions {
   /** Extra etcd flags, e.g. ['--max-request-bytes', '...']. */
   extraArgs?: string[];
   healthTimeoutMs?: number;
+  /** A member of a multi-member cluster (startEtcdCluster): its name and the whole --initial-cluster. */
+  member?: { name: string; initialCluster: string };
+}
+
+/** A multi-member etcd on loopback (for leader-loss drills): every member's endpoint, and its leader. */
+export interface EtcdCluster {
+  readonly members: EtcdServer[];
+  readonly endpoints: string[];
+  /** The member that is leader now (asked of the members' /v3/maintenance/status). */
+  leader(): Promise<EtcdServer>;
+  stop(): Promise<void>;
+}
+
+export async function startEtcdCluster(size: number, options: { healthTimeoutMs?: number } = {}): Promise<EtcdCluster> {
+  const binary = requireTool('etcd', ETCD_INSTALL_HINT);
+  const ports = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
+  const initialCluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
+  const members: EtcdProcess[] = [];
+  for (const [i, p] of ports.entries()) {
+    members.push(new EtcdProcess(binary, await mkdtemp(join(tmpdir(), 'ferry-etcd-')), p.client, p.peer, { ...options, member: { name: `m${i}`, initialCluster } }));
+  }
+  const stop = async () => { for (const m of members) await m.stop(); };
+  try {
+    // Members wait for a quorum before they are healthy: start them together.
+    await Promise.all(members.map((m) => m.restart()));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    members, endpoints: members.map((m) => m.endpoint), stop,
+    async leader() {
+      for (const m of members) {
+        try {
+          const res = await fetch(`${m.endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
+          const st = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+          if (st.leader !== undefined && st.leader === st.header?.member_id) return m;
+        } catch { /* down or paused: ask the next */ }
+      }
+      throw new Error('no etcd member reports itself leader');
+    },
+  };
 }
 
 export async function startEtcd(t?: { after(fn: () => Promise<void>): void }, options: StartEtcdOptions = {}): Promise<EtcdServer> {
@@ -80,11 +123,14 @@ class EtcdProcess implements EtcdServer {
     if (this.stopped) throw new Error('etcd test server was stopped');
     if (this.child) throw new Error('etcd test server is already running');
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    const member = this.options.member;
     const args = [
-      '--name', 't', '--data-dir', this.dataDir,
+      '--name', member?.name ?? 't', '--data-dir', this.dataDir,
       '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `t=${peer}`,
-      '--heartbeat-interval', '10', '--election-timeout', '100',
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', member?.initialCluster ?? `t=${peer}`,
+      ...(member ? ['--initial-cluster-token', 'ferry-test'] : []),
+      // A lone member elects itself at once; a real cluster needs etcd's usual timing ratio.
+      '--heartbeat-interval', member ? '50' : '10', '--election-timeout', member ? '500' : '100',
       ...(this.options.extraArgs ?? []),
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
