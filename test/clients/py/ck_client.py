@@ -475,8 +475,25 @@ def cmd_churn(a):
                 if e.args[0].code() not in (KafkaError._NO_OFFSET,):
                     with lock:
                         commit_errors.append(e.args[0].name())
-        c.subscribe([a.topic], on_revoke=on_revoke)
-        while not stop.is_set():
+        assigned_once = [False]
+
+        def on_assign(cons, parts):
+            assigned_once[0] = True
+        c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
+        # librdkafka < 2.3 aborts when a cooperative-sticky consumer is destroyed before its first
+        # assignment (rd_kafka_sticky_assignor_state_destroy: Assertion `assignor_state' failed;
+        # librdkafka issue #4312, fixed by PR #4381): a member asked to stop keeps polling until
+        # it has been assigned once (at most 15 s).
+        give_up = [None]
+
+        def keep_going():
+            if not stop.is_set():
+                return True
+            if a.assignor != 'cooperative-sticky' or assigned_once[0]:
+                return False
+            give_up[0] = give_up[0] or time.time() + 15
+            return time.time() < give_up[0]
+        while keep_going():
             assignments_now[name] = sorted(tp.partition for tp in c.assignment())
             # poll(), not consume(n): librdkafka 2.0.x's batch consume can store (and on revoke
             # commit) offsets of messages it then drops from the batch when a rebalance lands
