@@ -19,7 +19,7 @@ import { decodeJson } from '../cluster/metadata-store.js';
 import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { TopicService } from './topic-service.js';
-import { ObjectIndex, blockRef } from '../uploader/object-index.js';
+import { ObjectIndex, partitionBlocks } from '../uploader/object-index.js';
 import type { ObjectBlockRef } from '../log/partition-log.js';
 import { Uploader } from '../uploader/uploader.js';
 import { Compactor, DEFAULT_COMPACTOR_SIZES } from '../uploader/compactor.js';
@@ -150,8 +150,7 @@ export class ObjectTier {
     const records = await this.registry.list();
     const fresh = records.filter((o) => !this.index.has(o.id));
     this.index.added(fresh);
-    const blocks: ObjectBlockRef[] = [];
-    for (const o of records) for (const b of o.blocks) if (b.topicId === topicId && b.partition === partition) blocks.push(blockRef(o, b));
+    const blocks = partitionBlocks(records, topicId, partition);
     const snap = (await this.registry.producerSnapshots(topicId)).get(partition);
     const logStart = (await this.meta.logStarts(topicId)).get(partition) ?? 0;
     return { blocks, producers: snap ? decodeJson<ProducerSnapshot>(snap, `producers of ${topicId}/${partition}`) : null, logStart };

@@ -29,14 +29,10 @@ export interface TakeoverWorkerOptions {
   onTakeover?: (event: 'start' | 'end', ok: boolean) => void;
 }
 
-/** A second look at failovers/ in case a watch event was lost. */
-const POLL_MS = 1000;
-
 export class TakeoverWorker {
   private readonly done = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private cancelWatch: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private closed = false;
   busy = false;
 
@@ -46,8 +42,6 @@ export class TakeoverWorker {
     const { kvs, revision } = await this.o.store.listWithRevision(this.o.keys.failoversPrefix());
     for (const kv of kvs) this.consider(decodeFailover(kv), kv.modRevision);
     this.watch(revision + 1);
-    this.timer = setInterval(() => { void this.poll(); }, POLL_MS);
-    this.timer.unref();
   }
 
   private watch(from: number): void {
@@ -70,13 +64,6 @@ export class TakeoverWorker {
       this.o.log.warn({ err }, 'failover re-list failed; retrying');
       setTimeout(() => { void this.relist(); }, 1000).unref();
     }
-  }
-
-  private async poll(): Promise<void> {
-    if (this.closed) return;
-    try {
-      for (const kv of await this.o.store.list(this.o.keys.failoversPrefix())) this.consider(decodeFailover(kv), kv.modRevision);
-    } catch { /* the watch or the next poll */ }
   }
 
   private consider(rec: FailoverRecord, rev: number): void {
@@ -128,7 +115,6 @@ export class TakeoverWorker {
   async close(): Promise<void> {
     this.closed = true;
     this.cancelWatch?.();
-    if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => {});
   }
 }

@@ -30,7 +30,7 @@ import { recordBatchStamper } from '../log/batch-stamper.js';
 import { decodeBatchesEntry, WAL_TYPE_BATCHES } from '../log/wal-entry.js';
 import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ObjectStore } from '../objects/object-store.js';
-import { ObjectIndex, blockRef } from '../uploader/object-index.js';
+import { ObjectIndex, partitionBlocks } from '../uploader/object-index.js';
 import { Uploader } from '../uploader/uploader.js';
 import { claimVolume, ownerCompare } from './volume-owner.js';
 
@@ -87,6 +87,7 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
     const objects = await o.registry.list();
     index.load(objects);
     const guards = new Map<string, PartitionGuard>();
+    const snapshotsByTopic = new Map<string, Map<number, Buffer>>();
     const notLed: string[] = [];
     // Batches in S3 already (uploaded before the crash, the WAL not trimmed yet).
     let skippedBatches = 0;
@@ -95,10 +96,11 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
       const kv = await o.store.get(o.keys.partition(topicId, partition));
       const rec = kv ? decodePartitionRecord(kv.value, kv.key) : null;
       const st = logs.ensure(topicId, partition, rec?.leaderEpoch ?? 0);
-      const blocks = [];
-      for (const obj of objects) for (const b of obj.blocks) if (b.topicId === topicId && b.partition === partition) blocks.push(blockRef(obj, b));
+      const blocks = partitionBlocks(objects, topicId, partition);
       if (blocks.length) st.log.addObjectBlocks(blocks);
-      const snap = (await o.registry.producerSnapshots(topicId)).get(partition);
+      let snaps = snapshotsByTopic.get(topicId);
+      if (!snaps) snapshotsByTopic.set(topicId, (snaps = await o.registry.producerSnapshots(topicId)));
+      const snap = snaps.get(partition);
       if (snap) st.producers.restore(decodeJson<ProducerSnapshot>(snap, `producers of ${topicId}/${partition}`));
       logs.recover(records, () => true, { topicId, partition });
       skippedBatches += walBatches - st.log.pendingUpload().length;

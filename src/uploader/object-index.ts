@@ -11,6 +11,13 @@ export function blockRef(o: ObjectRecord, b: ObjectBlock): ObjectBlockRef {
   return { objectId: o.id, objectKey: o.key, objectSize: o.size, baseOffset: b.baseOffset, endOffset: b.endOffset, maxTimestamp: b.maxTimestamp, position: b.position, size: b.size };
 }
 
+/** One partition's blocks in committed object records (a leader or a takeover rebuilding it). */
+export function partitionBlocks(records: readonly ObjectRecord[], topicId: string, partition: number): ObjectBlockRef[] {
+  const out: ObjectBlockRef[] = [];
+  for (const o of records) for (const b of o.blocks) if (b.topicId === topicId && b.partition === partition) out.push(blockRef(o, b));
+  return out;
+}
+
 export class ObjectIndex {
   private readonly objects = new Map<string, ObjectRecord>();
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
-import { waitFor, sleep } from '../helpers/wait.js';
-import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { waitFor } from '../helpers/wait.js';
+import { WritableProbe } from '../../src/drill/probe.js';
 import type { EtcdCluster, EtcdServer } from '../helpers/etcd.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
@@ -139,25 +139,16 @@ export function completeLines(file: string): string[] {
   } catch { return []; }
 }
 
-/** Produce one message to `partition` through its current leader until it is acknowledged; returns when (ms). */
+/** When `partition` takes an acks=all write again through its current leader (ms since the epoch); the drill's probe. */
 export async function probeWritable(cluster: VolumeCluster, topic: string, partition: number, deadlineMs: number): Promise<number> {
-  for (;;) {
-    if (Date.now() > deadlineMs) throw new Error(`partition ${partition} not writable in time`);
-    try {
-      const leader = (await cluster.metadata(topic)).topics[0].partitions.find((p: any) => p.partitionIndex === partition).leaderId as number;
-      const b = cluster.brokers[leader - 1];
-      if (b?.running) {
-        const c = await RawKafkaConnection.connect(b.bootstrap);
-        try {
-          const r = await c.request(ApiKey.Produce, 9, {
-            transactionalId: null, acks: -1, timeoutMs: 2000,
-            topicData: [{ name: topic, partitionData: [{ index: partition, records: buildRecordBatch([{ key: Buffer.from(`probe-${partition}`), value: Buffer.from('probe') }]) }] }],
-          }, 3000);
-          if (r.responses[0].partitionResponses[0].errorCode === 0) return Date.now();
-        } finally { c.close(); }
-      }
-    } catch { /* leader gone, connection refused: try again */ }
-    await sleep(50);
+  const t0 = Date.now();
+  const probe = new WritableProbe({ bootstrap: cluster.brokers.filter((b) => b.running).map((b) => b.bootstrap), topic, clock: Date.now });
+  probe.start([partition], t0);
+  try {
+    await waitFor(() => probe.results().has(partition), Math.max(0, deadlineMs - t0), `partition ${partition} writable`, 20);
+    return t0 + probe.results().get(partition)!;
+  } finally {
+    await probe.stop();
   }
 }
 
@@ -174,7 +165,8 @@ export async function verifyAcked(kcat: string, bootstrap: string, topic: string
     perPartition.set(Number(p), [...(perPartition.get(Number(p)) ?? []), Number(o)]);
   }
   const lost = ackedLines.filter((l) => { const [key, p, o] = l.split(' '); return stored.get(`${p}:${o}`) !== key; });
-  const duplicateKeys = [...keyCount].filter(([k, n]) => n > 1 && !k.startsWith('probe-')).map(([k]) => k);
+  // Probe records (the drill's WritableProbe) have no key.
+  const duplicateKeys = [...keyCount].filter(([k, n]) => n > 1 && k !== '').map(([k]) => k);
   const contiguous = [...perPartition.values()].every((offsets) => offsets.every((o, i) => o === i));
   return { lost, duplicateKeys, stored: stored.size, contiguous };
 }
