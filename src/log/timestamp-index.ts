@@ -6,6 +6,7 @@
 import type { PartitionLog } from './partition-log.js';
 
 const ATTRIBUTES_OFFSET = 21;
+const LAST_OFFSET_DELTA_OFFSET = 23;
 const BASE_TIMESTAMP_OFFSET = 27;
 const RECORDS_COUNT_OFFSET = 57;
 const RECORDS_OFFSET = 61;
@@ -21,22 +22,27 @@ export function firstRecordAtOrAfter(log: PartitionLog, ts: number): { offset: n
   return null;
 }
 
-/** The first record of `bytes` (one batch) with timestamp >= ts at or above `logStart`, or null. */
+/**
+ * The first record of `bytes` (one batch) with timestamp >= ts at or above `logStart`, or null.
+ * Records below the log start (DeleteRecords, retention inside a batch) are skipped, not taken
+ * as the answer: Kafka answers the first offset >= log start whose timestamp >= ts.
+ */
 export function scanBatchForTimestamp(bytes: Buffer, ts: number, logStart: number): { offset: number; timestamp: number } | null {
   const baseOffset = Number(bytes.readBigInt64BE(0));
+  const lastOffset = baseOffset + bytes.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
+  if (lastOffset < logStart) return null;
   const maxTimestamp = Number(bytes.readBigInt64BE(35));
   if (maxTimestamp < ts) return null;
   const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
   if ((attributes & COMPRESSION_MASK) !== 0 || (attributes & TIMESTAMP_TYPE_BIT) !== 0) {
     return { offset: Math.max(baseOffset, logStart), timestamp: maxTimestamp };
   }
-  const hit = scanRecords(bytes, ts);
-  if (hit && baseOffset + hit.offsetDelta >= logStart) return { offset: baseOffset + hit.offsetDelta, timestamp: hit.timestamp };
-  return null;
+  const hit = scanRecords(bytes, ts, logStart - baseOffset);
+  return hit ? { offset: baseOffset + hit.offsetDelta, timestamp: hit.timestamp } : null;
 }
 
-/** Walks the records of an uncompressed batch; returns the first with timestamp >= ts. */
-function scanRecords(bytes: Buffer, ts: number): { offsetDelta: number; timestamp: number } | null {
+/** Walks the records of an uncompressed batch; returns the first at or after `minOffsetDelta` with timestamp >= ts. */
+function scanRecords(bytes: Buffer, ts: number, minOffsetDelta: number): { offsetDelta: number; timestamp: number } | null {
   const baseTimestamp = Number(bytes.readBigInt64BE(BASE_TIMESTAMP_OFFSET));
   const count = bytes.readInt32BE(RECORDS_COUNT_OFFSET);
   const cur = { pos: RECORDS_OFFSET };
@@ -46,7 +52,7 @@ function scanRecords(bytes: Buffer, ts: number): { offsetDelta: number; timestam
     cur.pos += 1; // attributes
     const timestampDelta = readVarint(bytes, cur);
     const offsetDelta = readVarint(bytes, cur);
-    if (baseTimestamp + timestampDelta >= ts) return { offsetDelta, timestamp: baseTimestamp + timestampDelta };
+    if (offsetDelta >= minOffsetDelta && baseTimestamp + timestampDelta >= ts) return { offsetDelta, timestamp: baseTimestamp + timestampDelta };
     cur.pos = start + length;
   }
   return null;
