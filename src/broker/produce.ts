@@ -119,16 +119,17 @@ function appendPartition(
 
 function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], logAppendTime: boolean, result: PartitionResult): Promise<void> {
   const appendTime = logAppendTime ? b.now() : null;
+  const first = parsed[0];
+  // Offsets are known only once the WAL admits the write (until then -1: not in any snapshot).
+  const sequenced: SequencedBatch | null = first.producerId >= 0n
+    ? { firstSeq: first.baseSequence, lastSeq: first.baseSequence + first.lastOffsetDelta, baseOffset: -1, lastOffset: -1, durable: Promise.resolve() }
+    : null;
   const outcome = b.logs.append(st, parsed.map((v) => ({
     bytes: v.bytes, recordsCount: v.recordsCount, maxTimestamp: Number(v.maxTimestamp),
     producerId: v.producerId, producerEpoch: v.producerEpoch, baseSequence: v.baseSequence,
-  })), appendTime);
-  const first = parsed[0];
-  if (first.producerId >= 0n) {
-    const sequenced: SequencedBatch = {
-      firstSeq: first.baseSequence, lastSeq: first.baseSequence + first.lastOffsetDelta,
-      baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, durable: outcome.done,
-    };
+  })), appendTime, sequenced === null ? undefined : ((base, last) => { sequenced.baseOffset = base; sequenced.lastOffset = last; }));
+  if (sequenced) {
+    sequenced.durable = outcome.done;
     st.producers.record(first.producerId, first.producerEpoch, sequenced, Number(first.maxTimestamp));
     outcome.done.catch(() => st.producers.forget(first.producerId, sequenced));
   }

@@ -54,7 +54,7 @@ export interface TakeOverWalOptions {
 }
 
 /** The replay never appends: this satisfies the LogManager's constructor and fails loudly if used. */
-const NO_APPENDS = { append: () => Promise.reject(new Error('a WAL takeover does not append')) };
+const NO_APPENDS = { append: () => Promise.reject(new Error('a WAL takeover does not append')), limits: { recordBytesMax: 0 } };
 
 export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplayStats> {
   const owner = await claimVolume(o.store, o.keys, {

@@ -1,20 +1,24 @@
 /**
  * All partition logs of this broker, and the produce append path through the WAL:
- * reserve offsets -> stamp batches -> one WAL entry per partition -> (fsync) -> commit to cache.
+ * one WAL entry per partition (split only past the WAL's record limit) -> on admission into a
+ * group write: reserve offsets, stamp batches -> (fsync) -> commit to cache.
  *
- * Offsets are reserved synchronously when the append is issued, so appends on one partition
- * keep the order in which they were issued even when several requests are in flight; the WAL
- * acknowledges in order, so commits arrive in offset order too.
+ * Offsets are reserved only when the WAL admits the entry: from then on it becomes durable or the
+ * process stops, so an append refused or timed out before admission consumes no offset and the
+ * log stays dense. The WAL admits in call order, so appends on one partition keep the order in
+ * which they were issued even with several requests in flight, and commits arrive in offset order.
  */
 import { assert } from './assert.js';
 import { PartitionLog, type CachedBatch } from './partition-log.js';
 import { ProducerStateTable } from './producer-state.js';
 import { DataNotifier, partitionKey } from './data-notifier.js';
-import { encodeBatchesEntry, decodeBatchesEntry, WAL_TYPE_BATCHES } from './wal-entry.js';
+import { encodeBatchesEntry, decodeBatchesEntry, WAL_ENTRY_HEADER_BYTES, WAL_TYPE_BATCHES } from './wal-entry.js';
 
 /** The part of the WAL the log needs (the real one is @ferry/wal). */
 export interface WalAppender {
-  append(body: Buffer, type?: number): Promise<bigint>;
+  /** `onAdmit` runs synchronously once the record is taken into a write (see @ferry/wal). */
+  append(body: Buffer, type?: number, onAdmit?: () => void): Promise<bigint>;
+  readonly limits: { readonly recordBytesMax: number };
 }
 
 export interface RecoveredRecord { offset: bigint; type: number; body: Buffer }
@@ -47,6 +51,7 @@ export interface PartitionState {
 }
 
 export interface AppendOutcome {
+  /** -1 until the WAL admits the first entry; set before `done` resolves. */
   baseOffset: number;
   lastOffset: number;
   /** Resolves once durable and readable. */
@@ -107,35 +112,71 @@ export class LogManager {
 
   /**
    * Append already-validated batches. `logAppendTime` (ms) rewrites maxTimestamp for
-   * LogAppendTime topics. Must be called synchronously in request order.
+   * LogAppendTime topics. `onAdmit` is told the offsets once they are assigned. Must be called
+   * synchronously in request order.
    */
-  append(st: PartitionState, batches: BatchToAppend[], logAppendTime: number | null): AppendOutcome {
+  append(st: PartitionState, batches: BatchToAppend[], logAppendTime: number | null,
+    onAdmit?: (baseOffset: number, lastOffset: number) => void): AppendOutcome {
+    const outcome: AppendOutcome = { baseOffset: -1, lastOffset: -1, done: Promise.resolve() };
+    const chunks = this.splitForWal(batches);
+    const writes = chunks.map((chunk, i) => this.appendEntry(st, chunk, logAppendTime, (base, last) => {
+      if (i === 0) outcome.baseOffset = base;
+      outcome.lastOffset = last;
+      if (i === chunks.length - 1) onAdmit?.(outcome.baseOffset, last);
+    }));
+    outcome.done = writes.length === 1 ? writes[0] : Promise.all(writes).then(() => undefined);
+    st.inFlight.add(outcome.done);
+    outcome.done.then(() => st.inFlight.delete(outcome.done), () => st.inFlight.delete(outcome.done));
+    return outcome;
+  }
+
+  /** Runs of whole batches that each fit one WAL record. */
+  private splitForWal(batches: BatchToAppend[]): BatchToAppend[][] {
+    const max = this.wal.limits.recordBytesMax - WAL_ENTRY_HEADER_BYTES;
+    const out: BatchToAppend[][] = [];
+    let run: BatchToAppend[] = [];
+    let runBytes = 0;
+    for (const b of batches) {
+      assert(b.bytes.length <= max, `batch of ${b.bytes.length} bytes is over the WAL record limit ${max}`);
+      if (run.length && runBytes + b.bytes.length > max) { out.push(run); run = []; runBytes = 0; }
+      run.push(b);
+      runBytes += b.bytes.length;
+    }
+    if (run.length) out.push(run);
+    return out;
+  }
+
+  private appendEntry(st: PartitionState, batches: BatchToAppend[], logAppendTime: number | null,
+    onAdmit: (baseOffset: number, lastOffset: number) => void): Promise<void> {
     const log = st.log;
     const epoch = log.leaderEpoch;
     const { body, copies } = encodeBatchesEntry(log.topicId, log.partition, epoch, batches.map((b) => b.bytes));
     const cached: CachedBatch[] = [];
-    let first = -1;
-    for (let i = 0; i < copies.length; i++) {
-      const b = batches[i];
-      const base = log.reserve(b.recordsCount);
-      if (first < 0) first = base;
-      this.stamper.setBaseOffset(copies[i], BigInt(base));
-      this.stamper.setPartitionLeaderEpoch(copies[i], epoch);
-      let maxTimestamp = b.maxTimestamp;
-      if (logAppendTime !== null) {
-        this.stamper.setMaxTimestampAndCrc(copies[i], BigInt(logAppendTime));
-        maxTimestamp = logAppendTime;
+    const admit = (): void => {
+      for (let i = 0; i < copies.length; i++) {
+        const b = batches[i];
+        const base = log.reserve(b.recordsCount);
+        this.stamper.setBaseOffset(copies[i], BigInt(base));
+        this.stamper.setPartitionLeaderEpoch(copies[i], epoch);
+        let maxTimestamp = b.maxTimestamp;
+        if (logAppendTime !== null) {
+          this.stamper.setMaxTimestampAndCrc(copies[i], BigInt(logAppendTime));
+          maxTimestamp = logAppendTime;
+        }
+        cached.push({ baseOffset: base, lastOffset: base + b.recordsCount - 1, maxTimestamp, bytes: copies[i], walOffset: -1n });
       }
-      cached.push({ baseOffset: base, lastOffset: base + b.recordsCount - 1, maxTimestamp, bytes: copies[i], walOffset: -1n });
-    }
-    const last = cached[cached.length - 1].lastOffset;
+      onAdmit(cached[0].baseOffset, cached[cached.length - 1].lastOffset);
+    };
     this.appendsInFlight++;
-    const done = this.wal.append(body, WAL_TYPE_BATCHES).then((walOffset) => {
+    return this.wal.append(body, WAL_TYPE_BATCHES, admit).then((walOffset) => {
       this.appendsInFlight--;
+      assert(cached.length === copies.length, 'a durable WAL entry was never admitted');
       // A topic deleted while the write was in flight: nothing left to commit into.
       if (this.partitions.get(partitionKey(log.topicId, log.partition)) !== st) return;
       for (const c of cached) {
         c.walOffset = walOffset;
+        assert(c.baseOffset === log.highWatermark,
+          `offsets must be dense: batch at ${c.baseOffset}, high watermark ${log.highWatermark} in ${log.topicId}/${log.partition}`);
         log.commit(c, epoch);
         this.pendingBytes += c.bytes.length;
       }
@@ -145,9 +186,6 @@ export class LogManager {
       this.appendsInFlight--;
       throw err;
     });
-    st.inFlight.add(done);
-    done.then(() => st.inFlight.delete(done), () => st.inFlight.delete(done));
-    return { baseOffset: first, lastOffset: last, done };
   }
 
   /** Bytes committed to the cache and not yet uploaded (recomputed after each upload). */

@@ -2,10 +2,10 @@
  * The in-memory log of one partition: offsets, batches (as raw bytes), leader-epoch history.
  *
  * Offsets are plain numbers internally (asserted below 2^53); the protocol layer uses bigint.
- * Two ends: `nextOffset` is the next offset handed out to a produce (assigned before the WAL
- * write), `highWatermark` is the end of what the WAL has made durable. Only durable batches are
- * readable. A batch whose WAL append failed leaves a hole in the offsets, which consumers skip
- * exactly as they skip offsets removed by compaction.
+ * Two ends: `nextOffset` is the next offset handed out to a produce (assigned when the WAL admits
+ * the write, after which it becomes durable or the process stops), `highWatermark` is the end of
+ * what the WAL has made durable. Only durable batches are readable. Offsets are dense: every
+ * committed batch starts right after the one before it.
  */
 import { assert } from './assert.js';
 
@@ -71,6 +71,7 @@ export class PartitionLog {
 
   /** Make a durable batch readable. Batches arrive in offset order (the WAL acknowledges in order). */
   commit(batch: CachedBatch, epoch: number): void {
+    // Gaps are only possible in WALs written before offsets were reserved at admission (recovery).
     assert(batch.baseOffset >= this.highWatermark,
       `offsets must grow: batch ${batch.baseOffset} below high watermark ${this.highWatermark}`);
     assert(batch.lastOffset >= batch.baseOffset, 'batch lastOffset below baseOffset');

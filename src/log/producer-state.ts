@@ -12,6 +12,7 @@ export const PRODUCER_BATCHES_KEPT = 5;
 export interface SequencedBatch {
   firstSeq: number;
   lastSeq: number;
+  /** -1 until the WAL admits the write and offsets are assigned. */
   baseOffset: number;
   lastOffset: number;
   /** Resolves when the batch is durable; rejects if its write failed. */
@@ -90,7 +91,7 @@ export class ProducerStateTable {
   snapshot(endOffset: number, producersMax = 1000): ProducerSnapshot {
     const out: ProducerSnapshot = [];
     for (const [producerId, e] of this.producers) {
-      const batches = e.batches.filter((b) => b.lastOffset < endOffset).map((b): [number, number, number, number] => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]);
+      const batches = e.batches.filter((b) => b.baseOffset >= 0 && b.lastOffset < endOffset).map((b): [number, number, number, number] => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]);
       if (batches.length) out.push({ id: producerId.toString(), epoch: e.epoch, ts: e.lastTimestamp, b: batches });
     }
     out.sort((a, b) => b.ts - a.ts);

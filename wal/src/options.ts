@@ -16,6 +16,8 @@ export interface WalMetrics {
   onTrim?(trimOffset: bigint, freedBytes: number, usedBytes: number): void;
   /** An append could not be taken (ring full after the timeout, or an in-memory limit). */
   onFull?(reason: WalFullReason): void;
+  /** The ring became full (an append timed out waiting for space), or a trim made room again. */
+  onFullChange?(full: boolean): void;
   /** The writer is waiting for ring space (uploads lag). */
   onBackpressure?(waitingAppends: number): void;
   onRecover?(records: number, bytes: number, seconds: number): void;

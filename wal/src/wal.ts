@@ -28,8 +28,14 @@ export interface WalRecord {
 export interface Wal {
   /** Valid records from the trim point, in order. Call once, before the first append. */
   recover(): Promise<WalRecord[]>;
-  /** Logical offset of the record; resolves only after the bytes are durable (fdatasync). */
-  append(body: Buffer, type?: number): Promise<bigint>;
+  /**
+   * Logical offset of the record; resolves only after the bytes are durable (fdatasync).
+   * `onAdmit` runs synchronously when the record is taken into a group write, just before its body
+   * is copied (it may still rewrite `body` in place). From that point the append either becomes
+   * durable or the WAL fails for good; before it, a refused or timed-out append leaves no trace.
+   * Records are admitted in call order.
+   */
+  append(body: Buffer, type?: number, onAdmit?: () => void): Promise<bigint>;
   /** Records with offset < `offset` may be overwritten. `offset` is a record offset or nextOffset. Durable on return. */
   trim(offset: bigint): Promise<void>;
   /** Raises the epoch (and optionally the owner) durably; older writers can no longer append. */
@@ -50,6 +56,8 @@ export interface Wal {
   readonly limits: WalLimits;
   /** Why the last recovery stopped where it did (torn tail, end of data, ...). */
   readonly recoveryStop: { offset: bigint; reason: string } | null;
+  /** The ring ran out of space (an append timed out waiting); appends fail at once until a trim frees space. */
+  readonly isFull: boolean;
 }
 
 interface PendingAppend {
@@ -57,6 +65,7 @@ interface PendingAppend {
   type: number;
   spanBytes: number;
   queuedAtMs: number;
+  onAdmit: (() => void) | undefined;
   resolve(offset: bigint): void;
   reject(err: Error): void;
 }
@@ -231,6 +240,7 @@ class WalImpl implements Wal {
   private spaceWaiter: { wake(): void } | null = null;
   private groupBuffer: Buffer;
   private recoveryStop_: { offset: bigint; reason: string } | null = null;
+  private full = false;
 
   constructor(
     readonly path: string,
@@ -255,6 +265,7 @@ class WalImpl implements Wal {
   get ringBytes(): number { return this.header.ringBytes; }
   get usedBytes(): number { return this.usedAt(this.writeOffset); }
   get recoveryStop(): { offset: bigint; reason: string } | null { return this.recoveryStop_; }
+  get isFull(): boolean { return this.full; }
 
   private usedAt(end: bigint): number {
     let used = end - this.trim_;
@@ -339,7 +350,7 @@ class WalImpl implements Wal {
 
   // ---- append and the writer loop ----------------------------------------------------------------
 
-  append(body: Buffer, type = 0): Promise<bigint> {
+  append(body: Buffer, type = 0, onAdmit?: () => void): Promise<bigint> {
     try {
       this.ensureUsable();
       if (!this.recovered) throw new WalStateError(this.path, 'call recover() before the first append()');
@@ -350,6 +361,10 @@ class WalImpl implements Wal {
       if (body.length > this.limits.recordBytesMax) {
         throw new WalRecordTooLargeError(this.path, `record of ${body.length} bytes is over recordBytesMax `
           + `${this.limits.recordBytesMax}`);
+      }
+      if (this.full) {
+        this.metrics.onFull?.('ring');
+        throw this.ringFullError();
       }
       if (this.queue.length + this.inFlightCount >= this.limits.queueDepthMax) {
         this.metrics.onFull?.('queue-depth');
@@ -368,7 +383,7 @@ class WalImpl implements Wal {
       const u8: Uint8Array = body;
       const buf = Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.length);
       this.queue.push({
-        body: buf, type, spanBytes: recordSpanBytes(buf.length), queuedAtMs: performance.now(), resolve, reject,
+        body: buf, type, spanBytes: recordSpanBytes(buf.length), queuedAtMs: performance.now(), onAdmit, resolve, reject,
       });
       this.queuedBytes += buf.length;
       this.kickWriter();
@@ -442,6 +457,7 @@ class WalImpl implements Wal {
         const offset = start + BigInt(at);
         offsets.push(offset);
         const bodyAt = at + RECORD_HEADER_BYTES;
+        p.onAdmit?.();
         p.body.copy(buf, bodyAt);
         const bodyEnd = bodyAt + p.body.length;
         buf.fill(0, bodyEnd, at + p.spanBytes);
@@ -546,15 +562,33 @@ class WalImpl implements Wal {
     });
   }
 
+  /**
+   * The oldest waiting append found no space in time: the ring is full. Everything queued is
+   * refused with it (a later append would otherwise be written after an earlier one failed,
+   * reordering a caller's records), and new appends fail at once until a trim frees space.
+   */
   private expireWaiting(): void {
     const now = performance.now();
-    while (this.queue.length > 0 && this.queue[0]!.queuedAtMs + this.limits.appendTimeoutMs <= now) {
-      const p = this.queue.shift()!;
-      this.queuedBytes -= p.body.length;
+    if (this.queue.length === 0 || this.queue[0]!.queuedAtMs + this.limits.appendTimeoutMs > now) return;
+    this.setFull(true);
+    const err = this.ringFullError();
+    const refused = this.queue.splice(0);
+    this.queuedBytes = 0;
+    for (const p of refused) {
       this.metrics.onFull?.('ring');
-      p.reject(new WalFullError(this.path, 'ring', `no ring space for ${this.limits.appendTimeoutMs} ms `
-        + `(used ${this.usedBytes} of ${this.header.ringBytes} bytes; trim point ${this.trim_}); uploads are lagging`));
+      p.reject(err);
     }
+  }
+
+  private ringFullError(): WalFullError {
+    return new WalFullError(this.path, 'ring', `WAL full: no ring space for ${this.limits.appendTimeoutMs} ms `
+      + `(used ${this.usedBytes} of ${this.header.ringBytes} bytes; trim point ${this.trim_}); uploads are lagging`);
+  }
+
+  private setFull(full: boolean): void {
+    if (this.full === full) return;
+    this.full = full;
+    this.metrics.onFullChange?.(full);
   }
 
   // ---- header operations: trim and fence ---------------------------------------------------------
@@ -599,6 +633,7 @@ class WalImpl implements Wal {
       this.skips = this.skips.filter((s) => s.offset >= target);
       const used = this.usedBytes;
       this.metrics.onTrim?.(target, usedBefore - used, used);
+      if (usedBefore > used) this.setFull(false);
       this.spaceWaiter?.wake();
     });
   }

@@ -120,13 +120,51 @@ describe('ring space, trim and wrap-around', () => {
     const err = await wal.append(bodyFor(999, 8 * 1024)).catch((e: unknown) => e);
     assert.ok(err instanceof WalFullError && err.retriable && err.reason === 'ring', String(err));
     assert.ok(Date.now() - t0 >= 150, 'waited for the timeout first');
-    assert.match(String(err), /WAL mem: no ring space/);
+    assert.match(String(err), /WAL mem: WAL full: no ring space/);
+    assert.equal(wal.isFull, true);
+    // While full, appends fail at once (no second wait) and leave no trace.
+    const t1 = Date.now();
+    const fast = await wal.append(bodyFor(1000, 100)).catch((e: unknown) => e);
+    assert.ok(fast instanceof WalFullError && fast.reason === 'ring', String(fast));
+    assert.ok(Date.now() - t1 < 150, 'refused without waiting');
     await wal.close();
 
     const again = await openMemory(io);
     const got = await again.recover();
     assert.deepEqual(got.map((r) => r.offset), offsets.slice(1), 'nothing untrimmed was overwritten');
     await again.close();
+  });
+
+  test('when the oldest waiting append times out, every queued append is refused with it and none is admitted', async () => {
+    const io = new MemoryIo();
+    const changes: boolean[] = [];
+    const wal = await openMemory(io, { appendTimeoutMs: 100, metrics: { onFullChange: (f) => changes.push(f) } });
+    await wal.recover();
+    const offsets: bigint[] = [];
+    for (;;) {
+      const p = wal.append(bodyFor(offsets.length, 8 * 1024));
+      const r = await Promise.race([p, new Promise<'waiting'>((res) => setTimeout(() => res('waiting'), 30))]);
+      if (r === 'waiting') { await assert.rejects(p, WalFullError); break; }
+      offsets.push(r);
+    }
+    assert.equal(wal.isFull, true);
+    // Queue several behind a full ring: they time out together, in order, and none is admitted.
+    const admitted: number[] = [];
+    await wal.trim(offsets[1]!); // frees space: no longer full
+    assert.equal(wal.isFull, false);
+    const first = wal.append(bodyFor(2000, 8 * 1024), 0, () => admitted.push(0));
+    const stuck = [1, 2, 3].map((i) => wal.append(bodyFor(2000 + i, 8 * 1024), 0, () => admitted.push(i)));
+    await first;
+    const results = await Promise.allSettled(stuck);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.deepEqual(admitted, [0], 'only the append that was written was admitted');
+    assert.deepEqual(changes, [true, false, true]);
+    await wal.trim(wal.nextOffset);
+    assert.equal(wal.isFull, false);
+    let seen = false;
+    await wal.append(bodyFor(3000, 100), 0, () => { seen = true; });
+    assert.equal(seen, true);
+    await wal.close();
   });
 
   test('many laps of append and trim keep every untrimmed record intact', async () => {
