@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
 import { openWal, type Wal } from '@ferry/wal';
+import { StorageHealth } from './storage-health.js';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
@@ -117,6 +118,7 @@ export class Broker {
     const meta = clustered ? await openEtcdMetadata(settings, log) : await openLocalMetadata(settings, log);
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
+    const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
     try {
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
@@ -127,7 +129,8 @@ export class Broker {
       const walEpoch = volume ? volume.own.claim.owner.epoch : await meta.claimVolumeEpoch(walOwner(settings));
       wal = await openWal(walPath, {
         nodeId: walOwner(settings), epoch: walEpoch, capacityBytes: settings.walCapacityBytes,
-        appendTimeoutMs: settings.walAppendTimeoutMs, metrics: metrics.walMetrics(), lockPath: volume?.own.lockPath,
+        appendTimeoutMs: settings.walAppendTimeoutMs, lockPath: volume?.own.lockPath,
+        metrics: { ...metrics.walMetrics(), onFullChange: (full) => health.setWalFull(full) },
       });
       metrics.observeWal(wal);
       const started = Date.now();
@@ -135,6 +138,7 @@ export class Broker {
       await topics.attachLogs(logs, { leadsAll: !clustered });
       // Object metadata first, so the replay skips what is already uploaded.
       tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), metrics, hooks.wrapObjectStore);
+      tier.uploader.onFailingChange = (err) => health.setUploadError(err);
       const records = await wal.recover();
       // A cluster replays each partition's records when it acquires the partition.
       const restored = clustered ? 0 : logs.recover(records, (id) => topics.byId(id) !== undefined);
@@ -204,7 +208,7 @@ export class Broker {
         await cluster.start(records);
         tier.start();
       }
-      broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready);
+      broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready && health.writable);
       broker.ready = true;
       metrics.setReady(true);
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');

@@ -70,7 +70,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     doc: 'The write-ahead log: a file (preallocated to wal.capacity.bytes) or a raw block device.',
   },
   { key: 'wal.capacity.bytes', type: 'bytes', group: 'Storage', default: 2147483648, min: 1048576, doc: 'Size of the WAL ring. When uploads lag and it fills, produce requests wait and then fail with a retriable error.' },
-  { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 30000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails.' },
+  { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 5000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails with a retriable error (REQUEST_TIMED_OUT). The WAL is then full: further produce requests are refused at once, and /readyz answers 503, until uploads free space. Keep it well below the clients\' request.timeout.ms (30 s), so they see the broker\'s answer rather than their own timeout.' },
   { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
 
   // ---- object storage (S3 tier)

@@ -78,6 +78,8 @@ export class BrokerMetrics {
   private readonly walTrimmedBytes: Counter;
   private readonly walFull: Counter<'reason'>;
   private readonly walBackpressureWaiting: Gauge;
+  private readonly walFullGauge: Gauge;
+  private readonly uploadsFailingGauge: Gauge;
   private readonly walRecoveredRecords: Gauge;
   private readonly walRecoveredBytes: Gauge;
   private readonly walRecoverySeconds: Gauge;
@@ -147,6 +149,8 @@ export class BrokerMetrics {
     this.walTrimmedBytes = counter('ferry_wal_trimmed_bytes_total', 'WAL bytes released by trim after upload.');
     this.walFull = counter('ferry_wal_full_total', 'WAL appends refused for lack of room, by reason (ring, in-flight-bytes, queue-depth).', ['reason']);
     this.walBackpressureWaiting = gauge('ferry_wal_backpressure_waiting_appends', 'Appends waiting for ring space (uploads lag).');
+    this.walFullGauge = gauge('ferry_wal_full', '1 while the WAL ring is full (produce is refused with a retriable error until uploads free space).');
+    this.uploadsFailingGauge = gauge('ferry_uploads_failing', '1 while uploads to the object store fail (the WAL fills meanwhile).');
     this.walRecoveredRecords = gauge('ferry_wal_recovered_records', 'Records replayed from the WAL at the last open.');
     this.walRecoveredBytes = gauge('ferry_wal_recovered_bytes', 'Bytes replayed from the WAL at the last open.');
     this.walRecoverySeconds = gauge('ferry_wal_recovery_duration_seconds', 'Duration of the last WAL recovery scan.');
@@ -303,6 +307,8 @@ export class BrokerMetrics {
   controller(isController: boolean): void { this.controllerGauge.set(isController ? 1 : 0); }
   brokersAlive(count: number): void { this.brokersAliveGauge.set(count); }
   setReady(ready: boolean): void { this.readyGauge.set(ready ? 1 : 0); }
+  walFullState(full: boolean): void { this.walFullGauge.set(full ? 1 : 0); }
+  uploadsFailing(failing: boolean): void { this.uploadsFailingGauge.set(failing ? 1 : 0); }
   failoverCompleted(seconds: number, result: FailoverResult = 'ok'): void {
     this.failovers.inc({ result });
     if (result === 'ok') this.failoverSeconds.observe(seconds);

@@ -22,6 +22,7 @@ import { encodeObject, newObjectId, objectKey } from '../objects/object-format.j
 import type { ObjectIndex } from './object-index.js';
 import { blockRef } from './object-index.js';
 import { crashPoint } from '../ops/crash-point.js';
+import { describeError, errorCode } from '../ops/describe-error.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
 
 export interface UploaderOptions {
@@ -30,7 +31,7 @@ export interface UploaderOptions {
   streamSplitBytes: number;
   cacheMaxBytes: number;
   clusterName: string;
-  /** Wait between attempts after a failed upload. */
+  /** Wait between attempts after a failed upload (default 1000). */
   retryBackoffMs?: number;
 }
 
@@ -62,6 +63,10 @@ export class Uploader {
   private stopped = false;
   private readonly startedMs = Date.now();
   private readonly revisions = new Map<string, number>();
+  /** Set while uploads fail: the first error of the run (logged once), and how many failed since. */
+  private failing: { error: Error; since: number; count: number } | null = null;
+  /** Told when uploads start failing (with the error) and when they succeed again (null). */
+  onFailingChange: ((error: Error | null) => void) | null = null;
   readonly stats: UploaderStats = { uploads: 0, objects: 0, bytes: 0, failures: 0, lastUploadMs: 0, lastTrimOffset: -1n };
 
   constructor(
@@ -85,14 +90,15 @@ export class Uploader {
 
   start(): void {
     this.logs.onPendingBytes = (bytes) => {
-      if (bytes >= this.options.maxPendingBytes) this.trigger('size');
+      if (bytes >= this.options.maxPendingBytes && !this.failing) this.trigger('size');
     };
     this.schedule();
   }
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => this.trigger('interval'), this.options.intervalMs);
+    const wait = this.failing ? Math.min(this.options.intervalMs, this.options.retryBackoffMs ?? 1000) : this.options.intervalMs;
+    this.timer = setTimeout(() => this.trigger(this.failing ? 'retry' : 'interval'), wait);
     this.timer.unref();
   }
 
@@ -104,16 +110,37 @@ export class Uploader {
     }
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     this.running = this.uploadOnce(reason)
-      .catch((err) => {
-        this.stats.failures++;
-        this.metrics?.uploadFailed();
-        this.log.warn({ err, reason }, 'upload failed; will retry');
-      })
+      .then(() => this.recovered(), (err: Error) => this.failed(err, reason))
       .finally(() => {
         this.running = null;
-        if (this.again && !this.stopped) { this.again = false; void this.trigger('backlog'); } else this.schedule();
+        // After a failure, retry after the backoff, not at once (no retry storm against a failing store).
+        if (this.again && !this.stopped && !this.failing) { this.again = false; void this.trigger('backlog'); } else this.schedule();
       });
     return this.running;
+  }
+
+  /** Whether the last upload failed (the WAL is filling), and with what. */
+  get failingError(): Error | null { return this.failing?.error ?? null; }
+
+  private failed(err: Error, reason: string): void {
+    this.stats.failures++;
+    this.metrics?.uploadFailed();
+    if (!this.failing) {
+      // Logged at warn once per failing run; repeats of it at debug.
+      this.failing = { error: err, since: this.now(), count: 1 };
+      this.log.warn({ err, reason, code: errorCode(err) }, `uploads failing: ${describeError(err)}; the data stays in the WAL, retrying`);
+      this.onFailingChange?.(err);
+    } else {
+      this.failing.count++;
+      this.log.debug({ err, reason, failures: this.failing.count }, 'upload failed again');
+    }
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.log.warn({ failures: this.failing.count, ms: this.now() - this.failing.since }, 'uploads recovered');
+    this.failing = null;
+    this.onFailingChange?.(null);
   }
 
   /** Final upload on shutdown: everything durable goes to the object store and the WAL is trimmed. */

@@ -263,13 +263,26 @@ test('a long object-store outage fills the WAL: produce gets a retriable error, 
     }
     assert.equal(refused, 1, 'the WAL filled up');
     assert.ok(acked.size > 100, `${acked.size} acknowledged before the WAL filled`);
+    // Full: the next produce is refused at once (no second wait for the timeout), and it shows.
+    const t0 = Date.now();
+    const again = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'fill', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('x') }]) }] }] });
+    assert.equal(again.responses[0].partitionResponses[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
+    assert.match(again.responses[0].partitionResponses[0].errorMessage ?? '', /WAL full/);
+    assert.ok(Date.now() - t0 < 150, 'a full WAL refuses without waiting');
+    const metrics = await env.broker.context.metrics.scrape();
+    assert.match(metrics, /^ferry_wal_full\{[^}]*\} 1$/m);
+    assert.match(metrics, /^ferry_uploads_failing\{[^}]*\} 1$/m);
     faulty!.outage(false);
     await env.broker.tier.uploader.trigger('test');
+    assert.match(await env.broker.context.metrics.scrape(), /^ferry_wal_full\{[^}]*\} 0$/m, 'the trim after the upload ended the full state');
     const after = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'fill', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('after') }]) }] }] });
     assert.equal(after.responses[0].partitionResponses[0].errorCode, 0, 'produce works again once uploads caught up');
+    // The refusals took no offsets: the first produce after them follows the last acknowledged one.
+    assert.equal(after.responses[0].partitionResponses[0].baseOffset, BigInt(acked.size));
     const all = await fetchAllBatches(conn, 'fill', 0);
     const seen = new Map(all.batches.map((b) => [b.baseOffset, b.bytes.subarray(21).toString('hex')]));
     for (const [offset, bytes] of acked) assert.equal(seen.get(offset), bytes);
+    assert.deepEqual(all.batches.map((b) => b.baseOffset), Array.from({ length: acked.size + 1 }, (_, i) => BigInt(i)), 'offsets dense');
   } finally {
     conn.close();
     await env.cleanup();

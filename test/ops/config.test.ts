@@ -36,7 +36,7 @@ describe('loadConfig defaults', () => {
     assert.equal(c.dataDir, '/srv/ferry/data');
     assert.equal(c.walPath, '/srv/ferry/data/wal/ferry.wal');
     assert.equal(c.walCapacityBytes, 2147483648);
-    assert.equal(c.walAppendTimeoutMs, 30000);
+    assert.equal(c.walAppendTimeoutMs, 5000);
     assert.equal(c.metadataBackend, 'local');
     assert.deepEqual(c.etcdEndpoints, []);
     assert.equal(c.socketRequestMaxBytes, 104857600);
