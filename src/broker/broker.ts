@@ -21,7 +21,8 @@ import { BrokerMetrics } from '../ops/metrics.js';
 import { startMetricsListener } from '../ops/metrics-wiring.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
-import { KafkaServer } from '../server/server.js';
+import { KafkaServer, type ServerStats } from '../server/server.js';
+import { parseConnectionOverrides } from '../server/limits.js';
 import { registerApis } from './register-apis.js';
 import type { BrokerContext } from './context.js';
 import { TopicService } from './topic-service.js';
@@ -186,11 +187,21 @@ export class Broker {
         },
       };
       registerApis(registry, context);
+      const c = settings.config;
       const server = new KafkaServer(registry, {
         host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
         maxFrameBytes: settings.socketRequestMaxBytes, inFlightMax: 64,
+        maxConnectionsPerIp: c.maxConnectionsPerIp, maxConnectionsPerIpOverrides: parseConnectionOverrides(c.maxConnectionsPerIpOverrides),
+        sendQueueMaxBytes: c.socketSendQueueMaxBytes, queuedMaxResponseBytes: c.queuedMaxResponseBytes, queuedMaxRequestBytes: c.queuedMaxRequestBytes,
+        requestReceiveTimeoutMs: c.requestReceiveTimeoutMs, idleTimeoutMs: c.connectionsMaxIdleMs,
         onConnectionCount: (d) => (d > 0 ? metrics.connectionOpened() : metrics.connectionClosed()),
+        events: {
+          connectionRefused: (reason) => metrics.connectionRefused(reason),
+          connectionTimedOut: (reason) => metrics.connectionTimedOut(reason),
+          connectionMuted: (reason) => metrics.connectionMuted(reason),
+        },
       }, log.child({ component: 'server' }));
+      metrics.addCollector(() => metrics.serverQueues(server.stats));
       metrics.addCollector(() => {
         let led = 0;
         for (const _ of logs.all()) led++;
@@ -220,6 +231,9 @@ export class Broker {
       throw err;
     }
   }
+
+  /** The Kafka listener's connections and queued bytes (tests, diagnostics). */
+  get serverStats(): ServerStats { return this.server.stats; }
 
   private stopping: Promise<void> | null = null;
 

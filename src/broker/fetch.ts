@@ -78,12 +78,14 @@ export function makeFetchHandler(b: BrokerContext) {
     const deadline = b.now() + Math.max(0, req.maxWaitMs);
     const keys = wanted.map((w) => partitionKey(w.topicId, w.partition));
     for (;;) {
-      const built = await build(b, req, wanted, incremental, byId);
+      const built = await build(b, ctx, req, wanted, incremental, byId);
       const remaining = deadline - b.now();
       if (built.bytes >= req.minBytes || built.hasError || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) {
         if (session) remember(session, built.sent);
         return { errorCode: ErrorCode.NONE, sessionId: session ? session.id : 0, responses: built.responses, throttleTimeMs: 0 };
       }
+      // Not enough yet: this build is thrown away, and so is its claim on the send queue.
+      ctx.responseBytes?.adjust(-built.bytes);
       await b.logs.notifier.wait(keys, remaining, ctx.signal);
     }
   };
@@ -96,7 +98,12 @@ function remember(session: FetchSession, sent: { key: string; hw: number; logSta
   }
 }
 
-async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incremental: boolean, byId: boolean) {
+/**
+ * One pass over the partitions. The records read are claimed in the connection's send queue
+ * (ctx.responseBytes) before each read, so a client that pipelines fetches and does not read the
+ * answers gets smaller ones, not unbounded memory; past the grant only KIP-74's first batch is read.
+ */
+async function build(b: BrokerContext, ctx: RequestContext, req: FetchRequest, wanted: Wanted[], incremental: boolean, byId: boolean) {
   const responses: TopicResponse[] = [];
   const topicIndex = new Map<string, TopicResponse>();
   const sent: { key: string; hw: number; logStart: number }[] = [];
@@ -127,7 +134,8 @@ async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incr
       if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.highWatermark) {
         data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       } else {
-        const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
+        const wantBytes = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
+        const budget = ctx.responseBytes ? ctx.responseBytes.claim(wantBytes) : wantBytes;
         let read;
         try {
           read = await b.reads.read(log, w.fetchOffset, budget, bytes === 0);
@@ -137,6 +145,7 @@ async function build(b: BrokerContext, req: FetchRequest, wanted: Wanted[], incr
           read = { batches: [], bytes: 0 };
           data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         }
+        ctx.responseBytes?.adjust(read.bytes - budget);
         if (read.bytes > 0) {
           data.records = read.batches.length === 1 ? read.batches[0] : Buffer.concat(read.batches, read.bytes);
           bytes += read.bytes;

@@ -61,6 +61,29 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'socket.request.max.bytes', type: 'bytes', group: 'Broker', default: 104857600, min: 1024, max: INT_MAX, doc: 'Largest request frame accepted; a larger size prefix closes the connection before anything is allocated.' },
   { key: 'connections.max', type: 'int', group: 'Broker', default: 10000, min: 1, doc: 'Most client connections open at once; further connections are closed on accept.' },
   { key: 'shutdown.timeout.ms', type: 'duration', group: 'Broker', default: 30000, min: 0, doc: 'How long a graceful shutdown (SIGTERM) waits for in-flight requests before closing connections.' },
+  { key: 'max.connections.per.ip', type: 'int', group: 'Broker', default: INT_MAX, min: 0, doc: 'Most connections open at once from one client address; further ones are closed on accept (logged at most every 10 s, counted in ferry_connections_refused_total).' },
+  {
+    key: 'max.connections.per.ip.overrides', type: 'list', group: 'Broker', default: [],
+    doc: 'Per-address exceptions to max.connections.per.ip, as Kafka writes them: host:count,host:count (an IP address or a host name, resolved when the broker starts; e.g. 10.0.0.5:200,loadgen.internal:1000).',
+    check: (v) => checkConnectionOverrides(v as string[]),
+  },
+  { key: 'connections.max.idle.ms', type: 'duration', group: 'Broker', default: 600000, min: -1, doc: 'A connection with no request being handled and no bytes received or sent for this long is closed (logged). -1: never.', check: notZero },
+  {
+    key: 'request.receive.timeout.ms', type: 'duration', group: 'Broker', default: 30000, min: -1, check: notZero,
+    doc: 'How long a request may take to arrive once its first bytes have: a connection holding a partly received request for longer is closed (logged), so truncated or trickled requests do not hold memory. Only time the broker is reading counts (not while it holds the connection back). Kafka has no such key; its connections.max.idle.ms alone would keep them 10 minutes. -1: no limit.',
+  },
+  {
+    key: 'queued.max.request.bytes', type: 'bytes', group: 'Broker', default: 536870912, min: -1, check: notZero,
+    doc: 'Bytes all partly received requests may reserve together: a request arriving in pieces reserves its declared size (the memory itself grows only with what has arrived) and, while it cannot, the broker stops reading that connection. One request may always proceed alone. -1: no limit (Kafka\'s default).',
+  },
+  {
+    key: 'socket.send.queue.max.bytes', type: 'bytes', group: 'Broker', default: 67108864, min: -1, check: notZero,
+    doc: 'Response bytes one connection may hold (being built, waiting in order, or in the socket buffer, not yet taken by the kernel) before the broker stops handling its further requests and reading from it, as Kafka mutes a channel; it resumes as the client reads. A Fetch response is also cut to fit. A connection holding nothing may always send one request. -1: no limit.',
+  },
+  {
+    key: 'queued.max.response.bytes', type: 'bytes', group: 'Broker', default: 268435456, min: -1, check: notZero,
+    doc: 'Response bytes all connections may hold together (as socket.send.queue.max.bytes counts them); above it, connections that already hold bytes stop handling further requests until it drops, and Fetch responses shrink to a single batch. -1: no limit.',
+  },
 
   // ---- storage
   { key: 'data.dir', type: 'path', group: 'Storage', default: './data', doc: 'Directory for the WAL (unless wal.path says otherwise), the embedded metadata store and local objects. Relative paths are resolved against the working directory.' },
@@ -165,6 +188,20 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'log.level', type: 'enum', group: 'Operations', values: LOG_LEVELS, default: 'info', doc: 'Level of the JSON log written to stdout.' },
   { key: 'metrics.listener', type: 'hostport', group: 'Operations', default: null, nullable: true, doc: 'host:port of the HTTP endpoint for Prometheus metrics and health checks, e.g. localhost:9644 (off when unset).' },
 ];
+
+function notZero(v: ConfigValue): string | undefined {
+  return v === 0 ? 'a positive value, or -1 for no limit' : undefined;
+}
+
+/** max.connections.per.ip.overrides entries: host:count (the count after the last ':'). */
+function checkConnectionOverrides(items: string[]): string | undefined {
+  for (const item of items) {
+    const at = item.lastIndexOf(':');
+    const count = item.slice(at + 1).trim();
+    if (at <= 0 || item.slice(0, at).trim() === '' || !/^\d+$/.test(count) || Number(count) > INT_MAX) return 'host:count entries separated by commas, e.g. 10.0.0.5:200,loadgen:1000';
+  }
+  return undefined;
+}
 
 function checkCleanupPolicy(items: string[]): string | undefined {
   if (items.length === 0) return 'delete, compact or delete,compact';

@@ -64,6 +64,13 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   connectionsMax: number;
   shutdownTimeoutMs: number;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerIpOverrides: string[];
+  connectionsMaxIdleMs: number;
+  requestReceiveTimeoutMs: number;
+  queuedMaxRequestBytes: number;
+  socketSendQueueMaxBytes: number;
+  queuedMaxResponseBytes: number;
   dataDir: string;
   walPath: string;
   walCapacityBytes: number;

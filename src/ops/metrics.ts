@@ -5,6 +5,8 @@
  *
  * Hook API (what each component calls):
  *   server/connection:  connectionOpened(), connectionClosed()
+ *                       connectionRefused(reason), connectionTimedOut(reason), connectionMuted(reason)
+ *                       serverQueues({ queuedResponseBytes, receivingRequestBytes, mutedConnections })
  *                       const done = requestStarted(apiKey, version); ... done(errorCode | 'closed')
  *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds)
  *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
@@ -59,6 +61,12 @@ export class BrokerMetrics {
   private readonly connections: Gauge;
   private readonly connectionsOpened: Counter;
   private readonly connectionsClosed: Counter;
+  private readonly connectionsRefused: Counter<'reason'>;
+  private readonly connectionsTimedOut: Counter<'reason'>;
+  private readonly connectionMutes: Counter<'reason'>;
+  private readonly connectionsMuted: Gauge;
+  private readonly sendQueueBytes: Gauge;
+  private readonly receivingRequestBytes: Gauge;
   // Data
   private readonly producedBytesTotal: Counter<'topic'>;
   private readonly producedRecordsTotal: Counter<'topic'>;
@@ -130,6 +138,12 @@ export class BrokerMetrics {
     this.connections = gauge('ferry_connections', 'Open client connections.');
     this.connectionsOpened = counter('ferry_connections_opened_total', 'Client connections accepted.');
     this.connectionsClosed = counter('ferry_connections_closed_total', 'Client connections closed.');
+    this.connectionsRefused = counter('ferry_connections_refused_total', 'Connections closed on accept, by reason (connections_max, per_ip).', ['reason']);
+    this.connectionsTimedOut = counter('ferry_connections_timed_out_total', 'Connections closed by a timeout, by reason (idle: connections.max.idle.ms, receive: request.receive.timeout.ms).', ['reason']);
+    this.connectionMutes = counter('ferry_connection_mutes_total', 'Times a connection began holding back requests because of queued response bytes, by reason (connection: socket.send.queue.max.bytes, broker: queued.max.response.bytes).', ['reason']);
+    this.connectionsMuted = gauge('ferry_connections_muted', 'Connections holding back requests because of queued response bytes.');
+    this.sendQueueBytes = gauge('ferry_send_queue_bytes', 'Response bytes held for clients: being built, waiting in order, or in socket buffers (not yet taken by the kernel).');
+    this.receivingRequestBytes = gauge('ferry_receiving_request_bytes', 'Declared bytes reserved by partly received requests (queued.max.request.bytes).');
 
     this.producedBytesTotal = counter('ferry_produced_bytes_total', 'Record batch bytes appended by Produce, by topic.', ['topic']);
     this.producedRecordsTotal = counter('ferry_produced_records_total', 'Records appended by Produce, by topic.', ['topic']);
@@ -186,6 +200,15 @@ export class BrokerMetrics {
 
   connectionOpened(): void { this.connections.inc(); this.connectionsOpened.inc(); }
   connectionClosed(): void { this.connections.dec(); this.connectionsClosed.inc(); }
+  connectionRefused(reason: string): void { this.connectionsRefused.inc({ reason }); }
+  connectionTimedOut(reason: string): void { this.connectionsTimedOut.inc({ reason }); }
+  connectionMuted(reason: string): void { this.connectionMutes.inc({ reason }); }
+  /** The server's queues, read at each scrape (see addCollector). */
+  serverQueues(q: { queuedResponseBytes: number; receivingRequestBytes: number; mutedConnections: number }): void {
+    this.sendQueueBytes.set(q.queuedResponseBytes);
+    this.receivingRequestBytes.set(q.receivingRequestBytes);
+    this.connectionsMuted.set(q.mutedConnections);
+  }
 
   /**
    * Call when a request has been decoded; call the returned function once when its response is

@@ -16,17 +16,22 @@ export class FrameTooLargeError extends Error {
 
 /**
  * Splits a byte stream into frames (without their 4-byte prefix). A frame that arrives in one chunk
- * is returned as a view of that chunk; a frame split over chunks is assembled into one buffer
- * allocated once its size is known (and checked).
+ * is returned as a view of that chunk. A frame split over chunks is collected piece by piece and
+ * assembled once its last byte arrives: memory grows with the bytes received, never with the size
+ * the peer declared (a peer that declares 100 MB and sends 100 bytes holds about 100 bytes).
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number;
   /** Bytes of a size prefix split across chunks. */
   private prefix = Buffer.alloc(4);
   private prefixHave = 0;
-  /** The frame being assembled, and how much of it has arrived. */
-  private partial: Buffer | null = null;
+  /** Declared size of the frame being collected, or -1 when none is. */
+  private partialSize = -1;
   private partialHave = 0;
+  /** Received pieces of the frame being collected: large ones as views, small ones copied into `staging`. */
+  private parts: Buffer[] = [];
+  private staging: Buffer | null = null;
+  private stagingUsed = 0;
 
   constructor(opts: { maxFrameBytes?: number } = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -38,21 +43,35 @@ export class FrameDecoder {
     return this.prefixHave + this.partialHave;
   }
 
+  /**
+   * Size of the incomplete frame, prefix included, as its prefix declares it (what it will hold once
+   * complete); 4 while only part of a prefix has arrived; 0 between frames.
+   */
+  get incompleteFrameBytes(): number {
+    if (this.partialSize >= 0) return 4 + this.partialSize;
+    return this.prefixHave > 0 ? 4 : 0;
+  }
+
+  /** Drops any incomplete frame (the connection is closing). */
+  reset(): void {
+    this.prefixHave = 0;
+    this.partialSize = -1;
+    this.partialHave = 0;
+    this.parts = [];
+    this.staging = null;
+    this.stagingUsed = 0;
+  }
+
   /** Feeds a chunk; returns the frames it completes. Throws FrameTooLargeError on a bad size. */
   push(chunk: Buffer): Buffer[] {
     const frames: Buffer[] = [];
     let pos = 0;
     while (pos < chunk.length) {
-      if (this.partial !== null) {
-        const take = Math.min(this.partial.length - this.partialHave, chunk.length - pos);
-        chunk.copy(this.partial, this.partialHave, pos, pos + take);
-        this.partialHave += take;
+      if (this.partialSize >= 0) {
+        const take = Math.min(this.partialSize - this.partialHave, chunk.length - pos);
+        this.collect(chunk.subarray(pos, pos + take));
         pos += take;
-        if (this.partialHave === this.partial.length) {
-          frames.push(this.partial);
-          this.partial = null;
-          this.partialHave = 0;
-        }
+        if (this.partialHave === this.partialSize) frames.push(this.assemble());
         continue;
       }
       let size: number;
@@ -73,13 +92,61 @@ export class FrameDecoder {
         frames.push(chunk.subarray(pos, pos + size));
         pos += size;
       } else {
-        this.partial = Buffer.allocUnsafe(size);
+        this.partialSize = size;
         this.partialHave = 0;
       }
     }
     return frames;
   }
+
+  /**
+   * Keeps a piece of the frame being collected. Pieces of LARGE_PIECE bytes or more are kept as
+   * views (a socket chunk's memory is its own allocation); smaller ones are copied into a staging
+   * buffer that grows with what has arrived, so a trickle of tiny chunks costs neither one object
+   * per chunk nor an allocation of the declared size.
+   */
+  private collect(piece: Buffer): void {
+    this.partialHave += piece.length;
+    if (piece.length >= LARGE_PIECE) {
+      this.flushStaging();
+      this.parts.push(piece);
+      return;
+    }
+    let at = 0;
+    while (at < piece.length) {
+      if (this.staging === null || this.stagingUsed === this.staging.length) {
+        this.flushStaging();
+        const received = this.partialHave - piece.length + at;
+        this.staging = Buffer.allocUnsafe(Math.min(this.partialSize - received, Math.max(piece.length - at, Math.min(received, MAX_STAGING))));
+        this.stagingUsed = 0;
+      }
+      const n = Math.min(piece.length - at, this.staging.length - this.stagingUsed);
+      piece.copy(this.staging, this.stagingUsed, at, at + n);
+      this.stagingUsed += n;
+      at += n;
+    }
+  }
+
+  private flushStaging(): void {
+    if (this.staging !== null && this.stagingUsed > 0) this.parts.push(this.staging.subarray(0, this.stagingUsed));
+    this.staging = null;
+    this.stagingUsed = 0;
+  }
+
+  private assemble(): Buffer {
+    this.flushStaging();
+    const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partialSize);
+    this.parts = [];
+    this.partialSize = -1;
+    this.partialHave = 0;
+    return frame;
+  }
 }
+
+/** A piece at least this large is kept by reference rather than copied. */
+const LARGE_PIECE = 16 * 1024;
+/** Largest staging buffer for small pieces. */
+const MAX_STAGING = 64 * 1024;
 
 /** A frame: 4-byte big-endian size, then the payload. */
 export function encodeFrame(payload: Buffer): Buffer {

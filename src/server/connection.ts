@@ -5,6 +5,23 @@
  * Anything the protocol cannot make sense of (oversized or malformed frame, unknown API,
  * unsupported version other than ApiVersions') closes this connection with a log line; other
  * connections and the broker are unaffected.
+ *
+ * Memory is bounded as Kafka bounds it by muting a channel:
+ * - Responses: the bytes a connection holds for its client (claimed by responses being built, encoded
+ *   responses waiting for their turn, and socket.writableLength, i.e. not yet taken by the kernel)
+ *   are counted per connection and in the shared `responses` budget. While the connection's count
+ *   is at sendQueueMaxBytes, or the broker's at its limit, further requests stay undispatched in
+ *   `backlog` and the socket is paused; writes completing resume it. A connection holding nothing
+ *   may always dispatch one request, so a full broker cannot starve a client that reads.
+ * - Requests: a frame that arrives in pieces reserves its declared size in the shared `requests`
+ *   budget (queued.max.request.bytes) until complete; while it cannot, reading pauses. The decoder
+ *   itself holds only what has arrived.
+ * - Time: a partly received request must complete within requestReceiveTimeoutMs of reading
+ *   (time the broker itself paused reading does not count); a connection with no request being
+ *   handled and no bytes in or out for idleTimeoutMs is closed. The server's sweep calls
+ *   checkTimeouts().
+ * Closing drops the backlog, the incomplete frame and every queued response, and the results of
+ * handlers still running are discarded when they arrive.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,7 +30,8 @@ import { Reader } from '../protocol/primitives.js';
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/headers.js';
 import { API_TABLE } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { HandlerRegistry, RequestContext } from './handler-registry.js';
+import type { HandlerRegistry, RequestContext, ResponseBytes } from './handler-registry.js';
+import type { ByteBudget } from './limits.js';
 
 const API_VERSIONS_KEY = 18;
 
@@ -23,20 +41,61 @@ export interface ConnectionOptions {
   onConnectionCount?: (delta: 1 | -1) => void;
   /** Requests being processed at once on this connection before reading pauses. */
   inFlightMax: number;
+  /** socket.send.queue.max.bytes: response bytes one connection may hold before its further requests wait; -1: no limit. */
+  sendQueueMaxBytes: number;
+  /** request.receive.timeout.ms: how long a partly received request may take to arrive; -1: no limit. */
+  requestReceiveTimeoutMs: number;
+  /** connections.max.idle.ms: no request being handled and no bytes in or out for this long closes the connection; -1: never. */
+  idleTimeoutMs: number;
+}
+
+export type MuteReason = 'connection' | 'broker';
+export type TimeoutReason = 'idle' | 'receive';
+
+/** What a connection shares with the others of its server. */
+export interface ConnectionShared {
+  /** queued.max.response.bytes: response bytes held by all connections. */
+  responses: ByteBudget;
+  /** queued.max.request.bytes: declared bytes of partly received requests on all connections. */
+  requests: ByteBudget;
+  /** Told when this connection starts (true) or stops (false) holding back requests. */
+  onMuted(reason: MuteReason, muted: boolean): void;
+  onTimedOut(reason: TimeoutReason): void;
 }
 
 interface Pending {
   header: RequestHeader;
   /** Encoded response frame as chunks (records are not copied), null for no response; undefined while still running. */
   frame?: Buffer[] | null;
+  /** Bytes this response holds: what its handler claimed while building it, then its encoded size. */
+  bytes: number;
 }
 
 export class Connection {
   private readonly decoder: FrameDecoder;
+  /** Dispatched requests in order, each with its response once ready, until written to the socket. */
   private readonly queue: Pending[] = [];
+  /** Frames read but not dispatched yet (muted, or at the in-flight limit). */
+  private readonly backlog: Buffer[] = [];
   private readonly abort = new AbortController();
   private closed = false;
-  private paused = false;
+  private readingPaused = false;
+  private pumping = false;
+  /** Handlers still running. */
+  private running = 0;
+  /** Sum of `bytes` of the queue's entries. */
+  private queuedBytes = 0;
+  /** What this connection last added to shared.responses. */
+  private reportedBytes = 0;
+  /** Bytes of shared.requests reserved for the incomplete frame. */
+  private reservedRequestBytes = 0;
+  private waitingForRequestRoom = false;
+  private muted: MuteReason | null = null;
+  private lastActivityMs = Date.now();
+  /** Since when the broker has been reading while holding an incomplete request; null when not. */
+  private receivingSinceMs: number | null = null;
+  private readonly wake = () => { if (!this.closed) { this.sync(); this.pump(); } };
+  private readonly wakeForRequestRoom = () => { if (!this.closed) { this.reserveRequestBytes(); this.pump(); } };
   readonly log: Logger;
 
   constructor(
@@ -46,6 +105,7 @@ export class Connection {
     private readonly options: ConnectionOptions,
     parentLog: Logger,
     private readonly onClose: (c: Connection) => void,
+    private readonly shared: ConnectionShared,
   ) {
     this.log = parentLog.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
@@ -53,17 +113,35 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.teardown());
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', this.wake);
     options.onConnectionCount?.(1);
   }
 
   get remoteAddress(): string { return this.socket.remoteAddress ?? ''; }
 
-  close(reason: string, fields: Record<string, unknown> = {}): void {
+  /** Response bytes this connection holds: claimed, encoded and queued, or in the socket's buffer. */
+  get heldResponseBytes(): number {
+    return this.closed ? 0 : this.queuedBytes + this.socket.writableLength;
+  }
+
+  close(reason: string, fields: Record<string, unknown> = {}, level: 'warn' | 'info' = 'warn'): void {
     if (this.closed) return;
-    this.log.warn({ ...fields, reason }, 'closing connection');
+    this.log[level]({ ...fields, reason }, 'closing connection');
     this.socket.destroy();
     this.teardown();
+  }
+
+  /** Closes the connection if a partly received request or idleness has lasted too long. */
+  checkTimeouts(nowMs: number): void {
+    if (this.closed) return;
+    const { requestReceiveTimeoutMs: receiveMs, idleTimeoutMs: idleMs } = this.options;
+    if (receiveMs > 0 && this.receivingSinceMs !== null && nowMs - this.receivingSinceMs >= receiveMs) {
+      this.shared.onTimedOut('receive');
+      this.close('request receive timeout', { timeoutMs: receiveMs, receivedBytes: this.decoder.bufferedBytes, declaredBytes: this.decoder.incompleteFrameBytes });
+    } else if (idleMs > 0 && this.running === 0 && nowMs - this.lastActivityMs >= idleMs) {
+      this.shared.onTimedOut('idle');
+      this.close('idle', { idleMs: nowMs - this.lastActivityMs, limitMs: idleMs }, 'info');
+    }
   }
 
   private teardown(): void {
@@ -71,10 +149,22 @@ export class Connection {
     this.closed = true;
     this.options.onConnectionCount?.(-1);
     this.abort.abort();
+    // Release everything this connection holds; running handlers' results are dropped on arrival.
+    this.backlog.length = 0;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.decoder.reset();
+    this.shared.requests.add(-this.reservedRequestBytes);
+    this.reservedRequestBytes = 0;
+    this.shared.requests.cancelWait(this.wakeForRequestRoom);
+    this.shared.responses.cancelWait(this.wake);
+    this.setMuted(null);
+    this.sync();
     this.onClose(this);
   }
 
   private onData(chunk: Buffer): void {
+    this.lastActivityMs = Date.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -82,11 +172,94 @@ export class Connection {
       this.close('bad frame', { err: (err as Error).message });
       return;
     }
-    for (const frame of frames) {
-      if (this.closed) return;
-      this.onFrame(frame);
+    // A frame completed: an incomplete one now is a new request, with its own receive time.
+    if (frames.length > 0) this.receivingSinceMs = null;
+    for (const f of frames) this.backlog.push(f);
+    this.reserveRequestBytes();
+    this.pump();
+  }
+
+  /** Keeps shared.requests' reservation equal to the incomplete frame's declared size. */
+  private reserveRequestBytes(): void {
+    const want = this.decoder.incompleteFrameBytes;
+    this.waitingForRequestRoom = false;
+    if (want === this.reservedRequestBytes) return;
+    this.shared.requests.add(-this.reservedRequestBytes);
+    this.reservedRequestBytes = 0;
+    if (want === 0) return;
+    if (this.shared.requests.tryTake(want)) {
+      this.reservedRequestBytes = want;
+    } else {
+      this.waitingForRequestRoom = true;
+      this.shared.requests.waitForRoom(this.wakeForRequestRoom);
     }
-    this.maybePause();
+  }
+
+  /** Dispatches backlog frames while the limits allow, then pauses or resumes reading. */
+  private pump(): void {
+    // A response completed synchronously inside a dispatch comes back here: let the outer loop go on.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.dispatchBacklog();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private dispatchBacklog(): void {
+    while (this.backlog.length > 0 && !this.closed) {
+      const blocked = this.dispatchBlocker();
+      if (blocked !== null) {
+        if (blocked !== 'in-flight') this.setMuted(blocked);
+        if (blocked === 'broker') this.shared.responses.waitForRoom(this.wake);
+        break;
+      }
+      this.setMuted(null);
+      this.onFrame(this.backlog.shift()!);
+    }
+    if (this.closed) return;
+    if (this.backlog.length === 0) this.setMuted(null);
+    this.updateReading();
+  }
+
+  private dispatchBlocker(): 'in-flight' | MuteReason | null {
+    if (this.queue.length >= this.options.inFlightMax) return 'in-flight';
+    const held = this.heldResponseBytes;
+    if (this.queue.length === 0 && held === 0) return null;
+    if (this.options.sendQueueMaxBytes >= 0 && held >= this.options.sendQueueMaxBytes) return 'connection';
+    if (!this.shared.responses.hasRoom()) return 'broker';
+    return null;
+  }
+
+  private setMuted(reason: MuteReason | null): void {
+    if (reason === this.muted) return;
+    if (this.muted !== null) this.shared.onMuted(this.muted, false);
+    this.muted = reason;
+    if (reason !== null) this.shared.onMuted(reason, true);
+  }
+
+  private updateReading(): void {
+    const pause = this.backlog.length > 0 || this.waitingForRequestRoom;
+    if (pause && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    } else if (!pause && this.readingPaused) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+    // The receive timeout runs only while the broker reads: its own pauses are not the client's fault.
+    if (this.readingPaused || this.decoder.bufferedBytes === 0) this.receivingSinceMs = null;
+    else this.receivingSinceMs ??= Date.now();
+  }
+
+  /** Reports this connection's held bytes to shared.responses. */
+  private sync(): void {
+    const held = this.heldResponseBytes;
+    if (held !== this.reportedBytes) {
+      this.shared.responses.add(held - this.reportedBytes);
+      this.reportedBytes = held;
+    }
   }
 
   private onFrame(frame: Buffer): void {
@@ -106,13 +279,12 @@ export class Connection {
     if (header.apiVersion < reg.minVersion || header.apiVersion > reg.maxVersion) {
       if (header.apiKey === API_VERSIONS_KEY) {
         // KIP-511: answer with the supported ranges in a v0 body so the client can pick a version.
-        const pending: Pending = { header };
+        const pending: Pending = { header, bytes: 0 };
         this.queue.push(pending);
-        pending.frame = this.encode({ ...header, apiVersion: 0 }, {
+        this.complete(pending, this.encode({ ...header, apiVersion: 0 }, {
           errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: this.registry.list().map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
-        });
-        this.flush();
+        }));
         return;
       }
       this.close('unsupported api version', { api: api.name, apiVersion: header.apiVersion, supported: `${reg.minVersion}-${reg.maxVersion}` });
@@ -123,9 +295,13 @@ export class Connection {
       this.close('malformed request body', { api: api.name, apiVersion: header.apiVersion, err: r.error });
       return;
     }
-    const pending: Pending = { header };
+    const pending: Pending = { header, bytes: 0 };
     this.queue.push(pending);
-    const ctx: RequestContext = { header, connectionId: this.id, remoteAddress: this.remoteAddress, log, signal: this.abort.signal };
+    this.running++;
+    const ctx: RequestContext = {
+      header, connectionId: this.id, remoteAddress: this.remoteAddress, log, signal: this.abort.signal,
+      responseBytes: this.responseBytesOf(pending),
+    };
     let result: Promise<object | null>;
     try {
       result = Promise.resolve(reg.handler(ctx, request));
@@ -134,22 +310,61 @@ export class Connection {
     }
     result.then(
       (response) => {
+        this.running--;
+        this.lastActivityMs = Date.now();
+        if (this.closed) return;
+        let frame: Buffer[] | null;
         try {
-          pending.frame = response === null ? null : this.encode(header, response);
+          frame = response === null ? null : this.encode(header, response);
         } catch (err) {
           // A response the codec cannot encode for this version is a broker bug: drop this client only.
           log.error({ err }, 'response encoding failed');
           this.close('response encoding failed', { api: api.name });
           return;
         }
-        this.flush();
+        this.complete(pending, frame);
       },
       (err) => {
+        this.running--;
         if (this.closed) return;
         log.error({ err }, 'request handler failed');
         this.close('handler failed', { api: api.name });
       },
     );
+  }
+
+  /** The send-queue room a request's handler may claim (see RequestContext.responseBytes). */
+  private responseBytesOf(pending: Pending): ResponseBytes {
+    const open = () => !this.closed && pending.frame === undefined;
+    return {
+      claim: (bytes) => {
+        if (!open() || !(bytes > 0)) return 0;
+        const own = this.options.sendQueueMaxBytes < 0 ? Infinity : this.options.sendQueueMaxBytes - this.heldResponseBytes;
+        const granted = Math.floor(Math.max(0, Math.min(bytes, own, this.shared.responses.room())));
+        this.hold(pending, granted);
+        return granted;
+      },
+      adjust: (delta) => {
+        if (!open() || !Number.isFinite(delta)) return;
+        this.hold(pending, Math.max(delta, -pending.bytes));
+      },
+    };
+  }
+
+  private hold(pending: Pending, delta: number): void {
+    if (delta === 0) return;
+    pending.bytes += delta;
+    this.queuedBytes += delta;
+    this.sync();
+  }
+
+  /** A response is ready: it replaces its claim with its encoded size and goes out in order. */
+  private complete(pending: Pending, frame: Buffer[] | null): void {
+    let size = 0;
+    if (frame) for (const c of frame) size += c.length;
+    this.hold(pending, size - pending.bytes);
+    pending.frame = frame;
+    this.flush();
   }
 
   private encode(header: RequestHeader, body: object): Buffer[] {
@@ -165,24 +380,25 @@ export class Connection {
       this.socket.cork();
       while (this.queue.length && this.queue[0].frame !== undefined) {
         const p = this.queue.shift()!;
-        if (p.frame && !this.closed) for (const chunk of p.frame) this.socket.write(chunk);
+        // From here the bytes are counted in socket.writableLength until the kernel takes them.
+        this.queuedBytes -= p.bytes;
+        p.bytes = 0;
+        if (!p.frame || this.closed) continue;
+        const last = p.frame.length - 1;
+        for (let i = 0; i < last; i++) this.socket.write(p.frame[i]!);
+        if (last >= 0) this.socket.write(p.frame[last]!, this.onWritten);
       }
       this.socket.uncork();
     }
-    this.maybeResume();
+    this.sync();
+    this.pump();
   }
 
-  private maybePause(): void {
-    if (!this.paused && (this.queue.length >= this.options.inFlightMax || this.socket.writableNeedDrain)) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  }
-
-  private maybeResume(): void {
-    if (this.paused && this.queue.length < this.options.inFlightMax && !this.socket.writableNeedDrain) {
-      this.paused = false;
-      this.socket.resume();
-    }
-  }
+  /** A response reached the kernel. */
+  private readonly onWritten = (err?: Error | null) => {
+    if (err || this.closed) return;
+    this.lastActivityMs = Date.now();
+    this.sync();
+    this.pump();
+  };
 }

@@ -12,6 +12,22 @@ export interface RequestContext {
   log: Logger;
   /** Aborted when the connection closes, so parked requests (long-poll fetch, joins) can give up. */
   signal: AbortSignal;
+  /**
+   * The room this request's response may take in its connection's and the broker's send queue.
+   * Handlers whose responses can be large (Fetch) claim bytes before reading data, so what waits to
+   * be sent stays bounded. Absent when the handler is called outside a connection (tests).
+   */
+  responseBytes?: ResponseBytes;
+}
+
+export interface ResponseBytes {
+  /** Claims up to `bytes` for the response being built; returns the bytes granted (0 when full). */
+  claim(bytes: number): number;
+  /**
+   * Corrects this response's claim by `delta` bytes: negative to give back what a read did not use
+   * (or a build that is thrown away), positive for data taken beyond the grant (KIP-74's first batch).
+   */
+  adjust(delta: number): void;
 }
 
 /** Returns the response body, or null to send nothing (Produce with acks=0). */
