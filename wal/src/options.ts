@@ -32,7 +32,7 @@ export interface WalOptions {
   capacityBytes?: number;
   /** Largest record body. Default 1 MiB. */
   recordBytesMax?: number;
-  /** Largest single group write. Default 4 MiB (less on a small ring). */
+  /** Largest group write of several records. Default 4 MiB (less on a small ring); a larger record is a group alone. */
   groupBytesMax?: number;
   /** Body bytes accepted but not yet durable. Default 64 MiB. */
   inFlightBytesMax?: number;
@@ -104,9 +104,11 @@ export function resolveLimits(path: string, options: WalOptions, capacityBytes: 
       + `${recordBytesMax} bytes: the ring (capacity minus ${HEADER_AREA_BYTES} header bytes) must hold `
       + `${oneRecordGroup + SKIP_RESERVE_BYTES} bytes at least; raise capacityBytes or lower recordBytesMax`);
   }
+  // A record larger than a group is written as a group of its own (with a buffer of its own), so
+  // a large recordBytesMax costs no memory until such a record comes.
   const groupBytesMax = checkInteger(path, 'groupBytesMax',
-    options.groupBytesMax ?? Math.max(oneRecordGroup, Math.min(DEFAULT_GROUP_BYTES_MAX, ringGroupMax)),
-    oneRecordGroup, ringGroupMax);
+    options.groupBytesMax ?? Math.min(DEFAULT_GROUP_BYTES_MAX, ringGroupMax),
+    BLOCK_BYTES, ringGroupMax);
   return {
     recordBytesMax,
     groupBytesMax: Math.floor(groupBytesMax / BLOCK_BYTES) * BLOCK_BYTES,

@@ -431,7 +431,8 @@ class WalImpl implements Wal {
 
   /** How many queued appends (from the head, in order) fit in one group and in the free ring space. */
   private groupSize(): number {
-    const room = Math.min(this.limits.groupBytesMax, this.freeBytes());
+    const free = this.freeBytes();
+    const room = Math.min(this.limits.groupBytesMax, free);
     let span = 0;
     let count = 0;
     for (const p of this.queue) {
@@ -439,6 +440,10 @@ class WalImpl implements Wal {
       span += p.spanBytes;
       count++;
     }
+    // A record larger than a group goes alone, once the ring has room for it.
+    const head = this.queue[0];
+    if (count === 0 && head && alignUp(head.spanBytes, BLOCK_BYTES) > this.limits.groupBytesMax
+      && alignUp(head.spanBytes, BLOCK_BYTES) <= free) return 1;
     return count;
   }
 
@@ -446,7 +451,11 @@ class WalImpl implements Wal {
   private async commitGroup(group: PendingAppend[], groupBytes: number, headerJustChecked: boolean): Promise<boolean> {
     const start = this.writeOffset;
     const epoch = this.header.epoch;
-    const buf = this.groupBuffer;
+    let spans = 0;
+    for (const p of group) spans += p.spanBytes;
+    const oversize = alignUp(spans, BLOCK_BYTES) > this.groupBuffer.length;
+    assert(!oversize || group.length === 1, 'only a lone record may exceed groupBytesMax');
+    const buf = oversize ? Buffer.allocUnsafe(alignUp(spans, BLOCK_BYTES)) : this.groupBuffer;
     const offsets: bigint[] = [];
     let total = 0;
     const ok = await this.failOnIoError(async () => {
@@ -469,7 +478,7 @@ class WalImpl implements Wal {
       }
       total = alignUp(at, BLOCK_BYTES);
       buf.fill(0, at, total);
-      assert(total <= this.limits.groupBytesMax && total <= this.freeBytes(), 'group exceeds its room');
+      assert((total <= this.limits.groupBytesMax || oversize) && total <= this.freeBytes(), 'group exceeds its room');
       if (!headerJustChecked) await this.checkNotFenced();
       await writeRing(this.file, this.header.ringBytes, start, buf.subarray(0, total));
       await this.timedDatasync();

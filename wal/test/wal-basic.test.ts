@@ -81,6 +81,20 @@ describe('append, recover, read', () => {
     await assert.rejects(wal.trim(0n), WalClosedError);
   });
 
+  test('a record larger than groupBytesMax is written as a group of its own and recovered byte-exact', async () => {
+    const io = new MemoryIo();
+    const wal = await openMemory(io, { recordBytesMax: 100 * 1024, groupBytesMax: 16 * 1024, capacityBytes: 512 * 1024 });
+    await wal.recover();
+    const bodies = [bodyFor(1, 300), bodyFor(2, 90 * 1024), bodyFor(3, 500), bodyFor(4, 70 * 1024)];
+    const offsets = await Promise.all(bodies.map((b) => wal.append(b)));
+    await wal.close();
+    const again = await openMemory(io, { recordBytesMax: 100 * 1024, capacityBytes: 512 * 1024 });
+    const got = await again.recover();
+    assert.deepEqual(got.map((r) => r.offset), offsets);
+    assert.deepEqual(got.map((r) => r.body.toString('hex')), bodies.map((b) => b.toString('hex')));
+    await again.close();
+  });
+
   test('queue depth and in-flight byte limits reject with a retriable WalFullError', async () => {
     const io = new MemoryIo();
     const wal = await openMemory(io, { queueDepthMax: 4, inFlightBytesMax: 20 * 1024 });
