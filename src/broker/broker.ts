@@ -10,7 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
-import { openWal, type Wal } from '@ferry/wal';
+import { openWal, RECORD_BODY_BYTES_LIMIT as WAL_RECORD_BYTES_LIMIT, type Wal } from '@ferry/wal';
+import { WAL_ENTRY_HEADER_BYTES } from '../log/wal-entry.js';
 import { StorageHealth } from './storage-health.js';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
@@ -130,6 +131,7 @@ export class Broker {
       const walEpoch = volume ? volume.own.claim.owner.epoch : await meta.claimVolumeEpoch(walOwner(settings));
       wal = await openWal(walPath, {
         nodeId: walOwner(settings), epoch: walEpoch, capacityBytes: settings.walCapacityBytes,
+        ...walRecordLimits(settings),
         appendTimeoutMs: settings.walAppendTimeoutMs, lockPath: volume?.own.lockPath,
         metrics: { ...metrics.walMetrics(), onFullChange: (full) => health.setWalFull(full) },
       });
@@ -259,4 +261,15 @@ export class Broker {
     await this.ops?.close();
     this.log.info('broker stopped');
   }
+}
+
+/**
+ * Any batch that fits in a request frame fits in one WAL record (whatever message.max.bytes or a
+ * topic's max.message.bytes say, now or after an AlterConfigs), unless the WAL is too small to
+ * hold a quarter of it. A record larger than a group write gets a buffer of its own, so this
+ * costs no memory until such a batch comes.
+ */
+function walRecordLimits(settings: BrokerSettings): { recordBytesMax: number; inFlightBytesMax: number } {
+  const recordBytesMax = Math.min(settings.socketRequestMaxBytes + WAL_ENTRY_HEADER_BYTES, Math.floor(settings.walCapacityBytes / 4), WAL_RECORD_BYTES_LIMIT);
+  return { recordBytesMax, inFlightBytesMax: Math.max(64 * 1024 * 1024, recordBytesMax) };
 }

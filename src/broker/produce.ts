@@ -79,7 +79,8 @@ function appendPartition(
   if (req.transactionalId !== null) return fail(result, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
   if (!records || records.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
 
-  const maxBatchBytes = topic.maxMessageBytes;
+  // The topic's max.message.bytes, within what one WAL record can hold (a tiny WAL only).
+  const maxBatchBytes = Math.min(topic.maxMessageBytes, b.logs.batchBytesMax);
   const parsed = parseBatches(records, { maxBatchBytes });
   if (!Array.isArray(parsed)) {
     ctx.log.info({ topic: topicName, partition, code: parsed.errorCode, reason: parsed.message }, 'produce batch rejected');

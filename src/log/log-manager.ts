@@ -130,9 +130,12 @@ export class LogManager {
     return outcome;
   }
 
+  /** Largest batch one WAL record can hold. */
+  get batchBytesMax(): number { return this.wal.limits.recordBytesMax - WAL_ENTRY_HEADER_BYTES; }
+
   /** Runs of whole batches that each fit one WAL record. */
   private splitForWal(batches: BatchToAppend[]): BatchToAppend[][] {
-    const max = this.wal.limits.recordBytesMax - WAL_ENTRY_HEADER_BYTES;
+    const max = this.batchBytesMax;
     const out: BatchToAppend[][] = [];
     let run: BatchToAppend[] = [];
     let runBytes = 0;

@@ -591,6 +591,34 @@ def cmd_golden(a):
     print(json.dumps({'consumed': got, 'offsetForTime': res[0].offset}))
 
 
+def cmd_large(a):
+    """A topic with max.message.bytes=16 MiB: a 10 MB message goes through and comes back intact;
+    a 20 MB one is refused by the broker (MSG_SIZE_TOO_LARGE), not by the client."""
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    fs = admin.create_topics([NewTopic(a.topic, 1, 1, config={'max.message.bytes': str(16 * 1024 * 1024)})])
+    for f in fs.values():
+        f.result(30)
+    big = (hashlib.sha256(b'big').digest() * (10_000_000 // 32 + 1))[:10_000_000]
+    huge = b'h' * 20_000_000
+    p = Producer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'acks': 'all', 'message.max.bytes': 50_000_000,
+                                 'compression.type': 'none', 'message.send.max.retries': 0}))
+    results = []
+
+    def report(err, msg):
+        results.append({'size': len(msg.value()), 'error': err.name() if err else None, 'offset': msg.offset()})
+    p.produce(a.topic, big, key=b'big', on_delivery=report)
+    p.flush(60)
+    p.produce(a.topic, huge, key=b'huge', on_delivery=report)
+    p.flush(60)
+    p.produce(a.topic, b'small', key=b'small', on_delivery=report)
+    p.flush(60)
+    msgs = consume_range(a.bootstrap, a.topic, 1, 2, extra={'receive.message.max.bytes': 100_000_000})
+    out = {'produced': results, 'consumed': [{'offset': m.offset(), 'size': len(m.value()),
+                                              'sha256': hashlib.sha256(m.value()).hexdigest()} for m in msgs],
+           'bigSha256': hashlib.sha256(big).hexdigest()}
+    print(json.dumps(out), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('command')
@@ -606,7 +634,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=10)
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer, 'churn': cmd_churn}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer, 'churn': cmd_churn, 'large': cmd_large}[a.command](a)
 
 
 if __name__ == '__main__':
