@@ -5,7 +5,10 @@
  *   OffsetCommit (8, v0–9), OffsetFetch (9, v0–9, v8+ batches groups), ListGroups (16, v0–5),
  *   DescribeGroups (15, v0–5), DeleteGroups (42, v0–2), OffsetDelete (47, v0).
  * This broker coordinates every group (single node). OffsetCommit for partitions that do not
- * exist answers UNKNOWN_TOPIC_OR_PARTITION for those partitions only.
+ * exist answers UNKNOWN_TOPIC_OR_PARTITION for those partitions only; offsets are kept with the
+ * topic's id. A deleted topic's committed offsets are removed from every group (as Kafka does):
+ * when this broker deletes it or, in a cluster, sees another broker's deletion. A single node also
+ * removes, at start, offsets whose topic no longer exists (left by a crash or an older version).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
@@ -31,6 +34,13 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
   // In a cluster each group has one coordinator (FindCoordinator names it); others refuse.
   const notMine = (groupId: string): boolean => b.leadership.clustered && b.leadership.coordinatorFor(groupId)?.nodeId !== b.self.nodeId;
   const NOT_COORDINATOR = ErrorCode.NOT_COORDINATOR;
+
+  b.topics.onTopicsRemoved((topics) => groups.deleteTopicOffsets(topics.map((t) => ({ name: t.name, topicId: t.topicId }))));
+  // OffsetFetch waits for this, so no client sees offsets of a topic that is gone.
+  const swept: Promise<void> = b.leadership.clustered ? Promise.resolve() : groups.deleteOffsetsOfMissingTopics(new Map(b.topics.list().map((t) => [t.name, t.topicId]))).then(
+    (refs) => { if (refs.length > 0) b.log.info({ topics: refs.map((r) => r.name) }, 'removed committed offsets of topics that no longer exist'); },
+    (err) => b.log.warn({ err }, 'could not remove committed offsets of topics that no longer exist'),
+  );
 
   add(ApiKey.JoinGroup, { min: 0, max: 9 }, async (ctx: RequestContext, req: JoinGroupRequest): Promise<DeepPartial<JoinGroupResponse>> => {
     const v = ctx.header.apiVersion;
@@ -94,7 +104,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
           unknown.set(t.name, [...(unknown.get(t.name) ?? []), p.partitionIndex]);
         }
       }
-      if (parts.length) known.push({ name: t.name, partitions: parts });
+      if (parts.length) known.push({ name: t.name, topicId: topic!.topicId, partitions: parts });
     }
     const r = known.length
       ? await groups.commitOffsets({
@@ -118,6 +128,7 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
 
   add(ApiKey.OffsetFetch, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetFetchRequest): Promise<DeepPartial<OffsetFetchResponse>> => {
     const v = ctx.header.apiVersion;
+    await swept;
     const fetchOne = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): Promise<OffsetFetchResult> =>
       notMine(groupId) ? Promise.resolve({ errorCode: NOT_COORDINATOR, topics: [] })
         : (b.leadership.clustered ? groups.adoptGroup(groupId) : Promise.resolve()).then(() => groups.fetchOffsets({ groupId, topics, requireStable: req.requireStable }));

@@ -48,6 +48,7 @@ export class TopicService {
   private readonly creating = new Map<string, Promise<TopicInfo | null>>();
   private logs: LogManager | null = null;
   private readonly defaults: BrokerTopicDefaults;
+  private readonly removedListeners: Array<(topics: TopicInfo[]) => Promise<void>> = [];
 
   private constructor(private readonly meta: ClusterMetadata, private readonly settings: BrokerSettings, private readonly log: Logger) {
     this.defaults = brokerTopicDefaults(settings.config);
@@ -72,17 +73,36 @@ export class TopicService {
     if (this.leadsAll) for (const t of this.byNameMap.values()) await this.ensurePartitions(t);
   }
 
+  /**
+   * Called with the topics this broker saw deleted (its own DeleteTopics, and in cluster mode
+   * other brokers' as the refresh finds them), after the metadata no longer has them. The
+   * deletion waits for it; a failure is logged, not passed on (the topic is deleted already).
+   */
+  onTopicsRemoved(listener: (topics: TopicInfo[]) => Promise<void>): void {
+    this.removedListeners.push(listener);
+  }
+
+  private async topicsRemoved(topics: TopicInfo[]): Promise<void> {
+    if (topics.length === 0) return;
+    for (const l of this.removedListeners) {
+      await l(topics).catch((err) => this.log.error({ err, topics: topics.map((t) => t.name) }, 'cleanup after a topic deletion failed'));
+    }
+  }
+
   /** Re-read the topic list (cluster mode: topics are created and deleted on any broker). */
   async refresh(): Promise<void> {
     const current = await this.meta.topics.list();
     const seen = new Set<string>();
     for (const t of current) { this.remember(t); seen.add(t.id); }
+    const removed: TopicInfo[] = [];
     for (const t of [...this.byIdMap.values()]) {
       if (seen.has(t.topicId)) continue;
       this.byIdMap.delete(t.topicId);
       if (this.byNameMap.get(t.name)?.topicId === t.topicId) this.byNameMap.delete(t.name);
       this.logs?.removeTopic(t.topicId);
+      removed.push(t);
     }
+    await this.topicsRemoved(removed);
   }
 
   /** Cluster mode: follow topic changes made by other brokers. Returns a stop function. */
@@ -179,7 +199,9 @@ export class TopicService {
     this.byIdMap.delete(deleted.id);
     this.logs?.removeTopic(deleted.id);
     await this.meta.deletePartitionState(deleted.id);
-    return info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, ...this.effective(deleted.configs) };
+    const out = info ?? { name, topicId: deleted.id, partitionCount: deleted.partitions, configs: deleted.configs, ...this.effective(deleted.configs) };
+    await this.topicsRemoved([out]);
+    return out;
   }
 
   async addPartitions(name: string, totalCount: number, validateOnly: boolean): Promise<void> {

@@ -24,11 +24,13 @@
  *   listGroups(ListGroupsParams)      -> ListGroupsResult
  *   describeGroups(groupIds)          -> DescribedGroup[]    (one per requested id, in order)
  *   deleteTopicOffsets(topics)        -> removes the offsets of deleted topics from every group
+ *   deleteOffsetsOfMissingTopics(current) -> the same for topics deleted while offsets stayed behind
  *
  * ## What the handler still does
  *   - FindCoordinator: this broker is the coordinator of every group (single node).
  *   - OffsetCommit: answer UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist and pass
- *     only the others; OffsetFetch v0-1 has no top-level error field (drop `errorCode`).
+ *     only the others, with their topic ids; call deleteTopicOffsets when topics are deleted;
+ *     OffsetFetch v0-1 has no top-level error field (drop `errorCode`).
  *   - Version-dependent shapes: null protocolName -> '' below JoinGroup v7; LeaveGroup v0-2 has a
  *     single member id; throttle times; DescribeGroups' authorizedOperations.
  *
@@ -78,7 +80,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { assert } from '../log/assert.js';
 import { SystemClock, type Clock } from './clock.js';
 import { ClassicGroup, GroupMember, CONSUMER_PROTOCOL_TYPE, type JoinWaiter } from './group.js';
-import type { CommittedOffset, GroupOffsetStore, OffsetKey } from './offset-store.js';
+import { isOffsetOfTopic, type CommittedOffset, type GroupOffsetStore, type OffsetKey, type TopicRef } from './offset-store.js';
 import type {
   DeleteGroupResult, DescribedGroup, HeartbeatParams, HeartbeatResult, JoinGroupParams, JoinGroupProtocol, JoinGroupResult,
   LeaveGroupParams, LeaveGroupResult, ListGroupsParams, ListGroupsResult, OffsetCommitParams, OffsetCommitResult,
@@ -87,7 +89,7 @@ import type {
 
 export * from './types.js';
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './clock.js';
-export { MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type StoredGroupOffsets } from './offset-store.js';
+export { MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type StoredGroupOffsets, type TopicRef } from './offset-store.js';
 
 /** The subset of a pino logger the coordinator uses. */
 export interface GroupLogger {
@@ -210,13 +212,29 @@ export class GroupCoordinator {
    * coordinated it meanwhile). A group with members is current already.
    */
   async adoptGroup(groupId: string): Promise<void> {
-    const existing = this.groups.get(groupId);
-    if ((existing && existing.members.size > 0) || !this.store.loadGroup) return;
-    const offsets = await this.store.loadGroup(groupId);
-    if (offsets.length === 0) return;
-    const group = this.getOrCreateGroup(groupId);
+    const loadGroup = this.store.loadGroup?.bind(this.store);
+    if (loadGroup === undefined || this.closed) return;
+    if (!this.groups.has(groupId)) {
+      const offsets = await loadGroup(groupId);
+      if (!this.groups.has(groupId)) {
+        if (offsets.length === 0) return;
+        const created = this.getOrCreateGroup(groupId);
+        for (const o of offsets) created.putOffset({ ...o });
+        return;
+      }
+    }
+    // The store's offsets replace what this broker remembers: another broker may have deleted
+    // some meanwhile (OffsetDelete, a deleted topic). In the group's store queue, so a commit
+    // made here is not lost to an older read.
+    const group = this.groups.get(groupId)!;
     if (group.members.size > 0) return;
-    for (const o of offsets) group.putOffset({ ...o });
+    await this.enqueueStore(group, async () => {
+      if (group.members.size > 0) return;
+      const offsets = await loadGroup(groupId);
+      if (group.members.size > 0) return;
+      group.offsets.clear();
+      for (const o of offsets) group.putOffset({ ...o });
+    });
   }
 
   /** Stops all timers and answers every parked request with NOT_COORDINATOR. Idempotent. */
@@ -780,10 +798,12 @@ export class GroupCoordinator {
           continue;
         }
         const ts = x.commitTimestampMs ?? -1;
-        accepted.push({
+        const o: CommittedOffset = {
           topic: t.name, partition: x.partitionIndex, offset: x.committedOffset, leaderEpoch: x.committedLeaderEpoch,
           metadata, commitTimestampMs: ts >= 0 ? ts : nowMs,
-        });
+        };
+        if (t.topicId) o.topicId = t.topicId;
+        accepted.push(o);
       }
     }
     let storeError: number = ErrorCode.NONE;
@@ -886,21 +906,55 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics };
   }
 
-  /** Removes the offsets of deleted topics from every group (Kafka does this on topic deletion). */
-  async deleteTopicOffsets(topics: readonly string[]): Promise<void> {
-    if (this.closed) return;
-    const names = new Set(topics);
+  /**
+   * Removes the offsets of deleted topics from every group, as Kafka does on topic deletion. Only
+   * offsets committed for that topic id (or with none recorded) go: a re-created topic of the same
+   * name keeps its own. First the store, for every group in it (cluster mode: also those another
+   * broker coordinates, whose copy here may be old, so the store decides what it still holds);
+   * then the groups held here, each in its store queue. A store without the store-wide call gets
+   * per-group deletes instead. Every broker calls this when it sees the deletion, which also
+   * catches a commit it accepted before it knew. Rejects when the store fails (idempotent: retry).
+   */
+  async deleteTopicOffsets(topics: readonly TopicRef[]): Promise<void> {
+    if (this.closed || topics.length === 0) return;
+    const matches = (o: CommittedOffset) => topics.some((t) => isOffsetOfTopic(o, t));
+    const storeWide = this.store.deleteTopicOffsets?.bind(this.store);
+    if (storeWide) await storeWide(topics);
     const work: Promise<void>[] = [];
     for (const group of this.groups.values()) {
-      const keys: OffsetKey[] = [];
-      for (const [topic, parts] of group.offsets) if (names.has(topic)) for (const partition of parts.keys()) keys.push({ topic, partition });
-      if (keys.length === 0) continue;
+      if (![...group.offsets.values()].some((parts) => [...parts.values()].some(matches))) continue;
       work.push(this.enqueueStore(group, async () => {
-        await this.store.deleteOffsets(group.groupId, keys);
+        const keys: OffsetKey[] = [];
+        for (const parts of group.offsets.values()) for (const o of parts.values()) if (matches(o)) keys.push({ topic: o.topic, partition: o.partition });
+        if (keys.length === 0) return;
+        if (!storeWide) await this.store.deleteOffsets(group.groupId, keys);
         for (const k of keys) group.removeOffset(k);
       }));
     }
     await Promise.all(work);
+    this.log.info({ topics: topics.map((t) => t.name) }, 'committed offsets of deleted topics removed');
+  }
+
+  /**
+   * Offsets whose topic is gone (deleted while its offsets stayed, e.g. a crash between the two,
+   * or before deletions removed offsets): `current` maps every existing topic name to its id.
+   * Only safe where no other broker commits meanwhile (single node): it judges from memory.
+   */
+  async deleteOffsetsOfMissingTopics(current: ReadonlyMap<string, string>): Promise<TopicRef[]> {
+    const stale = new Map<string, TopicRef>();
+    for (const group of this.groups.values()) {
+      for (const [topic, parts] of group.offsets) {
+        const id = current.get(topic);
+        for (const o of parts.values()) {
+          const recorded = o.topicId ?? '';
+          if (id !== undefined && (recorded === '' || recorded === id)) continue;
+          stale.set(`${recorded}\0${topic}`, { name: topic, topicId: recorded });
+        }
+      }
+    }
+    const refs = [...stale.values()];
+    if (refs.length > 0) await this.deleteTopicOffsets(refs);
+    return refs;
   }
 
   // ---------------------------------------------------------------- admin

@@ -21,6 +21,22 @@ export interface CommittedOffset extends OffsetKey {
   /** Never null: a null metadata string from the client is stored as '' (as Kafka does). */
   metadata: string;
   commitTimestampMs: number;
+  /**
+   * The id of the topic the offset was committed for. Absent in offsets stored before ids were
+   * kept (and from callers that do not know it): those match any topic of their name.
+   */
+  topicId?: string;
+}
+
+/** A topic by name and id: offsets are keyed by name, and a re-created topic has a new id. */
+export interface TopicRef {
+  name: string;
+  topicId: string;
+}
+
+/** True when `o` was committed for `t` (same name, and the same id or none recorded). */
+export function isOffsetOfTopic(o: CommittedOffset, t: TopicRef): boolean {
+  return o.topic === t.name && (o.topicId === undefined || o.topicId === '' || o.topicId === t.topicId);
 }
 
 export interface StoredGroupOffsets {
@@ -39,6 +55,13 @@ export interface GroupOffsetStore {
   deleteOffsets(groupId: string, keys: readonly OffsetKey[]): Promise<void>;
   /** Removes all offsets of one group; durable when resolved. */
   deleteGroup(groupId: string): Promise<void>;
+  /**
+   * Removes the offsets of deleted topics from every group in the store, including groups this
+   * coordinator does not hold (cluster mode: another broker coordinates them). Only offsets of
+   * `isOffsetOfTopic`: one committed meanwhile for a re-created topic of the same name stays.
+   * Durable when resolved.
+   */
+  deleteTopicOffsets?(topics: readonly TopicRef[]): Promise<void>;
 }
 
 function keyOf(k: OffsetKey): string {
@@ -53,7 +76,7 @@ export class MemoryGroupOffsetStore implements GroupOffsetStore {
   private readonly groups = new Map<string, Map<string, CommittedOffset>>();
   private failures: Error[] = [];
   /** Count of calls per method, for tests. */
-  readonly calls = { loadAll: 0, commit: 0, deleteOffsets: 0, deleteGroup: 0 };
+  readonly calls = { loadAll: 0, commit: 0, deleteOffsets: 0, deleteGroup: 0, deleteTopicOffsets: 0 };
 
   failNext(err: Error = new Error('injected store failure')): void {
     this.failures.push(err);
@@ -89,6 +112,15 @@ export class MemoryGroupOffsetStore implements GroupOffsetStore {
     this.calls.deleteGroup++;
     this.maybeFail();
     this.groups.delete(groupId);
+  }
+
+  async deleteTopicOffsets(topics: readonly TopicRef[]): Promise<void> {
+    this.calls.deleteTopicOffsets++;
+    this.maybeFail();
+    for (const [groupId, g] of this.groups) {
+      for (const [k, o] of g) if (topics.some((t) => isOffsetOfTopic(o, t))) g.delete(k);
+      if (g.size === 0) this.groups.delete(groupId);
+    }
   }
 
   /** What is stored for a group, for assertions. */

@@ -121,7 +121,12 @@ export interface OffsetCommitParams {
   memberId: string;
   groupInstanceId: string | null;
   /** Only topics/partitions that exist: the handler answers UNKNOWN_TOPIC_OR_PARTITION for the others itself. */
-  topics: Array<{ name: string; partitions: OffsetCommitPartitionParams[] }>;
+  topics: Array<{
+    name: string;
+    /** The topic's id (kept with the offsets, so a deleted topic's offsets are told from a re-created one's). */
+    topicId?: string;
+    partitions: OffsetCommitPartitionParams[];
+  }>;
 }
 
 export interface OffsetCommitResult {

@@ -8,6 +8,7 @@ import { ProducerIdAllocator } from '../../src/cluster/producer-id-allocator.js'
 import { MetadataGroupOffsetStore, type CommittedOffset } from '../../src/cluster/metadata-group-offset-store.js';
 import { loadOrCreateClusterId } from '../../src/cluster/cluster-identity.js';
 import type { GroupOffsetStore } from '../../src/groups/offset-store.js';
+import { deleteTopicOffsetsCase } from './group-offset-store-cases.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
 
 let etcd: EtcdServer;
@@ -124,5 +125,9 @@ describe('MetadataGroupOffsetStore on etcd', () => {
     assert.deepEqual(loaded.offsets.map((o) => [o.partition, o.offset]).sort((x, y) => Number(x[0]) - Number(y[0])), many.map((o) => [o.partition, o.offset]));
     await groups.deleteOffsets('big', many);
     assert.deepEqual(await groups.loadAll(), []);
+  });
+
+  test('deleteTopicOffsets: a deleted topic out of every group, by topic id, guarded against a racing commit', async (t) => {
+    await deleteTopicOffsetsCase(await openStore(t), 'gostopic');
   });
 });

@@ -6,6 +6,7 @@ import { MetadataGroupOffsetStore, type CommittedOffset } from '../../src/cluste
 import { loadOrCreateClusterId } from '../../src/cluster/cluster-identity.js';
 import { MetadataKeys, escapeSegment, unescapeSegment } from '../../src/cluster/metadata-keys.js';
 import type { GroupOffsetStore } from '../../src/groups/offset-store.js';
+import { deleteTopicOffsetsCase } from './group-offset-store-cases.js';
 import { tempStore } from './temp-store.js';
 
 describe('ProducerIdAllocator', () => {
@@ -63,6 +64,10 @@ describe('MetadataGroupOffsetStore', () => {
     assert.equal(loaded.offsets.length, 1000);
     await groups.deleteOffsets('big', many);
     assert.deepEqual(await groups.loadAll(), []);
+  });
+
+  test('deleteTopicOffsets: a deleted topic out of every group, by topic id, guarded against a racing commit', async (t) => {
+    await deleteTopicOffsetsCase((await tempStore(t)).store, 'test');
   });
 });
 

@@ -238,10 +238,74 @@ describe('OffsetDelete', () => {
     const { coordinator: c, store } = await harness();
     await c.commitOffsets(commitParams('g1', [{ topic: 'gone', partition: 0, offset: 1n }, { topic: 'kept', partition: 0, offset: 1n }]));
     await c.commitOffsets(commitParams('g2', [{ topic: 'gone', partition: 3, offset: 1n }]));
-    await c.deleteTopicOffsets(['gone']);
+    await c.deleteTopicOffsets([{ name: 'gone', topicId: 'id-gone' }]);
     assert.deepEqual(store.snapshot('g1').map((o) => o.topic), ['kept']);
     assert.deepEqual(store.snapshot('g2'), []);
     assert.equal(c.inspect('g2')?.offsetCount, 0);
+    c.close();
+  });
+
+  test('deleteTopicOffsets keeps what a re-created topic of the same name committed (topic ids)', async () => {
+    const { coordinator: c, store } = await harness();
+    const withId = (groupId: string, topicId: string) => {
+      const p = commitParams(groupId, [{ topic: 'x', partition: 0, offset: 5n }]);
+      p.topics[0]!.topicId = topicId;
+      return p;
+    };
+    await c.commitOffsets(withId('old', 'id-1'));
+    await c.commitOffsets(withId('new', 'id-2'));
+    assert.equal(store.snapshot('old')[0]!.topicId, 'id-1', 'the topic id is stored with the offset');
+    await c.deleteTopicOffsets([{ name: 'x', topicId: 'id-1' }]);
+    assert.deepEqual(store.snapshot('old'), []);
+    assert.deepEqual(store.snapshot('new').map((o) => [o.topic, o.offset, o.topicId]), [['x', 5n, 'id-2']]);
+    c.close();
+  });
+
+  test('deleteTopicOffsets also removes them from groups this coordinator does not hold (cluster: another broker\'s)', async () => {
+    const store = new MemoryGroupOffsetStore();
+    const here = await GroupCoordinator.open({ store });
+    // Another broker's coordinator, on the same store, commits for a group this one never loaded.
+    const there = await GroupCoordinator.open({ store });
+    await there.commitOffsets(commitParams('elsewhere', [{ topic: 'gone', partition: 0, offset: 3n }, { topic: 'kept', partition: 1, offset: 4n }]));
+    assert.equal(here.inspect('elsewhere'), undefined);
+    await here.deleteTopicOffsets([{ name: 'gone', topicId: 'id-gone' }]);
+    assert.deepEqual(store.snapshot('elsewhere').map((o) => o.topic), ['kept']);
+    here.close();
+    there.close();
+  });
+
+  test('adoptGroup replaces the offsets a broker remembers with the store\'s (another broker removed some)', async () => {
+    class LoadingStore extends MemoryGroupOffsetStore {
+      async loadGroup(groupId: string): Promise<CommittedOffset[]> { return this.snapshot(groupId); }
+    }
+    const store = new LoadingStore();
+    const first = await GroupCoordinator.open({ store });
+    await first.commitOffsets(commitParams('g', [{ topic: 'a', partition: 0, offset: 1n }, { topic: 'b', partition: 0, offset: 2n }]));
+    // The group moves to another coordinator, which sees topic a deleted; then it comes back.
+    const second = await GroupCoordinator.open({ store });
+    await second.adoptGroup('g');
+    await second.deleteTopicOffsets([{ name: 'a', topicId: 'id-a' }]);
+    await first.adoptGroup('g');
+    const f = await first.fetchOffsets({ groupId: 'g', topics: null, requireStable: false });
+    assert.deepEqual(f.topics.map((t) => t.name), ['b']);
+    first.close();
+    second.close();
+  });
+
+  test('deleteOffsetsOfMissingTopics: offsets of a topic that is gone, or was re-created since, go; current ones stay', async () => {
+    const { coordinator: c, store } = await harness();
+    const commit = async (groupId: string, topic: string, topicId?: string) => {
+      const p = commitParams(groupId, [{ topic, partition: 0, offset: 1n }]);
+      if (topicId) p.topics[0]!.topicId = topicId;
+      await c.commitOffsets(p);
+    };
+    await commit('g', 'gone');
+    await commit('g', 'recreated', 'id-old');
+    await commit('g', 'kept', 'id-kept');
+    await commit('g', 'legacy'); // no id recorded, and the topic exists: kept
+    const refs = await c.deleteOffsetsOfMissingTopics(new Map([['recreated', 'id-new'], ['kept', 'id-kept'], ['legacy', 'id-legacy']]));
+    assert.deepEqual(refs.map((r) => r.name).sort(), ['gone', 'recreated']);
+    assert.deepEqual(store.snapshot('g').map((o) => o.topic).sort(), ['kept', 'legacy']);
     c.close();
   });
 });
