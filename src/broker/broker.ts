@@ -13,6 +13,7 @@ import type { BrokerConfig } from '../ops/config.js';
 import { openWal, RECORD_BODY_BYTES_LIMIT as WAL_RECORD_BYTES_LIMIT, type Wal } from '@ferry/wal';
 import { WAL_ENTRY_HEADER_BYTES } from '../log/wal-entry.js';
 import { StorageHealth } from './storage-health.js';
+import { pendingMaxBytes } from '../ops/memory-budget.js';
 import { LogManager } from '../log/log-manager.js';
 import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
@@ -138,6 +139,8 @@ export class Broker {
       metrics.observeWal(wal);
       const started = Date.now();
       const logs = new LogManager(wal, recordBatchStamper);
+      logs.cacheMaxBytes = settings.config.cacheMaxBytes;
+      logs.pendingMaxBytes = pendingMaxBytes(settings.config);
       await topics.attachLogs(logs, { leadsAll: !clustered });
       // Object metadata first, so the replay skips what is already uploaded.
       tier = await ObjectTier.open(meta, logs, wal, topics, settings.config, log.child({ component: 'objects' }), metrics, hooks.wrapObjectStore);

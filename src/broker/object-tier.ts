@@ -113,7 +113,7 @@ export class ObjectTier {
       metrics.objects(this.index.size);
     });
     this.compactor = new Compactor(store, registry, this.index, logs, (id) => topics.byId(id) !== undefined, {
-      clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...DEFAULT_COMPACTOR_SIZES,
+      clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...compactorSizes(config.compactionStepMaxBytes),
     }, log.child({ component: 'compactor' }));
     this.retention = new Retention(topics, logs, this.index, registry, log.child({ component: 'retention' }));
     this.gc = new ObjectGc(store, registry, this.index, objectKeyPrefix(config.clusterName), objectIdOfKey, config.objectGcGraceMs, log.child({ component: 'object-gc' }));
@@ -166,4 +166,14 @@ export class ObjectTier {
     await this.uploader.stop();
     await this.store.close();
   }
+}
+
+/** A step reads up to half of compaction.step.max.bytes and writes merged objects of at most half. */
+function compactorSizes(stepMaxBytes: number): typeof DEFAULT_COMPACTOR_SIZES {
+  const half = Math.floor(stepMaxBytes / 2);
+  return {
+    smallObjectBytes: Math.min(DEFAULT_COMPACTOR_SIZES.smallObjectBytes, half),
+    targetObjectBytes: Math.min(DEFAULT_COMPACTOR_SIZES.targetObjectBytes, half),
+    stepBytesMax: Math.min(DEFAULT_COMPACTOR_SIZES.stepBytesMax, half),
+  };
 }

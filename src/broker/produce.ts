@@ -105,6 +105,8 @@ function appendPartition(
       );
     }
   }
+  const memoryFull = b.logs.pendingFull();
+  if (memoryFull) return fail(result, ErrorCode.REQUEST_TIMED_OUT, memoryFull);
   const t0 = performance.now();
   let bytes = 0, recordCount = 0;
   for (const v of parsed) { bytes += v.bytes.length; recordCount += v.recordsCount; }

@@ -21,6 +21,8 @@ export interface WalAppender {
   readonly limits: { readonly recordBytesMax: number };
 }
 
+const EVICT_CHECK_BYTES = 4 * 1024 * 1024;
+
 export interface RecoveredRecord { offset: bigint; type: number; body: Buffer }
 
 /** What the append path needs to know about each batch (from the protocol's batch view). */
@@ -67,6 +69,17 @@ export class LogManager {
   private pendingBytes = 0;
   /** Called after each commit with the bytes pending upload. */
   onPendingBytes: ((bytes: number) => void) | null = null;
+  /** Body bytes of WAL appends issued and not yet settled. */
+  private bytesInFlight = 0;
+  /** Bytes committed since the cache was last brought under its bound. */
+  private bytesSinceEvict = 0;
+  /**
+   * Memory bounds (cache.max.bytes; upload.max.bytes): uploaded batches are evicted past
+   * `cacheMaxBytes`; batches not yet uploaded cannot be, so produce is refused (retriable) while
+   * they and the appends in flight reach `pendingMaxBytes` (uploads lag or fail).
+   */
+  cacheMaxBytes = Infinity;
+  pendingMaxBytes = Infinity;
 
   constructor(private readonly wal: WalAppender, private readonly stamper: BatchStamper) {}
 
@@ -124,10 +137,21 @@ export class LogManager {
       outcome.lastOffset = last;
       if (i === chunks.length - 1) onAdmit?.(outcome.baseOffset, last);
     }));
-    outcome.done = writes.length === 1 ? writes[0] : Promise.all(writes).then(() => undefined);
+    // Settles only once every entry has (a refused one must not hide another still in flight).
+    outcome.done = writes.length === 1 ? writes[0] : Promise.allSettled(writes).then((rs) => {
+      const failed = rs.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    });
     st.inFlight.add(outcome.done);
     outcome.done.then(() => st.inFlight.delete(outcome.done), () => st.inFlight.delete(outcome.done));
     return outcome;
+  }
+
+  /** Why produce must wait for uploads (memory held by batches not yet uploaded), or null. */
+  pendingFull(): string | null {
+    const held = this.pendingBytes + this.bytesInFlight;
+    if (held < this.pendingMaxBytes) return null;
+    return `${held} bytes not yet uploaded reach the memory bound of ${this.pendingMaxBytes} (cache.max.bytes); uploads are lagging`;
   }
 
   /** Largest batch one WAL record can hold. */
@@ -171,8 +195,10 @@ export class LogManager {
       onAdmit(cached[0].baseOffset, cached[cached.length - 1].lastOffset);
     };
     this.appendsInFlight++;
+    this.bytesInFlight += body.length;
     return this.wal.append(body, WAL_TYPE_BATCHES, admit).then((walOffset) => {
       this.appendsInFlight--;
+      this.bytesInFlight -= body.length;
       assert(cached.length === copies.length, 'a durable WAL entry was never admitted');
       // A topic deleted while the write was in flight: nothing left to commit into.
       if (this.partitions.get(partitionKey(log.topicId, log.partition)) !== st) return;
@@ -185,8 +211,15 @@ export class LogManager {
       }
       this.notifier.notify(partitionKey(log.topicId, log.partition));
       this.onPendingBytes?.(this.pendingBytes);
+      // Keep the cache near its bound between uploads too (checked every few MiB: it walks partitions).
+      this.bytesSinceEvict += body.length;
+      if (this.bytesSinceEvict >= EVICT_CHECK_BYTES) {
+        this.bytesSinceEvict = 0;
+        this.evictCache(this.cacheMaxBytes);
+      }
     }, (err) => {
       this.appendsInFlight--;
+      this.bytesInFlight -= body.length;
       throw err;
     });
   }

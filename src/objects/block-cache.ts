@@ -64,6 +64,8 @@ export class BlockCache {
   private readonly byObject = new Map<string, Set<string>>();
   private readonly inflightMap = new Map<string, Inflight>();
   private sizeBytes = 0;
+  /** Bytes of readahead GETs in flight, all readers: held to half the cache, so prefetching cannot outgrow it. */
+  prefetchBytesInFlight = 0;
 
   constructor(options: { maxBytes: number }) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) throw new RangeError(`block cache maxBytes must be >= 0, got ${options.maxBytes}`);
@@ -260,6 +262,9 @@ export class ObjectReader {
           chosen.push(f);
           bytes += f.size;
         }
+        // Readahead of all readers together stays within half the cache (20 readers of a cold
+        // topic must not hold 20 windows of GETs on top of it); past that, readers fetch on demand.
+        if (this.cache.prefetchBytesInFlight + bytes > this.cache.maxBytes / 2) chosen.length = 0;
         for (const run of runs(chosen)) {
           this.stats.prefetches++;
           this.stats.prefetchBytes += runBytes(run);
@@ -280,7 +285,10 @@ export class ObjectReader {
     const start = first.position;
     const end = start + runBytes(run);
     this.stats.gets++;
-    const range = this.store.get(first.objectKey, { start, end }).then((buf) => {
+    if (prefetch) this.cache.prefetchBytesInFlight += end - start;
+    const range = this.store.get(first.objectKey, { start, end }).finally(() => {
+      if (prefetch) this.cache.prefetchBytesInFlight -= end - start;
+    }).then((buf) => {
       if (buf.length !== end - start) {
         throw new ObjectStoreError(`block read of ${first.objectKey} [${start}, ${end}) returned ${buf.length} bytes`, true, first.objectKey);
       }

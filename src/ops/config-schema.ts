@@ -95,6 +95,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'wal.capacity.bytes', type: 'bytes', group: 'Storage', default: 2147483648, min: 1048576, doc: 'Size of the WAL ring. When uploads lag and it fills, produce requests wait and then fail with a retriable error.' },
   { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 5000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails with a retriable error (REQUEST_TIMED_OUT). The WAL is then full: further produce requests are refused at once, and /readyz answers 503, until uploads free space. Keep it well below the clients\' request.timeout.ms (30 s), so they see the broker\'s answer rather than their own timeout.' },
   { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
+  { key: 'memory.max.bytes', type: 'bytes', group: 'Storage', default: null, nullable: true, min: 1048576, doc: 'Optional memory budget: the broker refuses to start when the bounds that make up its memory add up to more (runtime 160 MiB + cache.max.bytes + block.cache.max.bytes + queued.max.response.bytes + queued.max.request.bytes + upload.max.bytes + compaction.step.max.bytes + 68 MiB of WAL buffers; `ferry config check` prints the sum). RSS stays within about 1.25x of that sum at any load (npm run bench:memory).' },
 
   // ---- object storage (S3 tier)
   { key: 'object.store', type: 'enum', group: 'Object storage', values: ['fs', 's3', 'azure-blob'], default: 'fs', doc: 'Where uploaded data lives: fs (files under <data.dir>/objects, the embedded default), s3 (any S3-compatible service) or azure-blob (an Azure storage account container, through the managed identity or DefaultAzureCredential).' },
@@ -121,6 +122,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'object.gc.grace.ms', type: 'duration', group: 'Object storage', default: 600000, min: 0, doc: 'How long an object that metadata no longer references (compacted, deleted, or never committed) is kept before it is deleted, so in-flight readers finish.' },
   { key: 'compaction.interval.ms', type: 'duration', group: 'Object storage', default: 60000, min: 100, doc: 'How often compaction looks for small objects to merge.' },
   { key: 'compaction.max.bytes.per.sec', type: 'bytes', group: 'Object storage', default: 52428800, min: 1024, doc: 'Rate limit of compaction reads and writes.' },
+  { key: 'compaction.step.max.bytes', type: 'bytes', group: 'Object storage', default: 134217728, min: 1048576, doc: 'Memory one compaction step may use: it reads up to half of this from objects and writes merged objects of at most half.' },
   { key: 'retention.check.interval.ms', type: 'duration', group: 'Object storage', default: 30000, min: 100, doc: 'How often retention.ms and retention.bytes are applied.' },
 
   // ---- metadata

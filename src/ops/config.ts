@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { TOPIC_CONFIG_SPECS } from '../cluster/topic-config.js';
+import { memoryBudget, type MemoryConfig } from './memory-budget.js';
 import {
   CONFIG_SCHEMA, CONFIG_SPECS, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,
   type ConfigKeySpec, type ConfigValue,
@@ -76,6 +77,7 @@ export interface BrokerConfig {
   walCapacityBytes: number;
   walAppendTimeoutMs: number;
   cacheMaxBytes: number;
+  memoryMaxBytes: number | null;
   objectStore: 'fs' | 's3' | 'azure-blob';
   azureBlobAccount: string | null;
   azureBlobContainer: string | null;
@@ -97,6 +99,7 @@ export interface BrokerConfig {
   objectGcGraceMs: number;
   compactionIntervalMs: number;
   compactionMaxBytesPerSec: number;
+  compactionStepMaxBytes: number;
   retentionCheckIntervalMs: number;
   metadataBackend: 'local' | 'etcd';
   etcdEndpoints: string[];
@@ -386,6 +389,13 @@ function checkAcrossKeys(values: Map<string, ConfigValue>, sources: Map<string, 
   }
   if ((values.get('group.min.session.timeout.ms') as number) > (values.get('group.max.session.timeout.ms') as number)) {
     fail('group.min.session.timeout.ms', 'at most group.max.session.timeout.ms');
+  }
+  const memoryMax = values.get('memory.max.bytes') as number | null;
+  if (memoryMax !== null) {
+    const budget = memoryBudget(Object.fromEntries(CONFIG_SCHEMA.map((s) => [fieldNameOf(s.key), values.get(s.key)])) as unknown as MemoryConfig);
+    if (budget.totalBytes > memoryMax) {
+      fail('memory.max.bytes', `at least the sum of the memory bounds, ${Number.isFinite(budget.totalBytes) ? budget.totalBytes : 'unbounded'} bytes (${budget.parts.map((p) => `${p.key} ${Number.isFinite(p.bytes) ? p.bytes : 'unbounded'}`).join(' + ')}); lower those or raise memory.max.bytes`);
+    }
   }
   if ((values.get('message.max.bytes') as number) > (values.get('socket.request.max.bytes') as number)) {
     fail('message.max.bytes', 'at most socket.request.max.bytes (a batch must fit in a request)');

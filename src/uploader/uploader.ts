@@ -206,11 +206,7 @@ export class Uploader {
     let uploadedBytes = 0;
     let objects = 0;
     if (work.length > 0) {
-      const streams = work.filter((w) => w.bytes >= this.options.streamSplitBytes);
-      const shared = work.filter((w) => w.bytes < this.options.streamSplitBytes);
-      const groups: { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] = streams.map((w) => ({ kind: 'stream' as const, parts: [w] }));
-      for (let i = 0; i < shared.length; i += PARTITIONS_PER_COMMIT_MAX) groups.push({ kind: 'stream-set', parts: shared.slice(i, i + PARTITIONS_PER_COMMIT_MAX) });
-      for (const g of groups) {
+      for (const g of this.planObjects(work)) {
         uploadedBytes += await this.uploadGroup(g.kind, g.parts);
         objects++;
       }
@@ -226,6 +222,51 @@ export class Uploader {
       this.metrics?.uploadCompleted(uploadedBytes, (this.now() - started) / 1000);
       this.log.debug({ reason, objects, bytes: uploadedBytes, partitions: work.length, ms: this.now() - started }, 'uploaded');
     }
+  }
+
+  /**
+   * The objects of one upload, in the order they must commit (a partition's runs in offset
+   * order). Each object holds at most about `maxPendingBytes` (upload.max.bytes): an object is
+   * built in memory before its PUT, so that is what an upload costs however far uploads lag.
+   * A partition with at least `streamSplitBytes` gets stream objects of its own; the rest share
+   * stream-set objects (at most 127 partitions each, the commit's guard limit).
+   */
+  private planObjects(work: PartitionUpload[]): { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] {
+    const objectBytesMax = this.options.maxPendingBytes;
+    const streams: { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] = [];
+    const shared: PartitionUpload[] = [];
+    for (const w of work) {
+      let run: CachedBatch[] = [];
+      let runBytes = 0;
+      const flush = (last: boolean) => {
+        if (!run.length) return;
+        const part = { st: w.st, batches: run, bytes: runBytes };
+        // A partition's remainder below the split size goes into a stream-set, after its stream objects.
+        if (last && runBytes < this.options.streamSplitBytes) shared.push(part); else streams.push({ kind: 'stream', parts: [part] });
+        run = [];
+        runBytes = 0;
+      };
+      for (const b of w.batches) {
+        if (run.length && runBytes + b.bytes.length > objectBytesMax) flush(false);
+        run.push(b);
+        runBytes += b.bytes.length;
+      }
+      flush(true);
+    }
+    const groups = streams;
+    let group: PartitionUpload[] = [];
+    let groupBytes = 0;
+    for (const part of shared) {
+      if (group.length && (group.length === PARTITIONS_PER_COMMIT_MAX || groupBytes + part.bytes > objectBytesMax)) {
+        groups.push({ kind: 'stream-set', parts: group });
+        group = [];
+        groupBytes = 0;
+      }
+      group.push(part);
+      groupBytes += part.bytes;
+    }
+    if (group.length) groups.push({ kind: 'stream-set', parts: group });
+    return groups;
   }
 
   /** PUT one object for `parts`, commit it, then publish its blocks. Returns the bytes uploaded. */

@@ -337,3 +337,38 @@ test('a failing object-store read answers KAFKA_STORAGE_ERROR for that partition
     await env.cleanup();
   }
 });
+
+test('memory bounds: an upload is cut into objects of about upload.max.bytes; produce waits while un-uploaded bytes reach the bound', async () => {
+  // upload.max.bytes 64 KiB: no early upload is triggered below it, and objects stay near it.
+  const env = await startBroker({ ...MANUAL, 'upload.max.bytes': '65536', 'upload.stream.split.bytes': '16384', 'cache.max.bytes': '0' });
+  const conn = await RawKafkaConnection.connect(env.bootstrap);
+  try {
+    const tier = env.broker.tier;
+    await setup(conn, 'cut', 3);
+    // The early-upload trigger would empty memory before the bound: hold it off to see the bound.
+    env.broker.context.logs.onPendingBytes = null;
+    let refused: string | null = null;
+    let acked = 0;
+    for (let i = 0; i < 400 && !refused; i++) {
+      const r = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'cut', partitionData: [{ index: i % 3 === 2 ? 2 : 0, records: buildRecordBatch([{ value: Buffer.alloc(1000, `c${i}`) }]) }] }] });
+      const p = r.responses[0].partitionResponses[0];
+      if (p.errorCode === 0) acked++;
+      else { assert.equal(p.errorCode, ErrorCode.REQUEST_TIMED_OUT); refused = p.errorMessage ?? ''; }
+    }
+    assert.match(refused ?? 'none', /not yet uploaded reach the memory bound of 131072/);
+    assert.ok(acked >= 100 && acked <= 135, `${acked} acknowledged before the bound (2 x upload.max.bytes of ~1 KiB batches)`);
+    await tier.uploader.trigger('test');
+    const objects = [...tier.index.all()];
+    assert.ok(objects.length >= 2, `${objects.length} objects`);
+    for (const o of objects) assert.ok(o.size <= 65536 + 8192, `object ${o.id} of ${o.size} bytes`);
+    const r = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'cut', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('after') }]) }] }] });
+    assert.equal(r.responses[0].partitionResponses[0].errorCode, 0, 'produce flows again once uploaded');
+    const p0 = await fetchAllBatches(conn, 'cut', 0);
+    const p2 = await fetchAllBatches(conn, 'cut', 2);
+    assert.equal(p0.batches.length + p2.batches.length, acked + 1, 'every acknowledged batch reads back from the objects');
+    assert.deepEqual(p0.batches.map((b) => b.baseOffset), p0.batches.map((_, i) => BigInt(i)));
+  } finally {
+    conn.close();
+    await env.cleanup();
+  }
+});

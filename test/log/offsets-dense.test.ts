@@ -120,7 +120,7 @@ test('offsets stay dense under refusals, ring-full timeouts, uploads, trims and 
       }
     }
     await wal.close();
-  }), { numRuns: 150 });
+  }), { numRuns: 300 });
   // The property is only worth something if the failure paths were exercised.
   assert.ok(refusals > 0, 'some appends were refused at the door');
   assert.ok(timeouts > 0, 'some appends timed out on a full ring');
