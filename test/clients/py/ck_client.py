@@ -619,6 +619,43 @@ def cmd_large(a):
     print(json.dumps(out), flush=True)
 
 
+def cmd_dense(a):
+    """Three idempotent acks=all producers push `count` 1 KiB messages over `partitions` partitions
+    as fast as they can; prints what was delivered and each partition's high watermark."""
+    admin = AdminClient(dict(COMMON, **{'bootstrap.servers': a.bootstrap}))
+    for f in admin.create_topics([NewTopic(a.topic, a.partitions, 1)]).values():
+        f.result(30)
+    conf = dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'acks': 'all', 'enable.idempotence': True,
+                           'linger.ms': 5, 'message.timeout.ms': 120000, 'queue.buffering.max.kbytes': 65536})
+    producers = [Producer(conf) for _ in range(3)]
+    delivered = [0] * a.partitions
+    errors = []
+
+    def report(err, msg):
+        if err:
+            errors.append(err.name())
+        else:
+            delivered[msg.partition()] += 1
+    value = b'd' * 1024
+    for i in range(a.count):
+        pr = producers[i % 3]
+        while True:
+            try:
+                pr.produce(a.topic, value, partition=i % a.partitions, on_delivery=report)
+                break
+            except BufferError:
+                pr.poll(0.05)
+        if i % 500 == 0:
+            for pr in producers:
+                pr.poll(0)
+    for pr in producers:
+        pr.flush(120)
+    c = Consumer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'group.id': 'ck-dense'}))
+    hw = [c.get_watermark_offsets(TopicPartition(a.topic, p), timeout=10)[1] for p in range(a.partitions)]
+    c.close()
+    print(json.dumps({'delivered': delivered, 'highWatermarks': hw, 'errors': errors[:20], 'errorCount': len(errors)}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('command')
@@ -634,7 +671,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=10)
     a = ap.parse_args()
     {'idempotent': cmd_idempotent, 'group': cmd_group, 'admin': cmd_admin, 'times': cmd_times,
-     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer, 'churn': cmd_churn, 'large': cmd_large}[a.command](a)
+     'crash-producer': cmd_crash_producer, 'golden': cmd_golden, 'static': cmd_static, 'member': cmd_member, 'group-consumer': cmd_group_consumer, 'churn': cmd_churn, 'large': cmd_large, 'dense': cmd_dense}[a.command](a)
 
 
 if __name__ == '__main__':
