@@ -5,6 +5,7 @@
  */
 import { ConfigError, loadConfig } from '../ops/config.js';
 import { toJson, type Io } from './output.js';
+import { formatBudget, memoryBudget } from '../ops/memory-budget.js';
 
 export const CONFIG_USAGE = `usage: ferry config check FILE [--no-env] [--json] [--<key>=<value> ...]
 
@@ -29,10 +30,12 @@ export function runConfig(argv: string[], io: Io, env: Readonly<Record<string, s
   try {
     const config = loadConfig({ argv: ['--config', file, ...flags], env: effectiveEnv, cwd });
     const explicit = Object.fromEntries(Object.entries(config.redacted()).filter(([k]) => config.isExplicit(k)));
-    if (json) io.out(toJson({ ok: true, file: config.configFile, config: explicit, warnings: config.warnings }));
+    const memory = memoryBudget(config);
+    if (json) io.out(toJson({ ok: true, file: config.configFile, config: explicit, warnings: config.warnings, memory: { totalBytes: Number.isFinite(memory.totalBytes) ? memory.totalBytes : null, parts: memory.parts.map((p) => ({ key: p.key, bytes: Number.isFinite(p.bytes) ? p.bytes : null })) } }));
     else {
       io.out(`OK ${config.configFile}\n`);
       for (const [k, v] of Object.entries(explicit)) io.out(`  ${k}=${v ?? ''}\n`);
+      io.out(`memory bounds (RSS stays within ~1.25x of the total; memory.max.bytes checks it):\n${formatBudget(memory)}\n`);
       for (const w of config.warnings) io.out(`warning: ${w}\n`);
     }
     return 0;
