@@ -114,9 +114,10 @@ export class ProducerStateTable {
     const out = [];
     for (const [producerId, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
+      const first = e.batches.find((b) => b.baseOffset >= 0);
       out.push({
         producerId, epoch: e.epoch, lastSequence: last ? last.lastSeq : -1,
-        lastTimestamp: e.lastTimestamp, firstOffset: e.batches.length ? e.batches[0].baseOffset : -1,
+        lastTimestamp: e.lastTimestamp, firstOffset: first ? first.baseOffset : -1,
       });
     }
     return out;
