@@ -4,7 +4,9 @@
  *
  * Start order matters: metadata first (topics, epochs, log start offsets), then the WAL
  * replay (batches, producer state), then groups (committed offsets), then the listener — so
- * no client ever sees a partition before its acknowledged data is back.
+ * no client ever sees a partition before its acknowledged data is back. Before all of them the
+ * ports are bound (src/broker/early-listeners.ts; the Kafka port refuses connections until the
+ * listener takes it over), so a port in use fails the start before the WAL is allocated.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,7 +22,7 @@ import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { BrokerMetrics } from '../ops/metrics.js';
-import { startMetricsListener } from '../ops/metrics-wiring.js';
+import { EarlyListeners } from './early-listeners.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer, type ServerStats } from '../server/server.js';
@@ -115,13 +117,22 @@ export class Broker {
   ) {}
 
   static async start(settings: BrokerSettings, log: Logger, hooks: BrokerHooks = {}): Promise<Broker> {
-    mkdirSync(settings.dataDir, { recursive: true });
     const metrics = new BrokerMetrics({ labels: { node_id: String(settings.nodeId), ...(settings.rack ? { rack: settings.rack } : {}) } });
     const clustered = settings.config.metadataBackend === 'etcd';
-    const meta = clustered ? await openEtcdMetadata(settings, log) : await openLocalMetadata(settings, log);
+    const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
+    let broker: Broker | undefined;
+    // Ports first: a start that cannot listen fails before the data directory is locked and the WAL allocated.
+    const early = await EarlyListeners.bind(settings.listenHost, settings.listenPort, settings.config.metricsListener, metrics, () => broker?.ready === true && health.writable);
+    let meta: ClusterMetadata;
+    try {
+      mkdirSync(settings.dataDir, { recursive: true });
+      meta = clustered ? await openEtcdMetadata(settings, log) : await openLocalMetadata(settings, log);
+    } catch (err) {
+      await early.close();
+      throw err;
+    }
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
-    const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
     try {
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
@@ -214,17 +225,17 @@ export class Broker {
         metrics.controller(context.leadership.controllerId() === settings.nodeId);
         metrics.brokersAlive(context.leadership.brokers().length);
       });
-      const address = await server.listen();
+      const address = await early.handOver(() => server.listen());
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
-      const broker = new Broker(settings, context, server, wal, tier, meta, log, address);
+      broker = new Broker(settings, context, server, wal, tier, meta, log, address);
+      broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
         broker.stopFollowingTopics = topics.follow();
         await cluster.start(records);
         tier.start();
       }
-      broker.ops = await startMetricsListener(settings.config.metricsListener, metrics, () => broker.ready && health.writable);
       broker.ready = true;
       metrics.setReady(true);
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
@@ -233,6 +244,7 @@ export class Broker {
       await tier?.stop().catch(() => {});
       await wal?.close().catch(() => {});
       await meta.close().catch(() => {});
+      await early.close();
       throw err;
     }
   }

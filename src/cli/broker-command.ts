@@ -107,6 +107,8 @@ export async function runBroker(argv: string[]): Promise<number> {
     broker = await Broker.start(settingsFrom(config), log);
   } catch (err) {
     log.fatal({ err }, 'broker failed to start');
+    // Besides the JSON log (stdout), one line a person reads.
+    process.stderr.write(`ferry broker: failed to start: ${startErrorLine(err)}\n`);
     return 1;
   }
   let stopping = false;
@@ -121,4 +123,10 @@ export async function runBroker(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return 0;
+}
+
+/** A start-up error as one line: its message, no stack. */
+export function startErrorLine(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
