@@ -1,6 +1,7 @@
 /**
- * Command-line parsing for the ops subcommands: `--name value`, `--name=value`, boolean flags,
- * repeatable options, positionals. Unknown options are UsageErrors naming the option.
+ * Command-line parsing for the ops subcommands: `--name value`, `--name=value`, boolean flags
+ * (`--flag`, `--flag=true|false`, `--flag true|false`), repeatable options, positionals. Unknown
+ * options are UsageErrors naming the option.
  */
 import { UsageError } from '../admin/errors.js';
 
@@ -40,8 +41,11 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
     if (spec.kind === 'bool') {
       if (eq > 0) {
         const v = arg.slice(eq + 1);
-        if (v !== 'true' && v !== 'false') throw new UsageError(`${flag} takes no value (or =true/=false), got ${v}`);
+        if (v !== 'true' && v !== 'false') throw new UsageError(`${flag} takes no value (or true/false), got ${v}`);
         values.set(name, v === 'true');
+      } else if (argv[i + 1] === 'true' || argv[i + 1] === 'false') {
+        // `--flag true` / `--flag false`, as the number and string options take their value.
+        values.set(name, argv[++i] === 'true');
       } else values.set(name, true);
       continue;
     }

@@ -8,7 +8,7 @@ import { UsageError } from '../admin/errors.js';
 import { MetricsSnapshot } from '../admin/prom-text.js';
 import { INPUT_SPECS, defaultInputs, type CostInputs } from '../cost/inputs.js';
 import { computeCosts } from '../cost/model.js';
-import { renderCost } from '../cost/render.js';
+import { dec, renderCost } from '../cost/render.js';
 import { Args, type OptionSpecs } from './args.js';
 import { runReporting } from './admin-common.js';
 import { toJson, type Io } from './output.js';
@@ -88,7 +88,7 @@ export async function runCost(argv: string[], io: Io): Promise<number> {
       throw err;
     }
     if (args.bool('json')) io.out(toJson({ ...result, measured: measured ?? null }));
-    else io.out(renderCost(result, measured && `${measured.compressedWriteMBps.toFixed(3)} MB/s compressed written, read fan-out ${measured.readFanout.toFixed(2)} over ${measured.seconds.toFixed(1)} s`));
+    else io.out(renderCost(result, measured && `${dec(measured.compressedWriteMBps)} MB/s compressed written, read fan-out ${dec(measured.readFanout)} over ${measured.seconds.toFixed(1)} s`));
     return 0;
   });
 }

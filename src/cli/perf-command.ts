@@ -27,7 +27,8 @@ export const PERF_USAGE = `usage: ferry perf <produce|consume|e2e|disk> [options
 
   --throughput      records/s, -1 for no limit
   --concurrency     produce requests in flight per broker
-  --partitions      create the topic with P partitions when it does not exist
+  --partitions      create the topic with P partitions when it does not exist (without it,
+                    produce and e2e let the broker auto-create it, as a producer does)
   --disk PATH       also measure the disk and show the run's ratio to it
   --progress-interval-ms N   live progress line on stderr every N ms (default 5000; 0 = off)
   --bootstrap-server host:port  (default ${DEFAULT_BOOTSTRAP});  --json  machine-readable report

@@ -4,11 +4,19 @@ import { renderTable } from '../cli/output.js';
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
 const num = (n: number) => Math.round(n).toLocaleString('en-US');
+/** An input or rate as people write it: 12.35, 0.0123, 1,250 (measured rates are long floats). */
+export function dec(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 100) return num(n);
+  if (a >= 1 || a === 0) return n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return n.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}
 
 export function renderCost(r: CostResult, measured?: string): string {
   const i = r.inputs;
-  let out = `Workload: ${i.writeMBps} MB/s written (${r.compressedMBps.toFixed(2)} MB/s compressed at ${i.compressionRatio}x), read ${i.readFanout}x, ` +
-    `retention ${i.retentionHours} h (${num(r.retainedGB)} GB stored once), ${i.azCount} AZs\n`;
+  let out = `Workload: ${dec(i.writeMBps)} MB/s written (${dec(r.compressedMBps)} MB/s compressed at ${dec(i.compressionRatio)}x), read ${dec(i.readFanout)}x, ` +
+    `retention ${dec(i.retentionHours)} h (${num(r.retainedGB)} GB stored once), ${i.azCount} AZs\n`;
   if (measured) out += `Measured: ${measured}\n`;
   out += '\n';
   const s = r.scenarios;

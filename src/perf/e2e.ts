@@ -17,8 +17,9 @@ export interface E2eOptions extends Omit<ProduceOptions, 'stamp' | 'onProgress'>
 
 export async function runE2e(opts: E2eOptions): Promise<PerfReport> {
   if (opts.recordSizeBytes < 8) throw new RangeError('e2e records need at least 8 bytes for the send time');
-  // Make sure the topic exists before the consumer looks for it.
-  const probe = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, clientId: 'ferry-perf-e2e' });
+  // Make sure the topic exists before the consumer looks for it: created with --partitions, else
+  // auto-created by the broker if it would for a producer.
+  const probe = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: 'ferry-perf-e2e', requestTimeoutMs: opts.requestTimeoutMs });
   const partitions = probe.partitions.length;
   probe.close();
   const latency = new LatencyRecorder();

@@ -46,7 +46,7 @@ export function perfPayload(sizeBytes: number): Buffer {
 
 export async function runProduce(opts: ProduceOptions, existing?: PerfTarget): Promise<PerfReport> {
   if (opts.numRecords === undefined && opts.durationSec === undefined) throw new RangeError('numRecords or durationSec is required');
-  const target = existing ?? await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, clientId: opts.clientId ?? 'ferry-perf-producer', requestTimeoutMs: opts.requestTimeoutMs });
+  const target = existing ?? await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: opts.clientId ?? 'ferry-perf-producer', requestTimeoutMs: opts.requestTimeoutMs });
   const latency = new LatencyRecorder();
   const payload = perfPayload(opts.recordSizeBytes);
   const parts = target.partitions;

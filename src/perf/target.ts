@@ -1,7 +1,9 @@
 /**
  * What a perf run talks to: the topic's partitions, their leaders, and a dedicated connection per
  * leader (separate from the admin client's, so a long-polling consumer never blocks a producer's
- * pipeline). Creates the topic when it does not exist and --partitions was given.
+ * pipeline). Creates the topic when it does not exist: with --partitions through CreateTopics,
+ * otherwise (producers, e2e) by asking Metadata to auto-create it, as Kafka producers do, which
+ * works wherever the broker auto-creates topics (auto.create.topics.enable).
  */
 import { AdminClient, type PartitionInfo } from '../admin/admin-client.js';
 import { AdminError } from '../admin/errors.js';
@@ -13,6 +15,8 @@ export interface PerfTargetOptions {
   topic: string;
   /** Create the topic with this many partitions if it does not exist (and check the count if it does). */
   partitions?: number;
+  /** Without `partitions`: let the broker auto-create the topic (Metadata allowAutoTopicCreation), as a producer does. */
+  autoCreate?: boolean;
   clientId: string;
   requestTimeoutMs?: number;
 }
@@ -25,18 +29,29 @@ export class PerfTarget {
   static async open(opts: PerfTargetOptions): Promise<PerfTarget> {
     const admin = await AdminClient.connect({ bootstrap: opts.bootstrap.split(','), clientId: opts.clientId, requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
     try {
-      let md = await admin.metadata([opts.topic], false);
+      const autoCreate = opts.partitions === undefined && opts.autoCreate === true;
+      let md = await admin.metadata([opts.topic], autoCreate);
       let t = md.topics[0];
+      let created = false;
       if (t && t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.partitions !== undefined) {
         await admin.createTopic(opts.topic, opts.partitions, -1);
-        for (let i = 0; i < 50; i++) {
-          md = await admin.metadata([opts.topic], false);
-          t = md.topics[0];
-          if (t && t.errorCode === 0 && t.partitions.every((p) => p.leader >= 0)) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        created = true;
       }
-      if (!t || t.errorCode !== 0) throw new AdminError(t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${opts.topic}`, opts.partitions === undefined ? 'give --partitions N to create it' : undefined);
+      // A topic just created (either way) may answer LEADER_NOT_AVAILABLE or lack leaders for a moment.
+      for (let i = 0; i < 50; i++) {
+        if (t && t.errorCode === 0 && t.partitions.every((p) => p.leader >= 0)) break;
+        const settling = t !== undefined && (t.errorCode === 0 || t.errorCode === ErrorCode.LEADER_NOT_AVAILABLE
+          || (created && t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        if (!settling) break;
+        await new Promise((r) => setTimeout(r, 100));
+        md = await admin.metadata([opts.topic], autoCreate);
+        t = md.topics[0];
+      }
+      if (!t || t.errorCode !== 0) {
+        const hint = opts.partitions !== undefined ? undefined
+          : autoCreate ? 'the broker does not auto-create topics: give --partitions N to create it' : 'give --partitions N to create it';
+        throw new AdminError(t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${opts.topic}`, hint);
+      }
       if (t.partitions.some((p) => p.leader < 0)) throw new AdminError(ErrorCode.LEADER_NOT_AVAILABLE, `topic ${opts.topic}`);
       return new PerfTarget(admin, opts.topic, t.partitions, opts);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runConfig } from '../../src/cli/config-command.js';
@@ -70,6 +70,24 @@ describe('ferry config check', () => {
     assert.equal(check(['check']).code, 2);
     assert.equal(check([]).code, 2);
     assert.equal(check(['lint', 'x']).code, 2);
+  });
+
+  test('the example of docs/operations.md is true: its file passes with the output shown', () => {
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const block = /```console\n\$ cat \/etc\/ferry\/server\.properties\n([\s\S]*?)\$ ferry config check \/etc\/ferry\/server\.properties\n([\s\S]*?)\$ ferry config check/.exec(doc);
+    assert.ok(block, 'the config check example in docs/operations.md');
+    const f = join(dir, 'server.properties');
+    writeFileSync(f, block[1]!);
+    const r = check(['check', f, '--no-env']);
+    assert.equal(r.code, 0, r.stderr);
+    // The documented lines (up to the elided memory table) are the start of the real output.
+    const shown = block[2]!.split('\n').filter((l) => l.trim() !== '...' && l !== '').map((l) => l.replace('/etc/ferry/server.properties', f));
+    assert.deepEqual(r.stdout.split('\n').slice(0, shown.length), shown);
+    // And the 0.0.0.0 trap the doc describes.
+    writeFileSync(f, 'listeners=PLAINTEXT://0.0.0.0:9092\n');
+    const bare = check(['check', f, '--no-env']);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /advertised\.listeners/);
   });
 
   test('through the real entry point: exit status 0 and 2', async () => {

@@ -89,6 +89,24 @@ describe('ferry cost', () => {
     } finally {
       await srv.close();
     }
+    // The text report rounds the measured rates (no 3.3333333333333335 MB/s).
+    const m3 = new BrokerMetrics({ processMetrics: false });
+    const srv3 = await startOpsHttpServer({ host: '127.0.0.1', port: 0, metrics: m3, readiness: () => true });
+    try {
+      const run = ferry('cost', '--from-metrics', srv3.url, '--sample-seconds', '0.3', '--compression-ratio', '3');
+      await new Promise((r) => setTimeout(r, 100));
+      m3.producedBytes('t', 1_000_001, 1000);
+      m3.fetchedBytes('t', 3_333_337);
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      const workload = r.stdout.split('\n').find((l) => l.startsWith('Workload:'))!;
+      const measuredLine = r.stdout.split('\n').find((l) => l.startsWith('Measured:'))!;
+      assert.match(workload, /^Workload: [\d,]+(\.\d{1,2})? MB\/s written \([\d,]+(\.\d{1,2})? MB\/s compressed at 3x\), read 3\.33x,/);
+      assert.match(measuredLine, /^Measured: [\d,]+(\.\d{1,2})? MB\/s compressed written, read fan-out 3\.33 over \d+\.\d s$/);
+      assert.doesNotMatch(r.stdout, /\d\.\d{4,}/, 'no long floats anywhere');
+    } finally {
+      await srv3.close();
+    }
     const idle = new BrokerMetrics({ processMetrics: false });
     const srv2 = await startOpsHttpServer({ host: '127.0.0.1', port: 0, metrics: idle, readiness: () => true });
     try {

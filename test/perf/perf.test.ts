@@ -108,10 +108,35 @@ describe('ferry perf against a broker', { timeout: 120_000 }, () => {
     assert.ok(d.sequential.mbPerSec > 0);
     assert.equal((await ferry('perf', 'disk', join(diskDir, 'missing'))).code, 2);
     assert.equal((await ferry('perf', 'produce', '--topic', 'x', '-b', broker.bootstrap)).code, 2);
-    const unknown = await ferry('perf', 'produce', '--topic', 'perf-none', '--num-records', '1', '--progress-interval-ms', '0', '-b', broker.bootstrap, '--json');
-    // Topic auto-creation is not asked for: without --partitions a missing topic is an error.
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /UNKNOWN_TOPIC_OR_PARTITION/);
+  });
+
+  test('without --partitions, produce and e2e get the topic auto-created, as a producer would', async () => {
+    const p = await ferry('perf', 'produce', '--topic', 'perf-auto', '--num-records', '10', '--progress-interval-ms', '0', '-b', broker.bootstrap, '--json');
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).records, 10);
+    const e = await ferry('perf', 'e2e', '--topic', 'perf-e2e-auto', '--num-records', '20', '--throughput', '200', '--progress-interval-ms', '0', '-b', broker.bootstrap, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const rep = JSON.parse(e.stdout);
+    assert.equal(rep.records, 20);
+    assert.equal(rep.partitions, 1, 'num.partitions of the broker');
+  });
+});
+
+describe('ferry perf against a broker that does not auto-create topics', { timeout: 60_000 }, () => {
+  const broker = new BrokerProcess({ config: { 'auto.create.topics.enable': 'false' } });
+  before(async () => { await broker.start(); });
+  after(async () => { await broker.dispose(); });
+
+  test('a missing topic without --partitions is an error naming the fix; with --partitions it is created', async () => {
+    for (const action of ['produce', 'e2e']) {
+      const r = await ferry('perf', action, '--topic', `perf-none-${action}`, '--num-records', '1', '--progress-interval-ms', '0', '-b', broker.bootstrap, '--json');
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /UNKNOWN_TOPIC_OR_PARTITION/);
+      assert.match(r.stderr, /does not auto-create topics: give --partitions N/);
+    }
+    const r = await ferry('perf', 'e2e', '--topic', 'perf-made', '--partitions', '2', '--num-records', '10', '--progress-interval-ms', '0', '-b', broker.bootstrap, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).partitions, 2);
   });
 });
 
