@@ -17,7 +17,6 @@ import { WAL_ENTRY_HEADER_BYTES } from '../log/wal-entry.js';
 import { StorageHealth } from './storage-health.js';
 import { pendingMaxBytes } from '../ops/memory-budget.js';
 import { LogManager } from '../log/log-manager.js';
-import { recordBatchStamper } from '../log/batch-stamper.js';
 import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
@@ -149,7 +148,7 @@ export class Broker {
       });
       metrics.observeWal(wal);
       const started = Date.now();
-      const logs = new LogManager(wal, recordBatchStamper);
+      const logs = new LogManager(wal);
       logs.cacheMaxBytes = settings.config.cacheMaxBytes;
       logs.pendingMaxBytes = pendingMaxBytes(settings.config);
       await topics.attachLogs(logs, { leadsAll: !clustered });

@@ -4,7 +4,7 @@
 import { gunzipSync } from 'node:zlib';
 import { ApiKey } from '../protocol/messages/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { BATCH_HEADER_BYTES, Compression } from '../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, BatchView, Compression } from '../protocol/record-batch.js';
 import { EARLIEST, LATEST } from '../admin/admin-client.js';
 import { AdminError } from '../admin/errors.js';
 import { walkBatches, type FetchedBatch } from '../perf/records.js';
@@ -12,7 +12,6 @@ import type { DrillCluster } from './cluster.js';
 
 export interface ReadBackStats { partitions: number; records: number; bytes: number; logStart: Record<number, number>; highWatermark: Record<number, number> }
 
-const CONTROL_BIT = 0x20;
 const ATTEMPTS_MAX = 20;
 
 function readVarint(b: Buffer, at: { pos: number }): number {
@@ -35,7 +34,7 @@ function skipVarlong(b: Buffer, at: { pos: number }): void {
 
 /** (offset, value) of each record of a batch, using each record's offset delta. */
 export function* batchRecords(batch: FetchedBatch): Generator<{ offset: number; value: Buffer }> {
-  if ((batch.bytes.readInt16BE(21) & CONTROL_BIT) !== 0) return;
+  if (new BatchView(batch.bytes).isControl) return;
   let body = batch.bytes.subarray(BATCH_HEADER_BYTES);
   if (batch.compression === Compression.Gzip) body = gunzipSync(body);
   else if (batch.compression !== Compression.None) throw new RangeError(`batch at ${batch.baseOffset}: compression ${batch.compression} not readable by the drill (the drill produces uncompressed)`);

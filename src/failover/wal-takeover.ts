@@ -26,7 +26,6 @@ import type { MetadataKeys } from '../cluster/metadata-keys.js';
 import { decodePartitionRecord } from '../cluster/partition-records.js';
 import type { ObjectRegistry, PartitionGuard } from '../cluster/object-registry.js';
 import { LogManager } from '../log/log-manager.js';
-import { recordBatchStamper } from '../log/batch-stamper.js';
 import { decodeBatchesEntry, WAL_TYPE_BATCHES } from '../log/wal-entry.js';
 import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ObjectStore } from '../objects/object-store.js';
@@ -71,7 +70,7 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
     wal = await openWal(o.walPath, { nodeId: `${o.clusterName}/broker-${o.self.brokerId}/takeover`, epoch: owner.owner.epoch, lockPath: o.lockPath });
     o.onFenced?.();
     const records = await wal.recover();
-    const logs = new LogManager(NO_APPENDS, recordBatchStamper);
+    const logs = new LogManager(NO_APPENDS);
     const index = new ObjectIndex(logs);
 
     // Which partitions the WAL holds, and whether the dead broker still leads them.

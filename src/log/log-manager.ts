@@ -13,6 +13,7 @@ import { PartitionLog, type CachedBatch } from './partition-log.js';
 import { ProducerStateTable } from './producer-state.js';
 import { DataNotifier, partitionKey } from './data-notifier.js';
 import { encodeBatchesEntry, decodeBatchesEntry, WAL_ENTRY_HEADER_BYTES, WAL_TYPE_BATCHES } from './wal-entry.js';
+import { BatchView, setBaseOffset, setMaxTimestampAndCrc, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
 
 /** The part of the WAL the log needs (the real one is @ferry/wal). */
 export interface WalAppender {
@@ -33,16 +34,6 @@ export interface BatchToAppend {
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
-}
-
-export interface BatchStamper {
-  setBaseOffset(batch: Buffer, offset: bigint): void;
-  setPartitionLeaderEpoch(batch: Buffer, epoch: number): void;
-  setMaxTimestampAndCrc(batch: Buffer, timestamp: bigint): void;
-  readBaseOffset(batch: Buffer): number;
-  readLastOffsetDelta(batch: Buffer): number;
-  readMaxTimestamp(batch: Buffer): number;
-  readProducer(batch: Buffer): { producerId: bigint; producerEpoch: number; baseSequence: number };
 }
 
 export interface PartitionState {
@@ -81,7 +72,7 @@ export class LogManager {
   cacheMaxBytes = Infinity;
   pendingMaxBytes = Infinity;
 
-  constructor(private readonly wal: WalAppender, private readonly stamper: BatchStamper) {}
+  constructor(private readonly wal: WalAppender) {}
 
   get(topicId: string, partition: number): PartitionState | undefined {
     return this.partitions.get(partitionKey(topicId, partition));
@@ -183,11 +174,11 @@ export class LogManager {
       for (let i = 0; i < copies.length; i++) {
         const b = batches[i];
         const base = log.reserve(b.recordsCount);
-        this.stamper.setBaseOffset(copies[i], BigInt(base));
-        this.stamper.setPartitionLeaderEpoch(copies[i], epoch);
+        setBaseOffset(copies[i], BigInt(base));
+        setPartitionLeaderEpoch(copies[i], epoch);
         let maxTimestamp = b.maxTimestamp;
         if (logAppendTime !== null) {
-          this.stamper.setMaxTimestampAndCrc(copies[i], BigInt(logAppendTime));
+          setMaxTimestampAndCrc(copies[i], BigInt(logAppendTime));
           maxTimestamp = logAppendTime;
         }
         cached.push({ baseOffset: base, lastOffset: base + b.recordsCount - 1, maxTimestamp, bytes: copies[i], walOffset: -1n });
@@ -277,17 +268,18 @@ export class LogManager {
       if (only && (entry.topicId !== only.topicId || entry.partition !== only.partition)) continue;
       const st = this.ensure(entry.topicId, entry.partition, Math.max(entry.leaderEpoch, this.get(entry.topicId, entry.partition)?.log.leaderEpoch ?? 0));
       for (const bytes of entry.batches) {
-        const base = this.stamper.readBaseOffset(bytes);
-        const last = base + this.stamper.readLastOffsetDelta(bytes);
+        const v = new BatchView(bytes);
+        const base = Number(v.baseOffset);
+        const last = Number(v.lastOffset);
         if (last < st.log.uploadedEndOffset || last < st.log.logStartOffset) continue;
         assert(base >= st.log.highWatermark, `recovery: offsets went backwards in ${entry.topicId}/${entry.partition}: ${base} < ${st.log.highWatermark}`);
-        st.log.commit({ baseOffset: base, lastOffset: last, maxTimestamp: this.stamper.readMaxTimestamp(bytes), bytes, walOffset: rec.offset }, entry.leaderEpoch);
-        const p = this.stamper.readProducer(bytes);
-        if (p.producerId >= 0n && p.baseSequence >= 0) {
-          st.producers.record(p.producerId, p.producerEpoch, {
-            firstSeq: p.baseSequence, lastSeq: p.baseSequence + (last - base), baseOffset: base, lastOffset: last,
+        const maxTimestamp = Number(v.maxTimestamp);
+        st.log.commit({ baseOffset: base, lastOffset: last, maxTimestamp, bytes, walOffset: rec.offset }, entry.leaderEpoch);
+        if (v.producerId >= 0n && v.baseSequence >= 0) {
+          st.producers.record(v.producerId, v.producerEpoch, {
+            firstSeq: v.baseSequence, lastSeq: v.baseSequence + (last - base), baseOffset: base, lastOffset: last,
             durable: Promise.resolve(),
-          }, this.stamper.readMaxTimestamp(bytes));
+          }, maxTimestamp);
         }
         restored++;
       }

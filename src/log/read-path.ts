@@ -5,20 +5,13 @@
  */
 import type { PartitionLog, ReadResult, ObjectBlockRef } from './partition-log.js';
 import { scanBatchForTimestamp } from './timestamp-index.js';
-import { splitBatches } from '../objects/object-format.js';
+import { lastOffsetOf, maxTimestampOf, splitBatches } from '../protocol/record-batch.js';
 
 /** Fetches whole object blocks (the broker's is backed by the block cache). */
 export interface BlockReader {
   readBlocks(blocks: readonly ObjectBlockRef[]): Promise<Buffer[]>;
   /** The blocks of one partition from the one holding `offset`, about `maxBytes` (readahead follows sequential readers). */
   readPartition(blocks: readonly ObjectBlockRef[], offset: number, maxBytes: number): Promise<Buffer[]>;
-}
-
-const BASE_OFFSET_OFFSET = 0;
-const LAST_OFFSET_DELTA_OFFSET = 23;
-
-function lastOffsetOf(batch: Buffer): number {
-  return Number(batch.readBigInt64BE(BASE_OFFSET_OFFSET)) + batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
 }
 
 export class ReadPath {
@@ -59,7 +52,7 @@ export class ReadPath {
     const [block] = await this.reader.readBlocks([best]);
     let hit: { offset: number; timestamp: number } | null = null;
     for (const batch of splitBatches(block)) {
-      const t = Number(batch.readBigInt64BE(35));
+      const t = maxTimestampOf(batch);
       if (!hit || t > hit.timestamp) hit = { offset: lastOffsetOf(batch), timestamp: t };
     }
     return hit;

@@ -4,14 +4,7 @@
  * first offset (decompressing here is not worth a codec dependency per format).
  */
 import type { PartitionLog } from './partition-log.js';
-
-const ATTRIBUTES_OFFSET = 21;
-const LAST_OFFSET_DELTA_OFFSET = 23;
-const BASE_TIMESTAMP_OFFSET = 27;
-const RECORDS_COUNT_OFFSET = 57;
-const RECORDS_OFFSET = 61;
-const TIMESTAMP_TYPE_BIT = 0x08;
-const COMPRESSION_MASK = 0x07;
+import { BATCH_HEADER_BYTES, BatchView, Compression } from '../protocol/record-batch.js';
 
 export function firstRecordAtOrAfter(log: PartitionLog, ts: number): { offset: number; timestamp: number } | null {
   for (const batch of log.batchesFrom(log.logStartOffset)) {
@@ -28,24 +21,24 @@ export function firstRecordAtOrAfter(log: PartitionLog, ts: number): { offset: n
  * as the answer: Kafka answers the first offset >= log start whose timestamp >= ts.
  */
 export function scanBatchForTimestamp(bytes: Buffer, ts: number, logStart: number): { offset: number; timestamp: number } | null {
-  const baseOffset = Number(bytes.readBigInt64BE(0));
-  const lastOffset = baseOffset + bytes.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
-  if (lastOffset < logStart) return null;
-  const maxTimestamp = Number(bytes.readBigInt64BE(35));
+  const batch = new BatchView(bytes);
+  const baseOffset = Number(batch.baseOffset);
+  if (Number(batch.lastOffset) < logStart) return null;
+  const maxTimestamp = Number(batch.maxTimestamp);
   if (maxTimestamp < ts) return null;
-  const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
-  if ((attributes & COMPRESSION_MASK) !== 0 || (attributes & TIMESTAMP_TYPE_BIT) !== 0) {
+  if (batch.compression !== Compression.None || batch.timestampType !== 0) {
     return { offset: Math.max(baseOffset, logStart), timestamp: maxTimestamp };
   }
-  const hit = scanRecords(bytes, ts, logStart - baseOffset);
+  const hit = scanRecords(batch, ts, logStart - baseOffset);
   return hit ? { offset: baseOffset + hit.offsetDelta, timestamp: hit.timestamp } : null;
 }
 
 /** Walks the records of an uncompressed batch; returns the first at or after `minOffsetDelta` with timestamp >= ts. */
-function scanRecords(bytes: Buffer, ts: number, minOffsetDelta: number): { offsetDelta: number; timestamp: number } | null {
-  const baseTimestamp = Number(bytes.readBigInt64BE(BASE_TIMESTAMP_OFFSET));
-  const count = bytes.readInt32BE(RECORDS_COUNT_OFFSET);
-  const cur = { pos: RECORDS_OFFSET };
+function scanRecords(batch: BatchView, ts: number, minOffsetDelta: number): { offsetDelta: number; timestamp: number } | null {
+  const bytes = batch.bytes;
+  const baseTimestamp = Number(batch.baseTimestamp);
+  const count = batch.recordsCount;
+  const cur = { pos: BATCH_HEADER_BYTES };
   for (let i = 0; i < count && cur.pos < bytes.length; i++) {
     const length = readVarint(bytes, cur);
     const start = cur.pos;

@@ -5,13 +5,11 @@
  *   u8 formatVersion (1) | 16 B topic id | i32 partition | i32 leader epoch | batches...
  */
 import { assert } from './assert.js';
+import { splitBatches } from '../protocol/record-batch.js';
 
 export const WAL_TYPE_BATCHES = 1;
 const FORMAT_VERSION = 1;
 export const WAL_ENTRY_HEADER_BYTES = 1 + 16 + 4 + 4;
-/** Offset of batchLength inside a record batch; the batch is 12 + batchLength bytes long. */
-const BATCH_LENGTH_OFFSET = 8;
-const BATCH_LOG_OVERHEAD = 12;
 
 export interface WalBatchesEntry {
   topicId: string;
@@ -53,14 +51,11 @@ export function decodeBatchesEntry(body: Buffer): WalBatchesEntry {
   const topicId = body.toString('hex', 1, 17);
   const partition = body.readInt32BE(17);
   const leaderEpoch = body.readInt32BE(21);
-  const batches: Buffer[] = [];
-  let pos = WAL_ENTRY_HEADER_BYTES;
-  while (pos < body.length) {
-    if (body.length - pos < BATCH_LOG_OVERHEAD) throw new WalEntryError('WAL entry ends inside a batch header');
-    const size = BATCH_LOG_OVERHEAD + body.readInt32BE(pos + BATCH_LENGTH_OFFSET);
-    if (size < BATCH_LOG_OVERHEAD || pos + size > body.length) throw new WalEntryError(`WAL entry batch length ${size} out of bounds`);
-    batches.push(body.subarray(pos, pos + size));
-    pos += size;
+  let batches: Buffer[];
+  try {
+    batches = splitBatches(body.subarray(WAL_ENTRY_HEADER_BYTES));
+  } catch (err) {
+    throw new WalEntryError(`WAL entry of ${topicId}/${partition}: ${(err as Error).message}`, { cause: err });
   }
   return { topicId, partition, leaderEpoch, batches };
 }

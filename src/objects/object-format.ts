@@ -22,7 +22,7 @@
  *   decodeFooter(tail, objectSize?) -> Footer          (tail = the last bytes of the object)
  *   decodeIndex(indexBytes, footer) -> IndexEntry[]    (checks CRC, bounds, order, contiguity)
  *   readObjectIndex(store, key, { size?, tailBytes? }) -> { size, entries }
- *   splitBatches(block) -> Buffer[]                    (by batchLength at offset 8; subarrays)
+ *   (a block is cut back into its batches by splitBatches in protocol/record-batch.ts)
  *   objectKey(cluster, objectId) -> "<cluster>/o/<2 hex>/<objectId>"; objectKeyPrefix(cluster);
  *   objectIdOfKey(key) -> objectId | null; newObjectId() -> 28 hex chars, time-sortable, unique.
  * Everything read is validated; failures are ObjectFormatError (code 'OBJECT_FORMAT', `reason`).
@@ -30,6 +30,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import type { ObjectStore } from './object-store.js';
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_OVERHEAD, BatchField, baseOffsetOf, maxTimestampOf } from '../protocol/record-batch.js';
 
 export const OBJECT_MAGIC = Buffer.from('FERRYOB1', 'latin1');
 export const OBJECT_FORMAT_VERSION = 1;
@@ -40,11 +41,6 @@ export const DEFAULT_BLOCK_BYTES_TARGET = 512 * 1024;
 export const DEFAULT_INDEX_TAIL_BYTES = 64 * 1024;
 /** Refuse indexes larger than this before fetching or allocating (4 M blocks = 2 TiB at 512 KiB). */
 export const MAX_INDEX_BYTES = 256 * 1024 * 1024;
-/** Kafka's record batch header: baseOffset i64, batchLength i32 (bytes after these 12). */
-const LOG_OVERHEAD = 12;
-const BATCH_LENGTH_OFFSET = 8;
-const MAX_TIMESTAMP_OFFSET = 35;
-const BATCH_HEADER_BYTES = 61;
 const MAX_U32 = 0xffff_ffff;
 
 export type ObjectFormatErrorReason = 'input' | 'magic' | 'version' | 'crc' | 'bounds' | 'order' | 'truncated';
@@ -62,9 +58,9 @@ export interface BatchInput {
   /** Inclusive. */
   lastOffset: number;
   recordCount: number;
-  /** The raw batch: baseOffset at 0, batchLength at 8 (= bytes.length - 12). */
+  /** The raw batch, header included (its batchLength must be bytes.length - 12). */
   bytes: Buffer;
-  /** Defaults to the batch header's maxTimestamp (offset 35), or -1 for a shorter batch. */
+  /** Defaults to the batch header's maxTimestamp. */
   maxTimestamp?: number;
 }
 
@@ -139,7 +135,7 @@ export function encodeObject(partitions: readonly PartitionInput[], opts: Encode
     for (const b of p.batches) {
       checkBatch(b, prevLast, p);
       prevLast = b.lastOffset;
-      const maxTimestamp = b.maxTimestamp ?? (b.bytes.length >= BATCH_HEADER_BYTES ? Number(b.bytes.readBigInt64BE(MAX_TIMESTAMP_OFFSET)) : -1);
+      const maxTimestamp = b.maxTimestamp ?? maxTimestampOf(b.bytes);
       if (block !== null && block.size + b.bytes.length > target) {
         index.push(block);
         block = null;
@@ -169,10 +165,10 @@ function checkBatch(b: BatchInput, prevLast: number, p: PartitionInput): void {
   if (b.lastOffset < b.baseOffset) fail('input', `${where}: lastOffset ${b.lastOffset} < baseOffset`);
   if (b.baseOffset <= prevLast) fail('input', `${where}: overlaps or precedes the previous batch (last offset ${prevLast})`);
   if (!Number.isSafeInteger(b.recordCount) || b.recordCount < 0) fail('input', `${where}: bad recordCount ${b.recordCount}`);
-  if (b.bytes.length < LOG_OVERHEAD || b.bytes.readInt32BE(BATCH_LENGTH_OFFSET) !== b.bytes.length - LOG_OVERHEAD) {
+  if (b.bytes.length < BATCH_HEADER_BYTES || b.bytes.readInt32BE(BatchField.BatchLength) !== b.bytes.length - BATCH_LENGTH_OVERHEAD) {
     fail('input', `${where}: batchLength field does not match the ${b.bytes.length} bytes given`);
   }
-  if (Number(b.bytes.readBigInt64BE(0)) !== b.baseOffset) fail('input', `${where}: the batch header's baseOffset is ${b.bytes.readBigInt64BE(0)}`);
+  if (baseOffsetOf(b.bytes) !== b.baseOffset) fail('input', `${where}: the batch header's baseOffset is ${baseOffsetOf(b.bytes)}`);
 }
 
 function encodeIndex(index: readonly IndexEntry[]): Buffer {
@@ -300,22 +296,6 @@ export async function readObjectIndex(store: ObjectStore, key: string, opts: Rea
     indexBytes = await store.get(key, { start: footer.indexPosition, end: footer.indexPosition + footer.indexLength });
   }
   return { size: footer.objectSize, entries: decodeIndex(indexBytes, footer, key) };
-}
-
-/** Cuts a data block back into its batches (subarrays, not copies). */
-export function splitBatches(block: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (pos < block.length) {
-    if (block.length - pos < LOG_OVERHEAD) fail('truncated', `block ends inside a batch header at ${pos} (${block.length} bytes)`);
-    const length = block.readInt32BE(pos + BATCH_LENGTH_OFFSET);
-    if (length < 0 || pos + LOG_OVERHEAD + length > block.length) {
-      fail('bounds', `batch at ${pos} claims ${length} bytes, past the block end ${block.length}`);
-    }
-    out.push(block.subarray(pos, pos + LOG_OVERHEAD + length));
-    pos += LOG_OVERHEAD + length;
-  }
-  return out;
 }
 
 // ---- keys and ids

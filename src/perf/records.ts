@@ -4,7 +4,9 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_OVERHEAD, Compression, buildRecordBatch, recomputeCrc } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES, BATCH_LENGTH_OVERHEAD, BatchField, BatchView, COMPRESSION_MASK, Compression, buildRecordBatch, recomputeCrc, splitBatches,
+} from '../protocol/record-batch.js';
 import { UsageError } from '../admin/errors.js';
 
 export type CompressionName = 'none' | 'gzip' | 'zstd';
@@ -40,8 +42,9 @@ export function buildPerfBatch(count: number, value: Buffer, compression: Compre
   const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + packed.length);
   plain.copy(out, 0, 0, BATCH_HEADER_BYTES);
   packed.copy(out, BATCH_HEADER_BYTES);
-  out.writeInt32BE(out.length - BATCH_LENGTH_OVERHEAD, 8);
-  out.writeInt16BE((out.readInt16BE(21) & ~7) | (compression === 'gzip' ? Compression.Gzip : Compression.Zstd), 21);
+  out.writeInt32BE(out.length - BATCH_LENGTH_OVERHEAD, BatchField.BatchLength);
+  const codec = compression === 'gzip' ? Compression.Gzip : Compression.Zstd;
+  out.writeInt16BE((out.readInt16BE(BatchField.Attributes) & ~COMPRESSION_MASK) | codec, BatchField.Attributes);
   recomputeCrc(out);
   return out;
 }
@@ -58,17 +61,9 @@ export interface FetchedBatch {
 /** Complete batches in a Fetch response's records (a partial trailing batch is normal and skipped). */
 export function* walkBatches(records: Buffer | null): Generator<FetchedBatch> {
   if (!records) return;
-  let pos = 0;
-  while (pos + BATCH_HEADER_BYTES <= records.length) {
-    const size = records.readInt32BE(pos + 8) + BATCH_LENGTH_OVERHEAD;
-    if (size < BATCH_HEADER_BYTES || pos + size > records.length) return;
-    const bytes = records.subarray(pos, pos + size);
-    const baseOffset = bytes.readBigInt64BE(0);
-    yield {
-      baseOffset, lastOffset: baseOffset + BigInt(bytes.readInt32BE(23)), recordsCount: bytes.readInt32BE(57),
-      sizeBytes: size, compression: bytes.readInt16BE(21) & 7, bytes,
-    };
-    pos += size;
+  for (const bytes of splitBatches(records, { partialTail: true })) {
+    const v = new BatchView(bytes);
+    yield { baseOffset: v.baseOffset, lastOffset: v.lastOffset, recordsCount: v.recordsCount, sizeBytes: bytes.length, compression: v.compression, bytes };
   }
 }
 

@@ -1,4 +1,5 @@
-// A view over record batches (magic 2) in a records byte slice: header fields, validation, and the
+// Record batches (magic 2) in a records byte slice: the one place that knows the header layout. Header
+// field offsets and readers, the walker that cuts concatenated batches apart, validation, and the
 // in-place edits the produce path makes (offsets, leader epoch, LogAppendTime). Records inside a
 // batch are never decoded here, except by buildRecordBatch, which encodes a plain batch for tests
 // and tools.
@@ -12,12 +13,16 @@ import { crc32c } from '@node-rs/crc32';
 import { ErrorCode } from './errors.js';
 import { Writer } from './primitives.js';
 
+/** The header; the records follow it. */
 export const BATCH_HEADER_BYTES = 61;
 /** batchLength counts the bytes after itself: the whole batch is batchLength + 12 bytes. */
 export const BATCH_LENGTH_OVERHEAD = 12;
 const CRC_START = 21;
+/** The smallest batchLength a batch can have: a header and no records. */
+const BATCH_LENGTH_MIN = BATCH_HEADER_BYTES - BATCH_LENGTH_OVERHEAD;
 
-const At = {
+/** Where each header field starts. */
+export const BatchField = {
   BaseOffset: 0,
   BatchLength: 8,
   PartitionLeaderEpoch: 12,
@@ -32,8 +37,11 @@ const At = {
   BaseSequence: 53,
   RecordsCount: 57,
 } as const;
+const At = BatchField;
 
 export const Compression = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const;
+/** Attribute bits 0-2. */
+export const COMPRESSION_MASK = 0x07;
 const TIMESTAMP_TYPE_BIT = 0x08;
 const TRANSACTIONAL_BIT = 0x10;
 const CONTROL_BIT = 0x20;
@@ -62,7 +70,7 @@ export class BatchView {
   }
   /** 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
   get compression(): number {
-    return this.attributes & 0x07;
+    return this.attributes & COMPRESSION_MASK;
   }
   /** 0 CreateTime, 1 LogAppendTime. */
   get timestampType(): number {
@@ -101,6 +109,67 @@ export class BatchView {
   }
 }
 
+// Header fields as plain numbers, for the log, which keeps offsets and timestamps below 2^53.
+
+export function baseOffsetOf(batch: Buffer): number {
+  return Number(batch.readBigInt64BE(At.BaseOffset));
+}
+
+/** baseOffset + lastOffsetDelta. */
+export function lastOffsetOf(batch: Buffer): number {
+  return Number(batch.readBigInt64BE(At.BaseOffset)) + batch.readInt32BE(At.LastOffsetDelta);
+}
+
+export function maxTimestampOf(batch: Buffer): number {
+  return Number(batch.readBigInt64BE(At.MaxTimestamp));
+}
+
+export type BatchFramingReason = 'truncated' | 'bounds';
+
+/** Concatenated batches that do not cut apart: a length that is too small or runs past the end. */
+export class BatchFramingError extends Error {
+  override readonly name = 'BatchFramingError';
+  readonly code = 'BATCH_FRAMING';
+  constructor(readonly reason: BatchFramingReason, message: string) {
+    super(message);
+  }
+}
+
+export interface SplitOptions {
+  /**
+   * Stop at an incomplete last batch instead of throwing: a Fetch response may end with one
+   * (partition max bytes cut it). A length below a header's still throws.
+   */
+  partialTail?: boolean;
+}
+
+/**
+ * Cuts concatenated batches apart by batchLength, as views of `bytes` (no copies). Every length is
+ * checked before it is used: at least a header, and within `bytes`. Only the framing is checked;
+ * parseBatches validates the contents.
+ */
+export function splitBatches(bytes: Buffer, opts: SplitOptions = {}): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const left = bytes.length - pos;
+    if (left < BATCH_LENGTH_OVERHEAD) {
+      if (opts.partialTail) break;
+      throw new BatchFramingError('truncated', `${left} bytes at ${pos} end inside a batch header (of ${bytes.length} bytes)`);
+    }
+    const batchLength = bytes.readInt32BE(pos + At.BatchLength);
+    if (batchLength < BATCH_LENGTH_MIN) throw new BatchFramingError('bounds', `batch at ${pos}: batchLength ${batchLength} is shorter than a header`);
+    const size = batchLength + BATCH_LENGTH_OVERHEAD;
+    if (size > left) {
+      if (opts.partialTail) break;
+      throw new BatchFramingError('bounds', `batch at ${pos}: batchLength ${batchLength} runs past the end (${left - BATCH_LENGTH_OVERHEAD} bytes follow it)`);
+    }
+    out.push(bytes.subarray(pos, pos + size));
+    pos += size;
+  }
+  return out;
+}
+
 export interface BatchError {
   /** Kafka error code to answer for the partition. */
   errorCode: number;
@@ -130,7 +199,7 @@ export function parseBatches(records: Buffer, opts: ParseBatchesOptions): BatchV
     if (magic < 2) return fail(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `magic ${magic} (only record batch v2 is supported)`);
     if (magic !== 2) return fail(ErrorCode.CORRUPT_MESSAGE, `unknown magic ${magic}`);
     const batchLength = records.readInt32BE(pos + At.BatchLength);
-    if (batchLength < BATCH_HEADER_BYTES - BATCH_LENGTH_OVERHEAD) return fail(ErrorCode.CORRUPT_MESSAGE, `batchLength ${batchLength} is shorter than a header`);
+    if (batchLength < BATCH_LENGTH_MIN) return fail(ErrorCode.CORRUPT_MESSAGE, `batchLength ${batchLength} is shorter than a header`);
     const size = batchLength + BATCH_LENGTH_OVERHEAD;
     if (size > left) return fail(ErrorCode.CORRUPT_MESSAGE, `batchLength ${batchLength} exceeds the ${left - BATCH_LENGTH_OVERHEAD} bytes present`);
     if (size > opts.maxBatchBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds the limit of ${opts.maxBatchBytes}`);

@@ -9,7 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../objects/object-store.js';
-import { encodeObject, newObjectId, objectKey, splitBatches } from '../objects/object-format.js';
+import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
+import { baseOffsetOf, lastOffsetOf, splitBatches } from '../protocol/record-batch.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectBlock, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { ObjectIndex } from './object-index.js';
@@ -116,8 +117,8 @@ export class Compactor {
     const id = newObjectId();
     const key = objectKey(this.options.clusterName, id);
     const batches = p.blocks.flatMap(({ bytes }) => splitBatches(bytes)).map((bytes) => {
-      const baseOffset = Number(bytes.readBigInt64BE(0));
-      const lastOffset = baseOffset + bytes.readInt32BE(23);
+      const baseOffset = baseOffsetOf(bytes);
+      const lastOffset = lastOffsetOf(bytes);
       return { baseOffset, lastOffset, recordCount: lastOffset - baseOffset + 1, bytes };
     });
     const encoded = encodeObject([{ topicId: p.topicId, partition: p.partition, batches }]);

@@ -19,10 +19,8 @@ import { createLocalVolume, LocalVolumeProvider } from '../../src/failover/local
 import { claimVolume, type VolumeClaim } from '../../src/failover/volume-owner.js';
 import { TakeoverWorker } from '../../src/failover/takeover-worker.js';
 import { FsObjectStore } from '../../src/objects/fs-object-store.js';
-import { splitBatches } from '../../src/objects/object-format.js';
 import { LogManager } from '../../src/log/log-manager.js';
-import { recordBatchStamper } from '../../src/log/batch-stamper.js';
-import { buildRecordBatch, BatchView } from '../../src/protocol/record-batch.js';
+import { buildRecordBatch, BatchView, setBaseOffset, setPartitionLeaderEpoch, splitBatches } from '../../src/protocol/record-batch.js';
 import { ObjectIndex } from '../../src/uploader/object-index.js';
 import { Uploader } from '../../src/uploader/uploader.js';
 
@@ -149,7 +147,7 @@ export class BrokerWal {
   private timestamp = 1_700_000_000_000;
 
   private constructor(readonly wal: Wal, private readonly f: FailoverFixture) {
-    this.logs = new LogManager(wal, recordBatchStamper);
+    this.logs = new LogManager(wal);
   }
 
   static async open(f: FailoverFixture, walPath: string, brokerId: number, epoch: number): Promise<BrokerWal> {
@@ -180,8 +178,8 @@ export class BrokerWal {
     }], null);
     await out.done;
     const bytes = Buffer.from(raw);
-    recordBatchStamper.setBaseOffset(bytes, BigInt(out.baseOffset));
-    recordBatchStamper.setPartitionLeaderEpoch(bytes, leaderEpoch);
+    setBaseOffset(bytes, BigInt(out.baseOffset));
+    setPartitionLeaderEpoch(bytes, leaderEpoch);
     const a: AppendedBatch = { topicId, partition, baseOffset: out.baseOffset, lastOffset: out.lastOffset, bytes };
     this.appended.push(a);
     return a;

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogManager, type WalAppender } from '../../src/log/log-manager.js';
-import { recordBatchStamper } from '../../src/log/batch-stamper.js';
 import { buildRecordBatch, parseBatches, BatchView } from '../../src/protocol/record-batch.js';
 
 const TOPIC = 'ab'.repeat(16);
@@ -36,7 +35,7 @@ function toAppend(v: BatchView) {
 
 test('appends assign consecutive offsets, become readable after the WAL ack, and survive recovery', async () => {
   const wal = new MemoryWal();
-  const logs = new LogManager(wal, recordBatchStamper);
+  const logs = new LogManager(wal);
   const st = logs.ensure(TOPIC, 0, 3);
   const a = logs.append(st, [toAppend(batch(['a', 'b', 'c']))], null);
   const b = logs.append(st, [toAppend(batch(['d']))], null);
@@ -53,7 +52,7 @@ test('appends assign consecutive offsets, become readable after the WAL ack, and
   assert.equal(first.partitionLeaderEpoch, 3);
   assert.equal(new BatchView(read.batches[1]).baseOffset, 3n);
 
-  const again = new LogManager(new MemoryWal(), recordBatchStamper);
+  const again = new LogManager(new MemoryWal());
   assert.equal(again.recover(wal.records, (id) => id === TOPIC), 2);
   const st2 = again.get(TOPIC, 0)!;
   assert.equal(st2.log.highWatermark, 4);
@@ -64,10 +63,10 @@ test('appends assign consecutive offsets, become readable after the WAL ack, and
 
 test('recovery skips deleted topics and restores idempotent producer state', async () => {
   const wal = new MemoryWal();
-  const logs = new LogManager(wal, recordBatchStamper);
+  const logs = new LogManager(wal);
   const st = logs.ensure(TOPIC, 1, 0);
   await logs.append(st, [toAppend(batch(['x', 'y'], 5, { id: 7n, epoch: 0, seq: 0 }))], null).done;
-  const again = new LogManager(new MemoryWal(), recordBatchStamper);
+  const again = new LogManager(new MemoryWal());
   assert.equal(again.recover(wal.records, () => false), 0);
   assert.equal(again.get(TOPIC, 1), undefined);
   again.recover(wal.records, () => true);
@@ -80,7 +79,7 @@ test('recovery skips deleted topics and restores idempotent producer state', asy
 
 test('a WAL append refused before admission consumes no offsets; the next one follows on', async () => {
   const wal = new MemoryWal();
-  const logs = new LogManager(wal, recordBatchStamper);
+  const logs = new LogManager(wal);
   const st = logs.ensure(TOPIC, 0, 0);
   await logs.append(st, [toAppend(batch(['a']))], null).done;
   wal.failNext = true;
@@ -96,7 +95,7 @@ test('a WAL append refused before admission consumes no offsets; the next one fo
 
 test('LogAppendTime rewrites maxTimestamp and keeps the CRC valid', async () => {
   const wal = new MemoryWal();
-  const logs = new LogManager(wal, recordBatchStamper);
+  const logs = new LogManager(wal);
   const st = logs.ensure(TOPIC, 0, 0);
   await logs.append(st, [toAppend(batch(['a'], 10))], 99_000).done;
   const bytes = st.log.read(0, 1 << 20, true).batches[0];
@@ -108,7 +107,7 @@ test('LogAppendTime rewrites maxTimestamp and keeps the CRC valid', async () => 
 
 test('read honours maxBytes but always returns one whole batch first; log start drops old batches', async () => {
   const wal = new MemoryWal();
-  const logs = new LogManager(wal, recordBatchStamper);
+  const logs = new LogManager(wal);
   const st = logs.ensure(TOPIC, 0, 0);
   for (let i = 0; i < 5; i++) await logs.append(st, [toAppend(batch([`v${i}`.repeat(50)]))], null).done;
   const one = st.log.read(0, 10, true);

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryIo, openWal, type Wal } from '@ferry/wal';
 import { LogManager, type BatchToAppend } from '../../src/log/log-manager.js';
-import { recordBatchStamper } from '../../src/log/batch-stamper.js';
 import { buildRecordBatch, BatchView } from '../../src/protocol/record-batch.js';
 import type { ObjectBlockRef } from '../../src/log/partition-log.js';
 
@@ -50,7 +49,7 @@ test('offsets stay dense under refusals, ring-full timeouts, uploads, trims and 
     const io = new MemoryIo();
     let wal = await open(io);
     await wal.recover();
-    let logs = new LogManager(wal, recordBatchStamper);
+    let logs = new LogManager(wal);
     // What the object store holds per partition (the uploader's part, simulated).
     const uploaded: ObjectBlockRef[][] = Array.from({ length: PARTITIONS }, () => []);
     const acked: { partition: number; base: number; last: number }[] = [];
@@ -94,7 +93,7 @@ test('offsets stay dense under refusals, ring-full timeouts, uploads, trims and 
         await wal.close().catch(() => {});
         wal = await open(io);
         const records = await wal.recover();
-        logs = new LogManager(wal, recordBatchStamper);
+        logs = new LogManager(wal);
         for (let p = 0; p < PARTITIONS; p++) if (uploaded[p].length) logs.ensure(TOPIC, p, 0).log.addObjectBlocks(uploaded[p]);
         logs.recover(records, () => true);
       }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { BlockCache, ObjectReader, type PartitionBlockRef } from '../../src/objects/block-cache.js';
 import { FsObjectStore } from '../../src/objects/fs-object-store.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
-import { encodeObject, splitBatches } from '../../src/objects/object-format.js';
+import { encodeObject } from '../../src/objects/object-format.js';
+import { splitBatches } from '../../src/protocol/record-batch.js';
 import { ObjectStoreError, type ByteRange, type ObjectStore } from '../../src/objects/object-store.js';
 import { makeBatch } from './batches.js';
 

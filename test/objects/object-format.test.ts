@@ -10,8 +10,9 @@ import fc from 'fast-check';
 import { crc32c } from '@node-rs/crc32';
 import {
   decodeFooter, decodeIndex, encodeObject, FOOTER_BYTES, INDEX_ENTRY_BYTES, newObjectId, objectIdOfKey, objectIdTimeMs, objectKey,
-  objectKeyPrefix, ObjectFormatError, readObjectIndex, splitBatches, type BatchInput, type PartitionInput,
+  objectKeyPrefix, ObjectFormatError, readObjectIndex, type BatchInput, type PartitionInput,
 } from '../../src/objects/object-format.js';
+import { BatchFramingError, splitBatches } from '../../src/protocol/record-batch.js';
 import { FsObjectStore } from '../../src/objects/fs-object-store.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
 import { ObjectStoreError } from '../../src/objects/object-store.js';
@@ -30,6 +31,7 @@ function decodeWhole(obj: Buffer) {
 }
 
 const isFormatError = (reason: string) => (e: unknown) => e instanceof ObjectFormatError && e.code === 'OBJECT_FORMAT' && e.reason === reason;
+const isFramingError = (reason: string) => (e: unknown) => e instanceof BatchFramingError && e.code === 'BATCH_FRAMING' && e.reason === reason;
 
 /** Arbitrary partitions: distinct (topic, partition), batches in offset order with gaps, sizes 61..3000. */
 const partitionsArb = fc.uniqueArray(
@@ -165,8 +167,8 @@ describe('object format', () => {
     });
     test('a batch length running past its block', () => {
       const block = good.subarray(0, enc.index[0]!.size);
-      assert.throws(() => splitBatches(block.subarray(0, block.length - 1)), isFormatError('bounds'));
-      assert.throws(() => splitBatches(Buffer.concat([block, Buffer.alloc(5)])), isFormatError('truncated'));
+      assert.throws(() => splitBatches(block.subarray(0, block.length - 1)), isFramingError('bounds'));
+      assert.throws(() => splitBatches(Buffer.concat([block, Buffer.alloc(5)])), isFramingError('truncated'));
     });
     test('random corruption never crashes the decoder: it decodes or throws ObjectFormatError', () => {
       fc.assert(fc.property(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, x) => {

@@ -4,7 +4,7 @@ import { crc32c } from '@node-rs/crc32';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import {
   buildRecordBatch, parseBatches, setBaseOffset, setPartitionLeaderEpoch, setMaxTimestampAndCrc, recomputeCrc, verifyCrc,
-  BatchView, type BatchError,
+  BatchView, BatchFramingError, BatchField, baseOffsetOf, lastOffsetOf, maxTimestampOf, splitBatches, type BatchError,
 } from '../../src/protocol/record-batch.js';
 
 const records = [
@@ -114,5 +114,36 @@ describe('record batches', () => {
     assert.equal(v.partitionLeaderEpoch, 42);
     assert.equal(v.maxTimestamp, 99999n);
     assert.equal(v.timestampType, 1, 'LogAppendTime is marked in the attributes');
+  });
+
+  test('splitBatches cuts concatenated batches into views, checking every length', () => {
+    const a = good();
+    const b = buildRecordBatch([{ value: Buffer.from('x'.repeat(100)) }], { baseOffset: 3n });
+    const both = Buffer.concat([a, b]);
+    const parts = splitBatches(both);
+    assert.deepEqual(parts.map((p) => p.length), [a.length, b.length]);
+    assert.equal(parts[1]!.buffer, both.buffer, 'a view, not a copy');
+    assert.equal(parts[1]!.byteOffset, both.byteOffset + a.length);
+    assert.deepEqual(splitBatches(Buffer.alloc(0)), []);
+    const framing = (reason: string) => (e: unknown) => e instanceof BatchFramingError && e.reason === reason;
+    // Every cut inside the second batch: too few bytes for a length, or a length past the end.
+    for (let cut = a.length + 1; cut < both.length; cut++) {
+      assert.throws(() => splitBatches(both.subarray(0, cut)), framing(cut - a.length < 12 ? 'truncated' : 'bounds'), `cut at ${cut}`);
+      assert.equal(splitBatches(both.subarray(0, cut), { partialTail: true }).length, 1, `partial tail at ${cut} is dropped`);
+    }
+    for (const len of [-1, 0, 48]) {
+      const bad = Buffer.from(both);
+      bad.writeInt32BE(len, a.length + BatchField.BatchLength);
+      assert.throws(() => splitBatches(bad), framing('bounds'), `batchLength ${len}`);
+      assert.throws(() => splitBatches(bad, { partialTail: true }), framing('bounds'), `batchLength ${len} is corrupt, not partial`);
+    }
+  });
+
+  test('header readers give the log its numbers', () => {
+    const b = buildRecordBatch([{ value: null, timestamp: 5n }, { value: null, timestamp: 9n }], { baseOffset: 40n });
+    assert.equal(baseOffsetOf(b), 40);
+    assert.equal(lastOffsetOf(b), 41);
+    assert.equal(maxTimestampOf(b), 9);
+    assert.equal(b.readInt32BE(BatchField.RecordsCount), new BatchView(b).recordsCount);
   });
 });
