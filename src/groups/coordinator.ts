@@ -3,7 +3,8 @@
  * LeaveGroup) and committed offsets (OffsetCommit, OffsetFetch, OffsetDelete), plus ListGroups,
  * DescribeGroups and DeleteGroups, behaving as Kafka's GroupCoordinator does for classic groups.
  * Pure logic: no sockets, no codecs. Time comes from an injected Clock, durability of offsets from
- * an injected GroupOffsetStore; logs go to an optional pino-compatible logger.
+ * an injected GroupOffsetStore; logs go to an optional pino-compatible logger. This file holds the
+ * groups and their membership; the offsets and every store call are in offset-manager.ts.
  *
  * ## Using it
  *   const groups = await GroupCoordinator.open({ store, clock?, logger?, config? });
@@ -62,12 +63,8 @@
  *   - OffsetCommit: generationId < 0 with no member id is a simple commit, allowed when the group is
  *     Empty or does not exist (it is created Empty). Members commit with their current generation
  *     (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS while
- *     CompletingRebalance). A commit also counts as a heartbeat. Metadata longer than
- *     offsetMetadataMaxBytes -> OFFSET_METADATA_TOO_LARGE for that partition; a store failure ->
- *     COORDINATOR_NOT_AVAILABLE (retriable) for the whole request.
- *   - OffsetFetch returns only durable commits; -1/'' for partitions without one.
- *   - OffsetDelete: allowed in Empty groups; in active "consumer" groups per partition, refusing
- *     subscribed topics with GROUP_SUBSCRIBED_TO_TOPIC; other active groups NON_EMPTY_GROUP.
+ *     CompletingRebalance). A commit also counts as a heartbeat. What happens to the offsets
+ *     themselves (and OffsetFetch, OffsetDelete): offset-manager.ts.
  *   - After restart: groups with committed offsets exist, Empty, generation 0.
  *   - Empty groups without offsets are forgotten by a periodic sweep (emptyGroupSweepIntervalMs).
  *   Not implemented: offset retention (offsets.retention.minutes), transactional offsets.
@@ -79,25 +76,19 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
 import { assert } from '../log/assert.js';
 import { SystemClock, type Clock } from './clock.js';
-import { ClassicGroup, GroupMember, CONSUMER_PROTOCOL_TYPE, type JoinWaiter } from './group.js';
-import { isOffsetOfTopic, type CommittedOffset, type GroupOffsetStore, type OffsetKey, type TopicRef } from './offset-store.js';
+import { ClassicGroup, GroupMember, type JoinWaiter } from './group.js';
+import { OffsetManager, offsetCommitError } from './offset-manager.js';
+import type { GroupOffsetStore, TopicRef } from './offset-store.js';
 import type {
-  DeleteGroupResult, DescribedGroup, HeartbeatParams, HeartbeatResult, JoinGroupParams, JoinGroupProtocol, JoinGroupResult,
-  LeaveGroupParams, LeaveGroupResult, ListGroupsParams, ListGroupsResult, OffsetCommitParams, OffsetCommitResult,
-  OffsetDeleteParams, OffsetDeleteResult, OffsetFetchParams, OffsetFetchResult, SyncGroupParams, SyncGroupResult,
+  DeleteGroupResult, DescribedGroup, GroupLogger, HeartbeatParams, HeartbeatResult, JoinGroupParams, JoinGroupProtocol,
+  JoinGroupResult, LeaveGroupParams, LeaveGroupResult, ListGroupsParams, ListGroupsResult, OffsetCommitParams,
+  OffsetCommitResult, OffsetDeleteParams, OffsetDeleteResult, OffsetFetchParams, OffsetFetchResult, SyncGroupParams,
+  SyncGroupResult,
 } from './types.js';
 
 export * from './types.js';
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './clock.js';
 export { MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type StoredGroupOffsets, type TopicRef } from './offset-store.js';
-
-/** The subset of a pino logger the coordinator uses. */
-export interface GroupLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface GroupCoordinatorConfig {
   /** group.min.session.timeout.ms */
@@ -171,7 +162,7 @@ export class GroupCoordinator {
   private readonly clock: Clock;
   private readonly log: GroupLogger;
   private readonly config: GroupCoordinatorConfig;
-  private readonly store: GroupOffsetStore;
+  private readonly offsets: OffsetManager;
   private readonly newMemberIdSuffix: () => string;
   private sweepTimer: ReturnType<Clock['setTimer']> | null = null;
   private closed = false;
@@ -179,26 +170,28 @@ export class GroupCoordinator {
   /** Loads every group's committed offsets from the store, then serves. */
   static async open(options: GroupCoordinatorOptions): Promise<GroupCoordinator> {
     const c = new GroupCoordinator(options);
-    const stored = await c.store.loadAll();
-    let count = 0;
-    for (const g of stored) {
-      if (g.offsets.length === 0) continue;
-      const group = c.getOrCreateGroup(g.groupId);
-      for (const o of g.offsets) {
-        group.putOffset({ ...o });
-        count++;
-      }
-    }
+    const count = await c.offsets.loadAll();
     c.log.info({ groups: c.groups.size, offsets: count }, 'group coordinator loaded committed offsets');
     c.scheduleSweep();
     return c;
   }
 
   private constructor(options: GroupCoordinatorOptions) {
-    this.store = options.store;
     this.clock = options.clock ?? new SystemClock();
     this.log = options.logger ?? noopLogger;
     this.config = { ...DEFAULT_GROUP_COORDINATOR_CONFIG, ...options.config };
+    this.offsets = new OffsetManager({
+      store: options.store,
+      clock: this.clock,
+      log: this.log,
+      offsetMetadataMaxBytes: this.config.offsetMetadataMaxBytes,
+      groups: {
+        get: (groupId) => this.groups.get(groupId),
+        getOrCreate: (groupId) => this.getOrCreateGroup(groupId),
+        values: () => this.groups.values(),
+        isClosed: () => this.closed,
+      },
+    });
     this.newMemberIdSuffix = options.newMemberIdSuffix ?? randomUUID;
     const c = this.config;
     assert(c.minSessionTimeoutMs <= c.maxSessionTimeoutMs, 'group.min.session.timeout.ms > group.max.session.timeout.ms');
@@ -207,34 +200,11 @@ export class GroupCoordinator {
   }
 
   /**
-   * Cluster mode: this broker just became (or may have become) the group's coordinator, and the
-   * group has no members here: read its committed offsets fresh from the store (another broker
-   * coordinated it meanwhile). A group with members is current already.
+   * Cluster mode: this broker just became (or may have become) the group's coordinator; a group
+   * without members here re-reads its committed offsets from the store (OffsetManager.adoptGroup).
    */
-  async adoptGroup(groupId: string): Promise<void> {
-    const loadGroup = this.store.loadGroup?.bind(this.store);
-    if (loadGroup === undefined || this.closed) return;
-    if (!this.groups.has(groupId)) {
-      const offsets = await loadGroup(groupId);
-      if (!this.groups.has(groupId)) {
-        if (offsets.length === 0) return;
-        const created = this.getOrCreateGroup(groupId);
-        for (const o of offsets) created.putOffset({ ...o });
-        return;
-      }
-    }
-    // The store's offsets replace what this broker remembers: another broker may have deleted
-    // some meanwhile (OffsetDelete, a deleted topic). In the group's store queue, so a commit
-    // made here is not lost to an older read.
-    const group = this.groups.get(groupId)!;
-    if (group.members.size > 0) return;
-    await this.enqueueStore(group, async () => {
-      if (group.members.size > 0) return;
-      const offsets = await loadGroup(groupId);
-      if (group.members.size > 0) return;
-      group.offsets.clear();
-      for (const o of offsets) group.putOffset({ ...o });
-    });
+  adoptGroup(groupId: string): Promise<void> {
+    return this.offsets.adoptGroup(groupId);
   }
 
   /** Stops all timers and answers every parked request with NOT_COORDINATOR. Idempotent. */
@@ -768,63 +738,23 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- offsets
 
+  /** Checks the member and generation here, then the offsets go to the OffsetManager. */
   async commitOffsets(p: OffsetCommitParams): Promise<OffsetCommitResult> {
-    const all = (errorCode: number): OffsetCommitResult => ({
-      topics: p.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode })) })),
-    });
-    if (this.closed) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.closed) return offsetCommitError(p, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     let group = this.groups.get(p.groupId);
     if (group === undefined) {
-      if (p.generationId >= 0) return all(p.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      if (p.generationId >= 0) return offsetCommitError(p, p.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
       // Not using group management: a "simple" group that only stores offsets.
       this.log.info({ groupId: p.groupId }, 'creating simple group via offset commit');
       group = this.getOrCreateGroup(p.groupId);
     }
     const err = this.validateOffsetCommit(group, p);
-    if (err !== ErrorCode.NONE) return all(err);
+    if (err !== ErrorCode.NONE) return offsetCommitError(p, err);
     const member = group.members.get(p.memberId);
     if (member !== undefined && (group.is('Stable') || group.is('PreparingRebalance'))) {
       this.scheduleHeartbeat(group, member, member.sessionTimeoutMs);
     }
-
-    const nowMs = this.clock.nowMs();
-    const accepted: CommittedOffset[] = [];
-    const errors = new Map<string, number>(); // `${topic}\0${partition}` -> error code
-    for (const t of p.topics) {
-      for (const x of t.partitions) {
-        const metadata = x.committedMetadata ?? '';
-        if (metadata.length > this.config.offsetMetadataMaxBytes) {
-          errors.set(`${t.name}\0${x.partitionIndex}`, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-          continue;
-        }
-        const ts = x.commitTimestampMs ?? -1;
-        const o: CommittedOffset = {
-          topic: t.name, partition: x.partitionIndex, offset: x.committedOffset, leaderEpoch: x.committedLeaderEpoch,
-          metadata, commitTimestampMs: ts >= 0 ? ts : nowMs,
-        };
-        if (t.topicId) o.topicId = t.topicId;
-        accepted.push(o);
-      }
-    }
-    let storeError: number = ErrorCode.NONE;
-    if (accepted.length > 0) {
-      const g = group;
-      try {
-        await this.enqueueStore(g, async () => {
-          await this.store.commit(g.groupId, accepted);
-          for (const o of accepted) g.putOffset(o);
-        });
-      } catch (e) {
-        this.log.error({ groupId: g.groupId, err: e }, 'offset commit failed in the store');
-        storeError = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-    }
-    return {
-      topics: p.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode: errors.get(`${t.name}\0${x.partitionIndex}`) ?? storeError })),
-      })),
-    };
+    return this.offsets.commit(group, p);
   }
 
   private validateOffsetCommit(group: ClassicGroup, p: OffsetCommitParams): number {
@@ -843,118 +773,22 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  async fetchOffsets(p: OffsetFetchParams): Promise<OffsetFetchResult> {
-    if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
-    const group = this.groups.get(p.groupId);
-    const known = group !== undefined && !group.is('Dead') ? group : undefined;
-    const none = (partitionIndex: number) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE });
-    if (p.topics === null) {
-      if (known === undefined) return { errorCode: ErrorCode.NONE, topics: [] };
-      const topics = [...known.offsets].map(([name, parts]) => ({
-        name,
-        partitions: [...parts.values()].sort((a, b) => a.partition - b.partition).map((o) => ({
-          partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE,
-        })),
-      }));
-      return { errorCode: ErrorCode.NONE, topics };
-    }
-    return {
-      errorCode: ErrorCode.NONE,
-      topics: p.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitionIndexes.map((i) => {
-          const o = known?.offset(t.name, i);
-          if (o === undefined) return none(i);
-          return { partitionIndex: i, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE };
-        }),
-      })),
-    };
+  fetchOffsets(p: OffsetFetchParams): Promise<OffsetFetchResult> {
+    return this.offsets.fetch(p);
   }
 
-  async deleteOffsets(p: OffsetDeleteParams): Promise<OffsetDeleteResult> {
-    const fail = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
-    if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (p.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    const group = this.groups.get(p.groupId);
-    if (group === undefined || group.is('Dead')) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
-    const active = !group.is('Empty');
-    if (active && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
-    const eligible: OffsetKey[] = [];
-    const topics = p.topics.map((t) => {
-      const subscribed = active && group.isSubscribedToTopic(t.name);
-      return {
-        name: t.name,
-        partitions: t.partitions.map((x) => {
-          if (subscribed) return { partitionIndex: x.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
-          eligible.push({ topic: t.name, partition: x.partitionIndex });
-          return { partitionIndex: x.partitionIndex, errorCode: ErrorCode.NONE };
-        }),
-      };
-    });
-    if (eligible.length > 0) {
-      try {
-        await this.enqueueStore(group, async () => {
-          await this.store.deleteOffsets(group.groupId, eligible);
-          for (const k of eligible) group.removeOffset(k);
-        });
-      } catch (e) {
-        this.log.error({ groupId: group.groupId, err: e }, 'offset delete failed in the store');
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
-      this.log.info({ groupId: group.groupId, partitions: eligible.length }, 'offsets deleted');
-    }
-    return { errorCode: ErrorCode.NONE, topics };
+  deleteOffsets(p: OffsetDeleteParams): Promise<OffsetDeleteResult> {
+    return this.offsets.delete(p);
   }
 
-  /**
-   * Removes the offsets of deleted topics from every group, as Kafka does on topic deletion. Only
-   * offsets committed for that topic id (or with none recorded) go: a re-created topic of the same
-   * name keeps its own. First the store, for every group in it (cluster mode: also those another
-   * broker coordinates, whose copy here may be old, so the store decides what it still holds);
-   * then the groups held here, each in its store queue. A store without the store-wide call gets
-   * per-group deletes instead. Every broker calls this when it sees the deletion, which also
-   * catches a commit it accepted before it knew. Rejects when the store fails (idempotent: retry).
-   */
-  async deleteTopicOffsets(topics: readonly TopicRef[]): Promise<void> {
-    if (this.closed || topics.length === 0) return;
-    const matches = (o: CommittedOffset) => topics.some((t) => isOffsetOfTopic(o, t));
-    const storeWide = this.store.deleteTopicOffsets?.bind(this.store);
-    if (storeWide) await storeWide(topics);
-    const work: Promise<void>[] = [];
-    for (const group of this.groups.values()) {
-      if (![...group.offsets.values()].some((parts) => [...parts.values()].some(matches))) continue;
-      work.push(this.enqueueStore(group, async () => {
-        const keys: OffsetKey[] = [];
-        for (const parts of group.offsets.values()) for (const o of parts.values()) if (matches(o)) keys.push({ topic: o.topic, partition: o.partition });
-        if (keys.length === 0) return;
-        if (!storeWide) await this.store.deleteOffsets(group.groupId, keys);
-        for (const k of keys) group.removeOffset(k);
-      }));
-    }
-    await Promise.all(work);
-    this.log.info({ topics: topics.map((t) => t.name) }, 'committed offsets of deleted topics removed');
+  /** Removes the offsets of deleted topics from every group (OffsetManager.deleteTopicOffsets). */
+  deleteTopicOffsets(topics: readonly TopicRef[]): Promise<void> {
+    return this.offsets.deleteTopicOffsets(topics);
   }
 
-  /**
-   * Offsets whose topic is gone (deleted while its offsets stayed, e.g. a crash between the two,
-   * or before deletions removed offsets): `current` maps every existing topic name to its id.
-   * Only safe where no other broker commits meanwhile (single node): it judges from memory.
-   */
-  async deleteOffsetsOfMissingTopics(current: ReadonlyMap<string, string>): Promise<TopicRef[]> {
-    const stale = new Map<string, TopicRef>();
-    for (const group of this.groups.values()) {
-      for (const [topic, parts] of group.offsets) {
-        const id = current.get(topic);
-        for (const o of parts.values()) {
-          const recorded = o.topicId ?? '';
-          if (id !== undefined && (recorded === '' || recorded === id)) continue;
-          stale.set(`${recorded}\0${topic}`, { name: topic, topicId: recorded });
-        }
-      }
-    }
-    const refs = [...stale.values()];
-    if (refs.length > 0) await this.deleteTopicOffsets(refs);
-    return refs;
+  /** Single node: removes offsets whose topic no longer exists (OffsetManager.deleteOffsetsOfMissingTopics). */
+  deleteOffsetsOfMissingTopics(current: ReadonlyMap<string, string>): Promise<TopicRef[]> {
+    return this.offsets.deleteOffsetsOfMissingTopics(current);
   }
 
   // ---------------------------------------------------------------- admin
@@ -974,7 +808,7 @@ export class GroupCoordinator {
     group.pendingJoinMembers.clear();
     this.clearJoinTimer(group);
     try {
-      await this.enqueueStore(group, () => this.store.deleteGroup(groupId));
+      await this.offsets.deleteGroup(group);
     } catch (e) {
       this.log.error({ groupId, err: e }, 'group deletion failed in the store; keeping the group');
       group.reviveAfterFailedDelete();
@@ -1057,16 +891,6 @@ export class GroupCoordinator {
       this.groups.set(groupId, g);
     }
     return g;
-  }
-
-  /** Runs store operations of one group one after another; a failure does not block later ones. */
-  private enqueueStore(group: ClassicGroup, op: () => Promise<void>): Promise<void> {
-    group.storeOpsInFlight++;
-    const run = group.storeQueue.then(op, op).finally(() => {
-      group.storeOpsInFlight--;
-    });
-    group.storeQueue = run.catch(() => undefined);
-    return run;
   }
 
   private clearJoinTimer(group: ClassicGroup): void {

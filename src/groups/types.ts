@@ -212,3 +212,11 @@ export interface DescribedGroup {
   protocolData: string;
   members: DescribedGroupMember[];
 }
+
+/** The subset of a pino logger the coordinator uses. */
+export interface GroupLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
