@@ -12,7 +12,7 @@ import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } 
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
-import type { ConfigAlteration } from './topic-service.js';
+import type { ConfigAlteration } from '../topics/topic-service.js';
 
 export const DESCRIBE_CONFIGS_VERSIONS = { min: 0, max: 4 } as const;
 export const ALTER_CONFIGS_VERSIONS = { min: 0, max: 2 } as const;

@@ -3,7 +3,7 @@
  */
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
-import type { TopicService } from './topic-service.js';
+import type { TopicService } from '../topics/topic-service.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';

@@ -11,8 +11,8 @@ import type { MetadataRequest, MetadataResponse } from '../protocol/messages/met
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
-import type { TopicInfo } from './topic-service.js';
-import { validateTopicName } from './topic-service.js';
+import type { TopicInfo } from '../topics/topic-service.js';
+import { validateTopicName } from '../topics/topic-service.js';
 
 export const METADATA_VERSIONS = { min: 0, max: 12 } as const;
 const ZERO_UUID = '0'.repeat(32);

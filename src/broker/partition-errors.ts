@@ -1,5 +1,5 @@
 import { ErrorCode } from '../protocol/errors.js';
-import type { TopicInfo } from './topic-service.js';
+import type { TopicInfo } from '../topics/topic-service.js';
 
 /**
  * The error for a partition this broker has no log for: another broker leads it

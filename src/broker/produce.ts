@@ -16,7 +16,7 @@
  * on, creates it in the background (the client retries after refreshing metadata).
  */
 import { ErrorCode } from '../protocol/errors.js';
-import { clientRackFromClientId } from '../ops/metrics.js';
+import { clientRackFromClientId } from '../protocol/client-id.js';
 import { parseBatches, type BatchView } from '../protocol/record-batch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
 import type { DeepPartial } from '../protocol/primitives.js';

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, renderConfigReference, type BrokerConfig } from '../ops/config.js';
 import { createLogger } from '../ops/logger.js';
-import { Broker, type BrokerSettings } from '../broker/broker.js';
+import { Broker, type BrokerSettings } from '../node/broker.js';
 
 export function brokerHelp(): string {
   return `usage: ferry broker [--config FILE] [--<key>=<value> ...]

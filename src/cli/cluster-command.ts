@@ -7,7 +7,8 @@ import { UsageError } from '../admin/errors.js';
 import { MetricsSnapshot } from '../admin/prom-text.js';
 import { Args, type OptionSpecs } from './args.js';
 import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
-import { formatBytes, renderTable, toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { formatBytes, renderTable, toJson } from '../common/text-format.js';
 
 export const CLUSTER_USAGE = `usage: ferry cluster describe [options]
        ferry cluster move --etcd URL --cluster NAME --topic T --partition P --to BROKER

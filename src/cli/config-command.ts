@@ -4,7 +4,8 @@
  * the ConfigError naming the key. Exit 0 valid, 2 invalid or bad usage.
  */
 import { ConfigError, loadConfig } from '../ops/config.js';
-import { toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { toJson } from '../common/text-format.js';
 import { formatBudget, memoryBudget } from '../ops/memory-budget.js';
 
 export const CONFIG_USAGE = `usage: ferry config check FILE [--no-env] [--json] [--<key>=<value> ...]

@@ -11,7 +11,8 @@ import { computeCosts } from '../cost/model.js';
 import { dec, renderCost } from '../cost/render.js';
 import { Args, type OptionSpecs } from './args.js';
 import { runReporting } from './admin-common.js';
-import { toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { toJson } from '../common/text-format.js';
 
 export function costUsage(): string {
   const lines = INPUT_SPECS.map((s) => `  --${s.flag.padEnd(28)} ${String(s.default).padStart(10)} ${s.unit.padEnd(11)} ${s.source}`);

@@ -13,7 +13,8 @@ import { runDrill, type DrillOptions } from '../drill/scenario.js';
 import { renderDrillSvg } from '../drill/svg.js';
 import { checkTemplate } from '../drill/template.js';
 import { Args, type OptionSpecs } from './args.js';
-import { toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { toJson } from '../common/text-format.js';
 
 export const DRILL_USAGE = `usage: ferry drill --bootstrap HOST:PORT --scenario kill-broker|kill-rack|pause-broker|etcd-leader-loss [options]
 

@@ -9,7 +9,8 @@ import { AdminError, UsageError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
 import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
-import { renderTable, toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { renderTable, toJson } from '../common/text-format.js';
 
 export const GROUPS_USAGE = `usage: ferry groups <action> [options]
 

@@ -12,7 +12,8 @@ import { checkCompression } from '../perf/records.js';
 import { renderReport, withDiskRatio, type PerfReport } from '../perf/report.js';
 import { Args, type OptionSpecs } from './args.js';
 import { COMMON_OPTIONS, DEFAULT_BOOTSTRAP, runReporting } from './admin-common.js';
-import { toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { toJson } from '../common/text-format.js';
 
 export const PERF_USAGE = `usage: ferry perf <produce|consume|e2e|disk> [options]
 

@@ -6,7 +6,8 @@ import { ConfigResource, type AdminClient } from '../admin/admin-client.js';
 import { AdminError, UsageError } from '../admin/errors.js';
 import { Args, parseKeyValues, type OptionSpecs } from './args.js';
 import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
-import { renderTable, toJson, type Io } from './output.js';
+import { type Io } from './output.js';
+import { renderTable, toJson } from '../common/text-format.js';
 
 export const TOPICS_USAGE = `usage: ferry topics <action> [options]
 

@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJson, encodeJson, ETCD_LIMITS, type MetadataStore, type Op } from './metadata-store.js';
 import { MetadataKeys } from './metadata-keys.js';
-import { applyConfigAlterations, validateTopicConfigs, type ConfigAlteration } from './topic-config.js';
+import { applyConfigAlterations, validateTopicConfigs, type ConfigAlteration } from '../topics/topic-config.js';
 
 export interface TopicInfo {
   name: string;

@@ -1,6 +1,6 @@
 // Text rendering of a cost result: a table of monthly dollars per line item and scenario.
 import type { CostResult } from './model.js';
-import { renderTable } from '../cli/output.js';
+import { renderTable } from '../common/text-format.js';
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
 const num = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -1,5 +1,5 @@
 // The drill report as text: one table per cycle (partitions, failover phases), then the totals.
-import { renderTable } from '../cli/output.js';
+import { renderTable } from '../common/text-format.js';
 import type { Summary } from './measure.js';
 import type { CycleReport, DrillReport } from './report-types.js';
 

@@ -74,7 +74,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
-import { assert } from '../log/assert.js';
+import { assert } from '../common/assert.js';
 import { SystemClock, type Clock } from './clock.js';
 import { ClassicGroup, GroupMember, type JoinWaiter } from './group.js';
 import { OffsetManager, offsetCommitError } from './offset-manager.js';

@@ -3,7 +3,7 @@
  * offsets. Data plus the state machine's bookkeeping; the coordinator drives the transitions and
  * owns the timers. Mirrors Kafka's ClassicGroup.
  */
-import { assert } from '../log/assert.js';
+import { assert } from '../common/assert.js';
 import type { CommittedOffset, OffsetKey } from './offset-store.js';
 import type { TimerHandle } from './clock.js';
 import type { GroupStateName, JoinGroupMember, JoinGroupProtocol, JoinGroupResult, SyncGroupResult } from './types.js';

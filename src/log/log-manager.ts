@@ -8,7 +8,7 @@
  * log stays dense. The WAL admits in call order, so appends on one partition keep the order in
  * which they were issued even with several requests in flight, and commits arrive in offset order.
  */
-import { assert } from './assert.js';
+import { assert } from '../common/assert.js';
 import { PartitionLog, type CachedBatch } from './partition-log.js';
 import { ProducerStateTable } from './producer-state.js';
 import { DataNotifier, partitionKey } from './data-notifier.js';

@@ -7,7 +7,7 @@
  * what the WAL has made durable. Only durable batches are readable. Offsets are dense: every
  * committed batch starts right after the one before it.
  */
-import { assert } from './assert.js';
+import { assert } from '../common/assert.js';
 
 export interface CachedBatch {
   baseOffset: number;

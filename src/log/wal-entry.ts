@@ -4,7 +4,7 @@
  *
  *   u8 formatVersion (1) | 16 B topic id | i32 partition | i32 leader epoch | batches...
  */
-import { assert } from './assert.js';
+import { assert } from '../common/assert.js';
 import { splitBatches } from '../protocol/record-batch.js';
 
 export const WAL_TYPE_BATCHES = 1;

@@ -18,7 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { TOPIC_CONFIG_SPECS } from '../cluster/topic-config.js';
+import { TOPIC_CONFIG_SPECS } from '../topics/topic-config.js';
 import { memoryBudget, type MemoryConfig } from './memory-budget.js';
 import {
   CONFIG_SCHEMA, CONFIG_SPECS, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,

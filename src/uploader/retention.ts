@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
 import type { PartitionLog } from '../log/partition-log.js';
-import type { TopicService } from '../broker/topic-service.js';
+import type { TopicService } from '../topics/topic-service.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry } from '../cluster/object-registry.js';
 import type { ObjectIndex } from './object-index.js';
 

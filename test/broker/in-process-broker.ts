@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Broker, type BrokerHooks } from '../../src/broker/broker.js';
+import { Broker, type BrokerHooks } from '../../src/node/broker.js';
 import { settingsFrom } from '../../src/cli/broker-command.js';
 import { loadConfig } from '../../src/ops/config.js';
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   CONFIG_SOURCE, KAFKA_CONFIG_TYPE, TOPIC_CONFIG_SPECS, applyConfigAlterations, brokerTopicDefaults, describeTopicConfigs,
   resolveTopicConfig, validateTopicConfigs,
-} from '../../src/cluster/topic-config.js';
+} from '../../src/topics/topic-config.js';
 import { loadConfig } from '../../src/ops/config.js';
 
 const defaults = brokerTopicDefaults(loadConfig({ argv: [], env: {}, cwd: '/' }));

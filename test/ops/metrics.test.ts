@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BrokerMetrics, clientRackFromClientId } from '../../src/ops/metrics.js';
+import { BrokerMetrics } from '../../src/ops/metrics.js';
+import { clientRackFromClientId } from '../../src/protocol/client-id.js';
 import { startOpsHttpServer } from '../../src/ops/http-server.js';
 import { MetricsSnapshot } from '../../src/admin/prom-text.js';
 

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { Broker } from '../../src/broker/broker.js';
+import { Broker } from '../../src/node/broker.js';
 import { settingsFrom } from '../../src/cli/broker-command.js';
 import { loadConfig, ConfigError } from '../../src/ops/config.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';

@@ -5,7 +5,7 @@
  * Start order matters: metadata first (topics, epochs, log start offsets), then the WAL
  * replay (batches, producer state), then groups (committed offsets), then the listener — so
  * no client ever sees a partition before its acknowledged data is back. Before all of them the
- * ports are bound (src/broker/early-listeners.ts; the Kafka port refuses connections until the
+ * ports are bound (early-listeners.ts; the Kafka port refuses connections until the
  * listener takes it over), so a port in use fails the start before the WAL is allocated.
  */
 import { mkdirSync } from 'node:fs';
@@ -26,12 +26,12 @@ import type { OpsHttpServer } from '../ops/http-server.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer, type ServerStats } from '../server/server.js';
 import { parseConnectionOverrides } from '../server/limits.js';
-import { registerApis } from './register-apis.js';
-import type { BrokerContext } from './context.js';
-import { TopicService } from './topic-service.js';
+import { registerApis } from '../broker/register-apis.js';
+import type { BrokerContext } from '../broker/context.js';
+import { TopicService } from '../topics/topic-service.js';
 import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
 import { ClusterMode } from './cluster-mode.js';
-import { LocalLeadership } from './leadership.js';
+import { LocalLeadership } from './leadership-adapters.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { createVolumeProvider } from '../failover/create-volume-provider.js';
 import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';

@@ -17,9 +17,9 @@ import {
 } from '../cluster/index.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { ObjectTier } from './object-tier.js';
-import type { TopicService } from './topic-service.js';
-import type { BrokerEndpoint } from './context.js';
-import { ClusterLeadership } from './leadership.js';
+import type { TopicService } from '../topics/topic-service.js';
+import type { BrokerEndpoint } from '../broker/context.js';
+import { ClusterLeadership } from './leadership-adapters.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import type { VolumeProvider } from '../failover/volume-provider.js';
 import { decodeVolumeOwner } from '../cluster/failover-records.js';

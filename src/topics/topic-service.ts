@@ -11,8 +11,8 @@ import {
   type TopicInfo as RegistryTopic, type TopicResult, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig,
 } from '../cluster/index.js';
 import type { LogManager } from '../log/log-manager.js';
-import type { ClusterMetadata } from './cluster-metadata.js';
-import type { BrokerSettings } from './broker.js';
+import type { ClusterMetadata } from '../node/cluster-metadata.js';
+import type { BrokerSettings } from '../node/broker.js';
 import { isSecretKey } from '../ops/config-schema.js';
 
 export type { ConfigAlteration, DescribedConfig };

@@ -18,7 +18,7 @@ import { ObjectRegistry } from '../cluster/object-registry.js';
 import { decodeJson } from '../cluster/metadata-store.js';
 import type { ProducerSnapshot } from '../log/producer-state.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
-import type { TopicService } from './topic-service.js';
+import type { TopicService } from '../topics/topic-service.js';
 import { ObjectIndex, partitionBlocks } from '../uploader/object-index.js';
 import type { ObjectBlockRef } from '../log/partition-log.js';
 import { Uploader } from '../uploader/uploader.js';
