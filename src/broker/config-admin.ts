@@ -12,7 +12,9 @@ import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } 
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
-import type { ConfigAlteration } from '../topics/topic-service.js';
+import type { ConfigAlteration, DescribedConfig } from '../topics/topic-service.js';
+import { CONFIG_SOURCE, KAFKA_CONFIG_TYPE } from '../topics/topic-config.js';
+import { isSecretKey } from '../ops/config-schema.js';
 
 export const DESCRIBE_CONFIGS_VERSIONS = { min: 0, max: 4 } as const;
 export const ALTER_CONFIGS_VERSIONS = { min: 0, max: 2 } as const;
@@ -41,7 +43,7 @@ export function makeDescribeConfigsHandler(b: BrokerContext) {
         if (r.resourceName !== '' && r.resourceName !== String(b.self.nodeId)) {
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${b.self.nodeId}, not ${r.resourceName}`, configs: [] };
         }
-        entries = b.topics.describeBrokerConfigs(r.configurationKeys);
+        entries = describeBrokerConfigs(b.brokerConfig, r.configurationKeys);
       } else {
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported`, configs: [] };
       }
@@ -97,4 +99,20 @@ export function makeIncrementalAlterConfigsHandler(b: BrokerContext) {
     }
     return { throttleTimeMs: 0, responses };
   };
+}
+
+/** The broker's static configuration, read-only. */
+function describeBrokerConfigs(cfg: BrokerContext['brokerConfig'], keys: readonly string[] | null): DescribedConfig[] {
+  const wanted = keys && keys.length ? new Set(keys) : null;
+  return Object.entries(cfg.redacted())
+    .filter(([k]) => !wanted || wanted.has(k))
+    .map(([name, value]) => {
+      const explicit = cfg.isExplicit(name);
+      const source = explicit ? CONFIG_SOURCE.STATIC_BROKER_CONFIG : CONFIG_SOURCE.DEFAULT_CONFIG;
+      const sensitive = isSecretKey(name);
+      return {
+        name, value: sensitive ? null : value, source, isDefault: !explicit, readOnly: true, sensitive,
+        type: KAFKA_CONFIG_TYPE.STRING, documentation: '', synonyms: [{ name, value: sensitive ? null : value, source }],
+      };
+    });
 }

@@ -8,7 +8,6 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
-import type { Leadership } from './leadership.js';
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -34,6 +33,8 @@ export interface BrokerContext {
   self: BrokerEndpoint;
   clusterId: string;
   limits: BrokerLimits;
+  /** The broker's static configuration (DescribeConfigs of the broker resource). */
+  brokerConfig: { redacted(): Record<string, string | null>; isExplicit(key: string): boolean };
   topics: TopicService;
   logs: LogManager;
   /** Reads through the log cache and, below it, the object store. */
@@ -49,4 +50,23 @@ export interface BrokerContext {
   now(): number;
   /** Called on errors that must end the process (a failed fsync). */
   fatal(err: Error): void;
+}
+
+/**
+ * Who leads what, as the request handlers need it. The process wires an implementation
+ * (src/node/leadership-adapters.ts): a single node leads every partition, a cluster member
+ * follows the controller's assignments.
+ */
+export interface Leadership {
+  readonly clustered: boolean;
+  /** Before appending: the epoch to write at, or null (not the leader, or a move is pending). */
+  acceptsWrites(topicId: string, partition: number): number | null;
+  /** Right before acknowledging: still the leader at `epoch` with a safe lease. */
+  mayAcknowledge(topicId: string, partition: number, epoch: number): boolean;
+  leaderOf(topicId: string, partition: number): { nodeId: number; epoch: number } | null;
+  brokers(): BrokerEndpoint[];
+  broker(nodeId: number): BrokerEndpoint | null;
+  controllerId(): number;
+  /** The broker that coordinates `groupId`, or null when none is available. */
+  coordinatorFor(groupId: string): BrokerEndpoint | null;
 }

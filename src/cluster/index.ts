@@ -2,8 +2,6 @@
 export * from './metadata-store.js';
 export { LocalMetadataStore, type LocalMetadataStoreOptions, type LocalStoreOpenStats } from './local-metadata-store.js';
 export { MetadataKeys, escapeSegment, unescapeSegment } from './metadata-keys.js';
-export * from '../topics/topic-config.js';
-export * from './topic-registry.js';
 export * from './producer-id-allocator.js';
 export * from './metadata-group-offset-store.js';
 export * from './cluster-identity.js';

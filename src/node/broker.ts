@@ -186,6 +186,7 @@ export class Broker {
         self,
         leadership: cluster ? cluster.leadership : new LocalLeadership(self, logs),
         clusterId: meta.clusterId,
+        brokerConfig: settings.config,
         limits: {
           messageMaxBytes: settings.messageMaxBytes, fetchMaxBytes: settings.fetchMaxBytes,
           autoCreateTopics: settings.autoCreateTopics, defaultPartitions: settings.numPartitions,

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
 import {
-  LocalMetadataStore, MetadataKeys, TopicRegistry, ProducerIdAllocator, MetadataGroupOffsetStore,
+  LocalMetadataStore, MetadataKeys, ProducerIdAllocator, MetadataGroupOffsetStore,
   loadOrCreateClusterId, encodeJson, decodeJson, escapeSegment, type MetadataStore,
 } from '../cluster/index.js';
+import { TopicRegistry } from '../topics/topic-registry.js';
 
 export interface ClusterMetadata {
   store: MetadataStore;

@@ -5,8 +5,7 @@
  */
 import type { LeadershipView } from '../cluster/leadership.js';
 import type { LogManager } from '../log/log-manager.js';
-import type { BrokerEndpoint } from '../broker/context.js';
-import type { Leadership } from '../broker/leadership.js';
+import type { BrokerEndpoint, Leadership } from '../broker/context.js';
 
 export class LocalLeadership implements Leadership {
   readonly clustered = false;

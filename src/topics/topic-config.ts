@@ -15,7 +15,6 @@
 //   brokerTopicDefaults(config)                   -> BrokerTopicDefaults from a BrokerConfig
 //   alias: describe = describeTopicConfigs
 
-import type { BrokerConfig } from '../ops/config.js';
 
 /** DescribeConfigs ConfigType codes. */
 export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 } as const;
@@ -204,7 +203,7 @@ export function applyConfigAlterations(current: Readonly<Record<string, string>>
 export type BrokerTopicDefaults = Readonly<Record<string, { value: string; explicit: boolean }>>;
 
 /** The broker synonyms of topic keys, read from a loaded BrokerConfig. */
-export function brokerTopicDefaults(config: Pick<BrokerConfig, 'get' | 'isExplicit'>): BrokerTopicDefaults {
+export function brokerTopicDefaults(config: { get(key: string): unknown; isExplicit(key: string): boolean }): BrokerTopicDefaults {
   const out: Record<string, { value: string; explicit: boolean }> = {};
   for (const spec of TOPIC_CONFIG_SPECS) {
     if (spec.brokerKey === undefined) continue;

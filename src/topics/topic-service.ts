@@ -5,15 +5,14 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { validateTopicName as registryValidateTopicName, type TopicInfo as RegistryTopic, type TopicResult } from './topic-registry.js';
 import {
-  validateTopicName as registryValidateTopicName, brokerTopicDefaults, describeTopicConfigs, resolveTopicConfig,
-  CONFIG_SOURCE, KAFKA_CONFIG_TYPE,
-  type TopicInfo as RegistryTopic, type TopicResult, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig,
-} from '../cluster/index.js';
+  brokerTopicDefaults, describeTopicConfigs, resolveTopicConfig, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig,
+} from './topic-config.js';
 import type { LogManager } from '../log/log-manager.js';
-import type { ClusterMetadata } from '../node/cluster-metadata.js';
-import type { BrokerSettings } from '../node/broker.js';
-import { isSecretKey } from '../ops/config-schema.js';
+import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { MetadataKeys } from '../cluster/metadata-keys.js';
+import type { TopicRegistry } from './topic-registry.js';
 
 export type { ConfigAlteration, DescribedConfig };
 
@@ -33,6 +32,26 @@ export interface TopicInfo {
   deletePolicy: boolean;
 }
 
+/** The metadata a topic service reads and writes (the process's ClusterMetadata provides it). */
+export interface TopicMetadata {
+  store: MetadataStore;
+  keys: MetadataKeys;
+  topics: TopicRegistry;
+  logStarts(topicId: string): Promise<Map<number, number>>;
+  setLogStart(topicId: string, partition: number, offset: number): Promise<void>;
+  deletePartitionState(topicId: string): Promise<void>;
+}
+
+/** The broker settings a topic service needs. */
+export interface TopicSettings {
+  numPartitions: number;
+  config: {
+    readonly deleteTopicEnable: boolean;
+    get(key: string): unknown;
+    isExplicit(key: string): boolean;
+  };
+}
+
 export function validateTopicName(name: string): string | null {
   return registryValidateTopicName(name);
 }
@@ -50,11 +69,11 @@ export class TopicService {
   private readonly defaults: BrokerTopicDefaults;
   private readonly removedListeners: Array<(topics: TopicInfo[]) => Promise<void>> = [];
 
-  private constructor(private readonly meta: ClusterMetadata, private readonly settings: BrokerSettings, private readonly log: Logger) {
+  private constructor(private readonly meta: TopicMetadata, private readonly settings: TopicSettings, private readonly log: Logger) {
     this.defaults = brokerTopicDefaults(settings.config);
   }
 
-  static async load(meta: ClusterMetadata, settings: BrokerSettings, log: Logger): Promise<TopicService> {
+  static async load(meta: TopicMetadata, settings: TopicSettings, log: Logger): Promise<TopicService> {
     const svc = new TopicService(meta, settings, log);
     for (const t of await meta.topics.list()) svc.remember(t);
     return svc;
@@ -225,23 +244,6 @@ export class TopicService {
 
   describeConfigs(topic: TopicInfo, keys: readonly string[] | null): DescribedConfig[] {
     return describeTopicConfigs(topic.configs, this.defaults, keys);
-  }
-
-  /** The broker's static configuration, read-only. */
-  describeBrokerConfigs(keys: readonly string[] | null): DescribedConfig[] {
-    const wanted = keys && keys.length ? new Set(keys) : null;
-    const cfg = this.settings.config;
-    return Object.entries(cfg.redacted())
-      .filter(([k]) => !wanted || wanted.has(k))
-      .map(([name, value]) => {
-        const explicit = cfg.isExplicit(name);
-        const source = explicit ? CONFIG_SOURCE.STATIC_BROKER_CONFIG : CONFIG_SOURCE.DEFAULT_CONFIG;
-        const sensitive = isSecretKey(name);
-        return {
-          name, value: sensitive ? null : value, source, isDefault: !explicit, readOnly: true, sensitive,
-          type: KAFKA_CONFIG_TYPE.STRING, documentation: '', synonyms: [{ name, value: sensitive ? null : value, source }],
-        };
-      });
   }
 
   /** DeleteRecords: durable in metadata first, then applied to the log. Returns the new log start. */

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { MetadataKeys } from '../../src/cluster/metadata-keys.js';
-import { TopicRegistry } from '../../src/cluster/topic-registry.js';
+import { TopicRegistry } from '../../src/topics/topic-registry.js';
 import { applyActions, readSnapshot, type ControllerAction } from '../../src/cluster/controller.js';
 import { controlledShutdown } from '../../src/cluster/leadership.js';
 import { decodePartitionRecord } from '../../src/cluster/partition-records.js';

@@ -7,7 +7,7 @@ import { MetadataKeys } from '../../src/cluster/metadata-keys.js';
 import { registerBroker, BrokerIdInUseError } from '../../src/cluster/membership.js';
 import { ClusterController } from '../../src/cluster/controller.js';
 import { LeadershipView, controlledShutdown } from '../../src/cluster/leadership.js';
-import { TopicRegistry } from '../../src/cluster/topic-registry.js';
+import { TopicRegistry } from '../../src/topics/topic-registry.js';
 import type { Lease, LeaseOptions, MetadataStore } from '../../src/cluster/metadata-store.js';
 import { tempStore } from './temp-store.js';
 import { waitFor } from '../helpers/wait.js';

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import { TopicRegistry, type TopicInfo, type TopicResult } from '../../src/cluster/topic-registry.js';
+import { TopicRegistry, type TopicInfo, type TopicResult } from '../../src/topics/topic-registry.js';
 import { ProducerIdAllocator } from '../../src/cluster/producer-id-allocator.js';
 import { MetadataGroupOffsetStore, type CommittedOffset } from '../../src/cluster/metadata-group-offset-store.js';
 import { loadOrCreateClusterId } from '../../src/cluster/cluster-identity.js';

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { TopicRegistry, validateTopicName, type TopicResult, type TopicInfo } from '../../src/cluster/topic-registry.js';
+import { TopicRegistry, validateTopicName, type TopicResult, type TopicInfo } from '../../src/topics/topic-registry.js';
 import { tempStore } from './temp-store.js';
 
 function ok<T>(r: TopicResult<T>): T {

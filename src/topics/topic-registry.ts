@@ -24,9 +24,9 @@
 // codes; store failures are thrown.
 
 import { randomBytes } from 'node:crypto';
-import { decodeJson, encodeJson, ETCD_LIMITS, type MetadataStore, type Op } from './metadata-store.js';
-import { MetadataKeys } from './metadata-keys.js';
-import { applyConfigAlterations, validateTopicConfigs, type ConfigAlteration } from '../topics/topic-config.js';
+import { decodeJson, encodeJson, ETCD_LIMITS, type MetadataStore, type Op } from '../cluster/metadata-store.js';
+import { MetadataKeys } from '../cluster/metadata-keys.js';
+import { applyConfigAlterations, validateTopicConfigs, type ConfigAlteration } from './topic-config.js';
 
 export interface TopicInfo {
   name: string;
