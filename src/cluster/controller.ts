@@ -31,29 +31,38 @@
 // guarded records and wait); rebalance() needs the controller. A rebalance (any "balance"
 // reconcile) may undo an admin move that left the brokers more than ±1 apart.
 //
+// What to write is decided by the pure planner (controller-plan.ts: actions, their guarded
+// transactions, chunking, admin-move rounds); this file does the I/O around it: reads, the
+// transactions, the watches, the timers and the failover hook.
+//
 // API: new ClusterController(store, keys, options); start(); close()
 //   isController, onElected(fn), onResigned(fn)
 //   movePartition(topicName, partition, targetNodeId, { timeoutMs? }) -> { topicId, partition, leader, leaderEpoch }
 //   rebalance() -> ReconcileResult;  drain(brokerId, { timeoutMs? });  undrain(brokerId)
 //   reconcileNow(mode) -> ReconcileResult; whenSettled(timeoutMs)
-//   readSnapshot(store, keys) / planActions(snapshot, mode, { nowMs, moveTimeoutMs }) / applyActions(...)  (exported for tests)
+//   readSnapshot(store, keys) / applyActions(...)  (exported for tests); planActions and the rest of the planner are re-exported
 // A move still "moving" after moveTimeoutMs (default 60 s; e.g. the leader cannot upload while S3
 // is down) is cancelled so the partition takes writes again; the next reconcile that wants it
 // moved asks again (a drain at once, a rebalance at its next trigger).
 //   errors: ControllerError (code NOT_CONTROLLER, UNKNOWN_TOPIC_OR_PARTITION, BROKER_NOT_AVAILABLE,
 //           REASSIGNMENT_IN_PROGRESS, REQUEST_TIMED_OUT)
 
-import { computeAssignment, type AssignmentPartition } from './assignment.js';
 import { ControllerElection } from './controller-election.js';
-import { decodeBroker, readBrokers, silentLog, type ClusterLog, type LiveBroker } from './membership.js';
-import { decodeJson, encodeJson, ETCD_LIMITS, type Compare, type MetadataStore, type Op } from './metadata-store.js';
-import type { MetadataKeys } from './metadata-keys.js';
 import {
-  decodeMoveRecord, decodePartitionRecord, encodeMoveRecord, encodePartitionRecord, partitionKey,
-  type PartitionMoveRecord,
-} from './partition-records.js';
+  adminMoveStep, batchTxn, chunkActions, deadBrokersOf, decodeControlSnapshot, describeAction, drainingTxn, leadsAnyPartition,
+  planActions, type ControlSnapshot, type ControllerAction, type ReconcileMode,
+} from './controller-plan.js';
+import { decodeBroker, readBrokers, silentLog, type ClusterLog } from './membership.js';
+import { decodeJson, type Compare, type MetadataStore } from './metadata-store.js';
+import type { MetadataKeys } from './metadata-keys.js';
+import { decodeMoveRecord, decodePartitionRecord } from './partition-records.js';
 
-export type ReconcileMode = 'balance' | 'repair';
+export {
+  actionTxn, adminMoveStep, batchTxn, chunkActions, deadBrokersOf, decodeControlSnapshot, describeAction, drainingTxn,
+  leadsAnyPartition, planActions,
+  type AdminMoveState, type AdminMoveStep, type ControlKvs, type ControlSnapshot, type ControllerAction, type PlannedTxn,
+  type PlanOptions, type ReconcileMode, type SnapshotMove, type SnapshotRecord,
+} from './controller-plan.js';
 
 export class ControllerError extends Error {
   constructor(readonly code: 'NOT_CONTROLLER' | 'UNKNOWN_TOPIC_OR_PARTITION' | 'BROKER_NOT_AVAILABLE' | 'REASSIGNMENT_IN_PROGRESS' | 'REQUEST_TIMED_OUT', message: string) {
@@ -77,23 +86,6 @@ export interface ControllerOptions {
   log?: ClusterLog;
 }
 
-export interface SnapshotRecord { topicId: string; partition: number; leader: number; leaderEpoch: number; modRevision: number }
-export interface SnapshotMove { topicId: string; partition: number; move: PartitionMoveRecord; modRevision: number }
-export interface ControlSnapshot {
-  brokers: LiveBroker[];
-  topics: { name: string; id: string; partitions: number }[];
-  records: Map<string, SnapshotRecord>;
-  moves: Map<string, SnapshotMove>;
-}
-
-export type ControllerAction =
-  | { kind: 'request-move'; topicId: string; partition: number; from: number; to: number; epoch: number; recordRev: number }
-  | { kind: 'retarget'; topicId: string; partition: number; from: number; to: number; move: PartitionMoveRecord; recordRev: number; moveRev: number }
-  | { kind: 'cancel-move'; topicId: string; partition: number; from: number; recordRev: number; moveRev: number }
-  | { kind: 'complete'; topicId: string; partition: number; from: number; to: number; newEpoch: number; recordRev: number; moveRev: number }
-  | { kind: 'reassign-dead'; topicId: string; partition: number; from: number; to: number; newEpoch: number; recordRev: number; moveRev: number | null }
-  | { kind: 'delete-stale-move'; topicId: string; partition: number; moveRev: number };
-
 export interface ReconcileResult {
   mode: ReconcileMode;
   planned: ControllerAction[];
@@ -114,143 +106,14 @@ export interface ControllerStats {
 
 /** Reads everything a reconcile needs. Lists are separate reads; the transactions' compares catch any skew. */
 export async function readSnapshot(store: MetadataStore, keys: MetadataKeys): Promise<ControlSnapshot> {
-  const [brokers, topicKvs, recordKvs, moveKvs] = await Promise.all([
+  const [brokers, topics, records, moves] = await Promise.all([
     readBrokers(store, keys),
     store.list(keys.topicsPrefix()),
     store.list(keys.allPartitionsPrefix()),
     store.list(keys.partitionMovesPrefix()),
   ]);
-  const topics = topicKvs.map((kv) => {
-    const t = decodeJson<{ id: string; partitions: number }>(kv.value, kv.key);
-    return { name: kv.key.slice(keys.topicsPrefix().length), id: t.id, partitions: t.partitions };
-  });
-  const records = new Map<string, SnapshotRecord>();
-  for (const kv of recordKvs) {
-    const [topicId, p] = kv.key.slice(keys.allPartitionsPrefix().length).split('/');
-    if (topicId === undefined || p === undefined || !/^\d+$/.test(p)) continue;
-    const r = decodePartitionRecord(kv.value, kv.key);
-    records.set(partitionKey(topicId, Number(p)), { topicId, partition: Number(p), leader: r.leader, leaderEpoch: r.leaderEpoch, modRevision: kv.modRevision });
-  }
-  const moves = new Map<string, SnapshotMove>();
-  for (const kv of moveKvs) {
-    const [topicId, p] = kv.key.slice(keys.partitionMovesPrefix().length).split('/');
-    if (topicId === undefined || p === undefined || !/^\d+$/.test(p)) continue;
-    moves.set(partitionKey(topicId, Number(p)), { topicId, partition: Number(p), move: decodeMoveRecord(kv.value, kv.key), modRevision: kv.modRevision });
-  }
-  return { brokers, topics, records, moves };
+  return decodeControlSnapshot(keys, brokers, { topics, records, moves });
 }
-
-export interface PlanOptions {
-  /** Wall clock for move timeouts. Default Date.now(). */
-  nowMs?: number;
-  /** A move still "moving" after this long is cancelled (the leader cannot flush, e.g. S3 is down): writes resume. 0 = never. */
-  moveTimeoutMs?: number;
-}
-
-/** Pure (given nowMs): what the controller should do about a snapshot. */
-export function planActions(snap: ControlSnapshot, mode: ReconcileMode, options: PlanOptions = {}): ControllerAction[] {
-  const nowMs = options.nowMs ?? Date.now();
-  const moveTimeoutMs = options.moveTimeoutMs ?? 0;
-  const registered = new Set(snap.brokers.map((b) => b.nodeId));
-  const eligible = snap.brokers.filter((b) => !b.draining);
-  const eligibleIds = new Set(eligible.map((b) => b.nodeId));
-  const actions: ControllerAction[] = [];
-  const inputs: AssignmentPartition[] = [];
-  const known = new Set<string>();
-  const blocked = new Set<string>();
-  for (const t of snap.topics) {
-    for (let p = 0; p < t.partitions; p++) {
-      const key = partitionKey(t.id, p);
-      const rec = snap.records.get(key);
-      if (!rec) continue; // being created (or broken): nothing to assign yet
-      known.add(key);
-      const mv = snap.moves.get(key);
-      let leader: number | null = rec.leader;
-      if (mv && (mv.move.from !== rec.leader || mv.move.epoch !== rec.leaderEpoch)) {
-        actions.push({ kind: 'delete-stale-move', topicId: t.id, partition: p, moveRev: mv.modRevision });
-        blocked.add(key); // act on it once the stale record is gone
-      } else if (mv) {
-        leader = eligibleIds.has(mv.move.to) ? mv.move.to : null;
-      }
-      inputs.push({ topicId: t.id, partition: p, leader, leaderEpoch: rec.leaderEpoch });
-    }
-  }
-  for (const [key, mv] of snap.moves) {
-    if (!known.has(key)) actions.push({ kind: 'delete-stale-move', topicId: mv.topicId, partition: mv.partition, moveRev: mv.modRevision });
-  }
-  const { changes } = computeAssignment(eligible, inputs, { balance: mode === 'balance' });
-  const target = new Map<string, number | null>(inputs.map((i) => [partitionKey(i.topicId, i.partition), i.leader]));
-  for (const c of changes) target.set(partitionKey(c.topicId, c.partition), c.to);
-
-  for (const input of inputs) {
-    const key = partitionKey(input.topicId, input.partition);
-    if (blocked.has(key)) continue;
-    const rec = snap.records.get(key)!;
-    const mv = snap.moves.get(key);
-    const to = target.get(key) ?? null;
-    const base = { topicId: rec.topicId, partition: rec.partition, recordRev: rec.modRevision };
-    const L = rec.leader;
-    if (mv) {
-      const moveRev = mv.modRevision;
-      if (mv.move.state === 'released') {
-        // The leader has committed everything: hand over now (to itself again if that is the target).
-        if (to !== null) actions.push({ kind: 'complete', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
-      } else if (!registered.has(L)) {
-        if (to !== null) actions.push({ kind: 'reassign-dead', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev });
-      } else if (moveTimeoutMs > 0 && mv.move.requestedMs !== undefined && nowMs - mv.move.requestedMs > moveTimeoutMs) {
-        // The leader has not released in time: give it its writes back; a later reconcile asks again.
-        actions.push({ kind: 'cancel-move', ...base, from: L, moveRev });
-      } else if (to === null || to === mv.move.to) {
-        // waiting for the leader to release
-      } else if (to === L) {
-        actions.push({ kind: 'cancel-move', ...base, from: L, moveRev });
-      } else {
-        actions.push({ kind: 'retarget', ...base, from: L, to, move: mv.move, moveRev });
-      }
-    } else if (to !== null && to !== L) {
-      if (registered.has(L)) actions.push({ kind: 'request-move', ...base, from: L, to, epoch: rec.leaderEpoch });
-      else actions.push({ kind: 'reassign-dead', ...base, from: L, to, newEpoch: rec.leaderEpoch + 1, moveRev: null });
-    }
-  }
-  return actions;
-}
-
-/** Compares and ops of one action (without the controller token). */
-function actionTxn(keys: MetadataKeys, a: ControllerAction, nowMs: number): { compares: Compare[]; ops: Op[] } {
-  const recKey = keys.partition(a.topicId, a.partition);
-  const moveKey = keys.partitionMove(a.topicId, a.partition);
-  const recordIs = (rev: number): Compare => ({ key: recKey, target: 'modRevision', op: '==', value: rev });
-  const moveIs = (rev: number): Compare => ({ key: moveKey, target: 'modRevision', op: '==', value: rev });
-  const moveAbsent: Compare = { key: moveKey, target: 'createRevision', op: '==', value: 0 };
-  const live = (id: number): Compare => ({ key: keys.broker(id), target: 'createRevision', op: '>', value: 0 });
-  const dead = (id: number): Compare => ({ key: keys.broker(id), target: 'createRevision', op: '==', value: 0 });
-  const putLeader = (leader: number, leaderEpoch: number): Op => ({ type: 'put', key: recKey, value: encodePartitionRecord({ leader, leaderEpoch }) });
-  switch (a.kind) {
-    case 'request-move':
-      return {
-        compares: [recordIs(a.recordRev), moveAbsent, live(a.to)],
-        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ from: a.from, to: a.to, epoch: a.epoch, state: 'moving', requestedMs: nowMs }) }],
-      };
-    case 'retarget':
-      return {
-        compares: [recordIs(a.recordRev), moveIs(a.moveRev), live(a.to)],
-        ops: [{ type: 'put', key: moveKey, value: encodeMoveRecord({ ...a.move, to: a.to, requestedMs: nowMs }) }],
-      };
-    case 'cancel-move':
-      return { compares: [recordIs(a.recordRev), moveIs(a.moveRev)], ops: [{ type: 'delete', key: moveKey }] };
-    case 'complete':
-      return { compares: [recordIs(a.recordRev), moveIs(a.moveRev), live(a.to)], ops: [putLeader(a.to, a.newEpoch), { type: 'delete', key: moveKey }] };
-    case 'reassign-dead':
-      return {
-        compares: [recordIs(a.recordRev), dead(a.from), live(a.to), a.moveRev === null ? moveAbsent : moveIs(a.moveRev)],
-        ops: a.moveRev === null ? [putLeader(a.to, a.newEpoch)] : [putLeader(a.to, a.newEpoch), { type: 'delete', key: moveKey }],
-      };
-    case 'delete-stale-move':
-      return { compares: [moveIs(a.moveRev)], ops: [{ type: 'delete', key: moveKey }] };
-  }
-}
-
-const compareId = (c: Compare): string => `${c.key}\u0000${c.target}\u0000${c.op}\u0000${String(c.value)}`;
 
 /**
  * Applies actions in as few transactions as etcd's limits allow, each with `guard` (the fencing
@@ -262,32 +125,8 @@ export async function applyActions(
 ): Promise<{ applied: ControllerAction[]; failed: ControllerAction[] }> {
   const applied: ControllerAction[] = [];
   const failed: ControllerAction[] = [];
-  const txnOf = (group: readonly ControllerAction[]): { compares: Compare[]; ops: Op[] } => {
-    const compares = new Map<string, Compare>();
-    if (guard) compares.set(compareId(guard), guard);
-    const ops: Op[] = [];
-    for (const a of group) {
-      const t = actionTxn(keys, a, nowMs);
-      for (const c of t.compares) compares.set(compareId(c), c);
-      ops.push(...t.ops);
-    }
-    return { compares: [...compares.values()], ops };
-  };
-  // Greedy chunks under the limits (compares deduplicate: shared broker compares count once).
-  const chunks: ControllerAction[][] = [];
-  let chunk: ControllerAction[] = [];
-  for (const a of actions) {
-    const next = txnOf([...chunk, a]);
-    if (chunk.length > 0 && (next.compares.length > ETCD_LIMITS.txnOpsMax || next.ops.length > ETCD_LIMITS.txnOpsMax)) {
-      chunks.push(chunk);
-      chunk = [];
-    }
-    chunk.push(a);
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-
   const run = async (group: ControllerAction[]): Promise<void> => {
-    const t = txnOf(group);
+    const t = batchTxn(keys, group, guard, nowMs);
     const r = await store.txn(t.compares, t.ops);
     onTxn(r.succeeded);
     if (r.succeeded) { applied.push(...group); return; }
@@ -296,7 +135,7 @@ export async function applyActions(
     await run(group.slice(0, half));
     await run(group.slice(half));
   };
-  for (const c of chunks) await run(c);
+  for (const c of chunkActions(keys, actions, guard, nowMs)) await run(c);
   return { applied, failed };
 }
 
@@ -389,19 +228,17 @@ export class ClusterController {
       if (!recKv) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${topicName}/${partition} has no record`);
       const rec = decodePartitionRecord(recKv.value, recKv.key);
       const mvKv = await this.store.get(this.keys.partitionMove(topic.id, partition));
-      const mv = mvKv ? decodeMoveRecord(mvKv.value, mvKv.key) : null;
-      const validMove = mv !== null && mv.from === rec.leader && mv.epoch === rec.leaderEpoch;
-      if (rec.leader === target && !validMove) return { topicId: topic.id, partition, leader: rec.leader, leaderEpoch: rec.leaderEpoch };
-      if (validMove && mv!.to !== target) {
-        if (requested) throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} was redirected to broker ${mv!.to} by the controller`);
-        throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} is already moving to broker ${mv!.to}`);
+      const step = adminMoveStep(this.keys, {
+        topicId: topic.id, partition, target, record: rec, recordRev: recKv.modRevision,
+        move: mvKv ? { record: decodeMoveRecord(mvKv.value, mvKv.key), modRevision: mvKv.modRevision } : null, nowMs: Date.now(),
+      });
+      if (step.kind === 'done') return { topicId: topic.id, partition, leader: step.leader, leaderEpoch: step.leaderEpoch };
+      if (step.kind === 'in-progress') {
+        if (requested) throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} was redirected to broker ${step.to} by the controller`);
+        throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} is already moving to broker ${step.to}`);
       }
-      if (!validMove && rec.leader !== target) {
-        const a: ControllerAction = { kind: 'request-move', topicId: topic.id, partition, from: rec.leader, to: target, epoch: rec.leaderEpoch, recordRev: recKv.modRevision };
-        const t = actionTxn(this.keys, a, Date.now());
-        // A stale move record would block the create-if-absent: replace it in the same transaction.
-        if (mvKv) t.compares[1] = { key: mvKv.key, target: 'modRevision', op: '==', value: mvKv.modRevision };
-        if ((await this.store.txn(t.compares, t.ops)).succeeded) {
+      if (step.kind === 'request') {
+        if ((await this.store.txn(step.txn.compares, step.txn.ops)).succeeded) {
           requested = true;
           this.log.info({ topic: topicName, partition, from: rec.leader, to: target }, 'admin move requested');
         }
@@ -519,7 +356,7 @@ export class ClusterController {
     if (planned.length === 0) return { mode, planned, applied: [], failed: [], deferred: [] };
     // Failover hook, once per dead broker, before any of its partitions move.
     const deferred: ControllerAction[] = [];
-    const deadBrokers = [...new Set(planned.filter((a) => a.kind === 'reassign-dead').map((a) => (a as { from: number }).from))];
+    const deadBrokers = deadBrokersOf(planned);
     const refused = new Set<number>();
     // In parallel: a rack loss fails over every broker of the rack at once (onto different targets).
     const hook = this.hook;
@@ -560,43 +397,22 @@ export class ClusterController {
   get last(): ReconcileResult | null { return this.lastResult; }
 }
 
-export function describeAction(a: ControllerAction): string {
-  const tp = `${a.topicId.slice(0, 8)}/${a.partition}`;
-  switch (a.kind) {
-    case 'request-move': return `move ${tp} ${a.from}->${a.to} (epoch ${a.epoch})`;
-    case 'retarget': return `retarget ${tp} ${a.from}->${a.to}`;
-    case 'cancel-move': return `cancel ${tp} (stays on ${a.from})`;
-    case 'complete': return `complete ${tp} ${a.from}->${a.to} epoch ${a.newEpoch}`;
-    case 'reassign-dead': return `failover ${tp} ${a.from}->${a.to} epoch ${a.newEpoch}`;
-    case 'delete-stale-move': return `drop stale move ${tp}`;
-  }
-}
-
 /** Sets the draining flag of a live broker's record, keeping its lease binding. */
 export async function setBrokerDraining(store: MetadataStore, keys: MetadataKeys, brokerId: number, draining: boolean): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const kv = await store.get(keys.broker(brokerId));
     if (!kv) throw new ControllerError('BROKER_NOT_AVAILABLE', `broker ${brokerId} is not live`);
-    const current = decodeJson<Record<string, unknown>>(kv.value, kv.key);
-    if ((current.draining === true) === draining) return;
-    const next = { ...current };
-    if (draining) next.draining = true;
-    else delete next.draining;
-    const r = await store.txn(
-      [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
-      [kv.leaseId ? { type: 'put', key: kv.key, value: encodeJson(next), leaseId: kv.leaseId } : { type: 'put', key: kv.key, value: encodeJson(next) }],
-    );
+    const t = drainingTxn(kv, draining);
+    if (t === null) return;
+    const r = await store.txn(t.compares, t.ops);
     if (r.succeeded) return;
   }
   throw new ControllerError('REQUEST_TIMED_OUT', `brokers/${brokerId} kept changing`);
 }
 
-/** True while any partition record names brokerId as leader (or a move from it is pending). */
+/** True while any partition record names brokerId as leader. */
 export async function leadsAnything(store: MetadataStore, keys: MetadataKeys, brokerId: number): Promise<boolean> {
-  const snap = await readSnapshot(store, keys);
-  const live = new Set(snap.topics.flatMap((t) => Array.from({ length: t.partitions }, (_, p) => partitionKey(t.id, p))));
-  for (const [key, r] of snap.records) if (live.has(key) && r.leader === brokerId) return true;
-  return false;
+  return leadsAnyPartition(await readSnapshot(store, keys), brokerId);
 }
 
 function sleep(ms: number): Promise<void> {
