@@ -22,7 +22,7 @@ import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produ
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
-import type { PartitionState } from '../log/log-manager.js';
+import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
 
 type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
@@ -144,7 +144,7 @@ function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], 
     },
     (err: Error) => {
       // Fenced: another broker took this volume over (we were declared dead); stop serving.
-      if (err.name === 'WalFatalError' || err.name === 'WalFencedError') b.fatal(err);
+      if (isFatalAppendError(err)) b.fatal(err);
       const retriable = (err as { retriable?: boolean }).retriable === true;
       fail(result, retriable ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.KAFKA_STORAGE_ERROR, err.message);
     },

@@ -8,6 +8,7 @@
  * log stays dense. The WAL admits in call order, so appends on one partition keep the order in
  * which they were issued even with several requests in flight, and commits arrive in offset order.
  */
+import { WalFatalError, WalFencedError } from '@ferry/wal';
 import { assert } from '../common/assert.js';
 import { PartitionLog, type CachedBatch } from './partition-log.js';
 import { ProducerStateTable } from './producer-state.js';
@@ -287,4 +288,9 @@ export class LogManager {
     this.recountPending();
     return restored;
   }
+}
+
+/** A failed append that must end the process: an fsync/write error, or another broker fenced this WAL. */
+export function isFatalAppendError(err: unknown): boolean {
+  return err instanceof WalFatalError || err instanceof WalFencedError;
 }
