@@ -27,6 +27,7 @@
  * prefetches, evictions).
  */
 import { ObjectStoreError, type ObjectStore } from './object-store.js';
+import { assert } from '../common/assert.js';
 
 export interface BlockRef {
   objectKey: string;
@@ -106,6 +107,7 @@ export class BlockCache {
       this.stats.evictedBytes += this.entries.get(oldId)!.block.length;
       this.remove(oldId);
     }
+    assert(this.sizeBytes >= 0 && this.sizeBytes <= this.maxBytes, `block cache holds ${this.sizeBytes} bytes, bound ${this.maxBytes}`);
   }
 
   /** Forgets every block of an object (it was deleted or replaced). */
@@ -288,6 +290,7 @@ export class ObjectReader {
     if (prefetch) this.cache.prefetchBytesInFlight += end - start;
     const range = this.store.get(first.objectKey, { start, end }).finally(() => {
       if (prefetch) this.cache.prefetchBytesInFlight -= end - start;
+      assert(this.cache.prefetchBytesInFlight >= 0, 'prefetch accounting went negative');
     }).then((buf) => {
       if (buf.length !== end - start) {
         throw new ObjectStoreError(`block read of ${first.objectKey} [${start}, ${end}) returned ${buf.length} bytes`, true, first.objectKey);

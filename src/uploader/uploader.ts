@@ -23,6 +23,7 @@ import type { ObjectIndex } from './object-index.js';
 import { blockRef } from './object-index.js';
 import { crashPoint } from '../ops/crash-point.js';
 import { describeError, errorCode } from '../ops/describe-error.js';
+import { assert } from '../common/assert.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
 
 export interface UploaderOptions {
@@ -271,6 +272,13 @@ export class Uploader {
 
   /** PUT one object for `parts`, commit it, then publish its blocks. Returns the bytes uploaded. */
   private async uploadGroup(kind: ObjectRecord['kind'], parts: PartitionUpload[]): Promise<number> {
+    for (const p of parts) {
+      assert(p.batches.length > 0 && p.batches[0].baseOffset >= p.st.log.uploadedEndOffset,
+        `upload of ${p.st.log.topicId}/${p.st.log.partition} starts at ${p.batches[0]?.baseOffset}, below what is uploaded (${p.st.log.uploadedEndOffset})`);
+      for (let i = 1; i < p.batches.length; i++) {
+        assert(p.batches[i].baseOffset > p.batches[i - 1].lastOffset, `upload run of ${p.st.log.topicId}/${p.st.log.partition} not in offset order at ${p.batches[i].baseOffset}`);
+      }
+    }
     const id = newObjectId();
     const key = objectKey(this.options.clusterName, id);
     const encoded = encodeObject(parts.map((p) => ({
