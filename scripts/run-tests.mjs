@@ -27,7 +27,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const res = spawnSync(process.execPath, [
-  '--conditions=ferry-source', '--import', 'tsx',
+  '--conditions=ferry-source', '--import', 'tsx', '--import', join(root, 'test/helpers/optional-deps.mjs'),
   '--test', '--test-reporter=spec', `--test-concurrency=${process.env.FERRY_TEST_CONCURRENCY ?? 2}`,
   ...files,
 ], { cwd: root, stdio: 'inherit' });

@@ -32,6 +32,7 @@
 import type { ComputeManagementClient, DataDisk, Disk, VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { pollUntil, realClock, retryWithBackoff, type BackoffOptions, type Clock } from './backoff.js';
+import { importOptional } from '../ops/optional-dependency.js';
 import {
   FERRY_TAGS, InstanceNotFoundError, VolumeInUseError, VolumeNotAttachedError, VolumeNotFoundError, VolumeProviderError,
   VolumeTimeoutError, VolumeZoneMismatchError, brokerIdOfTags, silentVolumeLog,
@@ -99,10 +100,16 @@ export interface CreateAzureZrsVolumeProviderOptions extends Omit<AzureZrsVolume
   clientOptions?: Record<string, unknown>;
 }
 
+/** @azure/identity: an optional dependency (Node >= 22; src/ops/optional-dependency.ts). */
+function loadIdentity() {
+  // @ts-ignore -- absent where npm skipped it (Node < 22): compiles either way, typed where installed
+  return importOptional('@azure/identity', 'volume.provider=azure-zrs without a credential (DefaultAzureCredential)', () => import('@azure/identity'));
+}
+
 /** Loads @azure/arm-compute (and @azure/identity when no credential is given) only now. */
 export async function createAzureZrsVolumeProvider(options: CreateAzureZrsVolumeProviderOptions): Promise<AzureZrsVolumeProvider> {
   const { ComputeManagementClient } = await import('@azure/arm-compute');
-  const credential = options.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
+  const credential = options.credential ?? new (await loadIdentity()).DefaultAzureCredential();
   // Retries are ours (one policy for throttling and 5xx, with jitter); the pipeline's are off.
   const client = new ComputeManagementClient(credential, options.subscriptionId, { retryOptions: { maxRetries: 0 }, ...options.clientOptions });
   return new AzureZrsVolumeProvider({ ...options, client });

@@ -13,11 +13,14 @@
  * user-assigned one, as does the standard AZURE_CLIENT_ID variable).
  *
  * The Azure SDK is loaded only by `createAzureBlobObjectStore` (dynamic import), so brokers that
- * use another backend never load it.
+ * use another backend never load it. @azure/storage-blob and @azure/identity are optional
+ * dependencies (they need Node >= 22): without them this backend fails with a MissingDependencyError.
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+// @ts-ignore -- an optional dependency (Node >= 22; src/ops/optional-dependency.ts): compiles where absent, typed where installed
 import type { BlobClient, BlockBlobClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
+import { importOptional } from '../ops/optional-dependency.js';
 import {
   ObjectExistsError, ObjectNotFoundError, ObjectStoreError,
   type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions,
@@ -62,7 +65,8 @@ const LIST_PAGE_SIZE = 1000;
 /** Loads the Azure SDK and returns a store (creating the container first if asked). */
 export async function createAzureBlobObjectStore(options: AzureBlobObjectStoreOptions): Promise<AzureBlobObjectStore> {
   validateOptions(options);
-  const blob = await import('@azure/storage-blob');
+  // @ts-ignore -- as above
+  const blob = await importOptional('@azure/storage-blob', 'object.store=azure-blob', () => import('@azure/storage-blob'));
   const pipeline: StoragePipelineOptions = {
     retryOptions: { maxTries: options.maxTries ?? 4, tryTimeoutInMs: options.tryTimeoutMs ?? 60_000 },
   };
@@ -73,7 +77,8 @@ export async function createAzureBlobObjectStore(options: AzureBlobObjectStoreOp
     container = service.getContainerClient(options.container);
     where = service.accountName;
   } else {
-    const identity = await import('@azure/identity');
+    // @ts-ignore -- as above
+    const identity = await importOptional('@azure/identity', 'object.store=azure-blob without a connection string (DefaultAzureCredential)', () => import('@azure/identity'));
     const url = options.endpoint ?? `https://${options.account!}.blob.core.windows.net`;
     const credential = new identity.DefaultAzureCredential(
       options.managedIdentityClientId !== undefined ? { managedIdentityClientId: options.managedIdentityClientId } : {},

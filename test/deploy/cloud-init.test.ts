@@ -170,7 +170,10 @@ for (const cloud of ['aws', 'azure'] as const) {
       // The unit runs exactly the node and entry point the script installs, with the written config.
       const unit = read('deploy/systemd/ferry.service');
       const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(/\s+/);
-      assert.deepEqual(exec, ['/usr/local/bin/node', `/opt/ferry/${JSON.parse(read('package.json')).bin.ferry}`, 'broker', '--config', '/etc/ferry/ferry.properties']);
+      // The compiled entry point the checkout's launcher (package.json bin) runs; installs run it directly.
+      const entry = /join\(ROOT, '(dist\/[^']+\.js)'\)/.exec(read(JSON.parse(read('package.json')).bin.ferry))![1]!;
+      assert.deepEqual(exec, ['/usr/local/bin/node', `/opt/ferry/${entry}`, 'broker', '--config', '/etc/ferry/ferry.properties']);
+      assert.match(install, new RegExp(`exec /usr/local/bin/node /opt/ferry/${entry.replace(/\./g, '\\.')} "\\$@"`), 'the ferry wrapper on PATH');
       assert.match(unit, /^EnvironmentFile=-\/etc\/ferry\/ferry\.env$/m);
       // Variables written to ferry.env name config keys (or pending ones).
       const envNames = [...install.matchAll(/(FERRY_[A-Z_]+)=/g)].map((mm) => mm[1]!);

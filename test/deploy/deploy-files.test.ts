@@ -55,9 +55,11 @@ describe('deploy/Dockerfile', () => {
       const from = /--from=(\S+)/.exec(l)?.[1];
       if (from) assert.ok(stages.some((s) => s.name === from), `COPY --from=${from} names a stage`);
     }
-    // The runtime copies the compiled entry point package.json's bin names.
+    // The runtime runs the compiled entry point that package.json's bin (the checkout's launcher) runs.
     const bin = JSON.parse(read('package.json')).bin.ferry as string;
-    assert.match(text, new RegExp(`ENTRYPOINT \\["node", "/app/${bin.replace(/\./g, '\\.')}"\\]`));
+    const entry = /join\(ROOT, '(dist\/[^']+\.js)'\)/.exec(read(bin))![1]!;
+    assert.equal(entry, 'dist/src/cli/main.js');
+    assert.match(text, new RegExp(`ENTRYPOINT \\["node", "/app/${entry.replace(/\./g, '\\.')}"\\]`));
   });
 
   test('runs as a non-root user, exposes Kafka and metrics, health-checks /healthz', () => {

@@ -200,11 +200,11 @@ function drillLines(text: string, prefix = ''): string[] {
   const lines = text.split('\n').map((l) => (prefix && l.startsWith(prefix) ? l.slice(prefix.length) : l));
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const m = /^\s*((?:node dist\/src\/cli\/main\.js|ferry) drill .*)$/.exec(lines[i]!);
+    const m = /^\s*((?:node dist\/src\/cli\/main\.js|npx ferry|ferry) drill .*)$/.exec(lines[i]!);
     if (!m) continue;
     let cmd = m[1]!;
     while (cmd.endsWith('\\') && i + 1 < lines.length) cmd = `${cmd.slice(0, -1).trimEnd()} ${lines[++i]!.trim()}`;
-    out.push(cmd.replace(/^node dist\/src\/cli\/main\.js /, 'ferry '));
+    out.push(cmd.replace(/^(?:node dist\/src\/cli\/main\.js|npx ferry) /, 'ferry '));
   }
   return out;
 }

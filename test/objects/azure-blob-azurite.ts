@@ -28,11 +28,15 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 
 export interface AzuriteTools { dir: string; node: string; azuriteBlob: string }
 
-/** Finds Node 22 and azurite-blob in the tools dir, installing them once if missing. */
+/**
+ * Finds Node 22 and azurite-blob in the tools dir, installing them once if missing (with the
+ * Azure SDK packages that test/helpers/optional-deps.mjs loads where npm skipped them: Node < 22).
+ */
 export function azuriteTools(): AzuriteTools {
   const dir = process.env.FERRY_TOOLS_DIR ?? '/opt/ferry-tools';
   const tools = { dir, node: join(dir, 'node_modules/.bin/node'), azuriteBlob: join(dir, 'node_modules/azurite/dist/src/blob/main.js') };
-  if (existsSync(tools.node) && existsSync(tools.azuriteBlob)) return tools;
+  const sdk = join(dir, 'azure-sdk/node_modules/@azure/storage-blob/package.json');
+  if (existsSync(tools.node) && existsSync(tools.azuriteBlob) && existsSync(sdk)) return tools;
   const res = spawnSync('bash', [join(repoRoot, 'scripts/azurite-install.sh'), dir], { encoding: 'utf8', timeout: 180_000 });
   if (res.status !== 0 || !existsSync(tools.node) || !existsSync(tools.azuriteBlob)) {
     throw new MissingToolError('azurite + node 22', `bash scripts/azurite-install.sh ${dir}`, (res.stderr ?? '').trim().split('\n').slice(-3).join(' | '));
