@@ -7,13 +7,17 @@
 // local expiry the lease is also revoked at etcd (best effort) so its keys go at once wherever the
 // lease survived.
 //
+// The lost-once bookkeeping, listeners and timers are LeaseBase's (lease-base.ts), shared with the
+// local store's leases.
+//
 // API: EtcdLease.grant(host, ttlMs, autoKeepAlive) -> EtcdLease (implements Lease), plus
 //      lease.remainingMs (ms until etcd could expire it; 0 once lost)
 
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, LeaseClient } from 'etcd3';
-import { MetadataLeaseNotFoundError, MetadataUnavailableError, type Lease, type LeaseLossReason, type MetadataStoreError } from './metadata-store.js';
+import { LeaseBase } from './lease-base.js';
+import { MetadataLeaseNotFoundError, MetadataUnavailableError, type LeaseLossReason, type MetadataStoreError } from './metadata-store.js';
 
 export interface EtcdLeaseHost {
   readonly leaseClient: LeaseClient;
@@ -25,31 +29,25 @@ export interface EtcdLeaseHost {
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
 
-export class EtcdLease implements Lease {
-  private lostReason: LeaseLossReason | null = null;
-  private expiryTimer: NodeJS.Timeout | null = null;
-  private renewTimer: NodeJS.Timeout | null = null;
+export class EtcdLease extends LeaseBase {
   private stream: KeepAliveStream | null = null;
   private streamOpening = false;
   /** Send times (performance.now()) of keepalives awaiting their response on `stream`, in order. */
   private pendingSentAt: number[] = [];
-  private readonly listeners = new Set<(reason: LeaseLossReason) => void>();
   private revokeCall: Promise<void> | null = null;
 
   private constructor(
-    readonly id: string,
-    readonly ttlMs: number,
+    id: string,
+    ttlMs: number,
     /** performance.now() until which etcd cannot have expired the lease. */
     private validUntil: number,
     autoKeepAlive: boolean,
     private readonly host: EtcdLeaseHost,
   ) {
+    super(id, ttlMs);
     this.armExpiry();
-    if (autoKeepAlive) {
-      // Like etcd's Go client: renew every TTL/3, so two renewals can be lost before expiry.
-      this.renewTimer = setInterval(() => this.renew(), Math.max(1, Math.floor(ttlMs / 3)));
-      this.renewTimer.unref();
-    }
+    // Like etcd's Go client: renew every TTL/3, so two renewals can be lost before expiry.
+    if (autoKeepAlive) this.startRenewing(() => this.renew());
   }
 
   /** Grants a lease of ttlMs rounded up to whole seconds (etcd's unit; etcd may raise it to its minimum). */
@@ -68,15 +66,13 @@ export class EtcdLease implements Lease {
     return new EtcdLease(res.ID, grantedMs, sentAt + grantedMs, autoKeepAlive, host);
   }
 
-  get isLost(): boolean { return this.lostReason !== null; }
-
   /** Milliseconds until etcd could expire the lease, by the last confirmed renewal; 0 once lost. */
   get remainingMs(): number {
-    return this.lostReason !== null ? 0 : Math.max(0, this.validUntil - performance.now());
+    return this.isLost ? 0 : Math.max(0, this.validUntil - performance.now());
   }
 
   async keepAliveOnce(): Promise<void> {
-    if (this.lostReason !== null) throw new MetadataLeaseNotFoundError(this.id);
+    if (this.isLost) throw new MetadataLeaseNotFoundError(this.id);
     const what = `renew lease ${this.id}`;
     let stream: KeepAliveStream;
     try {
@@ -99,11 +95,11 @@ export class EtcdLease implements Lease {
       clearTimeout(timer);
       stream.end();
     }
-    if (this.lostReason !== null) throw new MetadataLeaseNotFoundError(this.id);
+    if (this.isLost) throw new MetadataLeaseNotFoundError(this.id);
   }
 
   async revoke(): Promise<void> {
-    if (this.lostReason === null) this.lose('revoked');
+    if (!this.isLost) this.lose('revoked');
     this.revokeCall ??= this.revokeAtEtcd().catch((err) => {
       this.revokeCall = null; // a later revoke() tries again
       throw err;
@@ -111,20 +107,7 @@ export class EtcdLease implements Lease {
     await this.revokeCall;
   }
 
-  onLost(listener: (reason: LeaseLossReason) => void): () => void {
-    if (this.lostReason !== null) {
-      const reason = this.lostReason;
-      queueMicrotask(() => listener(reason));
-      return () => undefined;
-    }
-    this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
-  }
-
-  /** The store is closing: stop renewing; etcd deletes the keys when the TTL runs out. */
-  closeLocally(): void {
-    if (this.lostReason === null) this.lose('closed');
-  }
+  // closeLocally() (LeaseBase): the store is closing: stop renewing; etcd deletes the keys when the TTL runs out.
 
   private async revokeAtEtcd(): Promise<void> {
     try {
@@ -137,7 +120,7 @@ export class EtcdLease implements Lease {
   }
 
   private renew(): void {
-    if (this.lostReason !== null) return;
+    if (this.isLost) return;
     const now = performance.now();
     // A keepalive unanswered for a third of the TTL means a stuck stream (e.g. etcd paused or a
     // dead connection): start over on a fresh one.
@@ -152,7 +135,7 @@ export class EtcdLease implements Lease {
     this.streamOpening = true;
     this.host.leaseClient.leaseKeepAlive().then((stream) => {
       this.streamOpening = false;
-      if (this.lostReason !== null) { stream.end(); return; }
+      if (this.isLost) { stream.end(); return; }
       this.stream = stream;
       this.pendingSentAt = [];
       stream.on('data', (res) => {
@@ -179,7 +162,7 @@ export class EtcdLease implements Lease {
   }
 
   private applyKeepAlive(sentAt: number, res: ILeaseKeepAliveResponse): void {
-    if (this.lostReason !== null) return;
+    if (this.isLost) return;
     const ttlSeconds = Number(res.TTL);
     if (!(ttlSeconds > 0)) {
       this.lose('expired'); // etcd no longer knows the lease
@@ -190,25 +173,17 @@ export class EtcdLease implements Lease {
   }
 
   private armExpiry(): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = setTimeout(() => {
-      if (this.lostReason !== null) return;
+    this.armExpiryIn(Math.max(0, Math.ceil(this.validUntil - performance.now())), () => {
+      if (this.isLost) return;
       if (performance.now() >= this.validUntil) this.lose('expired');
       else this.armExpiry();
-    }, Math.max(0, Math.ceil(this.validUntil - performance.now())));
-    this.expiryTimer.unref();
+    });
   }
 
-  private lose(reason: LeaseLossReason): void {
-    assert.equal(this.lostReason, null);
-    this.lostReason = reason;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    if (this.renewTimer) clearInterval(this.renewTimer);
+  protected released(reason: LeaseLossReason): void {
     this.dropStream(true);
     this.host.forget(this);
     // Expired here but maybe not at etcd (we only lost contact): revoke so the keys go now.
     if (reason === 'expired') this.revokeCall = this.revokeAtEtcd().catch(() => undefined);
-    for (const l of this.listeners) l(reason);
-    this.listeners.clear();
   }
 }

@@ -9,7 +9,7 @@
 //   - the etcd3 client's circuit breaker and retry policies are replaced by pass-through ones
 //     (a breaker would refuse calls for 5 s after an etcd restart; a blind retry could apply a
 //     write twice);
-//   - ETCD_LIMITS are checked before sending (same MetadataLimitError as the local backend); etcd's
+//   - ETCD_LIMITS are checked before sending (txn-checks.ts, shared with the local backend); etcd's
 //     own "request is too large" (it counts protobuf framing too) maps to MetadataLimitError;
 //   - list pages through large prefixes at one revision, so the result is one consistent snapshot;
 //   - watches resume after failures without loss or duplicates (etcd-watch.ts); leases turn lost
@@ -24,7 +24,7 @@ import {
 } from 'etcd3';
 import { toMetadataError } from './etcd-errors.js';
 import { EtcdLease, type EtcdLeaseHost } from './etcd-lease.js';
-import { checkKey, checkLeaseTtl, checkTxn, checkWatchRevision, type MetadataLimits } from './etcd-request-checks.js';
+import { checkKey, checkLeaseTtl, checkTxn, checkWatchRevision, type MetadataLimits } from './txn-checks.js';
 import { EtcdPrefixWatch, prefixRange, toKeyValue, type EtcdWatchHost } from './etcd-watch.js';
 import {
   ETCD_LIMITS, MetadataLeaseNotFoundError, MetadataLimitError, MetadataStoreClosedError, type Compare, type KeyValue,

@@ -1,9 +1,19 @@
-// The request checks of ETCD_LIMITS, done client-side by the etcd backend so a request etcd would
-// reject fails before it is sent, with the same MetadataLimitError (and message) as the local
-// backend gives. These mirror LocalMetadataStore's checks rule for rule.
+// The request checks of ETCD_LIMITS, one copy for both MetadataStore backends: the local store
+// runs them on every call, the etcd backend before sending, so a request etcd would reject fails
+// the same way (MetadataLimitError, same message) on either, and code that works on the local
+// store works on etcd.
+//   - op counts: compares, success ops and failure ops each at most txnOpsMax (etcd's
+//     --max-txn-ops counts each list; a deletePrefix is one op);
+//   - sizes: one value, and the sum of keys, values and compare values, at most requestBytesMax
+//     (etcd's --max-request-bytes); keys non-empty and at most keyBytesMax (our own cap);
+//   - compares: target one of value / version / createRevision / modRevision (etcd's Compare
+//     targets that the MetadataStore exposes), a Buffer for value, a safe integer otherwise, op one
+//     of == != < >;
+//   - keys: a branch may not put a key twice, nor put a key it also deletes (etcd's "duplicate key
+//     given in txn request"); overlapping deletes are fine, as in etcd.
 //
 // API: checkKey(key, limits) -> UTF-8 bytes; checkTxn(compares, success, failure, limits);
-//      checkWatchRevision(fromRevision); checkLeaseTtl(ttlMs)
+//      checkWatchRevision(fromRevision); checkLeaseTtl(ttlMs); type MetadataLimits
 
 import { MetadataLimitError, type Compare, type ETCD_LIMITS, type Op } from './metadata-store.js';
 

@@ -8,7 +8,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  MetadataLeaseNotFoundError, MetadataLimitError, MetadataStoreClosedError, compareKeys, type MetadataStore, type WatchEvent,
+  MetadataLeaseNotFoundError, MetadataLimitError, MetadataStoreClosedError, compareKeys, type Compare, type MetadataStore, type Op,
+  type WatchEvent,
 } from '../../src/cluster/metadata-store.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -147,6 +148,17 @@ export function runMetadataStoreConformance(
         { type: 'put', key: '/half1', value: Buffer.alloc(800 * 1024) }, { type: 'put', key: '/half2', value: Buffer.alloc(800 * 1024) },
       ]), /exceeds/);
       assert.equal(await store.revision(), 3, 'rejected requests change nothing');
+    });
+
+    test('limits: an unknown compare target or a branch that is not a list is refused, not evaluated (etcd cannot express either)', async (t) => {
+      const store = await fresh(t);
+      await store.put('/y', b('1'));
+      const bogus = { key: '/y', target: 'lease', op: '==', value: 0 } as unknown as Compare;
+      await assert.rejects(store.txn([bogus], [{ type: 'put', key: '/y', value: b('2') }]), (err: Error) => err instanceof MetadataLimitError && /unknown compare target lease/.test(err.message));
+      await assert.rejects(store.txn([], { type: 'put', key: '/y', value: b('2') } as unknown as Op[]), (err: Error) => err instanceof MetadataLimitError && /success ops must be an array/.test(err.message));
+      await assert.rejects(store.txn([], [], null as unknown as Op[]), (err: Error) => err instanceof MetadataLimitError && /failure ops must be an array/.test(err.message));
+      assert.equal((await store.get('/y'))?.value.toString(), '1');
+      assert.equal(await store.revision(), 2, 'rejected requests change nothing');
     });
 
     test('inputs are copied: reusing the caller buffer does not change stored values', async (t) => {
