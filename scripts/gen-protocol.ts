@@ -248,8 +248,10 @@ function elemTsType(m: MessageModel, elem: string): string {
     case 'uuid':
       return 'string';
     case 'bytes':
-    case 'records':
       return 'Buffer';
+    case 'records':
+      // Decoded as one Buffer; encoders also take batches one after another (RecordsInput).
+      return 'Records';
     default:
       return m.struct(elem).tsName;
   }
@@ -422,7 +424,7 @@ function writePrimitive(elem: string, v: string, nullableCond: string, flex: str
     case 'bytes':
       return nul(pick('compactNullableBytes', 'nullableBytes', v), pick('compactBytes', 'bytes', nonNull(v)));
     case 'records':
-      return pick('compactNullableBytes', 'nullableBytes', v);
+      return pick('compactNullableRecords', 'nullableRecords', v);
     default:
       throw new Error(`not a primitive: ${elem}`);
   }
@@ -650,9 +652,10 @@ function emitMessageFile(specDir: string, fileBase: string, specs: MessageSpec[]
   const body = o.text();
   const used = (id: string): boolean => new RegExp(`\\b${id}\\b`).test(body);
   const prim = ['Reader', 'Writer', 'ZERO_UUID'].filter(used);
+  const types = ['DeepPartial', ...(/: Records \| null;/.test(body) ? ['Records'] : [])].map((t) => `type ${t}`);
   const helpers = ['readArray', 'readNullableArray', 'copyBytes', 'nonNull', 'isDefaultDeep'].filter(used);
   let head = HEADER;
-  head += `import { ${[...prim, 'type DeepPartial'].join(', ')} } from '../primitives.js';\n`;
+  head += `import { ${[...prim, ...types].join(', ')} } from '../primitives.js';\n`;
   if (helpers.length > 0) head += `import { ${helpers.join(', ')} } from '../codec-helpers.js';\n`;
   return head + '\n' + body;
 }

@@ -2,10 +2,13 @@
  * Fetch (api key 1), versions 4–17.
  *
  * Long poll: answers as soon as `minBytes` are available or `maxWaitMs` passes, woken by new
- * durable data on any requested partition. Honors `maxBytes` and `partitionMaxBytes`, always
+ * durable data on any requested partition; a wake-up reads again only the partitions that were
+ * notified, the others keep what they read. Honors `maxBytes` and `partitionMaxBytes`, always
  * returning at least one whole batch of the first partition with data so a consumer can make
- * progress (KIP-74). No transactions: the last stable offset is the high watermark and
- * read_committed sees the same data with an empty aborted-transaction list.
+ * progress (KIP-74). Records go into the response as the log's own batch buffers (a list, never
+ * concatenated), and from there to the socket as chunks of their own: no copy of record bytes.
+ * No transactions: the last stable offset is the high watermark and read_committed sees the same
+ * data with an empty aborted-transaction list.
  * v7+: fetch sessions (see fetch-sessions.ts). v13+: topics by id.
  */
 import { ErrorCode } from '../protocol/errors.js';
@@ -16,6 +19,7 @@ import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
 import { FetchSessionCache, sessionKey, type SessionPartition, type FetchSession } from './fetch-sessions.js';
 import { partitionKey } from '../log/data-notifier.js';
+import type { ReadResult } from '../log/partition-log.js';
 
 export const FETCH_VERSIONS = { min: 4, max: 17 } as const;
 const READ_COMMITTED = 1;
@@ -27,6 +31,19 @@ interface Wanted extends SessionPartition {
   /** Error found while resolving the topic (unknown topic/id), if any. */
   resolveError: number;
 }
+
+/** What one partition's last read gave. */
+interface PartitionRead {
+  data: PartitionData;
+  /** Record bytes in `data.records`, claimed in the send queue for as long as they are held. */
+  bytes: number;
+  /** Whether an incremental session response carries the partition. */
+  changed: boolean;
+  /** High watermark and log start as read, for the session; null when the partition is not here. */
+  seen: { hw: number; logStart: number } | null;
+}
+
+const NO_RECORDS: readonly Buffer[] = [];
 
 export function makeFetchHandler(b: BrokerContext) {
   const sessions = new FetchSessionCache(b.limits.fetchSessionSlots);
@@ -75,97 +92,164 @@ export function makeFetchHandler(b: BrokerContext) {
       wanted = requested;
     }
 
-    const deadline = b.now() + Math.max(0, req.maxWaitMs);
-    const keys = wanted.map((w) => partitionKey(w.topicId, w.partition));
-    for (;;) {
-      const built = await build(b, ctx, req, wanted, incremental, byId);
-      const remaining = deadline - b.now();
-      if (built.bytes >= req.minBytes || built.hasError || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) {
-        if (session) remember(session, built.sent);
-        return { errorCode: ErrorCode.NONE, sessionId: session ? session.id : 0, responses: built.responses, throttleTimeMs: 0 };
+    const reads = new PartitionReads(b, ctx, req, wanted);
+    const watch = b.logs.notifier.watch(wanted.map((w) => partitionKey(w.topicId, w.partition)));
+    try {
+      const deadline = b.now() + Math.max(0, req.maxWaitMs);
+      await reads.readAll();
+      for (;;) {
+        const remaining = deadline - b.now();
+        if (reads.bytes >= req.minBytes || reads.hasError() || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) break;
+        // Not enough yet: what was read stays (and stays claimed); only partitions with news are read again.
+        await watch.wait(remaining, ctx.signal);
+        await reads.readAgain(watch.take());
       }
-      // Not enough yet: this build is thrown away, and so is its claim on the send queue.
-      ctx.responseBytes?.adjust(-built.bytes);
-      await b.logs.notifier.wait(keys, remaining, ctx.signal);
+    } finally {
+      watch.close();
     }
+    if (session) remember(session, reads.seen(incremental));
+    return { errorCode: ErrorCode.NONE, sessionId: session ? session.id : 0, responses: reads.responses(incremental, byId), throttleTimeMs: 0 };
   };
 }
 
-function remember(session: FetchSession, sent: { key: string; hw: number; logStart: number }[]): void {
-  for (const s of sent) {
+function remember(session: FetchSession, seen: { key: string; hw: number; logStart: number }[]): void {
+  for (const s of seen) {
     const p = session.partitions.get(s.key);
     if (p) { p.lastHighWatermark = s.hw; p.lastLogStartOffset = s.logStart; }
   }
 }
 
 /**
- * One pass over the partitions. The records read are claimed in the connection's send queue
- * (ctx.responseBytes) before each read, so a client that pipelines fetches and does not read the
- * answers gets smaller ones, not unbounded memory; past the grant only KIP-74's first batch is read.
+ * The latest read of every wanted partition. The records read are claimed in the connection's
+ * send queue (ctx.responseBytes) before each read and held until the response is built, so a
+ * client that pipelines fetches and does not read the answers gets smaller ones, not unbounded
+ * memory; past the grant only KIP-74's first batch is read. A partition read again first gives
+ * back what it held.
  */
-async function build(b: BrokerContext, ctx: RequestContext, req: FetchRequest, wanted: Wanted[], incremental: boolean, byId: boolean) {
-  const responses: TopicResponse[] = [];
-  const topicIndex = new Map<string, TopicResponse>();
-  const sent: { key: string; hw: number; logStart: number }[] = [];
-  let bytes = 0;
-  let hasError = false;
-  const maxBytes = Math.min(req.maxBytes, b.limits.fetchMaxBytes);
+class PartitionReads {
+  private readonly reads: PartitionRead[] = [];
+  /** Record bytes held over all partitions. */
+  bytes = 0;
+  private readonly maxBytes: number;
 
-  for (const w of wanted) {
+  constructor(
+    private readonly b: BrokerContext,
+    private readonly ctx: RequestContext,
+    private readonly req: FetchRequest,
+    private readonly wanted: readonly Wanted[],
+  ) {
+    this.maxBytes = Math.min(req.maxBytes, b.limits.fetchMaxBytes);
+  }
+
+  async readAll(): Promise<void> {
+    for (let i = 0; i < this.wanted.length; i++) await this.read(i);
+  }
+
+  /** Reads again the partitions whose keys were notified, in request order. */
+  async readAgain(keys: ReadonlySet<string>): Promise<void> {
+    if (keys.size === 0) return;
+    for (let i = 0; i < this.wanted.length; i++) {
+      if (keys.has(partitionKey(this.wanted[i].topicId, this.wanted[i].partition))) await this.read(i);
+    }
+  }
+
+  hasError(): boolean {
+    return this.reads.some((r) => r.data.errorCode !== ErrorCode.NONE);
+  }
+
+  private release(i: number): void {
+    const prev = this.reads[i];
+    if (!prev || prev.bytes === 0) return;
+    this.bytes -= prev.bytes;
+    this.ctx.responseBytes?.adjust(-prev.bytes);
+    prev.bytes = 0;
+  }
+
+  private async read(i: number): Promise<void> {
+    this.release(i);
+    const { b, ctx, req } = this;
+    const w = this.wanted[i];
     const data: PartitionData = {
       partitionIndex: w.partition, errorCode: ErrorCode.NONE, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n,
-      abortedTransactions: req.isolationLevel === READ_COMMITTED ? [] : null, preferredReadReplica: -1, records: Buffer.alloc(0),
+      abortedTransactions: req.isolationLevel === READ_COMMITTED ? [] : null, preferredReadReplica: -1, records: NO_RECORDS,
     };
     const st = w.resolveError === ErrorCode.NONE ? b.logs.get(w.topicId, w.partition) : undefined;
-    let changed = true;
+    const out: PartitionRead = { data, bytes: 0, changed: true, seen: null };
+    this.reads[i] = out;
     if (w.resolveError !== ErrorCode.NONE) {
       data.errorCode = w.resolveError;
-    } else if (!st) {
+      return;
+    }
+    if (!st) {
       data.errorCode = missingPartitionError(b.topics.byId(w.topicId), w.partition);
-    } else if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch < st.log.leaderEpoch) {
+      return;
+    }
+    const log = st.log;
+    out.seen = { hw: log.highWatermark, logStart: log.logStartOffset };
+    if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch < log.leaderEpoch) {
       data.errorCode = ErrorCode.FENCED_LEADER_EPOCH;
-    } else if (w.currentLeaderEpoch > st.log.leaderEpoch) {
+      return;
+    }
+    if (w.currentLeaderEpoch > log.leaderEpoch) {
       data.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-    } else {
-      const log = st.log;
-      data.highWatermark = BigInt(log.highWatermark);
-      data.lastStableOffset = BigInt(log.highWatermark);
-      data.logStartOffset = BigInt(log.logStartOffset);
-      if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.highWatermark) {
-        data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-      } else {
-        const wantBytes = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
-        const budget = ctx.responseBytes ? ctx.responseBytes.claim(wantBytes) : wantBytes;
-        let read;
-        try {
-          read = await b.reads.read(log, w.fetchOffset, budget, bytes === 0);
-        } catch (err) {
-          // The object store failed this read: a retriable error for this partition only.
-          b.log.warn({ err, topic: w.topicName, partition: w.partition, offset: w.fetchOffset }, 'fetch from the object store failed');
-          read = { batches: [], bytes: 0 };
-          data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-        }
-        ctx.responseBytes?.adjust(read.bytes - budget);
-        if (read.bytes > 0) {
-          data.records = read.batches.length === 1 ? read.batches[0] : Buffer.concat(read.batches, read.bytes);
-          bytes += read.bytes;
-          b.metrics.fetchedBytes(w.topicName, read.bytes);
-          b.metrics.crossAzBytes(req.rackId || null, b.self.rack, read.bytes, 'out');
-        }
-        changed = read.bytes > 0 || data.errorCode !== ErrorCode.NONE || log.highWatermark !== w.lastHighWatermark || log.logStartOffset !== w.lastLogStartOffset;
-      }
+      return;
     }
-    if (data.errorCode !== ErrorCode.NONE) hasError = true;
-    if (incremental && !changed) continue;
-    if (st) sent.push({ key: sessionKey(w.topicId, w.partition), hw: st.log.highWatermark, logStart: st.log.logStartOffset });
-    const tkey = byId ? w.topicId : w.topicName;
-    let topic = topicIndex.get(tkey);
-    if (!topic) {
-      topic = { topic: w.topicName, topicId: w.topicId, partitions: [] };
-      topicIndex.set(tkey, topic);
-      responses.push(topic);
+    data.highWatermark = BigInt(log.highWatermark);
+    data.lastStableOffset = BigInt(log.highWatermark);
+    data.logStartOffset = BigInt(log.logStartOffset);
+    if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.highWatermark) {
+      data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      return;
     }
-    topic.partitions!.push(data);
+    const wantBytes = Math.min(w.partitionMaxBytes, Math.max(0, this.maxBytes - this.bytes));
+    const budget = ctx.responseBytes ? ctx.responseBytes.claim(wantBytes) : wantBytes;
+    let read: ReadResult;
+    try {
+      read = await b.reads.read(log, w.fetchOffset, budget, this.bytes === 0);
+    } catch (err) {
+      // The object store failed this read: a retriable error for this partition only.
+      b.log.warn({ err, topic: w.topicName, partition: w.partition, offset: w.fetchOffset }, 'fetch from the object store failed');
+      read = { batches: [], bytes: 0 };
+      data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    ctx.responseBytes?.adjust(read.bytes - budget);
+    if (read.bytes > 0) data.records = read.batches;
+    out.bytes = read.bytes;
+    this.bytes += read.bytes;
+    // The high watermark and log start as they were when the read began (what the data matches).
+    out.changed = read.bytes > 0 || data.errorCode !== ErrorCode.NONE || out.seen.hw !== w.lastHighWatermark || out.seen.logStart !== w.lastLogStartOffset;
   }
-  return { responses, bytes, hasError, sent };
+
+  /** Session bookkeeping: the high watermark and log start each partition in the response carries. */
+  seen(incremental: boolean): { key: string; hw: number; logStart: number }[] {
+    const out: { key: string; hw: number; logStart: number }[] = [];
+    this.reads.forEach((r, i) => {
+      const w = this.wanted[i];
+      if (r.seen && (r.changed || !incremental)) out.push({ key: sessionKey(w.topicId, w.partition), ...r.seen });
+    });
+    return out;
+  }
+
+  /** The response's topics, in request order; an incremental response leaves out partitions without news. Counts the bytes sent. */
+  responses(incremental: boolean, byId: boolean): TopicResponse[] {
+    const responses: TopicResponse[] = [];
+    const topicIndex = new Map<string, TopicResponse>();
+    this.reads.forEach((r, i) => {
+      if (incremental && !r.changed) return;
+      const w = this.wanted[i];
+      if (r.bytes > 0) {
+        this.b.metrics.fetchedBytes(w.topicName, r.bytes);
+        this.b.metrics.crossAzBytes(this.req.rackId || null, this.b.self.rack, r.bytes, 'out');
+      }
+      const tkey = byId ? w.topicId : w.topicName;
+      let topic = topicIndex.get(tkey);
+      if (!topic) {
+        topic = { topic: w.topicName, topicId: w.topicId, partitions: [] };
+        topicIndex.set(tkey, topic);
+        responses.push(topic);
+      }
+      topic.partitions!.push(r.data);
+    });
+    return responses;
+  }
 }

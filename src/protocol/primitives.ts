@@ -7,9 +7,23 @@ const EMPTY = Buffer.alloc(0);
 export const ZERO_UUID = '00000000000000000000000000000000';
 const HEX32 = /^[0-9a-f]{32}$/;
 
+declare const RECORDS_FIELD: unique symbol;
+
+/**
+ * A `records` field as decoded: one buffer (a view of the frame). The brand exists only in types,
+ * so that DeepPartial can let encoders take RecordsInput there.
+ */
+export type Records = Buffer & { readonly [RECORDS_FIELD]?: true };
+
+/**
+ * A `records` field as given to an encoder: one buffer, or record batches written one after
+ * another (the length prefix is their sum). Either way the bytes go out by reference, not copied.
+ */
+export type RecordsInput = Buffer | readonly Buffer[];
+
 /** Encoder input: every field optional (missing = the field's default), recursively. */
 export type DeepPartial<T> = T extends Buffer
-  ? T
+  ? typeof RECORDS_FIELD extends keyof T ? RecordsInput : T
   : T extends bigint
     ? T
     : T extends readonly (infer U)[]
@@ -307,8 +321,8 @@ const MIN_CHUNK = 256;
 const ZERO_COPY_MIN = 16 * 1024;
 
 /**
- * Growable encoder. Large `raw()` payloads (record batches) are kept by reference, so a Fetch
- * response can go to the socket as a list of chunks with `toChunks()`.
+ * Growable encoder. Records fields and large `raw()` payloads are kept by reference, so a Fetch
+ * response goes to the socket as a list of chunks (`toChunks()`) holding the log's own buffers.
  */
 export class Writer {
   private buf: Buffer;
@@ -426,17 +440,39 @@ export class Writer {
 
   /** Appends bytes; large ones are kept by reference (do not mutate them until sent). */
   raw(b: Buffer): this {
-    if (b.length >= ZERO_COPY_MIN) {
-      this.flushChunk();
-      this.chunks.push(b);
-      this.chunkStarts.push(this.flushed);
-      this.flushed += b.length;
-      return this;
-    }
+    if (b.length >= ZERO_COPY_MIN) return this.byReference(b);
     this.ensure(b.length);
     b.copy(this.buf, this.pos);
     this.pos += b.length;
     return this;
+  }
+
+  /** Appends `b` as a chunk of its own, whatever its size. */
+  private byReference(b: Buffer): this {
+    if (b.length === 0) return this;
+    this.flushChunk();
+    this.chunks.push(b);
+    this.chunkStarts.push(this.flushed);
+    this.flushed += b.length;
+    return this;
+  }
+
+  /**
+   * Record batches, each by reference however small (a socket chunk costs about what copying a
+   * small batch does, and the log's buffers are immutable once committed). Neighbours that are
+   * adjacent in memory (batches of one WAL entry or one object block) go out as one chunk.
+   */
+  private recordBatches(batches: readonly Buffer[]): void {
+    let run: Buffer | null = null;
+    for (const b of batches) {
+      if (run !== null && b.buffer === run.buffer && b.byteOffset === run.byteOffset + run.length) {
+        run = Buffer.from(run.buffer, run.byteOffset, run.length + b.length);
+        continue;
+      }
+      if (run !== null) this.byReference(run);
+      run = b;
+    }
+    if (run !== null) this.byReference(run);
   }
 
   private flushChunk(): void {
@@ -498,6 +534,24 @@ export class Writer {
   compactNullableBytes(b: Buffer | null): this {
     if (b === null) return this.uvarint(0);
     return this.compactBytes(b);
+  }
+
+  /** A records field (int32 length, -1 for null): one buffer or batches one after another. */
+  nullableRecords(v: RecordsInput | null): this {
+    if (v === null) return this.int32(-1);
+    const batches = recordsList(v);
+    this.int32(recordsLength(batches));
+    this.recordBatches(batches);
+    return this;
+  }
+
+  /** A compact records field (uvarint length + 1, 0 for null). */
+  compactNullableRecords(v: RecordsInput | null): this {
+    if (v === null) return this.uvarint(0);
+    const batches = recordsList(v);
+    this.uvarint(recordsLength(batches) + 1);
+    this.recordBatches(batches);
+    return this;
   }
 
   /** int32 array length, -1 for null. */
@@ -562,4 +616,15 @@ export class Writer {
     if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
     return Buffer.concat(this.toChunks(), this.length);
   }
+}
+
+function recordsList(v: RecordsInput): readonly Buffer[] {
+  return Buffer.isBuffer(v) ? [v] : v;
+}
+
+function recordsLength(batches: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of batches) n += b.length;
+  if (n > 0x7fffffff) throw new RangeError(`records of ${n} bytes are longer than int32`);
+  return n;
 }
