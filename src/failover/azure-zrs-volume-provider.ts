@@ -32,7 +32,7 @@
 import type { ComputeManagementClient, DataDisk, Disk, VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { pollUntil, realClock, retryWithBackoff, type BackoffOptions, type Clock } from './backoff.js';
-import { importOptional } from '../ops/optional-dependency.js';
+import { importOptional } from '../common/optional-dependency.js';
 import {
   FERRY_TAGS, InstanceNotFoundError, VolumeInUseError, VolumeNotAttachedError, VolumeNotFoundError, VolumeProviderError,
   VolumeTimeoutError, VolumeZoneMismatchError, brokerIdOfTags, silentVolumeLog,

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 // @ts-ignore -- an optional dependency (Node >= 22; src/ops/optional-dependency.ts): compiles where absent, typed where installed
 import type { BlobClient, BlockBlobClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
-import { importOptional } from '../ops/optional-dependency.js';
+import { importOptional } from '../common/optional-dependency.js';
 import {
   ObjectExistsError, ObjectNotFoundError, ObjectStoreError,
   type ByteRange, type ObjectInfo, type ObjectStore, type PutOptions,

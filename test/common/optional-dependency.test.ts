@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { importOptional, MissingDependencyError } from '../../src/ops/optional-dependency.js';
+import { importOptional, MissingDependencyError } from '../../src/common/optional-dependency.js';
 
 test('a package that is not installed: MissingDependencyError naming it, the feature and the fix', async () => {
   const pkg = '@ferry-test/not-installed';
