@@ -100,7 +100,7 @@ export interface CreateAzureZrsVolumeProviderOptions extends Omit<AzureZrsVolume
   clientOptions?: Record<string, unknown>;
 }
 
-/** @azure/identity: an optional dependency (Node >= 22; src/ops/optional-dependency.ts). */
+/** @azure/identity: an optional dependency (Node >= 22; src/common/optional-dependency.ts). */
 function loadIdentity() {
   // @ts-ignore -- absent where npm skipped it (Node < 22): compiles either way, typed where installed
   return importOptional('@azure/identity', 'volume.provider=azure-zrs without a credential (DefaultAzureCredential)', () => import('@azure/identity'));

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-// @ts-ignore -- an optional dependency (Node >= 22; src/ops/optional-dependency.ts): compiles where absent, typed where installed
+// @ts-ignore -- an optional dependency (Node >= 22; src/common/optional-dependency.ts): compiles where absent, typed where installed
 import type { BlobClient, BlockBlobClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import { importOptional } from '../common/optional-dependency.js';
 import {
