@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { TopicRegistry, validateTopicName, type TopicResult, type TopicInfo } from '../../src/topics/topic-registry.js';
-import { tempStore } from './temp-store.js';
+import { tempStore } from '../cluster/temp-store.js';
 
 function ok<T>(r: TopicResult<T>): T {
   assert.ok(r.ok, r.ok ? '' : `${r.error}: ${r.message}`);

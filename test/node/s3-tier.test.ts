@@ -12,7 +12,7 @@ import { buildRecordBatch } from '../../src/protocol/record-batch.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
 import type { ObjectStore } from '../../src/objects/object-store.js';
-import { startBroker } from './in-process-broker.js';
+import { startBroker } from '../broker/in-process-broker.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { startS3FaultProxy } from '../helpers/s3-fault-proxy.js';
 import { kcatRoundTrip, TIGHT_TIER } from './kcat-roundtrip.js';

@@ -12,7 +12,7 @@ import { buildRecordBatch } from '../../src/protocol/record-batch.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { objectKey, newObjectId } from '../../src/objects/object-format.js';
-import { startBroker } from './in-process-broker.js';
+import { startBroker } from '../broker/in-process-broker.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
 import type { ObjectStore } from '../../src/objects/object-store.js';
 

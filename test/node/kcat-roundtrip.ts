@@ -21,7 +21,9 @@ export async function kcatRoundTrip(broker: BrokerProcess, topic: string, messag
   const lines: string[] = [];
   for (let i = 0; i < messages; i++) lines.push(`k${i}:${randomBytes(500).toString('hex')}`);
   const input = lines.join('\n') + '\n';
-  await runChecked(kcat, ['-b', broker.bootstrap, '-t', topic, '-P', '-K:', '-X', 'acks=all', '-X', 'linger.ms=5'], { input, timeoutMs: 120_000 });
+  // Idempotent: the broker refuses produce (retriable) while un-uploaded bytes reach upload.max.bytes,
+  // and a plain producer with many requests in flight would retry those out of order.
+  await runChecked(kcat, ['-b', broker.bootstrap, '-t', topic, '-P', '-K:', '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5'], { input, timeoutMs: 120_000 });
   await broker.stop();
   await broker.start();
   const out = await runChecked(kcat, ['-b', broker.bootstrap, '-t', topic, '-C', '-e', '-o', 'beginning', '-f', '%k:%s\n', '-X', 'fetch.message.max.bytes=1048576'], { timeoutMs: 120_000 });
