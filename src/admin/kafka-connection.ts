@@ -9,7 +9,7 @@ import { FrameDecoder } from '../protocol/frame.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { API_TABLE, ApiKey } from '../protocol/messages/index.js';
-import { errorName } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import { AdminError, ConnectionError } from './errors.js';
 
 export interface ConnectionOptions {
@@ -76,7 +76,7 @@ export class KafkaConnection {
   private async negotiateVersions(): Promise<void> {
     // v3 first (flexible); an older broker answers UNSUPPORTED_VERSION with its range in a v0 body.
     let res: any = await this.requestAt(ApiKey.ApiVersions, 3, { clientSoftwareName: 'ferry', clientSoftwareVersion: '0.1.0' });
-    if (res.errorCode === 35) res = await this.requestAt(ApiKey.ApiVersions, 0, {});
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) res = await this.requestAt(ApiKey.ApiVersions, 0, {});
     if (res.errorCode !== 0) throw new AdminError(res.errorCode, 'ApiVersions');
     for (const k of res.apiKeys) this.brokerVersions.set(k.apiKey, [k.minVersion, k.maxVersion]);
   }
@@ -141,7 +141,12 @@ export class KafkaConnection {
       return;
     }
     const body = api.decodeResponse(r, p.version);
-    if (r.error) { p.reject(new ConnectionError(this.address, `cannot decode ${api.name} v${p.version} response: ${r.error}`)); return; }
+    if (r.error) {
+      const fallback = p.apiKey === ApiKey.ApiVersions ? unsupportedApiVersions(frame) : null;
+      if (fallback) p.resolve(fallback);
+      else p.reject(new ConnectionError(this.address, `cannot decode ${api.name} v${p.version} response: ${r.error}`));
+      return;
+    }
     p.resolve(body);
   }
 
@@ -156,6 +161,19 @@ export class KafkaConnection {
   get closed(): boolean { return this.closedError !== null; }
 
   close(): void { this.fail(new ConnectionError(this.address, 'connection closed')); }
+}
+
+/**
+ * KIP-511: a broker that does not speak the ApiVersions version asked for answers
+ * UNSUPPORTED_VERSION with its supported ranges in a v0 body (the header is always v0). Returns
+ * that body, or null when the frame is not such an answer.
+ */
+function unsupportedApiVersions(frame: Buffer): unknown {
+  const api = API_TABLE.get(ApiKey.ApiVersions)!;
+  const r = new Reader(frame);
+  decodeResponseHeader(r, 0);
+  const body = api.decodeResponse(r, 0) as { errorCode: number };
+  return !r.error && body.errorCode === ErrorCode.UNSUPPORTED_VERSION ? body : null;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
