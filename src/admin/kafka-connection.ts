@@ -44,7 +44,7 @@ export class KafkaConnection {
   private constructor(private readonly socket: Socket, readonly address: string, opts: ConnectionOptions) {
     this.clientId = opts.clientId ?? 'ferry-admin';
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.decoder = new FrameDecoder({ maxFrameBytes: opts.responseBytesMax ?? DEFAULT_RESPONSE_BYTES_MAX });
+    this.decoder = new FrameDecoder({ frameBytesMax: opts.responseBytesMax ?? DEFAULT_RESPONSE_BYTES_MAX });
     socket.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
       try { frames = this.decoder.push(chunk); } catch (err) { this.fail(err as Error); return; }

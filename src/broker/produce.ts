@@ -80,8 +80,8 @@ function appendPartition(
   if (!records || records.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
 
   // The topic's max.message.bytes, within what one WAL record can hold (a tiny WAL only).
-  const maxBatchBytes = Math.min(topic.maxMessageBytes, b.logs.batchBytesMax);
-  const parsed = parseBatches(records, { maxBatchBytes });
+  const batchBytesMax = Math.min(topic.maxMessageBytes, b.logs.batchBytesMax);
+  const parsed = parseBatches(records, { batchBytesMax });
   if (!Array.isArray(parsed)) {
     ctx.log.info({ topic: topicName, partition, code: parsed.errorCode, reason: parsed.message }, 'produce batch rejected');
     return fail(result, parsed.errorCode, parsed.message);

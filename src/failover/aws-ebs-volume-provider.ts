@@ -61,7 +61,7 @@ export interface AwsEbsVolumeProviderOptions {
   deviceNaming?: 'nitro' | 'xen';
   retry?: Partial<BackoffOptions>;
   /** Poll delays of waitAttached / waitDetached. */
-  poll?: { baseDelayMs: number; maxDelayMs: number };
+  poll?: { baseDelayMs: number; delayMsMax: number };
   clock?: Clock;
   log?: VolumeLog;
 }
@@ -109,15 +109,15 @@ export class AwsEbsVolumeProvider implements VolumeProvider {
   readonly crossZone = false;
   private readonly client: EC2Client;
   private readonly retry: BackoffOptions;
-  private readonly poll: { baseDelayMs: number; maxDelayMs: number };
+  private readonly poll: { baseDelayMs: number; delayMsMax: number };
   private readonly clock: Clock;
   private readonly log: VolumeLog;
 
   constructor(private readonly options: AwsEbsVolumeProviderOptions) {
     this.client = options.client;
     this.clock = options.clock ?? realClock;
-    this.retry = { baseDelayMs: 200, maxDelayMs: 5000, attemptsMax: 8, ...options.retry, clock: this.clock };
-    this.poll = options.poll ?? { baseDelayMs: 250, maxDelayMs: 2000 };
+    this.retry = { baseDelayMs: 200, delayMsMax: 5000, attemptsMax: 8, ...options.retry, clock: this.clock };
+    this.poll = options.poll ?? { baseDelayMs: 250, delayMsMax: 2000 };
     this.log = options.log ?? silentVolumeLog;
   }
 

@@ -88,7 +88,7 @@ export interface AzureZrsVolumeProviderOptions {
   /** Poll interval of the SDK's long-running-operation poller. Default 1000 ms. */
   lroIntervalMs?: number;
   retry?: Partial<BackoffOptions>;
-  poll?: { baseDelayMs: number; maxDelayMs: number };
+  poll?: { baseDelayMs: number; delayMsMax: number };
   clock?: Clock;
   log?: VolumeLog;
 }
@@ -137,15 +137,15 @@ export class AzureZrsVolumeProvider implements VolumeProvider {
   readonly crossZone = true;
   private readonly client: ComputeManagementClient;
   private readonly retry: BackoffOptions;
-  private readonly poll: { baseDelayMs: number; maxDelayMs: number };
+  private readonly poll: { baseDelayMs: number; delayMsMax: number };
   private readonly clock: Clock;
   private readonly log: VolumeLog;
 
   constructor(private readonly options: AzureZrsVolumeProviderOptions) {
     this.client = options.client;
     this.clock = options.clock ?? realClock;
-    this.retry = { baseDelayMs: 500, maxDelayMs: 10_000, attemptsMax: 6, ...options.retry, clock: this.clock };
-    this.poll = options.poll ?? { baseDelayMs: 500, maxDelayMs: 3000 };
+    this.retry = { baseDelayMs: 500, delayMsMax: 10_000, attemptsMax: 6, ...options.retry, clock: this.clock };
+    this.poll = options.poll ?? { baseDelayMs: 500, delayMsMax: 3000 };
     this.log = options.log ?? silentVolumeLog;
   }
 
@@ -341,7 +341,7 @@ export class AzureZrsVolumeProvider implements VolumeProvider {
         const retriable = isRetriableArmError(err);
         if (retriable) this.log.warn({ call: name, ...context, status: armError(err).statusCode, code: armError(err).code }, 'ARM call failed, retrying');
         return retriable;
-      }, { ...this.retry, minDelayMs: retryAfterMs });
+      }, { ...this.retry, delayMsMin: retryAfterMs });
     } catch (err) {
       throw mapArmError(err, name, map);
     }

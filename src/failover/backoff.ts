@@ -20,7 +20,7 @@ export interface BackoffOptions {
   /** First delay cap. */
   baseDelayMs: number;
   /** Largest delay cap. */
-  maxDelayMs: number;
+  delayMsMax: number;
   /** Calls in all (1 = no retry). */
   attemptsMax: number;
   clock?: Clock;
@@ -28,18 +28,18 @@ export interface BackoffOptions {
 
 /** Full jitter: a uniform delay in [0, min(max, base * 2^attempt)]. */
 export function backoffDelayMs(attempt: number, options: BackoffOptions, random: () => number): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
+  const cap = Math.min(options.delayMsMax, options.baseDelayMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * cap);
 }
 
 /**
  * Calls fn until it succeeds, throws a non-retriable error, or attemptsMax calls failed (last error
- * thrown). minDelayMs(err) lets a server's Retry-After raise the wait (capped at maxDelayMs).
+ * thrown). delayMsMin(err) lets a server's Retry-After raise the wait (capped at delayMsMax).
  */
 export async function retryWithBackoff<T>(
   fn: (attempt: number) => Promise<T>,
   isRetriable: (err: unknown) => boolean,
-  options: BackoffOptions & { minDelayMs?: (err: unknown) => number | undefined },
+  options: BackoffOptions & { delayMsMin?: (err: unknown) => number | undefined },
 ): Promise<T> {
   if (!(options.attemptsMax >= 1)) throw new RangeError(`attemptsMax ${options.attemptsMax} < 1`);
   const clock = options.clock ?? realClock;
@@ -48,7 +48,7 @@ export async function retryWithBackoff<T>(
       return await fn(attempt);
     } catch (err) {
       if (attempt + 1 >= options.attemptsMax || !isRetriable(err)) throw err;
-      const hint = Math.min(options.minDelayMs?.(err) ?? 0, options.maxDelayMs);
+      const hint = Math.min(options.delayMsMin?.(err) ?? 0, options.delayMsMax);
       await clock.sleep(Math.max(hint, backoffDelayMs(attempt, options, clock.random)));
     }
   }
@@ -57,12 +57,12 @@ export async function retryWithBackoff<T>(
 /**
  * Calls probe until it returns a value (not undefined) or timeoutMs passes; then returns
  * { done: false, last } with the last value seen by `observe`. Delays grow from baseDelayMs to
- * maxDelayMs (half fixed, half jitter, so a poll never spins).
+ * delayMsMax (half fixed, half jitter, so a poll never spins).
  */
 export async function pollUntil<T>(
   probe: () => Promise<{ done: true; value: T } | { done: false }>,
   timeoutMs: number,
-  options: { baseDelayMs: number; maxDelayMs: number; clock?: Clock },
+  options: { baseDelayMs: number; delayMsMax: number; clock?: Clock },
 ): Promise<{ done: true; value: T } | { done: false }> {
   const clock = options.clock ?? realClock;
   const deadline = clock.now() + timeoutMs;
@@ -71,7 +71,7 @@ export async function pollUntil<T>(
     if (r.done) return r;
     const left = deadline - clock.now();
     if (left <= 0) return r;
-    const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
+    const cap = Math.min(options.delayMsMax, options.baseDelayMs * 2 ** Math.min(attempt, 30));
     await clock.sleep(Math.min(left, Math.ceil(cap / 2 + clock.random() * (cap / 2))));
   }
 }

@@ -140,7 +140,7 @@ export class LocalVolumeProvider implements VolumeProvider {
       if (last.attachedTo === instanceId) return { done: true, value: last };
       if (last.attachedTo !== null) throw new VolumeInUseError(volumeId, last.attachedTo, `waiting for it to attach to ${instanceId}`);
       return { done: false };
-    }, options.timeoutMs, { baseDelayMs: 20, maxDelayMs: 500, clock: this.clock });
+    }, options.timeoutMs, { baseDelayMs: 20, delayMsMax: 500, clock: this.clock });
     if (r.done) return r.value;
     throw new VolumeTimeoutError(volumeId, `attached to ${instanceId}`, options.timeoutMs, last);
   }
@@ -150,7 +150,7 @@ export class LocalVolumeProvider implements VolumeProvider {
     const r = await pollUntil<VolumeInfo>(async () => {
       last = await this.describe(volumeId);
       return last.state === 'available' ? { done: true, value: last } : { done: false };
-    }, options.timeoutMs, { baseDelayMs: 20, maxDelayMs: 500, clock: this.clock });
+    }, options.timeoutMs, { baseDelayMs: 20, delayMsMax: 500, clock: this.clock });
     if (r.done) return r.value;
     throw new VolumeTimeoutError(volumeId, 'available', options.timeoutMs, last);
   }

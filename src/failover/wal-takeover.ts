@@ -125,7 +125,7 @@ export async function takeOverWal(o: TakeOverWalOptions): Promise<FailoverReplay
       for (const b of pending) bytes += b.bytes.length;
     }
     const uploader = new Uploader(logs, wal, o.objectStore, o.registry, index, {
-      intervalMs: 3_600_000, maxPendingBytes: Number.MAX_SAFE_INTEGER, streamSplitBytes: o.streamSplitBytes,
+      intervalMs: 3_600_000, pendingBytesMax: Number.MAX_SAFE_INTEGER, streamSplitBytes: o.streamSplitBytes,
       cacheMaxBytes: Number.MAX_SAFE_INTEGER, clusterName: o.clusterName,
     }, o.log.child({ component: 'takeover-uploader' }));
     uploader.useGuards((t, p) => guards.get(`${t}:${p}`) ?? null);

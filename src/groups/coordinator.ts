@@ -92,11 +92,11 @@ export { MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, ty
 
 export interface GroupCoordinatorConfig {
   /** group.min.session.timeout.ms */
-  minSessionTimeoutMs: number;
+  sessionTimeoutMsMin: number;
   /** group.max.session.timeout.ms */
-  maxSessionTimeoutMs: number;
+  sessionTimeoutMsMax: number;
   /** group.max.size */
-  maxGroupSize: number;
+  groupSizeMax: number;
   /** group.initial.rebalance.delay.ms */
   initialRebalanceDelayMs: number;
   /** How long a brand-new member's first JoinGroup may stay parked (Kafka: 5 min). */
@@ -108,9 +108,9 @@ export interface GroupCoordinatorConfig {
 }
 
 export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> = Object.freeze({
-  minSessionTimeoutMs: 6_000,
-  maxSessionTimeoutMs: 1_800_000,
-  maxGroupSize: 2_147_483_647,
+  sessionTimeoutMsMin: 6_000,
+  sessionTimeoutMsMax: 1_800_000,
+  groupSizeMax: 2_147_483_647,
   initialRebalanceDelayMs: 3_000,
   newMemberJoinTimeoutMs: 300_000,
   offsetMetadataMaxBytes: 4_096,
@@ -194,8 +194,8 @@ export class GroupCoordinator {
     });
     this.newMemberIdSuffix = options.newMemberIdSuffix ?? randomUUID;
     const c = this.config;
-    assert(c.minSessionTimeoutMs <= c.maxSessionTimeoutMs, 'group.min.session.timeout.ms > group.max.session.timeout.ms');
-    assert(c.maxGroupSize >= 1, 'group.max.size must be >= 1');
+    assert(c.sessionTimeoutMsMin <= c.sessionTimeoutMsMax, 'group.min.session.timeout.ms > group.max.session.timeout.ms');
+    assert(c.groupSizeMax >= 1, 'group.max.size must be >= 1');
     assert(c.initialRebalanceDelayMs >= 0, 'group.initial.rebalance.delay.ms must be >= 0');
   }
 
@@ -235,7 +235,7 @@ export class GroupCoordinator {
   private handleJoin(p: JoinGroupParams, respond: JoinWaiter): void {
     if (this.closed) return respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
     if (p.groupId === '') return respond(joinError(p.memberId, ErrorCode.INVALID_GROUP_ID));
-    if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
+    if (p.sessionTimeoutMs < this.config.sessionTimeoutMsMin || p.sessionTimeoutMs > this.config.sessionTimeoutMsMax) {
       return respond(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     const params: JoinGroupParams = {
@@ -263,7 +263,7 @@ export class GroupCoordinator {
 
   /** Kafka's capacity rule: counts members awaiting join while rebalancing, members otherwise. */
   private acceptJoiningMember(group: ClassicGroup, memberId: string): boolean {
-    const max = this.config.maxGroupSize;
+    const max = this.config.groupSizeMax;
     switch (group.state) {
       case 'Empty':
       case 'Dead':

@@ -166,10 +166,10 @@ export class Broker {
         store: meta.groupOffsets,
         logger: log.child({ component: 'groups' }),
         config: {
-          minSessionTimeoutMs: settings.groupMinSessionTimeoutMs,
-          maxSessionTimeoutMs: settings.groupMaxSessionTimeoutMs,
+          sessionTimeoutMsMin: settings.groupMinSessionTimeoutMs,
+          sessionTimeoutMsMax: settings.groupMaxSessionTimeoutMs,
           initialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
-          maxGroupSize: settings.groupMaxSize,
+          groupSizeMax: settings.groupMaxSize,
         },
       });
 
@@ -206,7 +206,7 @@ export class Broker {
       const c = settings.config;
       const server = new KafkaServer(registry, {
         host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
-        maxFrameBytes: settings.socketRequestMaxBytes, inFlightMax: 64,
+        frameBytesMax: settings.socketRequestMaxBytes, inFlightMax: 64,
         maxConnectionsPerIp: c.maxConnectionsPerIp, maxConnectionsPerIpOverrides: parseConnectionOverrides(c.maxConnectionsPerIpOverrides),
         sendQueueMaxBytes: c.socketSendQueueMaxBytes, queuedMaxResponseBytes: c.queuedMaxResponseBytes, queuedMaxRequestBytes: c.queuedMaxRequestBytes,
         requestReceiveTimeoutMs: c.requestReceiveTimeoutMs, idleTimeoutMs: c.connectionsMaxIdleMs,

@@ -94,7 +94,7 @@ export class ObjectTier {
     };
     this.index = new ObjectIndex(logs);
     this.uploader = new Uploader(logs, wal, store, registry, this.index, {
-      intervalMs: config.uploadIntervalMs, maxPendingBytes: config.uploadMaxBytes, streamSplitBytes: config.uploadStreamSplitBytes,
+      intervalMs: config.uploadIntervalMs, pendingBytesMax: config.uploadMaxBytes, streamSplitBytes: config.uploadStreamSplitBytes,
       cacheMaxBytes: config.cacheMaxBytes, clusterName: config.clusterName,
     }, log.child({ component: 'uploader' }), metrics);
     // Pulled at each scrape: caches and upload lag.

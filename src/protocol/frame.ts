@@ -1,15 +1,15 @@
 // The size-prefixed request/response frame: int32 length, then that many bytes.
 import { Writer } from './primitives.js';
 
-export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024; // socket.request.max.bytes
+export const FRAME_BYTES_MAX_DEFAULT = 100 * 1024 * 1024; // socket.request.max.bytes
 
 export class FrameTooLargeError extends Error {
   readonly code = 'FRAME_TOO_LARGE';
   constructor(
     readonly sizeBytes: number,
-    readonly maxFrameBytes: number,
+    readonly frameBytesMax: number,
   ) {
-    super(sizeBytes < 0 ? `negative frame size ${sizeBytes}` : `frame of ${sizeBytes} bytes exceeds the limit of ${maxFrameBytes}`);
+    super(sizeBytes < 0 ? `negative frame size ${sizeBytes}` : `frame of ${sizeBytes} bytes exceeds the limit of ${frameBytesMax}`);
     this.name = 'FrameTooLargeError';
   }
 }
@@ -21,7 +21,7 @@ export class FrameTooLargeError extends Error {
  * the peer declared (a peer that declares 100 MB and sends 100 bytes holds about 100 bytes).
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  readonly frameBytesMax: number;
   /** Bytes of a size prefix split across chunks. */
   private prefix = Buffer.alloc(4);
   private prefixHave = 0;
@@ -33,9 +33,9 @@ export class FrameDecoder {
   private staging: Buffer | null = null;
   private stagingUsed = 0;
 
-  constructor(opts: { maxFrameBytes?: number } = {}) {
-    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (!(this.maxFrameBytes >= 0)) throw new RangeError('maxFrameBytes must be >= 0');
+  constructor(opts: { frameBytesMax?: number } = {}) {
+    this.frameBytesMax = opts.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    if (!(this.frameBytesMax >= 0)) throw new RangeError('frameBytesMax must be >= 0');
   }
 
   /** Bytes buffered for an incomplete frame (prefix included). */
@@ -87,7 +87,7 @@ export class FrameDecoder {
         size = this.prefix.readInt32BE(0);
         this.prefixHave = 0;
       }
-      if (size < 0 || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
+      if (size < 0 || size > this.frameBytesMax) throw new FrameTooLargeError(size, this.frameBytesMax);
       if (chunk.length - pos >= size) {
         frames.push(chunk.subarray(pos, pos + size));
         pos += size;

@@ -180,7 +180,7 @@ export interface BatchError {
 
 export interface ParseBatchesOptions {
   /** Largest accepted batch, whole batch including its header (max.message.bytes). */
-  maxBatchBytes: number;
+  batchBytesMax: number;
 }
 
 /**
@@ -202,7 +202,7 @@ export function parseBatches(records: Buffer, opts: ParseBatchesOptions): BatchV
     if (batchLength < BATCH_LENGTH_MIN) return fail(ErrorCode.CORRUPT_MESSAGE, `batchLength ${batchLength} is shorter than a header`);
     const size = batchLength + BATCH_LENGTH_OVERHEAD;
     if (size > left) return fail(ErrorCode.CORRUPT_MESSAGE, `batchLength ${batchLength} exceeds the ${left - BATCH_LENGTH_OVERHEAD} bytes present`);
-    if (size > opts.maxBatchBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds the limit of ${opts.maxBatchBytes}`);
+    if (size > opts.batchBytesMax) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds the limit of ${opts.batchBytesMax}`);
     const view = new BatchView(records.subarray(pos, pos + size));
     const crc = crc32c(view.bytes.subarray(CRC_START));
     if (crc !== view.crc) return fail(ErrorCode.CORRUPT_MESSAGE, `CRC mismatch (stored ${view.crc}, computed ${crc})`);

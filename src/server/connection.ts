@@ -36,7 +36,7 @@ import type { ByteBudget } from './limits.js';
 const API_VERSIONS_KEY = 18;
 
 export interface ConnectionOptions {
-  maxFrameBytes: number;
+  frameBytesMax: number;
   /** Told when connections open and close (metrics). */
   onConnectionCount?: (delta: 1 | -1) => void;
   /** Requests being processed at once on this connection before reading pauses. */
@@ -108,7 +108,7 @@ export class Connection {
     private readonly shared: ConnectionShared,
   ) {
     this.log = parentLog.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));

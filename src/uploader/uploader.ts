@@ -28,7 +28,7 @@ import { PARTITIONS_PER_COMMIT_MAX, type ObjectRecord, type ObjectRegistry, type
 
 export interface UploaderOptions {
   intervalMs: number;
-  maxPendingBytes: number;
+  pendingBytesMax: number;
   streamSplitBytes: number;
   cacheMaxBytes: number;
   clusterName: string;
@@ -91,7 +91,7 @@ export class Uploader {
 
   start(): void {
     this.logs.onPendingBytes = (bytes) => {
-      if (bytes >= this.options.maxPendingBytes && !this.failing) this.trigger('size');
+      if (bytes >= this.options.pendingBytesMax && !this.failing) this.trigger('size');
     };
     this.schedule();
   }
@@ -227,13 +227,13 @@ export class Uploader {
 
   /**
    * The objects of one upload, in the order they must commit (a partition's runs in offset
-   * order). Each object holds at most about `maxPendingBytes` (upload.max.bytes): an object is
+   * order). Each object holds at most about `pendingBytesMax` (upload.max.bytes): an object is
    * built in memory before its PUT, so that is what an upload costs however far uploads lag.
    * A partition with at least `streamSplitBytes` gets stream objects of its own; the rest share
    * stream-set objects (at most 127 partitions each, the commit's guard limit).
    */
   private planObjects(work: PartitionUpload[]): { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] {
-    const objectBytesMax = this.options.maxPendingBytes;
+    const objectBytesMax = this.options.pendingBytesMax;
     const streams: { kind: ObjectRecord['kind']; parts: PartitionUpload[] }[] = [];
     const shared: PartitionUpload[] = [];
     for (const w of work) {

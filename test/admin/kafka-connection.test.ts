@@ -28,7 +28,7 @@ async function scriptedBroker(t: { after(fn: () => Promise<void>): void }, apiVe
   const shared = { responses: new ByteBudget(-1), requests: new ByteBudget(-1), onMuted: () => {}, onTimedOut: () => {} };
   const conns: Connection[] = [];
   const server = createServer((s) => conns.push(new Connection(s, conns.length + 1, registry, {
-    maxFrameBytes: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1,
+    frameBytesMax: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1,
   }, pino({ level: 'silent' }), () => {}, shared)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {

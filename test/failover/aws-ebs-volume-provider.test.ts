@@ -206,7 +206,7 @@ describe('aws-ebs provider: throttling and transient errors', () => {
     ec2.on(DescribeVolumesCommand).rejects(ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503));
     await assert.rejects(provider.describe(VOL), (err: unknown) => err instanceof VolumeProviderError && err.code === 'VOLUME_EC2_ERROR' && err.retriable && /RequestLimitExceeded/.test(err.message));
     assert.equal(calls().length, 8);
-    assert.ok(clock.sleeps.every((ms) => ms <= 2500), 'capped at maxDelayMs * random');
+    assert.ok(clock.sleeps.every((ms) => ms <= 2500), 'capped at delayMsMax * random');
   });
 
   test('throttling inside attach retries the same AttachVolume (same device)', async () => {

@@ -194,7 +194,7 @@ export class BrokerWal {
       trim: async () => {},
     } as unknown as Wal;
     const uploader = new Uploader(this.logs, noTrim, this.f.objectStore, this.f.registry, new ObjectIndex(this.logs), {
-      intervalMs: 3_600_000, maxPendingBytes: Number.MAX_SAFE_INTEGER, streamSplitBytes: 1 << 20,
+      intervalMs: 3_600_000, pendingBytesMax: Number.MAX_SAFE_INTEGER, streamSplitBytes: 1 << 20,
       cacheMaxBytes: Number.MAX_SAFE_INTEGER, clusterName: CLUSTER,
     }, this.f.log);
     await uploader.flush('test upload before the crash');

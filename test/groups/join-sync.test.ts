@@ -71,7 +71,7 @@ describe('JoinGroup', () => {
   });
 
   test('configurable session timeout bounds', async () => {
-    const { coordinator: c } = await harness({ minSessionTimeoutMs: 100, maxSessionTimeoutMs: 200 });
+    const { coordinator: c } = await harness({ sessionTimeoutMsMin: 100, sessionTimeoutMsMax: 200 });
     assert.equal((await c.joinGroup(joinParams('g', { sessionTimeoutMs: 201 }))).errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
     assert.equal((await c.joinGroup(joinParams('g', { sessionTimeoutMs: 150 }))).errorCode, ErrorCode.MEMBER_ID_REQUIRED);
     c.close();
@@ -130,7 +130,7 @@ describe('JoinGroup', () => {
   });
 
   test('GROUP_MAX_SIZE_REACHED', async () => {
-    const { coordinator: c } = await harness({ maxGroupSize: 1 });
+    const { coordinator: c } = await harness({ groupSizeMax: 1 });
     await stableSingle(c, 'g');
     const r = await c.joinGroup(joinParams('g'));
     assert.equal(r.errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED);

@@ -10,7 +10,7 @@ import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/he
 import { API_TABLE } from '../../src/protocol/messages/index.js';
 
 export class RawKafkaConnection {
-  private readonly decoder = new FrameDecoder({ maxFrameBytes: 256 * 1024 * 1024 });
+  private readonly decoder = new FrameDecoder({ frameBytesMax: 256 * 1024 * 1024 });
   private readonly frames: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private nextCorrelationId = 1;

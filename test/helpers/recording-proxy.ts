@@ -36,7 +36,7 @@ export class RecordingProxy {
     const upstream = connect(this.upstream);
     this.sockets.add(client);
     this.sockets.add(upstream);
-    const decoder = new FrameDecoder({ maxFrameBytes: 256 * 1024 * 1024 });
+    const decoder = new FrameDecoder({ frameBytesMax: 256 * 1024 * 1024 });
     client.on('data', (chunk: Buffer) => {
       try {
         for (const f of decoder.push(chunk)) {

@@ -24,7 +24,7 @@ class MemoryWal implements WalAppender {
 function batch(values: string[], timestamp = 1000, producer?: { id: bigint; epoch: number; seq: number }): BatchView {
   const bytes = buildRecordBatch(values.map((v, i) => ({ value: Buffer.from(v), timestamp: BigInt(timestamp + i) })),
     producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq } : {});
-  const parsed = parseBatches(bytes, { maxBatchBytes: 1 << 20 });
+  const parsed = parseBatches(bytes, { batchBytesMax: 1 << 20 });
   assert.ok(Array.isArray(parsed));
   return parsed[0];
 }
@@ -99,7 +99,7 @@ test('LogAppendTime rewrites maxTimestamp and keeps the CRC valid', async () => 
   const st = logs.ensure(TOPIC, 0, 0);
   await logs.append(st, [toAppend(batch(['a'], 10))], 99_000).done;
   const bytes = st.log.read(0, 1 << 20, true).batches[0];
-  const parsed = parseBatches(bytes, { maxBatchBytes: 1 << 20 });
+  const parsed = parseBatches(bytes, { batchBytesMax: 1 << 20 });
   assert.ok(Array.isArray(parsed), 'CRC still valid');
   assert.equal(parsed[0].maxTimestamp, 99_000n);
   assert.equal(st.log.maxTimestamp()?.timestamp, 99_000);

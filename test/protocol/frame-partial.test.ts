@@ -13,12 +13,12 @@ function prefix(size: number): Buffer {
 describe('FrameDecoder with incomplete frames', () => {
   test('a frame declaring 50 MB with 100 bytes sent holds about 100 bytes, not 50 MB', () => {
     const declared = 50 * 1024 * 1024;
-    const d = new FrameDecoder({ maxFrameBytes: 100 * 1024 * 1024 });
+    const d = new FrameDecoder({ frameBytesMax: 100 * 1024 * 1024 });
     const before = process.memoryUsage().arrayBuffers;
     const held: FrameDecoder[] = [];
     // Ten of them: an up-front allocation would show as 500 MB.
     for (let i = 0; i < 10; i++) {
-      const di = new FrameDecoder({ maxFrameBytes: 100 * 1024 * 1024 });
+      const di = new FrameDecoder({ frameBytesMax: 100 * 1024 * 1024 });
       assert.deepEqual(di.push(Buffer.concat([prefix(declared), randomBytes(100)])), []);
       held.push(di);
     }
@@ -34,7 +34,7 @@ describe('FrameDecoder with incomplete frames', () => {
   test('a frame trickled one byte at a time comes out whole, and the decoder is then empty', () => {
     const payload = randomBytes(70_000);
     const stream = encodeFrame(payload);
-    const d = new FrameDecoder({ maxFrameBytes: 100_000 });
+    const d = new FrameDecoder({ frameBytesMax: 100_000 });
     const out: Buffer[] = [];
     for (let i = 0; i < stream.length; i++) {
       out.push(...d.push(stream.subarray(i, i + 1)));
@@ -51,7 +51,7 @@ describe('FrameDecoder with incomplete frames', () => {
     const payload = randomBytes(300_000);
     const stream = Buffer.concat([encodeFrame(payload), encodeFrame(Buffer.from('next'))]);
     const cuts = [3, 1, 40_000, 7, 7, 100, 65_536, 2, 20_000, 150_000];
-    const d = new FrameDecoder({ maxFrameBytes: 1_000_000 });
+    const d = new FrameDecoder({ frameBytesMax: 1_000_000 });
     const out: Buffer[] = [];
     let pos = 0;
     for (const n of cuts) {
@@ -65,7 +65,7 @@ describe('FrameDecoder with incomplete frames', () => {
   });
 
   test('incompleteFrameBytes: 4 for a split prefix, the declared size once known, 0 between frames', () => {
-    const d = new FrameDecoder({ maxFrameBytes: 1000 });
+    const d = new FrameDecoder({ frameBytesMax: 1000 });
     d.push(Buffer.from([0, 0]));
     assert.equal(d.incompleteFrameBytes, 4);
     d.push(Buffer.from([0, 10, 1, 2]));
@@ -77,7 +77,7 @@ describe('FrameDecoder with incomplete frames', () => {
   });
 
   test('reset drops the incomplete frame', () => {
-    const d = new FrameDecoder({ maxFrameBytes: 1000 });
+    const d = new FrameDecoder({ frameBytesMax: 1000 });
     d.push(Buffer.concat([prefix(500), Buffer.alloc(100)]));
     d.reset();
     assert.equal(d.bufferedBytes, 0);

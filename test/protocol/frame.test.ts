@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FrameDecoder, FrameTooLargeError, encodeFrame, frameWriter, DEFAULT_MAX_FRAME_BYTES } from '../../src/protocol/frame.js';
+import { FrameDecoder, FrameTooLargeError, encodeFrame, frameWriter, FRAME_BYTES_MAX_DEFAULT } from '../../src/protocol/frame.js';
 
 describe('FrameDecoder', () => {
   test('frames split at arbitrary points come out whole and in order', () => {
@@ -11,7 +11,7 @@ describe('FrameDecoder', () => {
         fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
         (payloads, cuts) => {
           const stream = Buffer.concat(payloads.map((p) => encodeFrame(Buffer.from(p))));
-          const d = new FrameDecoder({ maxFrameBytes: 1000 });
+          const d = new FrameDecoder({ frameBytesMax: 1000 });
           const out: Buffer[] = [];
           let pos = 0;
           let i = 0;
@@ -37,7 +37,7 @@ describe('FrameDecoder', () => {
 
   test('a 2 GiB length prefix throws before any allocation', () => {
     const d = new FrameDecoder();
-    assert.equal(d.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
+    assert.equal(d.frameBytesMax, FRAME_BYTES_MAX_DEFAULT);
     const before = process.memoryUsage().arrayBuffers;
     assert.throws(() => d.push(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0])), FrameTooLargeError);
     assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024);
@@ -48,10 +48,10 @@ describe('FrameDecoder', () => {
   });
 
   test('the limit applies to split prefixes too, and exactly-at-limit passes', () => {
-    const d = new FrameDecoder({ maxFrameBytes: 10 });
+    const d = new FrameDecoder({ frameBytesMax: 10 });
     assert.deepEqual(d.push(Buffer.from([0, 0])), []);
     assert.throws(() => d.push(Buffer.from([0, 11])), FrameTooLargeError);
-    const ok = new FrameDecoder({ maxFrameBytes: 10 });
+    const ok = new FrameDecoder({ frameBytesMax: 10 });
     assert.equal(ok.push(encodeFrame(Buffer.alloc(10, 7)))[0]!.length, 10);
   });
 
@@ -67,6 +67,6 @@ describe('FrameDecoder', () => {
     assert.equal(bytes.length, 4 + 4 + big.length + 2);
     const chunks = w.toChunks();
     assert.ok(chunks.includes(big), 'the large payload is passed by reference');
-    assert.deepEqual(new FrameDecoder({ maxFrameBytes: 200_000 }).push(bytes)[0], bytes.subarray(4));
+    assert.deepEqual(new FrameDecoder({ frameBytesMax: 200_000 }).push(bytes)[0], bytes.subarray(4));
   });
 });

@@ -61,7 +61,7 @@ describe('golden request vectors from real clients', () => {
         // Real clients' batches pass our batch validation (CRC-32C, counts, magic 2).
         for (const t of (body as ProduceRequest).topicData) {
           for (const p of t.partitionData) {
-            const batches = parseBatches(p.records ?? Buffer.alloc(0), { maxBatchBytes: 1 << 20 });
+            const batches = parseBatches(p.records ?? Buffer.alloc(0), { batchBytesMax: 1 << 20 });
             assert.ok(Array.isArray(batches) && batches.length > 0, JSON.stringify(batches));
           }
         }

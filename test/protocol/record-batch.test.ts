@@ -26,7 +26,7 @@ function expectError(res: BatchView[] | BatchError, code: number): BatchError {
 describe('record batches', () => {
   test('a good batch parses with its header fields', () => {
     const b = good();
-    const res = parseBatches(b, { maxBatchBytes: 1 << 20 });
+    const res = parseBatches(b, { batchBytesMax: 1 << 20 });
     assert.ok(Array.isArray(res));
     assert.equal(res.length, 1);
     const v = res[0]!;
@@ -48,25 +48,25 @@ describe('record batches', () => {
   });
 
   test('several batches in one slice', () => {
-    const res = parseBatches(Buffer.concat([good(), good(), good()]), { maxBatchBytes: 1 << 20 });
+    const res = parseBatches(Buffer.concat([good(), good(), good()]), { batchBytesMax: 1 << 20 });
     assert.ok(Array.isArray(res));
     assert.equal(res.length, 3);
-    assert.deepEqual(parseBatches(Buffer.alloc(0), { maxBatchBytes: 100 }), []);
+    assert.deepEqual(parseBatches(Buffer.alloc(0), { batchBytesMax: 100 }), []);
   });
 
   test('a wrong CRC is CORRUPT_MESSAGE', () => {
     const b = good();
     b[b.length - 1]! ^= 0xff;
-    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+    expectError(parseBatches(b, { batchBytesMax: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
   });
 
   test('a truncated batch is CORRUPT_MESSAGE, at every cut', () => {
     const b = good();
     for (let cut = 1; cut < b.length; cut++) {
-      expectError(parseBatches(b.subarray(0, cut), { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+      expectError(parseBatches(b.subarray(0, cut), { batchBytesMax: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
     }
     // a good batch followed by a partial one rejects the whole slice
-    const e = expectError(parseBatches(Buffer.concat([b, b.subarray(0, 30)]), { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+    const e = expectError(parseBatches(Buffer.concat([b, b.subarray(0, 30)]), { batchBytesMax: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
     assert.equal(e.batchIndex, 1);
   });
 
@@ -74,7 +74,7 @@ describe('record batches', () => {
     for (const magic of [0, 1]) {
       const b = good();
       b.writeInt8(magic, 16);
-      expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+      expectError(parseBatches(b, { batchBytesMax: 1 << 20 }), ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
     }
   });
 
@@ -82,19 +82,19 @@ describe('record batches', () => {
     const b = good();
     b.writeInt32BE(5, 57);
     recomputeCrc(b);
-    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.INVALID_RECORD);
+    expectError(parseBatches(b, { batchBytesMax: 1 << 20 }), ErrorCode.INVALID_RECORD);
   });
 
-  test('a batch above maxBatchBytes is MESSAGE_TOO_LARGE', () => {
+  test('a batch above batchBytesMax is MESSAGE_TOO_LARGE', () => {
     const b = good();
-    expectError(parseBatches(b, { maxBatchBytes: b.length - 1 }), ErrorCode.MESSAGE_TOO_LARGE);
-    assert.ok(Array.isArray(parseBatches(b, { maxBatchBytes: b.length })));
+    expectError(parseBatches(b, { batchBytesMax: b.length - 1 }), ErrorCode.MESSAGE_TOO_LARGE);
+    assert.ok(Array.isArray(parseBatches(b, { batchBytesMax: b.length })));
   });
 
   test('a batchLength shorter than a header is CORRUPT_MESSAGE', () => {
     const b = good();
     b.writeInt32BE(10, 8);
-    expectError(parseBatches(b, { maxBatchBytes: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
+    expectError(parseBatches(b, { batchBytesMax: 1 << 20 }), ErrorCode.CORRUPT_MESSAGE);
   });
 
   test('setters rewrite in place and keep the CRC valid', () => {
@@ -106,7 +106,7 @@ describe('record batches', () => {
     assert.ok(verifyCrc(b));
     setMaxTimestampAndCrc(b, 99999n);
     assert.ok(verifyCrc(b));
-    const res = parseBatches(b, { maxBatchBytes: 1 << 20 });
+    const res = parseBatches(b, { batchBytesMax: 1 << 20 });
     assert.ok(Array.isArray(res));
     const v = res[0]!;
     assert.equal(v.baseOffset, 123456789012n);

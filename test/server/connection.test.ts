@@ -46,7 +46,7 @@ async function serve(t: { after(fn: () => Promise<void>): void }, behaviour: Beh
   const connectionWaiters: Array<() => void> = [];
   const server: Server = createServer((socket) => {
     connections.push(new Connection(socket, connections.length + 1, registry, {
-      maxFrameBytes: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1, ...options,
+      frameBytesMax: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1, ...options,
     }, pino({ level: 'silent' }), (c) => closed.push(c), shared));
     for (const w of connectionWaiters.splice(0)) w();
   });

@@ -87,7 +87,7 @@ export async function openTier(t: { after(fn: () => Promise<void>): void }, opts
     dir, meta, topics, wal, logs, store, registry, index, reads,
     uploader(options = {}) {
       const u = new Uploader(logs, wal, store, registry, index, {
-        intervalMs: 3_600_000, retryBackoffMs: 3_600_000, maxPendingBytes: 1 << 20, streamSplitBytes: 1 << 20,
+        intervalMs: 3_600_000, retryBackoffMs: 3_600_000, pendingBytesMax: 1 << 20, streamSplitBytes: 1 << 20,
         cacheMaxBytes: 1 << 30, clusterName: CLUSTER, ...options,
       }, silent);
       uploaders.push(u);
@@ -96,7 +96,7 @@ export async function openTier(t: { after(fn: () => Promise<void>): void }, opts
     async produce(topic, partition, count, o = {}) {
       const ts = o.ts ?? 1_000_000;
       const bytes = buildRecordBatch(Array.from({ length: count }, (_, i) => ({ value: Buffer.alloc(o.valueBytes ?? 100, i & 0xff), timestamp: BigInt(ts) })));
-      const parsed = parseBatches(bytes, { maxBatchBytes: 1 << 20 });
+      const parsed = parseBatches(bytes, { batchBytesMax: 1 << 20 });
       if (!Array.isArray(parsed)) throw new Error(parsed.message);
       const v = parsed[0]!;
       const st = tier.partition(topic, partition);

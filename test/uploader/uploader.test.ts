@@ -46,7 +46,7 @@ test('objects are cut at upload.max.bytes; a partition\'s runs commit in offset 
   const small = await tier.produce(b, 0, 1, { valueBytes: 10 });
   const batchBytes = produced[0]!.length;
   // Three batches per object; a partition with at least 2.5 batches pending gets stream objects.
-  const uploader = tier.uploader({ maxPendingBytes: 3 * batchBytes + 10, streamSplitBytes: Math.floor(2.5 * batchBytes), cacheMaxBytes: 0 });
+  const uploader = tier.uploader({ pendingBytesMax: 3 * batchBytes + 10, streamSplitBytes: Math.floor(2.5 * batchBytes), cacheMaxBytes: 0 });
   await uploader.flush('test');
 
   const names = new Map([[a.topicId, 'big'], [b.topicId, 'small']]);
@@ -83,7 +83,7 @@ test('a single batch larger than upload.max.bytes is an object of its own, never
   const topic = await tier.topics.create('huge', 1, [], false);
   const first = await tier.produce(topic, 0, 1, { valueBytes: 20_000 });
   await tier.produce(topic, 0, 1, { valueBytes: 20_000 });
-  await tier.uploader({ maxPendingBytes: 1_000, streamSplitBytes: 1_000 }).flush('test');
+  await tier.uploader({ pendingBytesMax: 1_000, streamSplitBytes: 1_000 }).flush('test');
   const objects = tier.registry.commits.flatMap((c) => c.add);
   assert.deepEqual(objects.map((o) => o.blocks.map((b) => [b.baseOffset, b.endOffset])), [[[0, 1]], [[1, 2]]]);
   assert.ok(objects.every((o) => o.size > first.length));
@@ -130,7 +130,7 @@ test('when a later run of an upload fails its guard, the runs before it stay com
   const topic = await tier.topics.create('partial', 1, [], false);
   const produced: Buffer[] = [];
   for (let i = 0; i < 6; i++) produced.push(await tier.produce(topic, 0, 1, { valueBytes: 1_000 }));
-  const uploader = tier.uploader({ maxPendingBytes: 2 * produced[0]!.length + 10, streamSplitBytes: 1 });
+  const uploader = tier.uploader({ pendingBytesMax: 2 * produced[0]!.length + 10, streamSplitBytes: 1 });
   await uploader.flush('learn-revision');
   // Fresh data for a second upload of three runs; the second run's commit is fenced.
   for (let i = 0; i < 6; i++) produced.push(await tier.produce(topic, 0, 1, { valueBytes: 1_000 }));
@@ -178,7 +178,7 @@ test('the producer state of uploaded data is committed with it (idempotence surv
   const tier = await openTier(t);
   const topic = await tier.topics.create('idem', 1, [], false);
   const st = tier.partition(topic);
-  const parsed = parseBatches(buildRecordBatch([{ value: Buffer.from('x') }, { value: Buffer.from('y') }], { producerId: 77n, producerEpoch: 0, baseSequence: 0 }), { maxBatchBytes: 1 << 20 });
+  const parsed = parseBatches(buildRecordBatch([{ value: Buffer.from('x') }, { value: Buffer.from('y') }], { producerId: 77n, producerEpoch: 0, baseSequence: 0 }), { batchBytesMax: 1 << 20 });
   assert.ok(Array.isArray(parsed));
   const v = parsed[0]!;
   const seq = { firstSeq: 0, lastSeq: 1, baseOffset: -1, lastOffset: -1, durable: Promise.resolve() };
