@@ -99,7 +99,8 @@ class Harness {
   async crash(seed: number, ticks: number, keep: number, trimAt: number | null = null): Promise<void> {
     const trimsTo = new Set([this.wal.trimOffset]);
     if (trimAt !== null && this.live.length > 0) {
-      const to = this.live[Math.floor(trimAt * this.live.length)]!.offset;
+      // trimAt may be exactly 1: the last live record at most.
+      const to = this.live[Math.min(this.live.length - 1, Math.floor(trimAt * this.live.length))]!.offset;
       trimsTo.add(to);
       this.wal.trim(to).catch(() => {});
     }
