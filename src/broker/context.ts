@@ -9,6 +9,24 @@ import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 
+// The handlers see narrow views of the process's parts: only what they call is in reach, and
+// src/node may hand any implementation that has these members.
+
+/** Partition logs: find a partition, append, wait for data, memory back-pressure. */
+export type HandlerLogs = Pick<LogManager, 'get' | 'append' | 'notifier' | 'pendingFull' | 'batchBytesMax'>;
+/** Topic state and its admin operations. */
+export type HandlerTopics = Pick<TopicService,
+  'byName' | 'byId' | 'list' | 'autoCreate' | 'create' | 'delete' | 'addPartitions' | 'alterConfigs'
+  | 'describeConfigs' | 'advanceLogStart' | 'onTopicsRemoved'>;
+/** Reads below the log cache (through the object store) and timestamp lookups. */
+export type HandlerReads = Pick<ReadPath, 'read' | 'maxTimestamp' | 'offsetForTimestamp'>;
+/** Group membership and committed offsets. */
+export type HandlerGroups = Pick<GroupCoordinator,
+  'joinGroup' | 'syncGroup' | 'heartbeat' | 'leaveGroup' | 'listGroups' | 'describeGroups' | 'deleteGroups'
+  | 'commitOffsets' | 'fetchOffsets' | 'deleteOffsets' | 'deleteTopicOffsets' | 'deleteOffsetsOfMissingTopics' | 'adoptGroup'>;
+/** The per-request figures handlers count. */
+export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'>;
+
 export interface BrokerEndpoint {
   nodeId: number;
   host: string;
@@ -35,14 +53,14 @@ export interface BrokerContext {
   limits: BrokerLimits;
   /** The broker's static configuration (DescribeConfigs of the broker resource). */
   brokerConfig: { redacted(): Record<string, string | null>; isExplicit(key: string): boolean };
-  topics: TopicService;
-  logs: LogManager;
+  topics: HandlerTopics;
+  logs: HandlerLogs;
   /** Reads through the log cache and, below it, the object store. */
-  reads: ReadPath;
-  groups: GroupCoordinator;
+  reads: HandlerReads;
+  groups: HandlerGroups;
   producerIds: ProducerIdSource;
-  registry: HandlerRegistry;
-  metrics: BrokerMetrics;
+  registry: Pick<HandlerRegistry, 'list'>;
+  metrics: HandlerMetrics;
   /** Who leads which partition, which brokers are alive, who coordinates a group. */
   leadership: Leadership;
   log: Logger;

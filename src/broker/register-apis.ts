@@ -22,13 +22,14 @@ import {
 } from './config-admin.js';
 import { registerGroupApis } from './group-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
 
-export function registerApis(registry: HandlerRegistry, b: BrokerContext): void {
+export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics): void {
   const add = (key: number, v: { min: number; max: number }, handler: Handler) => {
     const spec = API_TABLE.get(key);
     if (!spec) throw new Error(`no codec for api key ${key}`);
     // Never advertise a version the codecs cannot encode.
-    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), instrumentHandler(b.metrics, handler));
+    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), instrumentHandler(metrics, handler));
   };
   add(ApiKey.ApiVersions, API_VERSIONS_VERSIONS, makeApiVersionsHandler(b));
   add(ApiKey.Metadata, METADATA_VERSIONS, makeMetadataHandler(b));

@@ -107,6 +107,8 @@ export class Broker {
   private constructor(
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
+    /** The concrete parts behind the context's narrow views (tests and operations reach them here). */
+    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator },
     private readonly server: KafkaServer,
     private readonly wal: Wal,
     readonly tier: ObjectTier,
@@ -202,7 +204,7 @@ export class Broker {
           process.exit(70);
         },
       };
-      registerApis(registry, context);
+      registerApis(registry, context, metrics);
       const c = settings.config;
       const server = new KafkaServer(registry, {
         host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
@@ -228,7 +230,7 @@ export class Broker {
       const address = await early.handOver(() => server.listen());
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
-      broker = new Broker(settings, context, server, wal, tier, meta, log, address);
+      broker = new Broker(settings, context, { metrics, logs, groups }, server, wal, tier, meta, log, address);
       broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
@@ -263,14 +265,14 @@ export class Broker {
   private async doStop(): Promise<void> {
     this.log.info('broker stopping');
     this.ready = false;
-    this.context.metrics.setReady(false);
+    this.parts.metrics.setReady(false);
     // A cluster member first hands its partitions over (uploads them) and leaves the cluster.
     if (this.cluster) await this.cluster.shutdown(this.settings.config.shutdownTimeoutMs).catch((err) => this.log.warn({ err }, 'controlled shutdown failed'));
     this.stopFollowingTopics?.();
     await this.server.close();
     // The final upload empties the WAL into the object store.
     await this.tier.stop();
-    this.context.groups.close();
+    this.parts.groups.close();
     await this.wal.close();
     await this.meta.close();
     await this.ops?.close();

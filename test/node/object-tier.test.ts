@@ -269,12 +269,12 @@ test('a long object-store outage fills the WAL: produce gets a retriable error, 
     assert.equal(again.responses[0].partitionResponses[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
     assert.match(again.responses[0].partitionResponses[0].errorMessage ?? '', /WAL full/);
     assert.ok(Date.now() - t0 < 150, 'a full WAL refuses without waiting');
-    const metrics = await env.broker.context.metrics.scrape();
+    const metrics = await env.broker.parts.metrics.scrape();
     assert.match(metrics, /^ferry_wal_full\{[^}]*\} 1$/m);
     assert.match(metrics, /^ferry_uploads_failing\{[^}]*\} 1$/m);
     faulty!.outage(false);
     await env.broker.tier.uploader.trigger('test');
-    assert.match(await env.broker.context.metrics.scrape(), /^ferry_wal_full\{[^}]*\} 0$/m, 'the trim after the upload ended the full state');
+    assert.match(await env.broker.parts.metrics.scrape(), /^ferry_wal_full\{[^}]*\} 0$/m, 'the trim after the upload ended the full state');
     const after = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'fill', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('after') }]) }] }] });
     assert.equal(after.responses[0].partitionResponses[0].errorCode, 0, 'produce works again once uploads caught up');
     // The refusals took no offsets: the first produce after them follows the last acknowledged one.
@@ -346,7 +346,7 @@ test('memory bounds: an upload is cut into objects of about upload.max.bytes; pr
     const tier = env.broker.tier;
     await setup(conn, 'cut', 3);
     // The early-upload trigger would empty memory before the bound: hold it off to see the bound.
-    env.broker.context.logs.onPendingBytes = null;
+    env.broker.parts.logs.onPendingBytes = null;
     let refused: string | null = null;
     let acked = 0;
     for (let i = 0; i < 400 && !refused; i++) {

@@ -40,7 +40,7 @@ async function start(extra: Record<string, string>): Promise<Env> {
 /** Sum of a metric's samples whose labels include `labels`. */
 async function metric(broker: Broker, name: string, labels: Record<string, string> = {}): Promise<number> {
   let sum = 0;
-  for (const line of (await broker.context.metrics.scrape()).split('\n')) {
+  for (const line of (await broker.parts.metrics.scrape()).split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
