@@ -19,6 +19,8 @@
  *   heartbeat(HeartbeatParams)        -> HeartbeatResult
  *   leaveGroup(LeaveGroupParams)      -> LeaveGroupResult    v0-2: top-level error = leaveGroupV0Error(result)
  *   commitOffsets(OffsetCommitParams) -> OffsetCommitResult  answers after the store made them durable
+ *   commitTxnOffsets(TxnOffsetCommitParams) -> OffsetCommitResult  pending until the transaction ends
+ *   completeTxn(producerId, commit)   -> void                the marker: pending offsets committed or dropped
  *   fetchOffsets(OffsetFetchParams)   -> OffsetFetchResult   call once per group for OffsetFetch v8+
  *   deleteOffsets(OffsetDeleteParams) -> OffsetDeleteResult
  *   deleteGroups(groupIds)            -> DeleteGroupResult[] (one per distinct id)
@@ -65,9 +67,13 @@
  *     (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS while
  *     CompletingRebalance). A commit also counts as a heartbeat. What happens to the offsets
  *     themselves (and OffsetFetch, OffsetDelete): offset-manager.ts.
+ *   - TxnOffsetCommit (Kafka's handleTxnCommitOffsets): an unknown group is created Empty; with a
+ *     generation, member or instance id given (v3+, KIP-447) they are checked as for OffsetCommit
+ *     (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION), else any group state is fine;
+ *     no REBALANCE_IN_PROGRESS and no heartbeat. The offsets stay pending until completeTxn.
  *   - After restart: groups with committed offsets exist, Empty, generation 0.
  *   - Empty groups without offsets are forgotten by a periodic sweep (emptyGroupSweepIntervalMs).
- *   Not implemented: offset retention (offsets.retention.minutes), transactional offsets.
+ *   Not implemented: offset retention (offsets.retention.minutes).
  *
  * Every parked request is answered exactly once: when its phase completes, when its member is
  * removed or replaced, when a retry supersedes it, or at close().
@@ -83,12 +89,14 @@ import type {
   DeleteGroupResult, DescribedGroup, GroupLogger, HeartbeatParams, HeartbeatResult, JoinGroupParams, JoinGroupProtocol,
   JoinGroupResult, LeaveGroupParams, LeaveGroupResult, ListGroupsParams, ListGroupsResult, OffsetCommitParams,
   OffsetCommitResult, OffsetDeleteParams, OffsetDeleteResult, OffsetFetchParams, OffsetFetchResult, SyncGroupParams,
-  SyncGroupResult,
+  SyncGroupResult, TxnOffsetCommitParams,
 } from './types.js';
 
 export * from './types.js';
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './clock.js';
-export { MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type StoredGroupOffsets, type TopicRef } from './offset-store.js';
+export {
+  MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type PendingTxnOffsets, type StoredGroupOffsets, type TopicRef,
+} from './offset-store.js';
 
 export interface GroupCoordinatorConfig {
   /** group.min.session.timeout.ms */
@@ -773,6 +781,46 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
+  /**
+   * TxnOffsetCommit (the handler answers UNKNOWN_TOPIC_OR_PARTITION for missing topics itself):
+   * checks the group as Kafka's handleTxnCommitOffsets does, then the offsets are stored as pending
+   * for (groupId, producerId); OffsetFetch sees them only after completeTxn(producerId, true).
+   */
+  async commitTxnOffsets(p: TxnOffsetCommitParams): Promise<OffsetCommitResult> {
+    if (this.closed) return offsetCommitError(p, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (p.groupId === '') return offsetCommitError(p, ErrorCode.INVALID_GROUP_ID);
+    let group = this.groups.get(p.groupId);
+    if (group === undefined) {
+      this.log.info({ groupId: p.groupId, transactionalId: p.transactionalId }, 'creating empty group via transactional offset commit');
+      group = this.getOrCreateGroup(p.groupId);
+    }
+    const err = this.validateTxnOffsetCommit(group, p);
+    if (err !== ErrorCode.NONE) return offsetCommitError(p, err);
+    return this.offsets.commitTxn(group, p);
+  }
+
+  /** Kafka's validateOffsetCommit with isTransactional: no member needed without generation, any state. */
+  private validateTxnOffsetCommit(group: ClassicGroup, p: TxnOffsetCommitParams): number {
+    if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (p.generationId < 0 && group.is('Empty')) return ErrorCode.NONE;
+    if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
+      const err = this.validateCurrentMember(group, p.memberId, p.groupInstanceId);
+      if (err !== ErrorCode.NONE) return err;
+      if (p.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * The transaction marker of `producerId` arrived (WriteTxnMarkers for the group's offsets):
+   * commit -> the pending offsets of that producer in every group held here become committed
+   * offsets; abort -> they are dropped. Durable when resolved; idempotent (a repeated marker finds
+   * nothing). Rejects when closed or when the store fails: call again.
+   */
+  completeTxn(producerId: bigint, commit: boolean): Promise<void> {
+    return this.offsets.completeTxn(producerId, commit);
+  }
+
   fetchOffsets(p: OffsetFetchParams): Promise<OffsetFetchResult> {
     return this.offsets.fetch(p);
   }
@@ -875,6 +923,7 @@ export class GroupCoordinator {
       pendingMemberIds: [...g.pendingJoinMembers.keys()],
       pendingSyncMemberIds: [...g.pendingSyncMembers],
       offsetCount: [...g.offsets.values()].reduce((n, t) => n + t.size, 0),
+      pendingTxnOffsetCount: [...g.pendingTxnOffsets.values()].reduce((n, t) => n + t.size, 0),
     };
   }
 
@@ -927,4 +976,6 @@ export interface GroupSnapshot {
   pendingMemberIds: string[];
   pendingSyncMemberIds: string[];
   offsetCount: number;
+  /** Pending transactional offsets, over all producers. */
+  pendingTxnOffsetCount: number;
 }

@@ -1,7 +1,7 @@
 /**
  * One classic consumer group: members, state, generation, leader, selected protocol, committed
- * offsets. Data plus the state machine's bookkeeping; the coordinator drives the transitions and
- * owns the timers. Mirrors Kafka's ClassicGroup.
+ * offsets and pending transactional ones. Data plus the state machine's bookkeeping; the
+ * coordinator drives the transitions and owns the timers. Mirrors Kafka's ClassicGroup.
  */
 import { assert } from '../common/assert.js';
 import type { CommittedOffset, OffsetKey } from './offset-store.js';
@@ -102,6 +102,11 @@ export class ClassicGroup {
 
   /** topic -> partition -> committed offset (only what the store has made durable). */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
+  /**
+   * producer id -> `${partition}:${topic}` -> transactional offset the store holds as pending
+   * (TxnOffsetCommit made durable, marker not yet seen). Not visible to OffsetFetch.
+   */
+  readonly pendingTxnOffsets = new Map<bigint, Map<string, CommittedOffset>>();
   /** Serialises this group's store calls so they apply in order. */
   storeQueue: Promise<unknown> = Promise.resolve();
   /** Store calls queued or running: a group with work in flight is never swept. */
@@ -375,8 +380,36 @@ export class ClassicGroup {
     return removed;
   }
 
+  /** Committed or pending: a group with either is not forgotten (Kafka's hasOffsets). */
   get hasOffsets(): boolean {
-    return this.offsets.size > 0;
+    return this.offsets.size > 0 || this.pendingTxnOffsets.size > 0;
+  }
+
+  putPendingOffset(producerId: bigint, o: CommittedOffset): void {
+    let p = this.pendingTxnOffsets.get(producerId);
+    if (p === undefined) this.pendingTxnOffsets.set(producerId, (p = new Map()));
+    p.set(pendingKey(o), o);
+  }
+
+  /** True when some open transaction has a pending offset for the partition (OffsetFetch requireStable). */
+  hasPendingOffset(topic: string, partition: number): boolean {
+    const k = pendingKey({ topic, partition });
+    for (const p of this.pendingTxnOffsets.values()) if (p.has(k)) return true;
+    return false;
+  }
+
+  /** Every pending offset, with its producer id. */
+  *allPendingOffsets(): Generator<{ producerId: bigint; offset: CommittedOffset }> {
+    for (const [producerId, p] of this.pendingTxnOffsets) for (const offset of p.values()) yield { producerId, offset };
+  }
+
+  /** Drops the partition's pending offsets of every producer. */
+  removePendingOffset(k: OffsetKey): void {
+    const key = pendingKey(k);
+    for (const [producerId, p] of this.pendingTxnOffsets) {
+      p.delete(key);
+      if (p.size === 0) this.pendingTxnOffsets.delete(producerId);
+    }
   }
 
   private incrementSupported(m: GroupMember): void {
@@ -391,4 +424,8 @@ export class ClassicGroup {
       else this.supportedProtocols.set(p.name, n);
     }
   }
+}
+
+function pendingKey(k: OffsetKey): string {
+  return `${k.partition}:${k.topic}`;
 }

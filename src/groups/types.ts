@@ -129,6 +129,24 @@ export interface OffsetCommitParams {
   }>;
 }
 
+export interface TxnOffsetCommitParams {
+  /** The TxnOffsetCommit request version (v3+ carries generation, member and instance id). */
+  apiVersion: number;
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  /** Not checked here: fencing the producer is the transaction coordinator's and the handler's job. */
+  producerEpoch: number;
+  /** v3+; -1 when not given (v0-2, or a producer not tied to a group generation). */
+  generationId: number;
+  /** v3+; '' when not given. */
+  memberId: string;
+  /** v3+; null when not given. */
+  groupInstanceId: string | null;
+  /** As for OffsetCommit: only existing topics (the handler answers UNKNOWN_TOPIC_OR_PARTITION); commitTimestampMs is ignored (now). */
+  topics: OffsetCommitParams['topics'];
+}
+
 export interface OffsetCommitResult {
   topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }>;
 }
@@ -137,7 +155,11 @@ export interface OffsetFetchParams {
   groupId: string;
   /** null: every committed offset of the group (v2+). */
   topics: Array<{ name: string; partitionIndexes: number[] }> | null;
-  /** v7+; accepted (there are no transactional offsets, so nothing is ever unstable). */
+  /**
+   * v7+ (false below): a partition with a pending transactional offset (TxnOffsetCommit whose
+   * transaction has not completed) answers UNSTABLE_OFFSET_COMMIT, offset -1, per partition (the
+   * top-level error stays NONE, as Kafka). false: the last committed offset, pending ones ignored.
+   */
   requireStable: boolean;
 }
 

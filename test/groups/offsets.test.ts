@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCoordinator, MemoryGroupOffsetStore, ManualClock, type CommittedOffset } from '../../src/groups/coordinator.js';
+import { GroupCoordinator, MemoryGroupOffsetStore, ManualClock, type CommittedOffset, type StoredGroupOffsets } from '../../src/groups/coordinator.js';
 import { ErrorCode, harness, joinNew, joinParams, sync, stableSingle, commitParams, isPending, subscription } from './helpers.js';
 
 function errorsOf(r: { topics: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> }): Record<string, number> {
@@ -276,7 +276,7 @@ describe('OffsetDelete', () => {
 
   test('adoptGroup replaces the offsets a broker remembers with the store\'s (another broker removed some)', async () => {
     class LoadingStore extends MemoryGroupOffsetStore {
-      async loadGroup(groupId: string): Promise<CommittedOffset[]> { return this.snapshot(groupId); }
+      async loadGroup(groupId: string): Promise<StoredGroupOffsets> { return this.stored(groupId); }
     }
     const store = new LoadingStore();
     const first = await GroupCoordinator.open({ store });
