@@ -16,6 +16,8 @@
 //   volumes/<volumeId>/owner            who may write the volume's WAL, at which epoch (failover-records.ts);
 //                                       every upload commit of the owner compares its modRevision
 //   failovers/<brokerId>                the last failover of a dead broker's volume: phase, target, times
+//   txn/<transactionalId>               the transaction coordinator's state of one transactional id
+//                                       (src/txn/transaction-store.ts; id encodeURIComponent'ed)
 //
 // API: class MetadataKeys (one per cluster name), escapeSegment / unescapeSegment
 
@@ -57,6 +59,10 @@ export class MetadataKeys {
   volumeOwner(volumeId: string): string { return `${this.root}volumes/${escapeSegment(volumeId)}/owner`; }
   failover(brokerId: number): string { return `${this.root}failovers/${brokerId}`; }
   failoversPrefix(): string { return `${this.root}failovers/`; }
+
+  /** One transactional id's coordinator state; encodeURIComponent makes any id one safe segment. */
+  transaction(transactionalId: string): string { return `${this.root}txn/${encodeURIComponent(transactionalId)}`; }
+  transactionsPrefix(): string { return `${this.root}txn/`; }
 }
 
 /**
