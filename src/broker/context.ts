@@ -8,12 +8,13 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
+import type { TransactionCoordinatorApi } from '../txn/types.js';
 
 // The handlers see narrow views of the process's parts: only what they call is in reach, and
 // src/node may hand any implementation that has these members.
 
 /** Partition logs: find a partition, append, wait for data, memory back-pressure. */
-export type HandlerLogs = Pick<LogManager, 'get' | 'append' | 'notifier' | 'pendingFull' | 'batchBytesMax'>;
+export type HandlerLogs = Pick<LogManager, 'get' | 'append' | 'appendMarker' | 'notifier' | 'pendingFull' | 'batchBytesMax'>;
 /** Topic state and its admin operations. */
 export type HandlerTopics = Pick<TopicService,
   'byName' | 'byId' | 'list' | 'autoCreate' | 'create' | 'delete' | 'addPartitions' | 'alterConfigs'
@@ -23,7 +24,8 @@ export type HandlerReads = Pick<ReadPath, 'read' | 'maxTimestamp' | 'offsetForTi
 /** Group membership and committed offsets. */
 export type HandlerGroups = Pick<GroupCoordinator,
   'joinGroup' | 'syncGroup' | 'heartbeat' | 'leaveGroup' | 'listGroups' | 'describeGroups' | 'deleteGroups'
-  | 'commitOffsets' | 'fetchOffsets' | 'deleteOffsets' | 'deleteTopicOffsets' | 'deleteOffsetsOfMissingTopics' | 'adoptGroup'>;
+  | 'commitOffsets' | 'fetchOffsets' | 'deleteOffsets' | 'deleteTopicOffsets' | 'deleteOffsetsOfMissingTopics' | 'adoptGroup'
+  | 'commitTxnOffsets' | 'completeTxn'>;
 /** The per-request figures handlers count. */
 export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'>;
 
@@ -59,6 +61,8 @@ export interface BrokerContext {
   reads: HandlerReads;
   groups: HandlerGroups;
   producerIds: ProducerIdSource;
+  /** The transaction coordinator (transactional ids this broker coordinates; verification for any). */
+  transactions: TransactionCoordinatorApi;
   registry: Pick<HandlerRegistry, 'list'>;
   metrics: HandlerMetrics;
   /** Who leads which partition, which brokers are alive, who coordinates a group. */

@@ -1,4 +1,4 @@
-/** DescribeProducers (api key 61), version 0: active idempotent producers per partition. */
+/** DescribeProducers (api key 61), version 0: active idempotent producers per partition, with the first offset of each one's open transaction. */
 import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeProducersRequest, DescribeProducersResponse } from '../protocol/messages/describe-producers.js';
 import type { DeepPartial } from '../protocol/primitives.js';
@@ -22,7 +22,7 @@ export function makeDescribeProducersHandler(b: BrokerContext) {
             partitionIndex: p, errorCode: ErrorCode.NONE, errorMessage: null,
             activeProducers: st.producers.describe().map((s) => ({
               producerId: s.producerId, producerEpoch: s.epoch, lastSequence: s.lastSequence,
-              lastTimestamp: BigInt(s.lastTimestamp), coordinatorEpoch: -1, currentTxnStartOffset: -1n,
+              lastTimestamp: BigInt(s.lastTimestamp), coordinatorEpoch: -1, currentTxnStartOffset: BigInt(s.currentTxnStartOffset),
             })),
           };
         }),

@@ -7,8 +7,9 @@
  * returning at least one whole batch of the first partition with data so a consumer can make
  * progress (KIP-74). Records go into the response as the log's own batch buffers (a list, never
  * concatenated), and from there to the socket as chunks of their own: no copy of record bytes.
- * No transactions: the last stable offset is the high watermark and read_committed sees the same
- * data with an empty aborted-transaction list.
+ * read_committed (isolation level 1) reads only below the last stable offset (the first offset of
+ * the oldest open transaction) and gets the aborted transactions overlapping what it read, so the
+ * client drops their records; read_uncommitted reads up to the high watermark.
  * v7+: fetch sessions (see fetch-sessions.ts). v13+: topics by id.
  */
 import { ErrorCode } from '../protocol/errors.js';
@@ -20,6 +21,7 @@ import { missingPartitionError } from './partition-errors.js';
 import { FetchSessionCache, sessionKey, type SessionPartition, type FetchSession } from './fetch-sessions.js';
 import { partitionKey } from '../log/data-notifier.js';
 import type { ReadResult } from '../log/partition-log.js';
+import { lastOffsetOf } from '../protocol/record-batch.js';
 
 export const FETCH_VERSIONS = { min: 4, max: 17 } as const;
 const READ_COMMITTED = 1;
@@ -194,8 +196,10 @@ class PartitionReads {
       data.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
       return;
     }
+    const lso = st.producers.txns.lastStableOffset(log.highWatermark);
+    const readCommitted = req.isolationLevel === READ_COMMITTED;
     data.highWatermark = BigInt(log.highWatermark);
-    data.lastStableOffset = BigInt(log.highWatermark);
+    data.lastStableOffset = BigInt(lso);
     data.logStartOffset = BigInt(log.logStartOffset);
     if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.highWatermark) {
       data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
@@ -205,7 +209,7 @@ class PartitionReads {
     const budget = ctx.responseBytes ? ctx.responseBytes.claim(wantBytes) : wantBytes;
     let read: ReadResult;
     try {
-      read = await b.reads.read(log, w.fetchOffset, budget, this.bytes === 0);
+      read = await b.reads.read(log, w.fetchOffset, budget, this.bytes === 0, readCommitted ? lso : log.highWatermark);
     } catch (err) {
       // The object store failed this read: a retriable error for this partition only.
       b.log.warn({ err, topic: w.topicName, partition: w.partition, offset: w.fetchOffset }, 'fetch from the object store failed');
@@ -213,7 +217,13 @@ class PartitionReads {
       data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     }
     ctx.responseBytes?.adjust(read.bytes - budget);
-    if (read.bytes > 0) data.records = read.batches;
+    if (read.bytes > 0) {
+      data.records = read.batches;
+      if (readCommitted) {
+        const to = lastOffsetOf(read.batches[read.batches.length - 1]);
+        data.abortedTransactions = st.producers.txns.abortedIn(w.fetchOffset, to).map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+      }
+    }
     out.bytes = read.bytes;
     this.bytes += read.bytes;
     // The high watermark and log start as they were when the read began (what the data matches).

@@ -15,8 +15,12 @@ const EPOCH_MAX = 32767;
 
 export function makeInitProducerIdHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: InitProducerIdRequest): Promise<DeepPartial<InitProducerIdResponse>> => {
-    if (req.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    if (req.transactionalId !== null && req.transactionalId !== '') {
+      const r = await b.transactions.initProducerId({
+        transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs,
+        producerId: req.producerId, producerEpoch: req.producerEpoch, apiVersion: ctx.header.apiVersion,
+      });
+      return { throttleTimeMs: 0, ...r };
     }
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < EPOCH_MAX) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };

@@ -1,8 +1,8 @@
 /**
  * ListOffsets (api key 2), versions 0–10.
  *
- * Timestamps: -2 earliest (log start), -1 latest (high watermark; the same for read_committed,
- * as there are no transactions), -3 max timestamp, -4 earliest local and -5 earliest pending
+ * Timestamps: -2 earliest (log start), -1 latest (the high watermark; for read_committed the
+ * last stable offset), -3 max timestamp, -4 earliest local and -5 earliest pending
  * upload (both the log start here). Any other value: the first offset whose record timestamp is
  * >= the target. Uncompressed batches are searched record by record (off the hot path);
  * compressed batches answer with the batch's first offset.
@@ -31,7 +31,8 @@ export function makeListOffsetsHandler(b: BrokerContext) {
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
         const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
-        const out = st ? await answer(b, st.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp)
+        const latest = st ? (req.isolationLevel === 1 ? st.producers.txns.lastStableOffset(st.log.highWatermark) : st.log.highWatermark) : -1;
+        const out = st ? await answer(b, st.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp, latest)
           : { partitionIndex: p.partitionIndex, errorCode: missingPartitionError(topic, p.partitionIndex), timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
         if (version === 0) out.oldStyleOffsets = out.offset >= 0n ? [out.offset] : [];
         partitions.push(out);
@@ -42,14 +43,14 @@ export function makeListOffsetsHandler(b: BrokerContext) {
   };
 }
 
-async function answer(b: BrokerContext, log: PartitionLog | undefined, partitionIndex: number, currentLeaderEpoch: number, ts: bigint): Promise<PartitionAnswer> {
+async function answer(b: BrokerContext, log: PartitionLog | undefined, partitionIndex: number, currentLeaderEpoch: number, ts: bigint, latest: number): Promise<PartitionAnswer> {
   const out: PartitionAnswer = { partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
   if (!log) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   if (currentLeaderEpoch >= 0 && currentLeaderEpoch < log.leaderEpoch) return { ...out, errorCode: ErrorCode.FENCED_LEADER_EPOCH };
   if (currentLeaderEpoch > log.leaderEpoch) return { ...out, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
   out.leaderEpoch = log.leaderEpoch;
   let hit: { offset: number; timestamp: number } | null = null;
-  if (ts === LATEST) out.offset = BigInt(log.highWatermark);
+  if (ts === LATEST) out.offset = BigInt(latest);
   else if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) out.offset = BigInt(log.logStartOffset);
   else if (ts < 0n && ts !== MAX_TIMESTAMP) return { ...out, errorCode: ErrorCode.INVALID_REQUEST };
   else {

@@ -76,7 +76,6 @@ function appendPartition(
   const epoch = b.leadership.acceptsWrites(topic.topicId, partition);
   const st = b.logs.get(topic.topicId, partition);
   if (epoch === null || !st || st.log.leaderEpoch !== epoch) return fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-  if (req.transactionalId !== null) return fail(result, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker');
   if (!records || records.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
 
   // The topic's max.message.bytes, within what one WAL record can hold (a tiny WAL only).
@@ -87,10 +86,30 @@ function appendPartition(
     return fail(result, parsed.errorCode, parsed.message);
   }
   if (parsed.length === 0) return fail(result, ErrorCode.INVALID_RECORD, 'no record batch');
+  const transactional = parsed[0].isTransactional;
   for (const batch of parsed) {
-    if (batch.isTransactional || batch.isControl) return fail(result, ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported');
+    if (batch.isControl) return fail(result, ErrorCode.INVALID_RECORD, 'control batches are written by the broker only');
+    if (batch.isTransactional !== transactional) return fail(result, ErrorCode.INVALID_RECORD, 'transactional and non-transactional batches in one produce');
   }
+  if (transactional && (req.transactionalId === null || parsed[0].producerId < 0n)) {
+    return fail(result, ErrorCode.INVALID_RECORD, 'transactional batches need a transactional id and a producer id');
+  }
+  const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result);
+  if (!transactional || st.producers.txns.openFirstOffset(parsed[0].producerId) >= 0) return append();
+  // The first batch of a transaction here: the coordinator must have this partition in the
+  // producer's ongoing transaction (KIP-890), or a late produce could open a transaction nobody ends.
+  return verifyInTransaction(b, st, req.transactionalId!, parsed[0], topicName, partition).then((code) => {
+    if (code !== ErrorCode.NONE) { fail(result, code, `partition ${topicName}-${partition} is not in the ongoing transaction of ${req.transactionalId}`); return; }
+    return append();
+  });
+}
 
+/** Sequence checks and the append, synchronously (so offsets follow request order). */
+function appendVerified(
+  b: BrokerContext, ctx: RequestContext, st: PartitionState, topic: { topicId: string; logAppendTime: boolean }, topicName: string, partition: number, epoch: number,
+  parsed: BatchView[], result: PartitionResult,
+): Promise<void> | undefined {
+  if (b.logs.get(topic.topicId, partition) !== st || st.log.leaderEpoch !== epoch) return fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   if (parsed[0].producerId >= 0n) {
     if (parsed.length !== 1) return fail(result, ErrorCode.INVALID_RECORD, 'an idempotent produce carries exactly one batch per partition');
     const batch = parsed[0];
@@ -120,6 +139,40 @@ function appendPartition(
   });
 }
 
+/**
+ * Verifications in flight per partition, by producer id and epoch: produces of one producer that
+ * arrive while its first batch here is being verified wait on the same answer, and their
+ * continuations run in arrival order, so their offsets keep the order of their sequences.
+ */
+const verifying = new WeakMap<PartitionState, Map<string, Promise<number>>>();
+
+function verifyInTransaction(b: BrokerContext, st: PartitionState, transactionalId: string, batch: BatchView, topic: string, partition: number): Promise<number> {
+  let byProducer = verifying.get(st);
+  if (!byProducer) verifying.set(st, (byProducer = new Map()));
+  const key = `${batch.producerId}:${batch.producerEpoch}`;
+  const inFlight = byProducer.get(key);
+  if (inFlight) return inFlight;
+  const ask = async (): Promise<number> => {
+    // A marker admitted while we asked (the transaction ended meanwhile): ask again.
+    for (let attempt = 0; ; attempt++) {
+      const markers = st.producers.txns.markerCount(batch.producerId);
+      let code: number;
+      try {
+        code = await b.transactions.verify({ transactionalId, producerId: batch.producerId, producerEpoch: batch.producerEpoch, tp: { topic, partition } });
+      } catch (err) {
+        b.log.warn({ err, transactionalId, topic, partition }, 'transaction verification failed');
+        return ErrorCode.NOT_ENOUGH_REPLICAS; // retriable for every client
+      }
+      if (code === ErrorCode.PRODUCER_FENCED) code = ErrorCode.INVALID_PRODUCER_EPOCH; // what Produce answers for a fenced epoch
+      if (code !== ErrorCode.NONE || st.producers.txns.markerCount(batch.producerId) === markers) return code;
+      if (attempt >= 2) return ErrorCode.INVALID_TXN_STATE;
+    }
+  };
+  const p = ask().finally(() => { if (byProducer!.get(key) === p) byProducer!.delete(key); });
+  byProducer.set(key, p);
+  return p;
+}
+
 function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], logAppendTime: boolean, result: PartitionResult): Promise<void> {
   const appendTime = logAppendTime ? b.now() : null;
   const first = parsed[0];
@@ -130,7 +183,11 @@ function issueAppend(b: BrokerContext, st: PartitionState, parsed: BatchView[], 
   const outcome = b.logs.append(st, parsed.map((v) => ({
     bytes: v.bytes, recordsCount: v.recordsCount, maxTimestamp: Number(v.maxTimestamp),
     producerId: v.producerId, producerEpoch: v.producerEpoch, baseSequence: v.baseSequence,
-  })), appendTime, sequenced === null ? undefined : ((base, last) => { sequenced.baseOffset = base; sequenced.lastOffset = last; }));
+  })), appendTime, sequenced === null ? undefined : ((base, last) => {
+    sequenced.baseOffset = base;
+    sequenced.lastOffset = last;
+    if (first.isTransactional) st.producers.txns.onData(first.producerId, base);
+  }));
   if (sequenced) {
     sequenced.durable = outcome.done;
     st.producers.record(first.producerId, first.producerEpoch, sequenced, Number(first.maxTimestamp));

@@ -21,6 +21,7 @@ import {
   makeIncrementalAlterConfigsHandler, INCREMENTAL_ALTER_CONFIGS_VERSIONS,
 } from './config-admin.js';
 import { registerGroupApis } from './group-apis.js';
+import { registerTxnApis } from './txn-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 
@@ -49,4 +50,5 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   add(ApiKey.AlterConfigs, ALTER_CONFIGS_VERSIONS, makeAlterConfigsHandler(b));
   add(ApiKey.IncrementalAlterConfigs, INCREMENTAL_ALTER_CONFIGS_VERSIONS, makeIncrementalAlterConfigsHandler(b));
   registerGroupApis(b, add);
+  registerTxnApis(b, add);
 }

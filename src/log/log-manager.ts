@@ -14,7 +14,7 @@ import { PartitionLog, type CachedBatch } from './partition-log.js';
 import { ProducerStateTable } from './producer-state.js';
 import { DataNotifier, partitionKey } from './data-notifier.js';
 import { encodeBatchesEntry, decodeBatchesEntry, WAL_ENTRY_HEADER_BYTES, WAL_TYPE_BATCHES } from './wal-entry.js';
-import { BatchView, setBaseOffset, setMaxTimestampAndCrc, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
+import { BatchView, buildControlBatch, controlTypeOf, setBaseOffset, setMaxTimestampAndCrc, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
 
 /** The part of the WAL the log needs (the real one is @ferry/wal). */
 export interface WalAppender {
@@ -137,6 +137,19 @@ export class LogManager {
     st.inFlight.add(outcome.done);
     outcome.done.then(() => st.inFlight.delete(outcome.done), () => st.inFlight.delete(outcome.done));
     return outcome;
+  }
+
+  /**
+   * Write a transaction marker (a control batch) for `producerId`: it closes the producer's open
+   * transaction here once admitted. Null when the producer has moved to a newer epoch here (the
+   * transaction of the older epoch was already closed by the newer one's markers).
+   */
+  appendMarker(st: PartitionState, m: { producerId: bigint; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): AppendOutcome | null {
+    if (!st.producers.markerIsCurrent(m.producerId, m.producerEpoch)) return null;
+    const now = Date.now();
+    const bytes = buildControlBatch(m.commit ? 1 : 0, m.coordinatorEpoch, { producerId: m.producerId, producerEpoch: m.producerEpoch, timestamp: BigInt(now) });
+    return this.append(st, [{ bytes, recordsCount: 1, maxTimestamp: now, producerId: m.producerId, producerEpoch: m.producerEpoch, baseSequence: -1 }], null,
+      (base) => st.producers.applyMarker(m.producerId, m.producerEpoch, base, m.commit, now));
   }
 
   /** Why produce must wait for uploads (memory held by batches not yet uploaded), or null. */
@@ -276,7 +289,13 @@ export class LogManager {
         assert(base >= st.log.highWatermark, `recovery: offsets went backwards in ${entry.topicId}/${entry.partition}: ${base} < ${st.log.highWatermark}`);
         const maxTimestamp = Number(v.maxTimestamp);
         st.log.commit({ baseOffset: base, lastOffset: last, maxTimestamp, bytes, walOffset: rec.offset }, entry.leaderEpoch);
-        if (v.producerId >= 0n && v.baseSequence >= 0) {
+        if (v.isControl) {
+          const type = controlTypeOf(bytes);
+          if (type === 0 || type === 1) st.producers.applyMarker(v.producerId, v.producerEpoch, base, type === 1, maxTimestamp);
+        } else if (v.isTransactional && v.producerId >= 0n) {
+          st.producers.txns.onData(v.producerId, base);
+        }
+        if (v.producerId >= 0n && v.baseSequence >= 0 && !v.isControl) {
           st.producers.record(v.producerId, v.producerEpoch, {
             firstSeq: v.baseSequence, lastSeq: v.baseSequence + (last - base), baseOffset: base, lastOffset: last,
             durable: Promise.resolve(),

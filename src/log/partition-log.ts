@@ -190,12 +190,13 @@ export class PartitionLog {
    * Batches from `offset` up to `maxBytes` (at least one whole batch when `minOneBatch`, as Kafka
    * does so a consumer can always make progress), never past `upTo` (the high watermark).
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, upTo = this.highWatermark): ReadResult {
     const out: Buffer[] = [];
     let bytes = 0;
+    const end = Math.min(upTo, this.highWatermark);
     for (let i = this.findBatch(Math.max(offset, this.logStartOffset)); i < this.batches.length; i++) {
       const b = this.batches[i];
-      if (b.baseOffset >= this.highWatermark) break;
+      if (b.baseOffset >= end) break;
       if (bytes + b.bytes.length > maxBytes && !(minOneBatch && out.length === 0)) break;
       out.push(b.bytes);
       bytes += b.bytes.length;

@@ -6,6 +6,7 @@
  * batch still in flight wait for the original instead of being acknowledged early.
  */
 import { ErrorCode } from '../protocol/errors.js';
+import { PartitionTransactions, type TransactionsSnapshot } from './partition-transactions.js';
 
 export const PRODUCER_BATCHES_KEPT = 5;
 
@@ -23,10 +24,20 @@ interface ProducerEntry {
   epoch: number;
   batches: SequencedBatch[];
   lastTimestamp: number;
+  /** Offset of the producer's last transaction marker here, or -1 (a marker may set the epoch). */
+  markerOffset: number;
 }
 
 /** Compact JSON form: producer id as a string (int64), batches as [firstSeq, lastSeq, baseOffset, lastOffset]. */
-export type ProducerSnapshot = { id: string; epoch: number; ts: number; b: [number, number, number, number][] }[];
+export type ProducerEntries = { id: string; epoch: number; ts: number; b: [number, number, number, number][]; m?: number }[];
+/** What goes with each upload: the producers and (v2) the partition's transactions. Older uploads hold the bare array. */
+export type ProducerSnapshot = ProducerEntries | { v: 2; p: ProducerEntries; txn: TransactionsSnapshot };
+
+/** True when a snapshot holds nothing worth storing. */
+export function isEmptySnapshot(s: ProducerSnapshot): boolean {
+  if (Array.isArray(s)) return s.length === 0;
+  return s.p.length === 0 && s.txn.open.length === 0 && s.txn.aborted.length === 0;
+}
 
 export type SequenceCheck =
   | { kind: 'append' }
@@ -39,6 +50,8 @@ function nextSeq(seq: number): number { return seq === INT32_MAX ? 0 : seq + 1; 
 
 export class ProducerStateTable {
   private readonly producers = new Map<bigint, ProducerEntry>();
+  /** Open and aborted transactions of the partition (beside the producers, snapshotted with them). */
+  readonly txns = new PartitionTransactions();
 
   check(producerId: bigint, epoch: number, firstSeq: number, lastSeq: number): SequenceCheck {
     const entry = this.producers.get(producerId);
@@ -67,12 +80,38 @@ export class ProducerStateTable {
   record(producerId: bigint, epoch: number, batch: SequencedBatch, timestamp: number): void {
     let entry = this.producers.get(producerId);
     if (!entry || entry.epoch !== epoch) {
-      entry = { epoch, batches: [], lastTimestamp: timestamp };
+      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: entry?.markerOffset ?? -1 };
       this.producers.set(producerId, entry);
     }
     entry.batches.push(batch);
     if (entry.batches.length > PRODUCER_BATCHES_KEPT) entry.batches.shift();
     entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
+  }
+
+  /**
+   * Whether a marker of (producerId, epoch) may be written: not when the producer has moved to a
+   * newer epoch here (its older transaction was already closed by the newer epoch's markers).
+   */
+  markerIsCurrent(producerId: bigint, epoch: number): boolean {
+    const entry = this.producers.get(producerId);
+    return !entry || epoch >= entry.epoch;
+  }
+
+  /**
+   * A transaction marker admitted at `offset`: ends the producer's transaction here and, when it
+   * carries a newer epoch (a fencing abort), moves the producer to it so the old epoch's late
+   * batches are refused (INVALID_PRODUCER_EPOCH) and the new epoch starts at sequence 0.
+   */
+  applyMarker(producerId: bigint, epoch: number, offset: number, commit: boolean, timestamp: number): void {
+    let entry = this.producers.get(producerId);
+    if (!entry || epoch > entry.epoch) {
+      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: offset };
+      this.producers.set(producerId, entry);
+    } else {
+      entry.markerOffset = offset;
+      entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
+    }
+    this.txns.onMarker(producerId, offset, commit);
   }
 
   /** Drop a batch whose write failed, so a retry is not taken for a duplicate. */
@@ -88,29 +127,36 @@ export class ProducerStateTable {
    * uploaded data so idempotence survives a restart after the WAL was trimmed. The most recently
    * active `producersMax` producers are kept.
    */
-  snapshot(endOffset: number, producersMax = 1000): ProducerSnapshot {
-    const out: ProducerSnapshot = [];
+  snapshot(endOffset: number, logStartOffset = 0, producersMax = 1000): ProducerSnapshot {
+    const out: ProducerEntries = [];
     for (const [producerId, e] of this.producers) {
       const batches = e.batches.filter((b) => b.baseOffset >= 0 && b.lastOffset < endOffset).map((b): [number, number, number, number] => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]);
-      if (batches.length) out.push({ id: producerId.toString(), epoch: e.epoch, ts: e.lastTimestamp, b: batches });
+      const marker = e.markerOffset >= 0 && e.markerOffset < endOffset;
+      if (batches.length || marker) out.push({ id: producerId.toString(), epoch: e.epoch, ts: e.lastTimestamp, b: batches, ...(marker ? { m: e.markerOffset } : {}) });
     }
     out.sort((a, b) => b.ts - a.ts);
-    return out.slice(0, producersMax);
+    const txn = this.txns.snapshot(endOffset, logStartOffset);
+    // Producers with a transaction open at endOffset are kept whatever their age.
+    const open = new Set(txn.open.map(([id]) => id));
+    const kept = out.filter((p, i) => i < producersMax || open.has(p.id));
+    return { v: 2, p: kept, txn };
   }
 
   /** Load a snapshot (before replaying newer batches from the WAL). */
   restore(snapshot: ProducerSnapshot): void {
-    for (const p of snapshot) {
+    const entries = Array.isArray(snapshot) ? snapshot : snapshot.p;
+    for (const p of entries) {
       const durable = Promise.resolve();
       this.producers.set(BigInt(p.id), {
-        epoch: p.epoch, lastTimestamp: p.ts,
+        epoch: p.epoch, lastTimestamp: p.ts, markerOffset: p.m ?? -1,
         batches: p.b.map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset, durable })),
       });
     }
+    if (!Array.isArray(snapshot)) this.txns.restore(snapshot.txn);
   }
 
   /** For DescribeProducers. */
-  describe(): { producerId: bigint; epoch: number; lastSequence: number; lastTimestamp: number; firstOffset: number }[] {
+  describe(): { producerId: bigint; epoch: number; lastSequence: number; lastTimestamp: number; firstOffset: number; currentTxnStartOffset: number }[] {
     const out = [];
     for (const [producerId, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
@@ -118,6 +164,7 @@ export class ProducerStateTable {
       out.push({
         producerId, epoch: e.epoch, lastSequence: last ? last.lastSeq : -1,
         lastTimestamp: e.lastTimestamp, firstOffset: first ? first.baseOffset : -1,
+        currentTxnStartOffset: this.txns.openFirstOffset(producerId),
       });
     }
     return out;

@@ -5,7 +5,7 @@
  */
 import type { PartitionLog, ReadResult, ObjectBlockRef } from './partition-log.js';
 import { scanBatchForTimestamp } from './timestamp-index.js';
-import { lastOffsetOf, maxTimestampOf, splitBatches } from '../protocol/record-batch.js';
+import { baseOffsetOf, lastOffsetOf, maxTimestampOf, splitBatches } from '../protocol/record-batch.js';
 
 /** Fetches whole object blocks (the broker's is backed by the block cache). */
 export interface BlockReader {
@@ -22,16 +22,19 @@ export class ReadPath {
     return this.reader !== null && offset < log.cacheStartOffset && offset < log.uploadedEndOffset;
   }
 
-  async read(log: PartitionLog, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
-    if (!this.needsObjects(log, offset)) return log.read(offset, maxBytes, minOneBatch);
+  /** Batches from `offset`, none at or past `upTo` (the high watermark, or the LSO for read_committed). */
+  async read(log: PartitionLog, offset: number, maxBytes: number, minOneBatch: boolean, upTo = log.highWatermark): Promise<ReadResult> {
+    if (offset >= upTo) return { batches: [], bytes: 0 };
+    if (!this.needsObjects(log, offset)) return log.read(offset, maxBytes, minOneBatch, upTo);
     const from = Math.max(offset, log.logStartOffset);
     const blocks = await this.reader!.readPartition(log.objectBlocks(), from, maxBytes);
-    if (blocks.length === 0) return log.read(offset, maxBytes, minOneBatch);
+    if (blocks.length === 0) return log.read(offset, maxBytes, minOneBatch, upTo);
     const out: Buffer[] = [];
     let bytes = 0;
     for (const block of blocks) {
       for (const batch of splitBatches(block)) {
         if (lastOffsetOf(batch) < from) continue;
+        if (baseOffsetOf(batch) >= upTo) return { batches: out, bytes };
         if (bytes + batch.length > maxBytes && !(minOneBatch && out.length === 0)) return { batches: out, bytes };
         out.push(batch);
         bytes += batch.length;

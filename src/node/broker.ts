@@ -33,6 +33,9 @@ import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './clu
 import { ClusterMode } from './cluster-mode.js';
 import { LocalLeadership } from './leadership-adapters.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
+import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
+import { transactionCoordinatorKey } from '../broker/find-coordinator.js';
+import { BrokerChannels, BrokerMarkerWriter } from './txn-markers.js';
 import { createVolumeProvider } from '../failover/create-volume-provider.js';
 import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';
 import { FERRY_TAGS, VolumeNotFoundError, type VolumeProvider } from '../failover/volume-provider.js';
@@ -108,7 +111,7 @@ export class Broker {
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
     /** The concrete parts behind the context's narrow views (tests and operations reach them here). */
-    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator },
+    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels },
     private readonly server: KafkaServer,
     private readonly wal: Wal,
     readonly tier: ObjectTier,
@@ -197,6 +200,7 @@ export class Broker {
         topics, logs, groups, registry, metrics,
         reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
+        transactions: null as unknown as TransactionCoordinator, // set below: it needs the context to write markers
         log,
         now: () => Date.now(),
         fatal: (err) => {
@@ -204,8 +208,27 @@ export class Broker {
           process.exit(70);
         },
       };
-      registerApis(registry, context, metrics);
       const c = settings.config;
+      const txnLog = log.child({ component: 'transactions' });
+      const channels = new BrokerChannels((id) => {
+        const e = context.leadership.broker(id);
+        return e ? `${e.host}:${e.port}` : null;
+      }, txnLog);
+      const transactions = new TransactionCoordinator({
+        store: meta.store, clusterName: settings.clusterName, producerIds: meta.producerIds,
+        markers: new BrokerMarkerWriter(context, channels),
+        owns: (id) => context.leadership.coordinatorFor(transactionCoordinatorKey(id))?.nodeId === settings.nodeId,
+        partitionExists: (topic, partition) => {
+          const t = topics.byName(topic);
+          return t !== undefined && partition >= 0 && partition < t.partitionCount;
+        },
+        now: () => Date.now(), log: txnLog,
+        transactionMaxTimeoutMs: c.transactionMaxTimeoutMs,
+        transactionalIdExpirationMs: c.transactionalIdExpirationMs,
+        scanIntervalMs: c.transactionAbortTimedOutTransactionCleanupIntervalMs,
+      });
+      context.transactions = transactions;
+      registerApis(registry, context, metrics);
       const server = new KafkaServer(registry, {
         host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
         frameBytesMax: settings.socketRequestMaxBytes, inFlightMax: 64,
@@ -230,7 +253,7 @@ export class Broker {
       const address = await early.handOver(() => server.listen());
       // Port 0 picks a free port: advertise the one actually bound.
       if (context.self.port === 0) context.self.port = address.port;
-      broker = new Broker(settings, context, { metrics, logs, groups }, server, wal, tier, meta, log, address);
+      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels }, server, wal, tier, meta, log, address);
       broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
@@ -238,6 +261,7 @@ export class Broker {
         await cluster.start(records);
         tier.start();
       }
+      transactions.start();
       broker.ready = true;
       metrics.setReady(true);
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
@@ -270,6 +294,9 @@ export class Broker {
     if (this.cluster) await this.cluster.shutdown(this.settings.config.shutdownTimeoutMs).catch((err) => this.log.warn({ err }, 'controlled shutdown failed'));
     this.stopFollowingTopics?.();
     await this.server.close();
+    // Markers in flight still append; then no more.
+    await this.parts.transactions.close().catch((err) => this.log.warn({ err }, 'closing the transaction coordinator failed'));
+    this.parts.channels.close();
     // The final upload empties the WAL into the object store.
     await this.tier.stop();
     this.parts.groups.close();

@@ -186,6 +186,11 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   // ---- producers
   { key: 'producer.id.expiration.ms', type: 'duration', group: 'Producers', default: 86400000, min: 1, doc: 'Idempotent-producer state of a producer id that has not written for this long is dropped.' },
 
+  // ---- transactions
+  { key: 'transaction.max.timeout.ms', type: 'duration', group: 'Transactions', default: 900000, min: 1, doc: 'Largest transaction.timeout.ms a transactional producer may ask for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT above it).' },
+  { key: 'transactional.id.expiration.ms', type: 'duration', group: 'Transactions', default: 604800000, min: 1, doc: 'A transactional id with no transaction for this long is forgotten.' },
+  { key: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'duration', group: 'Transactions', default: 1000, min: 1, doc: 'How often the transaction coordinator aborts timed-out transactions and finishes the commits and aborts a failed coordinator left (Kafka: 10000; shorter here because it also bounds how soon transactions move on after a coordinator failover).' },
+
   // ---- operations
   { key: 'log.level', type: 'enum', group: 'Operations', values: LOG_LEVELS, default: 'info', doc: 'Level of the JSON log written to stdout.' },
   { key: 'metrics.listener', type: 'hostport', group: 'Operations', default: null, nullable: true, doc: 'host:port of the HTTP endpoint for Prometheus metrics and health checks, e.g. localhost:9644 (off when unset).' },

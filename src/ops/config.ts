@@ -135,6 +135,9 @@ export interface BrokerConfig {
   groupMaxSize: number;
   offsetsRetentionMinutes: number;
   producerIdExpirationMs: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  transactionAbortTimedOutTransactionCleanupIntervalMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** host:port or null. */
   metricsListener: string | null;

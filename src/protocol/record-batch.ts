@@ -11,7 +11,7 @@
 // be rewritten without touching it.
 import { crc32c } from '@node-rs/crc32';
 import { ErrorCode } from './errors.js';
-import { Writer } from './primitives.js';
+import { Reader, Writer } from './primitives.js';
 
 /** The header; the records follow it. */
 export const BATCH_HEADER_BYTES = 61;
@@ -274,6 +274,8 @@ export interface BuildBatchOptions {
   producerEpoch?: number;
   baseSequence?: number;
   isTransactional?: boolean;
+  /** A control batch (transaction markers); the broker writes these, clients never may. */
+  isControl?: boolean;
   logAppendTime?: boolean;
 }
 
@@ -295,6 +297,7 @@ export function buildRecordBatch(records: RecordInput[], opts: BuildBatchOptions
   let attributes = Compression.None;
   if (opts.logAppendTime) attributes |= TIMESTAMP_TYPE_BIT;
   if (opts.isTransactional) attributes |= TRANSACTIONAL_BIT;
+  if (opts.isControl) attributes |= CONTROL_BIT;
   w.int16(attributes);
   w.int32(records.length - 1);
   w.int64(baseTimestamp);
@@ -333,4 +336,37 @@ function writeVarBytes(w: Writer, b: Buffer | null): void {
   }
   w.varint(b.length);
   w.raw(b);
+}
+
+/**
+ * A transaction marker (Kafka's EndTransactionMarker): a transactional control batch of one
+ * record whose key is (version 0, type) and value (version 0, coordinator epoch).
+ * `type`: 0 abort, 1 commit.
+ */
+export function buildControlBatch(type: number, coordinatorEpoch: number,
+  opts: { producerId: bigint; producerEpoch: number; timestamp: bigint }): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(type, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(coordinatorEpoch, 2);
+  return buildRecordBatch([{ key, value, timestamp: opts.timestamp }], {
+    producerId: opts.producerId, producerEpoch: opts.producerEpoch, baseSequence: -1,
+    isTransactional: true, isControl: true, baseTimestamp: opts.timestamp,
+  });
+}
+
+/** The control type (0 abort, 1 commit, ...) of an uncompressed control batch, or null if unreadable. */
+export function controlTypeOf(batch: Buffer): number | null {
+  if (batch.length < BATCH_HEADER_BYTES || (batch.readInt16BE(At.Attributes) & CONTROL_BIT) === 0) return null;
+  if ((batch.readInt16BE(At.Attributes) & COMPRESSION_MASK) !== Compression.None) return null;
+  const r = new Reader(batch, BATCH_HEADER_BYTES);
+  r.varint(); // record length
+  r.int8(); // attributes
+  r.varlong(); // timestamp delta
+  r.varint(); // offset delta
+  const keyLength = r.varint();
+  if (r.error !== null || keyLength < 4 || r.remaining < keyLength) return null;
+  return batch.readInt16BE(r.offset + 2);
 }

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Wal } from '@ferry/wal';
 import type { LogManager, PartitionState } from '../log/log-manager.js';
 import type { CachedBatch, ObjectBlockRef } from '../log/partition-log.js';
+import { isEmptySnapshot } from '../log/producer-state.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { encodeJson, type Compare } from '../cluster/metadata-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
@@ -292,8 +293,8 @@ export class Uploader {
     const guards = await Promise.all(parts.map((p) => this.guardFor(p.st)));
     // Idempotence must survive the WAL trim: the producer state of what this object makes durable goes with it.
     const producerSnapshots = parts
-      .map((p) => ({ p, snap: p.st.producers.snapshot(p.batches[p.batches.length - 1].lastOffset + 1) }))
-      .filter(({ snap }) => snap.length > 0)
+      .map((p) => ({ p, snap: p.st.producers.snapshot(p.batches[p.batches.length - 1].lastOffset + 1, p.st.log.logStartOffset) }))
+      .filter(({ snap }) => !isEmptySnapshot(snap))
       .map(({ p, snap }) => ({ topicId: p.st.log.topicId, partition: p.st.log.partition, value: encodeJson(snap) }));
     const committed = await this.registry.commit({ add: [record], guards, producerSnapshots, compares: this.commitCompares() });
     if (!committed) {

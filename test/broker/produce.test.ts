@@ -22,7 +22,7 @@ import { wrapStore } from '../../src/node/cluster-metadata.js';
 import { loadConfig } from '../../src/ops/config.js';
 import { BrokerMetrics } from '../../src/ops/metrics.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { BatchView, buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { BatchView, buildControlBatch, buildRecordBatch } from '../../src/protocol/record-batch.js';
 import type { ProduceRequest, ProduceResponse } from '../../src/protocol/messages/produce.js';
 import type { DeepPartial } from '../../src/protocol/primitives.js';
 
@@ -82,7 +82,7 @@ function unused<T>(name: string): T {
   return new Proxy({}, { get(_t, prop) { throw new Error(`produce touched context.${name}.${String(prop)}`); } }) as T;
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, opts: { autoCreate?: boolean } = {}) {
+async function setup(t: { after(fn: () => Promise<void>): void }, opts: { autoCreate?: boolean; verify?: BrokerContext['transactions']['verify'] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-produce-'));
   const store = await LocalMetadataStore.open(dir);
   t.after(async () => { await store.close(); await rm(dir, { recursive: true, force: true }); });
@@ -103,6 +103,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, opts: { autoCr
     fatal: (err) => { fatal.push(err); },
     brokerConfig: unused('brokerConfig'), reads: unused('reads'), groups: unused('groups'),
     producerIds: unused('producerIds'), registry: unused('registry'),
+    transactions: opts.verify ? new Proxy({ verify: opts.verify }, { get: (o, prop) => { if (prop === 'verify') return o.verify; throw new Error(`produce touched context.transactions.${String(prop)}`); } }) as unknown as BrokerContext['transactions'] : unused('transactions'),
   };
   const handler = makeProduceHandler(context);
   const request: RequestContext = {
@@ -274,15 +275,41 @@ test('acks=0 answers nothing (null) and still writes', async (t) => {
   assert.equal(await produce({ acks: 0, ...one('unknown', batch(['a'])) }), null, 'errors are not answered either');
 });
 
-test('transactions are refused: a transactional id, or a transactional or control batch', async (t) => {
-  const { topics, wal, produce } = await setup(t);
-  await topics.create('tx', 1, [], false);
-  const r = only(await produce({ transactionalId: 'my-tx', ...one('tx', batch(['a'], { producerId: 1n, epoch: 0, seq: 0 })) }));
-  assert.equal(r.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-  assert.match(r.errorMessage ?? '', /transactions are not supported/);
-  const flagged = only(await produce(one('tx', batch(['a'], { producerId: 1n, epoch: 0, seq: 0, transactional: true }))));
-  assert.equal(flagged.errorCode, ErrorCode.INVALID_RECORD);
+test('transactional batches: need an id and the coordinator\'s word (KIP-890); control batches are the broker\'s', async (t) => {
+  const verified: string[] = [];
+  let inTxn = false;
+  const { topics, logs, wal, produce } = await setup(t, {
+    verify: async (p) => { verified.push(`${p.transactionalId}/${p.producerId}/${p.producerEpoch}/${p.tp.topic}-${p.tp.partition}`); return inTxn ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE; },
+  });
+  const topic = await topics.create('tx', 1, [], false);
+  const txBatch = (seq: number, values: string[]) => batch(values, { producerId: 1n, epoch: 0, seq, transactional: true });
+  assert.equal(only(await produce(one('tx', txBatch(0, ['a'])))).errorCode, ErrorCode.INVALID_RECORD, 'no transactional id');
+  const control = buildControlBatch(1, 0, { producerId: 1n, producerEpoch: 0, timestamp: 1n });
+  assert.equal(only(await produce({ transactionalId: 'my-tx', ...one('tx', control) })).errorCode, ErrorCode.INVALID_RECORD, 'a client may not write markers');
+  const refused = only(await produce({ transactionalId: 'my-tx', ...one('tx', txBatch(0, ['a'])) }));
+  assert.equal(refused.errorCode, ErrorCode.INVALID_TXN_STATE, 'a partition not in the ongoing transaction');
   assert.equal(wal.appended, 0);
+  inTxn = true;
+  // Two produces in flight while the first is verified: one question, offsets in sequence order.
+  const [r1, r2] = await Promise.all([
+    produce({ transactionalId: 'my-tx', ...one('tx', txBatch(0, ['a', 'b'])) }),
+    produce({ transactionalId: 'my-tx', ...one('tx', txBatch(2, ['c'])) }),
+  ]);
+  assert.deepEqual([only(r1).errorCode, only(r1).baseOffset, only(r2).errorCode, only(r2).baseOffset], [ErrorCode.NONE, 0n, ErrorCode.NONE, 2n]);
+  assert.deepEqual(verified, ['my-tx/1/0/tx-0', 'my-tx/1/0/tx-0']);
+  const st = logs.get(topic.topicId, 0)!;
+  assert.equal(st.producers.txns.openFirstOffset(1n), 0);
+  assert.equal(st.producers.txns.lastStableOffset(st.log.highWatermark), 0, 'the open transaction holds the LSO');
+  // Once open here, later batches of the transaction need no question.
+  assert.equal(only(await produce({ transactionalId: 'my-tx', ...one('tx', txBatch(3, ['d'])) })).baseOffset, 3n);
+  assert.equal(verified.length, 2);
+  // The commit marker closes it: the LSO moves to the high watermark.
+  const marker = logs.appendMarker(st, { producerId: 1n, producerEpoch: 0, commit: true, coordinatorEpoch: 0 });
+  assert.ok(marker);
+  await marker.done;
+  assert.equal(st.log.highWatermark, 5);
+  assert.equal(st.producers.txns.lastStableOffset(st.log.highWatermark), 5);
+  assert.deepEqual(st.producers.txns.abortedIn(0, 10), []);
 });
 
 test('WAL failures: retriable ones are REQUEST_TIMED_OUT, others KAFKA_STORAGE_ERROR, fatal ones also end the process', async (t) => {

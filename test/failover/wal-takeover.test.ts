@@ -8,7 +8,7 @@ import { openWal, WalFencedError } from '@ferry/wal';
 import type { MetadataStore, Compare, Op } from '../../src/cluster/metadata-store.js';
 import { ObjectRegistry } from '../../src/cluster/object-registry.js';
 import { decodeJson } from '../../src/cluster/metadata-store.js';
-import type { ProducerSnapshot } from '../../src/log/producer-state.js';
+import type { ProducerEntries, ProducerSnapshot } from '../../src/log/producer-state.js';
 import { takeOverWal, type TakeOverWalOptions } from '../../src/failover/wal-takeover.js';
 import { readVolumeOwner, VolumeClaimError } from '../../src/failover/volume-owner.js';
 import { UploadFencedError } from '../../src/uploader/uploader.js';
@@ -93,9 +93,10 @@ async function walRecordsNow(f: FailoverFixture, walPath: string, epoch: number)
   }
 }
 
-function producerSnapshot(raw: Buffer | undefined): ProducerSnapshot {
+function producerSnapshot(raw: Buffer | undefined): ProducerEntries {
   assert.ok(raw, 'a producer snapshot was committed');
-  return decodeJson<ProducerSnapshot>(raw, 'producer snapshot');
+  const snap = decodeJson<ProducerSnapshot>(raw, 'producer snapshot');
+  return Array.isArray(snap) ? snap : snap.p;
 }
 
 describe('takeOverWal', () => {

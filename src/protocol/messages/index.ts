@@ -29,6 +29,13 @@ import { decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequ
 import { decodeOffsetDeleteRequest, encodeOffsetDeleteRequest, decodeOffsetDeleteResponse, encodeOffsetDeleteResponse } from './offset-delete.js';
 import { decodeDescribeClusterRequest, encodeDescribeClusterRequest, decodeDescribeClusterResponse, encodeDescribeClusterResponse } from './describe-cluster.js';
 import { decodeDescribeProducersRequest, encodeDescribeProducersRequest, decodeDescribeProducersResponse, encodeDescribeProducersResponse } from './describe-producers.js';
+import { decodeAddPartitionsToTxnRequest, encodeAddPartitionsToTxnRequest, decodeAddPartitionsToTxnResponse, encodeAddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
+import { decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnRequest, decodeAddOffsetsToTxnResponse, encodeAddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
+import { decodeEndTxnRequest, encodeEndTxnRequest, decodeEndTxnResponse, encodeEndTxnResponse } from './end-txn.js';
+import { decodeWriteTxnMarkersRequest, encodeWriteTxnMarkersRequest, decodeWriteTxnMarkersResponse, encodeWriteTxnMarkersResponse } from './write-txn-markers.js';
+import { decodeTxnOffsetCommitRequest, encodeTxnOffsetCommitRequest, decodeTxnOffsetCommitResponse, encodeTxnOffsetCommitResponse } from './txn-offset-commit.js';
+import { decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse } from './describe-transactions.js';
+import { decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse } from './list-transactions.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -59,6 +66,13 @@ export * from './incremental-alter-configs.js';
 export * from './offset-delete.js';
 export * from './describe-cluster.js';
 export * from './describe-producers.js';
+export * from './add-partitions-to-txn.js';
+export * from './add-offsets-to-txn.js';
+export * from './end-txn.js';
+export * from './write-txn-markers.js';
+export * from './txn-offset-commit.js';
+export * from './describe-transactions.js';
+export * from './list-transactions.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -83,6 +97,11 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
@@ -92,6 +111,8 @@ export const ApiKey = {
   OffsetDelete: 47,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;
 export type ApiKeyName = keyof typeof ApiKey;
 /** Same object as `ApiKey`. */
@@ -149,6 +170,11 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [21, info(21, 'DeleteRecords', 0, 2, 2, 2, { decodeRequest: decodeDeleteRecordsRequest, encodeRequest: encodeDeleteRecordsRequest, decodeResponse: decodeDeleteRecordsResponse, encodeResponse: encodeDeleteRecordsResponse })],
   [22, info(22, 'InitProducerId', 0, 5, 2, 2, { decodeRequest: decodeInitProducerIdRequest, encodeRequest: encodeInitProducerIdRequest, decodeResponse: decodeInitProducerIdResponse, encodeResponse: encodeInitProducerIdResponse })],
   [23, info(23, 'OffsetForLeaderEpoch', 0, 4, 4, 4, { decodeRequest: decodeOffsetForLeaderEpochRequest, encodeRequest: encodeOffsetForLeaderEpochRequest, decodeResponse: decodeOffsetForLeaderEpochResponse, encodeResponse: encodeOffsetForLeaderEpochResponse })],
+  [24, info(24, 'AddPartitionsToTxn', 0, 5, 3, 3, { decodeRequest: decodeAddPartitionsToTxnRequest, encodeRequest: encodeAddPartitionsToTxnRequest, decodeResponse: decodeAddPartitionsToTxnResponse, encodeResponse: encodeAddPartitionsToTxnResponse })],
+  [25, info(25, 'AddOffsetsToTxn', 0, 4, 3, 3, { decodeRequest: decodeAddOffsetsToTxnRequest, encodeRequest: encodeAddOffsetsToTxnRequest, decodeResponse: decodeAddOffsetsToTxnResponse, encodeResponse: encodeAddOffsetsToTxnResponse })],
+  [26, info(26, 'EndTxn', 0, 4, 3, 3, { decodeRequest: decodeEndTxnRequest, encodeRequest: encodeEndTxnRequest, decodeResponse: decodeEndTxnResponse, encodeResponse: encodeEndTxnResponse })],
+  [27, info(27, 'WriteTxnMarkers', 0, 1, 1, 1, { decodeRequest: decodeWriteTxnMarkersRequest, encodeRequest: encodeWriteTxnMarkersRequest, decodeResponse: decodeWriteTxnMarkersResponse, encodeResponse: encodeWriteTxnMarkersResponse })],
+  [28, info(28, 'TxnOffsetCommit', 0, 4, 3, 3, { decodeRequest: decodeTxnOffsetCommitRequest, encodeRequest: encodeTxnOffsetCommitRequest, decodeResponse: decodeTxnOffsetCommitResponse, encodeResponse: encodeTxnOffsetCommitResponse })],
   [32, info(32, 'DescribeConfigs', 0, 4, 4, 4, { decodeRequest: decodeDescribeConfigsRequest, encodeRequest: encodeDescribeConfigsRequest, decodeResponse: decodeDescribeConfigsResponse, encodeResponse: encodeDescribeConfigsResponse })],
   [33, info(33, 'AlterConfigs', 0, 2, 2, 2, { decodeRequest: decodeAlterConfigsRequest, encodeRequest: encodeAlterConfigsRequest, decodeResponse: decodeAlterConfigsResponse, encodeResponse: encodeAlterConfigsResponse })],
   [36, info(36, 'SaslAuthenticate', 0, 2, 2, 2, { decodeRequest: decodeSaslAuthenticateRequest, encodeRequest: encodeSaslAuthenticateRequest, decodeResponse: decodeSaslAuthenticateResponse, encodeResponse: encodeSaslAuthenticateResponse })],
@@ -158,4 +184,6 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [47, info(47, 'OffsetDelete', 0, 0, Infinity, Infinity, { decodeRequest: decodeOffsetDeleteRequest, encodeRequest: encodeOffsetDeleteRequest, decodeResponse: decodeOffsetDeleteResponse, encodeResponse: encodeOffsetDeleteResponse })],
   [60, info(60, 'DescribeCluster', 0, 1, 0, 0, { decodeRequest: decodeDescribeClusterRequest, encodeRequest: encodeDescribeClusterRequest, decodeResponse: decodeDescribeClusterResponse, encodeResponse: encodeDescribeClusterResponse })],
   [61, info(61, 'DescribeProducers', 0, 0, 0, 0, { decodeRequest: decodeDescribeProducersRequest, encodeRequest: encodeDescribeProducersRequest, decodeResponse: decodeDescribeProducersResponse, encodeResponse: encodeDescribeProducersResponse })],
+  [65, info(65, 'DescribeTransactions', 0, 0, 0, 0, { decodeRequest: decodeDescribeTransactionsRequest, encodeRequest: encodeDescribeTransactionsRequest, decodeResponse: decodeDescribeTransactionsResponse, encodeResponse: encodeDescribeTransactionsResponse })],
+  [66, info(66, 'ListTransactions', 0, 1, 0, 0, { decodeRequest: decodeListTransactionsRequest, encodeRequest: encodeListTransactionsRequest, decodeResponse: decodeListTransactionsResponse, encodeResponse: encodeListTransactionsResponse })],
 ]);

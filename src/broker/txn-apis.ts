@@ -1,0 +1,165 @@
+/**
+ * Transaction APIs, translating requests to the transaction coordinator (src/txn), the group
+ * coordinator (transactional offsets) and the partition logs (markers):
+ *   AddPartitionsToTxn (24, v0–5: v0–3 from clients, v4+ batched and verifyOnly from brokers),
+ *   AddOffsetsToTxn (25, v0–4), EndTxn (26, v0–4), WriteTxnMarkers (27, v0–1),
+ *   TxnOffsetCommit (28, v0–4), DescribeTransactions (65, v0), ListTransactions (66, v0–1).
+ *
+ * WriteTxnMarkers is how a coordinator on another broker ends a transaction at the partitions
+ * this broker leads (as Kafka does): each marker is a control batch through the normal append
+ * path (WAL, then objects), answered once durable. The pseudo-topic `__consumer_offsets` stands
+ * for this broker's groups: the marker makes the producer's pending transactional offsets
+ * visible (commit) or drops them (abort).
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/messages/index.js';
+import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from '../protocol/messages/add-partitions-to-txn.js';
+import type { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from '../protocol/messages/add-offsets-to-txn.js';
+import type { EndTxnRequest, EndTxnResponse } from '../protocol/messages/end-txn.js';
+import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protocol/messages/write-txn-markers.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/messages/txn-offset-commit.js';
+import type { DescribeTransactionsRequest, DescribeTransactionsResponse } from '../protocol/messages/describe-transactions.js';
+import type { ListTransactionsRequest, ListTransactionsResponse } from '../protocol/messages/list-transactions.js';
+import type { DeepPartial } from '../protocol/primitives.js';
+import type { RequestContext, Handler } from '../server/handler-registry.js';
+import type { BrokerContext } from './context.js';
+import type { TxnTopicPartition } from '../txn/types.js';
+import { isFatalAppendError } from '../log/log-manager.js';
+
+type Add = (key: number, v: { min: number; max: number }, handler: Handler) => void;
+
+/** The topic name WriteTxnMarkers uses for group offsets (Kafka's offsets topic). */
+export const GROUP_OFFSETS_TOPIC = '__consumer_offsets';
+
+type TopicResults = { name: string; resultsByPartition: { partitionIndex: number; partitionErrorCode: number }[] }[];
+
+/** Results by topic, in the order of `topics`. */
+function byTopic(topics: { name: string; partitions: number[] }[], code: (tp: TxnTopicPartition) => number): TopicResults {
+  return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code({ topic: t.name, partition: p }) })) }));
+}
+
+export function registerTxnApis(b: BrokerContext, add: Add): void {
+  const txns = b.transactions;
+
+  add(ApiKey.AddPartitionsToTxn, { min: 0, max: 5 }, async (ctx: RequestContext, req: AddPartitionsToTxnRequest): Promise<DeepPartial<AddPartitionsToTxnResponse>> => {
+    const v = ctx.header.apiVersion;
+    const one = async (transactionalId: string, producerId: bigint, producerEpoch: number, verifyOnly: boolean, topics: { name: string; partitions: number[] }[]): Promise<TopicResults> => {
+      const partitions = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p })));
+      const results = await txns.addPartitions({ transactionalId, producerId, producerEpoch, partitions, verifyOnly, apiVersion: v });
+      const codes = new Map(results.map((r) => [`${r.tp.topic}\u0000${r.tp.partition}`, r.errorCode]));
+      return byTopic(topics, (tp) => codes.get(`${tp.topic}\u0000${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+    };
+    if (v <= 3) {
+      return { throttleTimeMs: 0, resultsByTopicV3AndBelow: await one(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, false, req.v3AndBelowTopics) };
+    }
+    const resultsByTransaction = await Promise.all(req.transactions.map(async (t) => ({
+      transactionalId: t.transactionalId, topicResults: await one(t.transactionalId, t.producerId, t.producerEpoch, t.verifyOnly, t.topics),
+    })));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
+  });
+
+  add(ApiKey.AddOffsetsToTxn, { min: 0, max: 4 }, async (ctx: RequestContext, req: AddOffsetsToTxnRequest): Promise<DeepPartial<AddOffsetsToTxnResponse>> => ({
+    throttleTimeMs: 0,
+    errorCode: await txns.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, groupId: req.groupId, apiVersion: ctx.header.apiVersion }),
+  }));
+
+  add(ApiKey.EndTxn, { min: 0, max: 4 }, async (ctx: RequestContext, req: EndTxnRequest): Promise<DeepPartial<EndTxnResponse>> => {
+    const r = await txns.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, committed: req.committed, apiVersion: ctx.header.apiVersion });
+    return { throttleTimeMs: 0, errorCode: r.errorCode, producerId: r.producerId, producerEpoch: r.producerEpoch };
+  });
+
+  add(ApiKey.TxnOffsetCommit, { min: 0, max: 4 }, async (ctx: RequestContext, req: TxnOffsetCommitRequest): Promise<DeepPartial<TxnOffsetCommitResponse>> => {
+    const all = (code: number) => ({ throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) });
+    if (b.leadership.clustered && b.leadership.coordinatorFor(req.groupId)?.nodeId !== b.self.nodeId) return all(ErrorCode.NOT_COORDINATOR);
+    if (b.leadership.clustered) await b.groups.adoptGroup(req.groupId);
+    const unknown = new Set<string>();
+    const known = [];
+    for (const t of req.topics) {
+      const topic = b.topics.byName(t.name);
+      const parts = [];
+      for (const p of t.partitions) {
+        if (topic && p.partitionIndex >= 0 && p.partitionIndex < topic.partitionCount) {
+          parts.push({ partitionIndex: p.partitionIndex, committedOffset: p.committedOffset, committedLeaderEpoch: p.committedLeaderEpoch, commitTimestampMs: -1, committedMetadata: p.committedMetadata });
+        } else {
+          unknown.add(`${t.name}\u0000${p.partitionIndex}`);
+        }
+      }
+      if (parts.length) known.push({ name: t.name, topicId: topic!.topicId, partitions: parts });
+    }
+    const r = known.length
+      ? await b.groups.commitTxnOffsets({
+        apiVersion: ctx.header.apiVersion, transactionalId: req.transactionalId, groupId: req.groupId,
+        producerId: req.producerId, producerEpoch: req.producerEpoch,
+        generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, topics: known,
+      })
+      : { topics: [] };
+    const codes = new Map<string, number>(r.topics.flatMap((t) => t.partitions.map((p): [string, number] => [`${t.name}\u0000${p.partitionIndex}`, p.errorCode])));
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => {
+          const key = `${t.name}\u0000${p.partitionIndex}`;
+          return { partitionIndex: p.partitionIndex, errorCode: unknown.has(key) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : (codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR) };
+        }),
+      })),
+    };
+  });
+
+  add(ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, async (_ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<DeepPartial<WriteTxnMarkersResponse>> => ({
+    markers: await Promise.all(req.markers.map(async (m) => ({
+      producerId: m.producerId,
+      topics: await Promise.all(m.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(t.partitionIndexes.map(async (p) => ({
+          partitionIndex: p,
+          errorCode: t.name === GROUP_OFFSETS_TOPIC
+            ? await completeGroups(b, m.producerId, m.transactionResult)
+            : await writeMarker(b, t.name, p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch),
+        }))),
+      }))),
+    }))),
+  }));
+
+  add(ApiKey.DescribeTransactions, { min: 0, max: 0 }, async (_ctx: RequestContext, req: DescribeTransactionsRequest): Promise<DeepPartial<DescribeTransactionsResponse>> => ({
+    throttleTimeMs: 0, transactionStates: await txns.describe(req.transactionalIds),
+  }));
+
+  add(ApiKey.ListTransactions, { min: 0, max: 1 }, async (ctx: RequestContext, req: ListTransactionsRequest): Promise<DeepPartial<ListTransactionsResponse>> => {
+    const r = await txns.list({ stateFilters: req.stateFilters, producerIdFilters: req.producerIdFilters, durationFilterMs: ctx.header.apiVersion >= 1 ? req.durationFilter : -1n });
+    return { throttleTimeMs: 0, ...r };
+  });
+}
+
+async function completeGroups(b: BrokerContext, producerId: bigint, commit: boolean): Promise<number> {
+  try {
+    await b.groups.completeTxn(producerId, commit);
+    return ErrorCode.NONE;
+  } catch (err) {
+    b.log.warn({ err, producerId: String(producerId) }, 'applying a transaction marker to group offsets failed');
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+}
+
+/**
+ * One marker at one partition this broker leads: durable before NONE. A topic that no longer
+ * exists answers UNKNOWN_TOPIC_OR_PARTITION (the coordinator counts it as done).
+ */
+export async function writeMarker(b: BrokerContext, topicName: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<number> {
+  const topic = b.topics.byName(topicName);
+  if (!topic || partition < 0 || partition >= topic.partitionCount) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  const epoch = b.leadership.acceptsWrites(topic.topicId, partition);
+  const st = b.logs.get(topic.topicId, partition);
+  if (epoch === null || !st || st.log.leaderEpoch !== epoch) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const outcome = b.logs.appendMarker(st, { producerId, producerEpoch, commit, coordinatorEpoch });
+  if (outcome === null) return ErrorCode.NONE; // superseded by a newer epoch's markers
+  try {
+    await outcome.done;
+  } catch (err) {
+    if (isFatalAppendError(err)) b.fatal(err as Error);
+    b.log.warn({ err, topic: topicName, partition }, 'transaction marker not written');
+    return (err as { retriable?: boolean }).retriable === true ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+  if (!b.leadership.mayAcknowledge(topic.topicId, partition, epoch)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  return ErrorCode.NONE;
+}
