@@ -98,7 +98,7 @@ function appendPartition(
   if (!transactional || st.producers.txns.openFirstOffset(parsed[0].producerId) >= 0) return append();
   // The first batch of a transaction here: the coordinator must have this partition in the
   // producer's ongoing transaction (KIP-890), or a late produce could open a transaction nobody ends.
-  return verifyInTransaction(b, st, req.transactionalId!, parsed[0], topicName, partition).then((code) => {
+  return verifyInTransaction(b, st, req.transactionalId!, parsed[0], topicName, partition, ctx.header.apiVersion).then((code) => {
     if (code !== ErrorCode.NONE) { fail(result, code, `partition ${topicName}-${partition} is not in the ongoing transaction of ${req.transactionalId}`); return; }
     return append();
   });
@@ -146,7 +146,19 @@ function appendVerified(
  */
 const verifying = new WeakMap<PartitionState, Map<string, Promise<number>>>();
 
-function verifyInTransaction(b: BrokerContext, st: PartitionState, transactionalId: string, batch: BatchView, topic: string, partition: number): Promise<number> {
+/** What Produce answers for the coordinator's verdict (Kafka's ReplicaManager mapping). */
+function produceCodeOfVerification(code: number, apiVersion: number): number {
+  switch (code) {
+    case ErrorCode.PRODUCER_FENCED: return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.INVALID_PRODUCER_EPOCH: case ErrorCode.INVALID_PRODUCER_ID_MAPPING: case ErrorCode.INVALID_TXN_STATE: return code;
+    // Produce v11 added TRANSACTION_ABORTABLE (KIP-890); older clients know INVALID_TXN_STATE.
+    case ErrorCode.TRANSACTION_ABORTABLE: return apiVersion >= 11 ? code : ErrorCode.INVALID_TXN_STATE;
+    // Coordinator moving, loading or busy: retriable for every client.
+    default: return ErrorCode.NOT_ENOUGH_REPLICAS;
+  }
+}
+
+function verifyInTransaction(b: BrokerContext, st: PartitionState, transactionalId: string, batch: BatchView, topic: string, partition: number, apiVersion: number): Promise<number> {
   let byProducer = verifying.get(st);
   if (!byProducer) verifying.set(st, (byProducer = new Map()));
   const key = `${batch.producerId}:${batch.producerEpoch}`;
@@ -163,8 +175,8 @@ function verifyInTransaction(b: BrokerContext, st: PartitionState, transactional
         b.log.warn({ err, transactionalId, topic, partition }, 'transaction verification failed');
         return ErrorCode.NOT_ENOUGH_REPLICAS; // retriable for every client
       }
-      if (code === ErrorCode.PRODUCER_FENCED) code = ErrorCode.INVALID_PRODUCER_EPOCH; // what Produce answers for a fenced epoch
-      if (code !== ErrorCode.NONE || st.producers.txns.markerCount(batch.producerId) === markers) return code;
+      if (code !== ErrorCode.NONE) return produceCodeOfVerification(code, apiVersion);
+      if (st.producers.txns.markerCount(batch.producerId) === markers) return code;
       if (attempt >= 2) return ErrorCode.INVALID_TXN_STATE;
     }
   };
