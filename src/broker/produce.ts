@@ -95,7 +95,9 @@ function appendPartition(
     return fail(result, ErrorCode.INVALID_RECORD, 'transactional batches need a transactional id and a producer id');
   }
   const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result);
-  if (!transactional || st.producers.txns.openFirstOffset(parsed[0].producerId) >= 0) return append();
+  const first = parsed[0];
+  // Already open here at this epoch: verified when its first batch came.
+  if (!transactional || (st.producers.txns.openFirstOffset(first.producerId) >= 0 && st.producers.epochOf(first.producerId) === first.producerEpoch)) return append();
   // The first batch of a transaction here: the coordinator must have this partition in the
   // producer's ongoing transaction (KIP-890), or a late produce could open a transaction nobody ends.
   return verifyInTransaction(b, st, req.transactionalId!, parsed[0], topicName, partition, ctx.header.apiVersion).then((code) => {

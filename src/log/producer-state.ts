@@ -88,6 +88,9 @@ export class ProducerStateTable {
     entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
   }
 
+  /** The producer's current epoch here, or -1 when it has no state. */
+  epochOf(producerId: bigint): number { return this.producers.get(producerId)?.epoch ?? -1; }
+
   /**
    * Whether a marker of (producerId, epoch) may be written: not when the producer has moved to a
    * newer epoch here (its older transaction was already closed by the newer epoch's markers).
