@@ -9,7 +9,9 @@
  * this broker leads (as Kafka does): each marker is a control batch through the normal append
  * path (WAL, then objects), answered once durable. The pseudo-topic `__consumer_offsets` stands
  * for this broker's groups: the marker makes the producer's pending transactional offsets
- * visible (commit) or drops them (abort).
+ * visible (commit) or drops them (abort). Between Ferry brokers it is named
+ * `__consumer_offsets:<group id>` (partition 0), so the receiver first re-reads that group from
+ * the store: it may coordinate the group since a failover and not have loaded its pending offsets.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
@@ -30,6 +32,15 @@ type Add = (key: number, v: { min: number; max: number }, handler: Handler) => v
 
 /** The topic name WriteTxnMarkers uses for group offsets (Kafka's offsets topic). */
 export const GROUP_OFFSETS_TOPIC = '__consumer_offsets';
+
+/** The marker topic that names one group (Ferry's brokers among themselves). */
+export function groupMarkerTopic(groupId: string): string { return `${GROUP_OFFSETS_TOPIC}:${groupId}`; }
+
+/** The group a marker topic names: null for a topic, '' for the bare offsets topic (every group here). */
+function groupOfMarkerTopic(name: string): string | null {
+  if (name === GROUP_OFFSETS_TOPIC) return '';
+  return name.startsWith(`${GROUP_OFFSETS_TOPIC}:`) ? name.slice(GROUP_OFFSETS_TOPIC.length + 1) : null;
+}
 
 type TopicResults = { name: string; resultsByPartition: { partitionIndex: number; partitionErrorCode: number }[] }[];
 
@@ -109,15 +120,18 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
   add(ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, async (_ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<DeepPartial<WriteTxnMarkersResponse>> => ({
     markers: await Promise.all(req.markers.map(async (m) => ({
       producerId: m.producerId,
-      topics: await Promise.all(m.topics.map(async (t) => ({
-        name: t.name,
-        partitions: await Promise.all(t.partitionIndexes.map(async (p) => ({
-          partitionIndex: p,
-          errorCode: t.name === GROUP_OFFSETS_TOPIC
-            ? await completeGroups(b, m.producerId, m.transactionResult)
-            : await writeMarker(b, t.name, p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch),
-        }))),
-      }))),
+      topics: await Promise.all(m.topics.map(async (t) => {
+        const group = groupOfMarkerTopic(t.name);
+        return {
+          name: t.name,
+          partitions: await Promise.all(t.partitionIndexes.map(async (p) => ({
+            partitionIndex: p,
+            errorCode: group !== null
+              ? await completeGroups(b, m.producerId, m.transactionResult, group === '' ? [] : [group])
+              : await writeMarker(b, t.name, p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch),
+          }))),
+        };
+      })),
     }))),
   }));
 
@@ -131,8 +145,19 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
   });
 }
 
-async function completeGroups(b: BrokerContext, producerId: bigint, commit: boolean): Promise<number> {
+/**
+ * A marker for this broker's groups: `groupIds` are re-read from the store first in a cluster
+ * (this broker may coordinate them since a failover), then every pending offset of the producer
+ * here is committed or dropped.
+ */
+export async function completeGroups(b: BrokerContext, producerId: bigint, commit: boolean, groupIds: readonly string[]): Promise<number> {
   try {
+    if (b.leadership.clustered) {
+      for (const g of groupIds) {
+        if (b.leadership.coordinatorFor(g)?.nodeId !== b.self.nodeId) return ErrorCode.NOT_COORDINATOR;
+        await b.groups.adoptGroup(g);
+      }
+    }
     await b.groups.completeTxn(producerId, commit);
     return ErrorCode.NONE;
   } catch (err) {

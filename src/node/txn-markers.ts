@@ -9,7 +9,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import type { WriteTxnMarkersResponse } from '../protocol/messages/write-txn-markers.js';
 import { KafkaConnection } from '../admin/kafka-connection.js';
 import type { BrokerContext } from '../broker/context.js';
-import { GROUP_OFFSETS_TOPIC, writeMarker } from '../broker/txn-apis.js';
+import { completeGroups, groupMarkerTopic, writeMarker } from '../broker/txn-apis.js';
 import type { MarkerRequest, MarkerResult, MarkerWriter, TxnTopicPartition } from '../txn/types.js';
 
 /** Codes that mean the partition needs no marker (its topic is gone). */
@@ -69,7 +69,7 @@ export class BrokerMarkerWriter implements MarkerWriter {
         if (!DONE.has(code)) result.failedPartitions.push({ tp, errorCode: code });
       }));
     }
-    let localGroups: string[] = [];
+    const localGroups: string[] = [];
     for (const groupId of req.groups) {
       const c = b.leadership.coordinatorFor(this.coordinatorKey(groupId));
       if (!c) result.failedGroups.push({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
@@ -77,9 +77,8 @@ export class BrokerMarkerWriter implements MarkerWriter {
       else remoteOf(c.nodeId).groups.push(groupId);
     }
     if (localGroups.length) {
-      local.push(b.groups.completeTxn(req.producerId, req.commit).then(() => { localGroups = []; }, (err) => {
-        b.log.warn({ err, producerId: String(req.producerId) }, 'transactional offsets not completed');
-        for (const groupId of localGroups) result.failedGroups.push({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+      local.push(completeGroups(b, req.producerId, req.commit, localGroups).then((code) => {
+        if (code !== ErrorCode.NONE) for (const groupId of localGroups) result.failedGroups.push({ groupId, errorCode: code });
       }));
     }
     await Promise.all([...local, ...[...remote].map(([nodeId, r]) => this.sendRemote(nodeId, req, r.partitions, r.groups, result))]);
@@ -89,7 +88,7 @@ export class BrokerMarkerWriter implements MarkerWriter {
   private async sendRemote(nodeId: number, req: MarkerRequest, partitions: TxnTopicPartition[], groups: string[], result: MarkerResult): Promise<void> {
     const topics = new Map<string, number[]>();
     for (const tp of partitions) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
-    if (groups.length) topics.set(GROUP_OFFSETS_TOPIC, [0]);
+    for (const g of groups) topics.set(groupMarkerTopic(g), [0]);
     try {
       const res = await this.channels.request<WriteTxnMarkersResponse>(nodeId, ApiKey.WriteTxnMarkers, 1, {
         markers: [{
@@ -103,8 +102,10 @@ export class BrokerMarkerWriter implements MarkerWriter {
         const code = codes.get(`${tp.topic}\u0000${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
         if (!DONE.has(code)) result.failedPartitions.push({ tp, errorCode: code });
       }
-      const groupCode = codes.get(`${GROUP_OFFSETS_TOPIC}\u00000`) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-      if (groups.length && groupCode !== ErrorCode.NONE) for (const groupId of groups) result.failedGroups.push({ groupId, errorCode: groupCode });
+      for (const groupId of groups) {
+        const code = codes.get(`${groupMarkerTopic(groupId)}\u00000`) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+        if (code !== ErrorCode.NONE) result.failedGroups.push({ groupId, errorCode: code });
+      }
     } catch (err) {
       this.b.log.warn({ err, nodeId }, 'WriteTxnMarkers to another broker failed; the coordinator retries');
       for (const tp of partitions) result.failedPartitions.push({ tp, errorCode: ErrorCode.NETWORK_EXCEPTION });
