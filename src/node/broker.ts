@@ -226,6 +226,8 @@ export class Broker {
         transactionMaxTimeoutMs: c.transactionMaxTimeoutMs,
         transactionalIdExpirationMs: c.transactionalIdExpirationMs,
         scanIntervalMs: c.transactionAbortTimedOutTransactionCleanupIntervalMs,
+        onCompleted: (commit, ms) => metrics.transactionCompleted(commit, ms / 1000),
+        onTimedOut: () => metrics.transactionTimedOut(),
       });
       context.transactions = transactions;
       registerApis(registry, context, metrics);

@@ -11,6 +11,7 @@
  *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds)
  *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
  *   broker/fetch:       fetchedBytes(topic, bytes); crossAzBytes(clientRack, brokerRack, bytes, 'out')
+ *   txn coordinator:    transactionCompleted(commit, seconds), transactionTimedOut()
  *   broker start:       walMetrics() -> the WAL's `metrics` option; observeWal(wal) after open;
  *                       setReady(bool) (the HTTP server also sets it from readiness() per scrape)
  *   uploader (S3 tier): uploadCompleted(bytes, seconds), uploadFailed(), uploadLag(bytes, seconds),
@@ -69,6 +70,9 @@ export class BrokerMetrics {
   private readonly receivingRequestBytes: Gauge;
   // Data
   private readonly producedBytesTotal: Counter<'topic'>;
+  private readonly transactionsEnded: Counter<'result'>;
+  private readonly transactionSeconds: Histogram<'result'>;
+  private readonly transactionsTimedOut: Counter;
   private readonly producedRecordsTotal: Counter<'topic'>;
   private readonly fetchedBytesTotal: Counter<'topic'>;
   private readonly clientBytes: Counter<'direction' | 'locality'>;
@@ -146,6 +150,9 @@ export class BrokerMetrics {
     this.receivingRequestBytes = gauge('ferry_receiving_request_bytes', 'Declared bytes reserved by partly received requests (queued.max.request.bytes).');
 
     this.producedBytesTotal = counter('ferry_produced_bytes_total', 'Record batch bytes appended by Produce, by topic.', ['topic']);
+    this.transactionsEnded = counter('ferry_transactions_completed_total', 'Transactions this broker coordinated to the end (markers written), by result (commit, abort).', ['result']);
+    this.transactionSeconds = histogram('ferry_transaction_duration_seconds', 'Time from a transaction\'s first AddPartitions/AddOffsets to its completion (markers written), by result.', REQUEST_BUCKETS, ['result']);
+    this.transactionsTimedOut = counter('ferry_transactions_timed_out_total', 'Transactions aborted by the coordinator because they ran past transaction.timeout.ms.');
     this.producedRecordsTotal = counter('ferry_produced_records_total', 'Records appended by Produce, by topic.', ['topic']);
     this.fetchedBytesTotal = counter('ferry_fetched_bytes_total', 'Record batch bytes returned by Fetch to consumers, by topic.', ['topic']);
     this.clientBytes = counter('ferry_client_bytes_total', 'Record bytes between clients and this broker by direction (in: produce, out: fetch) and locality (same_az, cross_az, unknown).', ['direction', 'locality']);
@@ -231,6 +238,14 @@ export class BrokerMetrics {
   }
 
   // ---- Data ----
+
+  transactionCompleted(commit: boolean, seconds: number): void {
+    const result = commit ? 'commit' : 'abort';
+    this.transactionsEnded.inc({ result });
+    if (seconds >= 0) this.transactionSeconds.observe({ result }, seconds);
+  }
+
+  transactionTimedOut(): void { this.transactionsTimedOut.inc(); }
 
   producedBytes(topic: string, bytes: number, records: number): void {
     this.producedBytesTotal.inc({ topic }, bytes);

@@ -69,6 +69,10 @@ export interface TransactionCoordinatorOptions {
   scanIntervalMs: number;
   /** How long EndTxn/InitProducerId wait for markers before answering (default 10000). */
   markerWaitMs?: number;
+  /** A transaction's markers are all written (for metrics): its result and how long it ran (ms, -1 if unknown). */
+  onCompleted?(commit: boolean, durationMs: number): void;
+  /** A transaction ran past its timeout and is being aborted (for metrics). */
+  onTimedOut?(): void;
 }
 
 export interface InitProducerIdResult { errorCode: number; producerId: bigint; producerEpoch: number }
@@ -528,8 +532,12 @@ export class TransactionCoordinator {
           this.log.warn({ transactionalId: id }, 'transaction record changed while its markers were written; not completing it');
           return false;
         }
-        const e = await this.write(completeRecord(cur.record, this.opts.now()), cur);
-        if (e) this.log.debug({ transactionalId: id, state: e.record.state }, 'transaction completed');
+        const now = this.opts.now();
+        const e = await this.write(completeRecord(cur.record, now), cur);
+        if (e) {
+          this.log.debug({ transactionalId: id, state: e.record.state }, 'transaction completed');
+          this.opts.onCompleted?.(e.record.state === 'CompleteCommit', cur.record.txnStartMs >= 0 ? now - cur.record.txnStartMs : -1);
+        }
         return e !== null;
       });
     } catch (err) {
@@ -604,6 +612,7 @@ export class TransactionCoordinator {
         if (!e) return;
         this.log.info({ transactionalId: id, producerId: e.record.producerId, producerEpoch: e.record.producerEpoch },
           'aborting a timed-out transaction with the bumped epoch');
+        this.opts.onTimedOut?.();
         void this.ensureCompletion(e);
       });
     } catch (err) {
