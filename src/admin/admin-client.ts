@@ -2,7 +2,9 @@
  * A small Kafka admin client for the `ferry` CLI, on the generated codecs. It bootstraps with
  * Metadata, talks to each broker by node id, routes group calls to the group's coordinator
  * (FindCoordinator), and sends topic admin calls to the controller (any broker forwards them in
- * KRaft; ours serves them everywhere). Every error is an AdminError carrying Kafka's error name.
+ * KRaft; ours serves them everywhere). Transaction calls: ListTransactions at every broker,
+ * DescribeTransactions at the transactional id's coordinator (key type 1), DescribeProducers and
+ * WriteTxnMarkers at the partition's leader. Every error is an AdminError carrying Kafka's error name.
  */
 import { ApiKey } from '../protocol/messages/index.js';
 import { Reader, ZERO_UUID } from '../protocol/primitives.js';
@@ -19,6 +21,24 @@ export interface GroupListing { groupId: string; protocolType: string; state: st
 export interface GroupMember { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; assignment: Array<{ topic: string; partitions: number[] }> }
 export interface GroupDescription { groupId: string; state: string; protocolType: string; protocol: string; members: GroupMember[]; coordinator: number }
 export interface CommittedOffset { topic: string; partition: number; offset: bigint; metadata: string | null }
+export interface TransactionListing { transactionalId: string; producerId: bigint; state: string; coordinator: number }
+export interface TransactionDescription {
+  transactionalId: string; coordinator: number; state: string; producerId: bigint; producerEpoch: number;
+  timeoutMs: number; startTimeMs: bigint | null; partitions: Array<{ topic: string; partition: number }>;
+}
+export interface ProducerStateInfo {
+  producerId: bigint; producerEpoch: number; lastSequence: number; lastTimestamp: bigint;
+  /** -1 when the broker does not know it. */
+  coordinatorEpoch: number;
+  /** -1 when the producer has no open transaction on the partition. */
+  currentTxnStartOffset: bigint;
+}
+export interface TxnMarker { topic: string; partition: number; producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean }
+
+/** FindCoordinator key types. */
+export const CoordinatorType = { Group: 0, Transaction: 1 } as const;
+/** ListOffsets isolation levels. */
+export const IsolationLevel = { ReadUncommitted: 0, ReadCommitted: 1 } as const;
 
 /** ListOffsets timestamps with special meaning. */
 export const LATEST = -1n;
@@ -158,14 +178,14 @@ export class AdminClient {
   }
 
   /** Offsets per partition for a timestamp (LATEST, EARLIEST, or ms since the epoch), asked of each leader. */
-  async listOffsets(topic: string, partitions: PartitionInfo[], timestamp: bigint): Promise<Map<number, bigint>> {
+  async listOffsets(topic: string, partitions: PartitionInfo[], timestamp: bigint, isolationLevel: number = IsolationLevel.ReadUncommitted): Promise<Map<number, bigint>> {
     const byLeader = new Map<number, number[]>();
     for (const p of partitions) byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), p.partition]);
     const out = new Map<number, bigint>();
     for (const [leader, ps] of byLeader) {
       const conn = await this.broker(leader);
       const res = await conn.request(ApiKey.ListOffsets, 7, {
-        replicaId: -1, isolationLevel: 0, timeoutMs: 30_000,
+        replicaId: -1, isolationLevel, timeoutMs: 30_000,
         topics: [{ name: topic, partitions: ps.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
       });
       for (const t of res.topics) for (const p of t.partitions) {
@@ -190,10 +210,16 @@ export class AdminClient {
 
   /** The coordinator of a group (FindCoordinator, key type 0). */
   async coordinator(groupId: string): Promise<{ nodeId: number; conn: KafkaConnection }> {
+    return this.findCoordinator(groupId, CoordinatorType.Group);
+  }
+
+  /** The coordinator of a key: a group id (key type 0) or a transactional id (key type 1). */
+  async findCoordinator(key: string, keyType: number): Promise<{ nodeId: number; conn: KafkaConnection }> {
+    const what = keyType === CoordinatorType.Transaction ? `transactional id ${key}` : `group ${key}`;
     const v = this.any.versionFor(ApiKey.FindCoordinator, 6);
-    const res = await this.any.requestAt(ApiKey.FindCoordinator, v, v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 });
+    const res = await this.any.requestAt(ApiKey.FindCoordinator, v, v >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType });
     const c = v >= 4 ? res.coordinators[0] : res;
-    check(c.errorCode, `find coordinator of group ${groupId}`, c.errorMessage);
+    check(c.errorCode, `find coordinator of ${what}`, c.errorMessage);
     if (!this.brokers.has(c.nodeId)) this.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
     return { nodeId: c.nodeId, conn: await this.broker(c.nodeId) };
   }
@@ -243,6 +269,92 @@ export class AdminClient {
     const { conn } = await this.coordinator(groupId);
     const res = await conn.request(ApiKey.DeleteGroups, 2, { groupsNames: [groupId] });
     check(res.results[0].errorCode, `delete group ${groupId}`);
+  }
+
+  /**
+   * ListTransactions at every broker (each lists the transactional ids it coordinates), merged.
+   * Empty filters match everything; durationMs >= 0 keeps transactions running longer than it.
+   */
+  async listTransactions(filter: { states?: string[]; producerIds?: bigint[]; durationMs?: bigint } = {}): Promise<TransactionListing[]> {
+    const md = await this.metadata([]);
+    const seen = new Map<string, TransactionListing>();
+    for (const b of md.brokers) {
+      const conn = await this.broker(b.nodeId);
+      const durationFilter = filter.durationMs ?? -1n;
+      const v = conn.versionFor(ApiKey.ListTransactions, 1);
+      if (durationFilter >= 0n && v < 1) throw new AdminError(35, 'ListTransactions', `broker ${b.nodeId} does not support the duration filter (ListTransactions v1)`);
+      const res = await conn.requestAt(ApiKey.ListTransactions, v, { stateFilters: filter.states ?? [], producerIdFilters: filter.producerIds ?? [], durationFilter });
+      check(res.errorCode, `list transactions on broker ${b.nodeId}`);
+      for (const t of res.transactionStates) {
+        seen.set(t.transactionalId, { transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState, coordinator: b.nodeId });
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.transactionalId.localeCompare(b.transactionalId));
+  }
+
+  /** DescribeTransactions at the coordinator of `transactionalId` (FindCoordinator key type 1). */
+  async describeTransaction(transactionalId: string): Promise<TransactionDescription> {
+    const { nodeId, conn } = await this.findCoordinator(transactionalId, CoordinatorType.Transaction);
+    const res = await conn.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [transactionalId] });
+    const t = res.transactionStates[0];
+    check(t.errorCode, `describe transaction ${transactionalId}`);
+    return {
+      transactionalId, coordinator: nodeId, state: t.transactionState, producerId: t.producerId, producerEpoch: t.producerEpoch,
+      timeoutMs: t.transactionTimeoutMs, startTimeMs: t.transactionStartTimeMs >= 0n ? t.transactionStartTimeMs : null,
+      partitions: t.topics.flatMap((tp: any) => tp.partitions.map((p: number) => ({ topic: tp.topic, partition: p })))
+        .sort((a: { topic: string; partition: number }, b: { topic: string; partition: number }) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+    };
+  }
+
+  /** The partition's metadata (its leader), or an AdminError naming the partition. */
+  async partitionInfo(topic: string, partition: number): Promise<PartitionInfo> {
+    const md = await this.metadata([topic]);
+    const t = md.topics[0];
+    if (!t || t.errorCode !== 0) throw new AdminError(t?.errorCode ?? 3, `topic ${topic}`);
+    const p = t.partitions.find((x) => x.partition === partition);
+    if (!p) throw new AdminError(3, `partition ${topic}-${partition}`, `the topic has ${t.partitions.length} partitions`);
+    return p;
+  }
+
+  /** DescribeProducers at each partition's leader: the active producers per partition. */
+  async describeProducers(topic: string, partitions: PartitionInfo[]): Promise<Map<number, ProducerStateInfo[]>> {
+    const byLeader = new Map<number, number[]>();
+    for (const p of partitions) byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), p.partition]);
+    const out = new Map<number, ProducerStateInfo[]>();
+    for (const [leader, ps] of byLeader) {
+      if (leader < 0) throw new AdminError(5, `describe producers of ${topic}-${ps[0]}`, 'the partition has no leader');
+      const conn = await this.broker(leader);
+      const res = await conn.request(ApiKey.DescribeProducers, 0, { topics: [{ name: topic, partitionIndexes: ps }] });
+      for (const t of res.topics) for (const p of t.partitions) {
+        check(p.errorCode, `describe producers of ${topic}-${p.partitionIndex}`, p.errorMessage);
+        out.set(p.partitionIndex, p.activeProducers.map((s: any) => ({
+          producerId: s.producerId, producerEpoch: s.producerEpoch, lastSequence: s.lastSequence, lastTimestamp: s.lastTimestamp,
+          coordinatorEpoch: s.coordinatorEpoch, currentTxnStartOffset: s.currentTxnStartOffset,
+        })).sort((a: ProducerStateInfo, b: ProducerStateInfo) => (a.producerId < b.producerId ? -1 : a.producerId > b.producerId ? 1 : 0)));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * WriteTxnMarkers to the partition's leader, as a coordinator would (Kafka's
+   * Admin.abortTransaction): ends the producer's transaction on that partition. Throws on an error.
+   */
+  async writeTxnMarker(m: TxnMarker): Promise<{ leader: number }> {
+    const p = await this.partitionInfo(m.topic, m.partition);
+    if (p.leader < 0) throw new AdminError(5, `write a transaction marker to ${m.topic}-${m.partition}`, 'the partition has no leader');
+    const conn = await this.broker(p.leader);
+    const res = await conn.request(ApiKey.WriteTxnMarkers, 1, {
+      markers: [{
+        producerId: m.producerId, producerEpoch: m.producerEpoch, transactionResult: m.commit,
+        topics: [{ name: m.topic, partitionIndexes: [m.partition] }], coordinatorEpoch: m.coordinatorEpoch,
+      }],
+    });
+    const r = res.markers[0];
+    const pr = r?.topics?.[0]?.partitions?.[0];
+    if (!pr) throw new AdminError(-1, `write a transaction marker to ${m.topic}-${m.partition}`, 'the broker answered no result');
+    check(pr.errorCode, `write a transaction marker to ${m.topic}-${m.partition}`);
+    return { leader: p.leader };
   }
 
   /** DescribeCluster when the broker has it (racks, controller), else Metadata. */

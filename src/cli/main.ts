@@ -3,7 +3,7 @@
  * `ferry` command line. Subcommands:
  *   broker   run a broker (config from --config FILE, FERRY_* environment, --key=value flags)
  *   config   check a config file
- *   topics, groups, cluster   admin over the Kafka protocol (any Kafka-compatible broker)
+ *   topics, groups, transactions, cluster   admin over the Kafka protocol (any Kafka-compatible broker)
  *   perf     produce/consume/e2e load tests and the disk's limit
  *   cost     monthly cost model, Ferry vs classic Kafka
  *   version  print the version
@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
     case 'topics':
     case 'groups':
+    case 'transactions':
     case 'cluster':
     case 'perf':
     case 'cost':

@@ -2,6 +2,7 @@
 import { runConfig } from './config-command.js';
 import { runTopics } from './topics-command.js';
 import { runGroups } from './groups-command.js';
+import { runTransactions } from './transactions-command.js';
 import { runCluster } from './cluster-command.js';
 import { runPerf } from './perf-command.js';
 import { runCost } from './cost-command.js';
@@ -11,6 +12,7 @@ import type { Io } from './output.js';
 export const OPS_COMMANDS_USAGE = `  config     check a config file (ferry config check FILE)
   topics     list|describe|create|delete|alter-config|add-partitions
   groups     list|describe|reset-offsets|delete
+  transactions  list|describe|describe-producers|find-hanging|abort
   cluster    describe (brokers, racks, controller, leaders, WAL and upload lag)
   perf       produce|consume|e2e|disk load tests
   cost       monthly cost of a workload: Ferry vs Kafka RF=3
@@ -22,6 +24,7 @@ export async function runOpsCommand(command: string, argv: string[], io: Io): Pr
     case 'config': return runConfig(argv, io);
     case 'topics': return runTopics(argv, io);
     case 'groups': return runGroups(argv, io);
+    case 'transactions': return runTransactions(argv, io);
     case 'cluster': return runCluster(argv, io);
     case 'perf': return runPerf(argv, io);
     case 'cost': return runCost(argv, io);
