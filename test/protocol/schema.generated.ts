@@ -1392,6 +1392,302 @@ export const SCHEMA: readonly MessageSchema[] = [
     },
   },
   {
+    name: 'AddPartitionsToTxnRequest',
+    kind: 'request',
+    apiKey: 24,
+    minVersion: 0,
+    maxVersion: 5,
+    flexible: [3, 32767],
+    structs: {
+      AddPartitionsToTxnRequest: [
+        { key: 'transactions', type: 'AddPartitionsToTxnRequestAddPartitionsToTxnTransaction', struct: true, array: true, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'v3AndBelowTransactionalId', type: 'string', struct: false, array: false, versions: [0, 3], nullable: null, tagged: null },
+        { key: 'v3AndBelowProducerId', type: 'int64', struct: false, array: false, versions: [0, 3], nullable: null, tagged: null },
+        { key: 'v3AndBelowProducerEpoch', type: 'int16', struct: false, array: false, versions: [0, 3], nullable: null, tagged: null },
+        { key: 'v3AndBelowTopics', type: 'AddPartitionsToTxnRequestAddPartitionsToTxnTopic', struct: true, array: true, versions: [0, 3], nullable: null, tagged: null },
+      ],
+      AddPartitionsToTxnRequestAddPartitionsToTxnTopic: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitions', type: 'int32', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AddPartitionsToTxnRequestAddPartitionsToTxnTransaction: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'verifyOnly', type: 'bool', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'topics', type: 'AddPartitionsToTxnRequestAddPartitionsToTxnTopic', struct: true, array: true, versions: [4, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AddPartitionsToTxnResponse',
+    kind: 'response',
+    apiKey: 24,
+    minVersion: 0,
+    maxVersion: 5,
+    flexible: [3, 32767],
+    structs: {
+      AddPartitionsToTxnResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'resultsByTransaction', type: 'AddPartitionsToTxnResponseAddPartitionsToTxnResult', struct: true, array: true, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'resultsByTopicV3AndBelow', type: 'AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult', struct: true, array: true, versions: [0, 3], nullable: null, tagged: null },
+      ],
+      AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult: [
+        { key: 'partitionIndex', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitionErrorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AddPartitionsToTxnResponseAddPartitionsToTxnResult: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [4, 32767], nullable: null, tagged: null },
+        { key: 'topicResults', type: 'AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult', struct: true, array: true, versions: [4, 32767], nullable: null, tagged: null },
+      ],
+      AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resultsByPartition', type: 'AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AddOffsetsToTxnRequest',
+    kind: 'request',
+    apiKey: 25,
+    minVersion: 0,
+    maxVersion: 4,
+    flexible: [3, 32767],
+    structs: {
+      AddOffsetsToTxnRequest: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'groupId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AddOffsetsToTxnResponse',
+    kind: 'response',
+    apiKey: 25,
+    minVersion: 0,
+    maxVersion: 4,
+    flexible: [3, 32767],
+    structs: {
+      AddOffsetsToTxnResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'EndTxnRequest',
+    kind: 'request',
+    apiKey: 26,
+    minVersion: 0,
+    maxVersion: 4,
+    flexible: [3, 32767],
+    structs: {
+      EndTxnRequest: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'committed', type: 'bool', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'EndTxnResponse',
+    kind: 'response',
+    apiKey: 26,
+    minVersion: 0,
+    maxVersion: 5,
+    flexible: [3, 32767],
+    structs: {
+      EndTxnResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [5, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [5, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'WriteTxnMarkersRequest',
+    kind: 'request',
+    apiKey: 27,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      WriteTxnMarkersRequest: [
+        { key: 'markers', type: 'WriteTxnMarkersRequestWritableTxnMarker', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      WriteTxnMarkersRequestWritableTxnMarker: [
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionResult', type: 'bool', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'topics', type: 'WriteTxnMarkersRequestWritableTxnMarkerTopic', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'coordinatorEpoch', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      WriteTxnMarkersRequestWritableTxnMarkerTopic: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitionIndexes', type: 'int32', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'WriteTxnMarkersResponse',
+    kind: 'response',
+    apiKey: 27,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      WriteTxnMarkersResponse: [
+        { key: 'markers', type: 'WriteTxnMarkersResponseWritableTxnMarkerResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      WriteTxnMarkersResponseWritableTxnMarkerPartitionResult: [
+        { key: 'partitionIndex', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      WriteTxnMarkersResponseWritableTxnMarkerResult: [
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'topics', type: 'WriteTxnMarkersResponseWritableTxnMarkerTopicResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      WriteTxnMarkersResponseWritableTxnMarkerTopicResult: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitions', type: 'WriteTxnMarkersResponseWritableTxnMarkerPartitionResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'TxnOffsetCommitRequest',
+    kind: 'request',
+    apiKey: 28,
+    minVersion: 0,
+    maxVersion: 4,
+    flexible: [3, 32767],
+    structs: {
+      TxnOffsetCommitRequest: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'groupId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'generationId', type: 'int32', struct: false, array: false, versions: [3, 32767], nullable: null, tagged: null },
+        { key: 'memberId', type: 'string', struct: false, array: false, versions: [3, 32767], nullable: null, tagged: null },
+        { key: 'groupInstanceId', type: 'string', struct: false, array: false, versions: [3, 32767], nullable: [3, 32767], tagged: null },
+        { key: 'topics', type: 'TxnOffsetCommitRequestTxnOffsetCommitRequestTopic', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      TxnOffsetCommitRequestTxnOffsetCommitRequestPartition: [
+        { key: 'partitionIndex', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'committedOffset', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'committedLeaderEpoch', type: 'int32', struct: false, array: false, versions: [2, 32767], nullable: null, tagged: null },
+        { key: 'committedMetadata', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      TxnOffsetCommitRequestTxnOffsetCommitRequestTopic: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitions', type: 'TxnOffsetCommitRequestTxnOffsetCommitRequestPartition', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'TxnOffsetCommitResponse',
+    kind: 'response',
+    apiKey: 28,
+    minVersion: 0,
+    maxVersion: 4,
+    flexible: [3, 32767],
+    structs: {
+      TxnOffsetCommitResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'topics', type: 'TxnOffsetCommitResponseTxnOffsetCommitResponseTopic', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      TxnOffsetCommitResponseTxnOffsetCommitResponsePartition: [
+        { key: 'partitionIndex', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      TxnOffsetCommitResponseTxnOffsetCommitResponseTopic: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitions', type: 'TxnOffsetCommitResponseTxnOffsetCommitResponsePartition', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeTransactionsRequest',
+    kind: 'request',
+    apiKey: 65,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      DescribeTransactionsRequest: [
+        { key: 'transactionalIds', type: 'string', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeTransactionsResponse',
+    kind: 'response',
+    apiKey: 65,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      DescribeTransactionsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionStates', type: 'DescribeTransactionsResponseTransactionState', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeTransactionsResponseTopicData: [
+        { key: 'topic', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'partitions', type: 'int32', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeTransactionsResponseTransactionState: [
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionState', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionTimeoutMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionStartTimeMs', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerEpoch', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'topics', type: 'DescribeTransactionsResponseTopicData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'ListTransactionsRequest',
+    kind: 'request',
+    apiKey: 66,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [0, 32767],
+    structs: {
+      ListTransactionsRequest: [
+        { key: 'stateFilters', type: 'string', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerIdFilters', type: 'int64', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'durationFilter', type: 'int64', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'ListTransactionsResponse',
+    kind: 'response',
+    apiKey: 66,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [0, 32767],
+    structs: {
+      ListTransactionsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'unknownStateFilters', type: 'string', struct: false, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionStates', type: 'ListTransactionsResponseTransactionState', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      ListTransactionsResponseTransactionState: [
+        { key: 'transactionalId', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'producerId', type: 'int64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'transactionState', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
     name: 'ConsumerProtocolSubscription',
     kind: 'data',
     apiKey: null,
