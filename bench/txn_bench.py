@@ -6,6 +6,8 @@ import json, resource, sys, time
 from confluent_kafka import Producer
 
 bootstrap, topic, mode, seconds, size = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+# Records per second to pace at (0: as fast as the client goes).
+rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 conf = {'bootstrap.servers': bootstrap, 'enable.idempotence': True, 'acks': 'all', 'linger.ms': 5,
         'queue.buffering.max.messages': 5000, 'batch.size': 262144}
 if mode != 'plain':
@@ -21,6 +23,14 @@ errors = []
 if mode != 'plain':
     p.init_transactions(30)
 value = b'x' * size
+# Warm-up, not measured: the client learns the topic's partitions and leaders (librdkafka looks a
+# new topic up on its next metadata refresh, up to a second later).
+if mode != 'plain':
+    p.begin_transaction()
+p.produce(topic, value)
+p.flush(30)
+if mode != 'plain':
+    p.commit_transaction(30)
 commit_lat = []
 sent = 0
 start = time.perf_counter()
@@ -34,6 +44,13 @@ while time.perf_counter() < end:
     n = 0
     while True:
         now = time.perf_counter()
+        if rate > 0:
+            due = start + sent / rate
+            if due > now:
+                # Sleep (poll's timeout is whole milliseconds: a shorter one would spin).
+                p.poll(0)
+                time.sleep(due - now)
+                continue
         try:
             p.produce(topic, value, callback=lambda err, msg, t0=now: report(err, msg, t0))
             sent += 1
@@ -60,6 +77,6 @@ def q(xs, f):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(f * len(xs)))] * 1000
 ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({'mode': mode, 'records': len(lat), 'sent': sent, 'errors': errors[:3], 'bytes': len(lat) * size, 'seconds': elapsed,
+print(json.dumps({'mode': mode, 'rate': rate, 'commitMs': [round(c * 1000, 1) for c in commit_lat] if len(commit_lat) <= 200 else None, 'records': len(lat), 'sent': sent, 'errors': errors[:3], 'bytes': len(lat) * size, 'seconds': elapsed,
                   'p50Ms': q(lat, 0.5), 'p99Ms': q(lat, 0.99), 'commits': len(commit_lat), 'commitP50Ms': q(commit_lat, 0.5), 'commitP99Ms': q(commit_lat, 0.99),
                   'cpuSeconds': ru.ru_utime + ru.ru_stime}))
