@@ -229,6 +229,13 @@ export class LogManager {
     });
   }
 
+  /** producer.id.expiration.ms over every partition; returns how many producer states were dropped. */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    let n = 0;
+    for (const st of this.partitions.values()) n += st.producers.expire(nowMs, expirationMs);
+    return n;
+  }
+
   /** Bytes committed to the cache and not yet uploaded (recomputed after each upload). */
   get bytesPendingUpload(): number { return this.pendingBytes; }
 

@@ -59,6 +59,12 @@ export class PartitionTransactions {
 
   markerCount(producerId: bigint): number { return this.markerCounts.get(producerId) ?? 0; }
 
+  /** An expired producer (nothing open here): drop its marker count. */
+  forget(producerId: bigint): void {
+    assert(!this.open.has(producerId), `forgetting producer ${producerId} with a transaction open`);
+    this.markerCounts.delete(producerId);
+  }
+
   /** First offset of the producer's open transaction here, or -1. */
   openFirstOffset(producerId: bigint): number { return this.open.get(producerId) ?? -1; }
 

@@ -26,6 +26,8 @@ interface ProducerEntry {
   lastTimestamp: number;
   /** Offset of the producer's last transaction marker here, or -1 (a marker may set the epoch). */
   markerOffset: number;
+  /** Broker time (ms) the producer last wrote here (or was restored), for producer.id.expiration.ms. */
+  lastSeenMs: number;
 }
 
 /** Compact JSON form: producer id as a string (int64), batches as [firstSeq, lastSeq, baseOffset, lastOffset]. */
@@ -52,6 +54,28 @@ export class ProducerStateTable {
   private readonly producers = new Map<bigint, ProducerEntry>();
   /** Open and aborted transactions of the partition (beside the producers, snapshotted with them). */
   readonly txns = new PartitionTransactions();
+
+  /** `now`: the broker's clock (ms), injectable for tests. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get size(): number { return this.producers.size; }
+
+  /**
+   * Forget producers that have not written here for `expirationMs` (producer.id.expiration.ms),
+   * unless a transaction of theirs is open here or a batch of theirs is still in flight. A retry
+   * from such a producer then starts over (UNKNOWN_PRODUCER_ID for a sequence above 0), as in Kafka.
+   */
+  expire(nowMs: number, expirationMs: number): number {
+    let n = 0;
+    for (const [producerId, e] of this.producers) {
+      if (nowMs - e.lastSeenMs < expirationMs) continue;
+      if (this.txns.openFirstOffset(producerId) >= 0 || e.batches.some((b) => b.baseOffset < 0)) continue;
+      this.producers.delete(producerId);
+      this.txns.forget(producerId);
+      n++;
+    }
+    return n;
+  }
 
   check(producerId: bigint, epoch: number, firstSeq: number, lastSeq: number): SequenceCheck {
     const entry = this.producers.get(producerId);
@@ -80,9 +104,10 @@ export class ProducerStateTable {
   record(producerId: bigint, epoch: number, batch: SequencedBatch, timestamp: number): void {
     let entry = this.producers.get(producerId);
     if (!entry || entry.epoch !== epoch) {
-      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: entry?.markerOffset ?? -1 };
+      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: entry?.markerOffset ?? -1, lastSeenMs: 0 };
       this.producers.set(producerId, entry);
     }
+    entry.lastSeenMs = this.now();
     entry.batches.push(batch);
     if (entry.batches.length > PRODUCER_BATCHES_KEPT) entry.batches.shift();
     entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
@@ -108,11 +133,12 @@ export class ProducerStateTable {
   applyMarker(producerId: bigint, epoch: number, offset: number, commit: boolean, timestamp: number): void {
     let entry = this.producers.get(producerId);
     if (!entry || epoch > entry.epoch) {
-      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: offset };
+      entry = { epoch, batches: [], lastTimestamp: timestamp, markerOffset: offset, lastSeenMs: this.now() };
       this.producers.set(producerId, entry);
     } else {
       entry.markerOffset = offset;
       entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
+      entry.lastSeenMs = this.now();
     }
     this.txns.onMarker(producerId, offset, commit);
   }
@@ -151,7 +177,7 @@ export class ProducerStateTable {
     for (const p of entries) {
       const durable = Promise.resolve();
       this.producers.set(BigInt(p.id), {
-        epoch: p.epoch, lastTimestamp: p.ts, markerOffset: p.m ?? -1,
+        epoch: p.epoch, lastTimestamp: p.ts, markerOffset: p.m ?? -1, lastSeenMs: this.now(),
         batches: p.b.map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset, durable })),
       });
     }

@@ -105,6 +105,7 @@ export class Broker {
   /** Cluster mode (metadata.backend=etcd): membership, leadership, controller. */
   private cluster: ClusterMode | null = null;
   private stopFollowingTopics: (() => void) | null = null;
+  private producerExpiry: NodeJS.Timeout | null = null;
   private ops: OpsHttpServer | null = null;
 
   private constructor(
@@ -264,6 +265,11 @@ export class Broker {
         tier.start();
       }
       transactions.start();
+      // producer.id.expiration.ms: idle producers' states go (Kafka checks every 10 minutes; here every minute at most).
+      broker.producerExpiry = setInterval(() => {
+        const n = logs.expireProducers(Date.now(), c.producerIdExpirationMs);
+        if (n > 0) log.info({ producers: n, expirationMs: c.producerIdExpirationMs }, 'dropped the state of idle producers');
+      }, Math.min(60_000, c.producerIdExpirationMs)).unref();
       broker.ready = true;
       metrics.setReady(true);
       log.info({ host: address.host, port: address.port, nodeId: settings.nodeId, clusterId: meta.clusterId, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'broker ready');
@@ -295,6 +301,7 @@ export class Broker {
     // A cluster member first hands its partitions over (uploads them) and leaves the cluster.
     if (this.cluster) await this.cluster.shutdown(this.settings.config.shutdownTimeoutMs).catch((err) => this.log.warn({ err }, 'controlled shutdown failed'));
     this.stopFollowingTopics?.();
+    if (this.producerExpiry) clearInterval(this.producerExpiry);
     await this.server.close();
     // Markers in flight still append; then no more.
     await this.parts.transactions.close().catch((err) => this.log.warn({ err }, 'closing the transaction coordinator failed'));

@@ -109,3 +109,24 @@ test('recovery from the WAL rebuilds open and aborted transactions from the batc
   assert.deepEqual(rs.producers.txns.abortedIn(0, 7), [{ producerId: 1n, firstOffset: 0, lastOffset: 5 }]);
   assert.equal(rs.producers.check(2n, 0, 3, 3).kind, 'append', 'sequences continue after the marker');
 });
+
+test('producer.id.expiration.ms: idle producers are dropped, unless a transaction of theirs is open or a batch in flight', () => {
+  let now = 1_000;
+  const p = new ProducerStateTable(() => now);
+  const durable = Promise.resolve();
+  p.record(1n, 0, { firstSeq: 0, lastSeq: 0, baseOffset: 0, lastOffset: 0, durable }, 0);
+  p.record(2n, 0, { firstSeq: 0, lastSeq: 0, baseOffset: 1, lastOffset: 1, durable }, 0);
+  p.txns.onData(2n, 1);
+  p.record(3n, 0, { firstSeq: 0, lastSeq: 0, baseOffset: -1, lastOffset: -1, durable }, 0); // not yet admitted
+  now += 500;
+  p.record(4n, 0, { firstSeq: 0, lastSeq: 0, baseOffset: 2, lastOffset: 2, durable }, 0);
+  assert.equal(p.expire(now, 1_000), 0, 'nobody idle for the whole period yet');
+  now += 600;
+  assert.equal(p.expire(now, 1_000), 1, 'producer 1 is idle past the period; 2 has an open transaction, 3 a batch in flight, 4 wrote recently');
+  assert.equal(p.size, 3);
+  const c = p.check(1n, 0, 1, 1);
+  assert.equal(c.kind === 'error' && c.errorCode, ErrorCode.UNKNOWN_PRODUCER_ID, 'an expired producer starts over');
+  p.applyMarker(2n, 0, 3, true, 0);
+  now += 2_000;
+  assert.equal(p.expire(now, 1_000), 2, 'once its transaction ended, producer 2 goes too (3 stays: in flight)');
+});
