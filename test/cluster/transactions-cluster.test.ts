@@ -18,15 +18,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as KafkaJs from 'kafkajs';
-import { startEtcd } from '../helpers/etcd.js';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 import { writeFileSync } from 'node:fs';
 import { requireNodeModule } from '../helpers/require-tool.js';
 import { waitFor } from '../helpers/wait.js';
 import { consumeTransformProduce, readCommitted } from '../helpers/kafkajs-eos.js';
-import { VolumeCluster } from '../failover/volume-cluster.js';
-import { ApiKey } from '../../src/protocol/messages/index.js';
-import { coordinatorFor } from '../../src/cluster/coordinator.js';
+import type { VolumeCluster } from '../failover/volume-cluster.js';
+import { startTxnCluster, pickVictim } from '../helpers/txn-cluster.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-txn-cluster-'));
 const clusters: VolumeCluster[] = [];
@@ -39,26 +37,17 @@ const N = 20_000;
 
 test('consume-transform-produce across 3 brokers survives a SIGKILL of the transaction coordinator: every input exactly once', { timeout: 200_000 }, async (t) => {
   const kjs = requireNodeModule<typeof KafkaJs>('kafkajs');
-  const etcd = await startEtcd(t);
-  const cluster = new VolumeCluster({ name: 'txn3', racks: ['a', 'b', 'c'], etcd, objectStore: { 'object.store.path': join(work, 'objects') },
-    config: { 'group.initial.rebalance.delay.ms': '0', 'upload.interval.ms': '5000' } });
-  clusters.push(cluster);
-  await cluster.start();
-  const running = () => cluster.brokers.filter((b) => b.running);
-  const newKafka = (clientId: string) => new kjs.Kafka({ clientId, brokers: running().map((b) => b.bootstrap), logLevel: kjs.logLevel.NOTHING,
+  const kafka = (clientId: string, brokers: string[]) => new kjs.Kafka({ clientId, brokers, logLevel: kjs.logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 }, connectionTimeout: 2000, requestTimeout: 10_000 });
+  const txnCluster = await startTxnCluster(t, { name: 'txn3', work, clusters, createTopics: async (brokers) => {
+    const admin = kafka('txn3-setup', brokers.map((b) => b.bootstrap)).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'A', numPartitions: 6 }, { topic: 'B', numPartitions: 6 }] });
+    await admin.disconnect();
+  } });
+  const { cluster, running } = txnCluster;
+  const newKafka = (clientId: string) => kafka(clientId, running().map((b) => b.bootstrap));
 
-  const setup = newKafka('txn3-setup');
-  const admin = setup.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'A', numPartitions: 6 }, { topic: 'B', numPartitions: 6 }] });
-  for (const topic of ['A', 'B']) {
-    await waitFor(async () => {
-      const l = await cluster.leaders(topic);
-      return [1, 2, 3].every((id) => l.filter((x) => x === id).length === 2);
-    }, 30_000, `${topic}: leaders spread 2/2/2`);
-  }
-  await admin.disconnect();
   // A fresh client: the first one cached metadata from before the partitions had leaders (-1).
   const loaded = newKafka('txn3-load');
   const loadAdmin = loaded.admin();
@@ -83,27 +72,8 @@ test('consume-transform-produce across 3 brokers survives a SIGKILL of the trans
   await loadAdmin.disconnect();
   assert.equal([...inputEnds.values()].reduce((a, b) => a + b, 0n), BigInt(N));
 
-  // A transactional id whose coordinator is not the controller (the controller's own loss is the
-  // failover tests' subject; here only the transaction coordinator and its partitions move).
-  const controllerId = (await cluster.metadata('A')).controllerId as number;
-  let n = 0;
-  while (coordinatorFor(`txn:ctp-${n}`, [1, 2, 3]) === controllerId) n++;
-  const transactionalId = `ctp-${n}`;
-  const findCoordinator = async (via = running()[0]!) => {
-    const c = await RawKafkaConnection.connect(via.bootstrap);
-    try {
-      const r = await c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 1, coordinatorKeys: [transactionalId] });
-      return r.coordinators[0] as { nodeId: number; errorCode: number };
-    } finally { c.close(); }
-  };
-  const first = await findCoordinator();
-  assert.equal(first.errorCode, 0);
-  const victimId = first.nodeId;
-  assert.notEqual(victimId, controllerId);
-  const victim = cluster.broker(victimId);
-  const leadersB = await cluster.leaders('B');
-  const remoteB = leadersB.flatMap((l, p) => (l !== victimId ? [p] : []));
-  assert.equal(remoteB.length, 4, 'four partitions of B are led by brokers other than the coordinator');
+  // A transactional id whose coordinator is not the controller; that coordinator is the victim.
+  const { transactionalId, victimId, victim, leadersB, remoteB, findCoordinator } = await pickVictim(txnCluster, 'ctp');
 
   let committed = 0;
   let killAt = 0;

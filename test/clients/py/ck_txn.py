@@ -43,7 +43,11 @@ def create_topics(bootstrap, names, partitions):
     admin = AdminClient(dict(COMMON, **{'bootstrap.servers': bootstrap}))
     fs = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names], operation_timeout=10)
     for f in fs.values():
-        f.result(20)
+        try:
+            f.result(20)
+        except KafkaException as e:  # created beforehand by the test (e.g. to wait for its leaders)
+            if kafka_error(e).code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
 
 
 def cmd_produce_input(a):
@@ -202,6 +206,11 @@ class Ctp:
             recs.append(m)
         return recs
 
+    def out_partition(self, m):
+        """The input's partition; with --spread, <n> % partitions for the input in-<n> (so that every
+        transaction writes every partition of the output)."""
+        return int(m.value()[3:]) % self.a.partitions if self.a.spread else m.partition()
+
     def transact(self, recs):
         p = self.producer
         p.begin_transaction()
@@ -209,7 +218,7 @@ class Ctp:
             value = b'out-' + m.value()[3:]
             while True:
                 try:
-                    p.produce(self.a.out_topic, key=m.key(), value=value, partition=m.partition())
+                    p.produce(self.a.out_topic, key=m.key(), value=value, partition=self.out_partition(m))
                     break
                 except BufferError:
                     p.poll(0.01)
@@ -222,6 +231,14 @@ class Ctp:
             if tp.partition in mine and tp.offset != mine[tp.partition]:
                 self.stats['positionMismatches'] += 1
         p.send_offsets_to_transaction(positions, self.consumer.consumer_group_metadata(), 30)
+        if self.a.hold_after is not None and self.stats['recordsCommitted'] >= self.a.hold_after:
+            # --hold-after: once, the transaction is held open (its records acknowledged by their
+            # leaders, its partitions and offsets added on the coordinator) for --hold-ms before the
+            # commit, announced by a 'holding' line: the test kills a broker in that window.
+            self.a.hold_after = None
+            p.flush(30)
+            print('holding %d %d' % (self.stats['recordsCommitted'], len(recs)), flush=True)
+            time.sleep(self.a.hold_ms / 1000.0)
         for attempt in range(10):
             try:
                 p.commit_transaction(30)
@@ -276,6 +293,12 @@ class Ctp:
                 self.stats['commits'] += 1
                 self.stats['recordsCommitted'] += len(recs)
                 print('progress %d %d %d' % (self.stats['recordsCommitted'], self.stats['commits'], self.stats['aborts']), flush=True)
+                if self.a.commit_lines:
+                    # commit <wall ms> <records> <partition>:<records>,... (the output partitions written)
+                    per = {}
+                    for m in recs:
+                        per[self.out_partition(m)] = per.get(self.out_partition(m), 0) + 1
+                    print('commit %d %d %s' % (int(time.time() * 1000), len(recs), ','.join('%d:%d' % kv for kv in sorted(per.items()))), flush=True)
             except KafkaException as e:
                 self.note('txn', e)
                 k = kafka_error(e)
@@ -309,6 +332,7 @@ def cmd_read(a):
                                  'enable.auto.commit': False, 'enable.partition.eof': True, 'fetch.wait.max.ms': 100}))
     c.assign([TopicPartition(a.topic, p, 0) for p in range(a.partitions)])
     values = []
+    per_partition = {}
     eof = {}
     deadline = time.time() + a.seconds
     while len(eof) < a.partitions and time.time() < deadline:
@@ -323,6 +347,7 @@ def cmd_read(a):
             continue
         eof.pop(m.partition(), None)
         values.append(m.value().decode())
+        per_partition[m.partition()] = per_partition.get(m.partition(), 0) + 1
     hw = [c.get_watermark_offsets(TopicPartition(a.topic, p), timeout=10)[1] for p in range(a.partitions)]
     c.close()
     seen = set()
@@ -332,7 +357,7 @@ def cmd_read(a):
             dups.append(v)
         seen.add(v)
     res = {'count': len(values), 'distinct': len(seen), 'duplicates': len(dups), 'duplicateSample': dups[:10],
-           'eofAt': eof, 'highWatermarks': hw, 'allEof': len(eof) == a.partitions}
+           'eofAt': eof, 'highWatermarks': hw, 'allEof': len(eof) == a.partitions, 'perPartition': per_partition}
     if a.count:
         expected = {'%s%d' % (a.prefix, i) for i in range(a.count)}
         missing = sorted(expected - seen, key=lambda v: int(v[len(a.prefix):]) if v[len(a.prefix):].isdigit() else 0)
@@ -418,7 +443,7 @@ def cmd_abandon(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('command')
-    ap.add_argument('--bootstrap', required=True)
+    ap.add_argument('--bootstrap', required=True)  # one host:port or several, comma-separated
     ap.add_argument('--topic', default='t')
     ap.add_argument('--out-topic', dest='out_topic', default='t-out')
     ap.add_argument('--group', default='g')
@@ -429,6 +454,12 @@ def main():
     ap.add_argument('--seconds', type=int, default=60)
     ap.add_argument('--isolation', default='read_committed')
     ap.add_argument('--prefix', default='out-')
+    # ctp: a 'commit' line per committed transaction; output partitions (Ctp.out_partition); hold one
+    # transaction open (Ctp.transact).
+    ap.add_argument('--commit-lines', dest='commit_lines', action='store_true')
+    ap.add_argument('--spread', action='store_true')
+    ap.add_argument('--hold-after', dest='hold_after', type=int, default=None)
+    ap.add_argument('--hold-ms', dest='hold_ms', type=int, default=500)
     a = ap.parse_args()
     {'produce-input': cmd_produce_input, 'ctp': cmd_ctp, 'read': cmd_read, 'fence': cmd_fence,
      'txn-produce': cmd_txn_produce, 'abandon': cmd_abandon}[a.command](a)
