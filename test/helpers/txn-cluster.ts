@@ -34,11 +34,17 @@ export async function startTxnCluster(t: TestContext, o: { name: string; work: s
   await cluster.start();
   const running = () => cluster.brokers.filter((b) => b.running);
   await o.createTopics(running());
+  // Every broker must tell the same (clients ask any of them; one that has not seen the
+  // assignments yet answers leader -1, which kafkajs caches and then fails on).
   for (const topic of ['A', 'B']) {
     await waitFor(async () => {
-      const l = await cluster.leaders(topic);
-      return [1, 2, 3].every((id) => l.filter((x) => x === id).length === 2);
-    }, 30_000, `${topic}: leaders spread 2/2/2`);
+      for (const b of running()) {
+        const l = ((await cluster.metadata(topic, b)).topics[0].partitions as { partitionIndex: number; leaderId: number }[])
+          .sort((x, y) => x.partitionIndex - y.partitionIndex).map((p) => p.leaderId);
+        if (![1, 2, 3].every((id) => l.filter((x) => x === id).length === 2)) return false;
+      }
+      return true;
+    }, 30_000, `${topic}: leaders spread 2/2/2 on every broker`);
   }
   return { cluster, running };
 }
