@@ -26,6 +26,7 @@ import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext, Handler } from '../server/handler-registry.js';
 import { leaveGroupV0Error, type OffsetFetchResult } from '../groups/coordinator.js';
 import type { BrokerContext } from './context.js';
+import { commitAnswer, existingPartitions } from './offset-commit-topics.js';
 
 type Add = (key: number, v: { min: number; max: number }, handler: Handler) => void;
 
@@ -89,41 +90,14 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
     if (notMine(req.groupId)) {
       return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: NOT_COORDINATOR })) })) };
     }
-    const unknown = new Map<string, number[]>();
-    const known = [];
-    for (const t of req.topics) {
-      const topic = b.topics.byName(t.name);
-      const parts = [];
-      for (const p of t.partitions) {
-        if (topic && p.partitionIndex >= 0 && p.partitionIndex < topic.partitionCount) {
-          parts.push({
-            partitionIndex: p.partitionIndex, committedOffset: p.committedOffset, committedLeaderEpoch: p.committedLeaderEpoch,
-            commitTimestampMs: Number(p.commitTimestamp), committedMetadata: p.committedMetadata,
-          });
-        } else {
-          unknown.set(t.name, [...(unknown.get(t.name) ?? []), p.partitionIndex]);
-        }
-      }
-      if (parts.length) known.push({ name: t.name, topicId: topic!.topicId, partitions: parts });
-    }
+    const known = existingPartitions(b.topics, req.topics);
     const r = known.length
       ? await groups.commitOffsets({
         apiVersion: ctx.header.apiVersion, groupId: req.groupId, generationId: req.generationIdOrMemberEpoch,
         memberId: req.memberId, groupInstanceId: req.groupInstanceId, topics: known,
       })
       : { topics: [] };
-    // Answer in request order, merging the coordinator's results with the unknown partitions.
-    const byTopic = new Map(r.topics.map((t) => [t.name, new Map(t.partitions.map((p) => [p.partitionIndex, p.errorCode]))]));
-    return {
-      throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: byTopic.get(t.name)?.get(p.partitionIndex) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        })),
-      })),
-    };
+    return { throttleTimeMs: 0, topics: commitAnswer(req.topics, r) };
   });
 
   add(ApiKey.OffsetFetch, { min: 0, max: 9 }, async (ctx: RequestContext, req: OffsetFetchRequest): Promise<DeepPartial<OffsetFetchResponse>> => {

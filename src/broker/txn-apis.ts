@@ -25,6 +25,7 @@ import type { ListTransactionsRequest, ListTransactionsResponse } from '../proto
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext, Handler } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
+import { commitAnswer, existingPartitions } from './offset-commit-topics.js';
 import type { TxnTopicPartition } from '../txn/types.js';
 import { isFatalAppendError } from '../log/log-manager.js';
 
@@ -83,20 +84,7 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
     const all = (code: number) => ({ throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) });
     if (b.leadership.clustered && b.leadership.coordinatorFor(req.groupId)?.nodeId !== b.self.nodeId) return all(ErrorCode.NOT_COORDINATOR);
     if (b.leadership.clustered) await b.groups.adoptGroup(req.groupId);
-    const unknown = new Set<string>();
-    const known = [];
-    for (const t of req.topics) {
-      const topic = b.topics.byName(t.name);
-      const parts = [];
-      for (const p of t.partitions) {
-        if (topic && p.partitionIndex >= 0 && p.partitionIndex < topic.partitionCount) {
-          parts.push({ partitionIndex: p.partitionIndex, committedOffset: p.committedOffset, committedLeaderEpoch: p.committedLeaderEpoch, commitTimestampMs: -1, committedMetadata: p.committedMetadata });
-        } else {
-          unknown.add(`${t.name}\u0000${p.partitionIndex}`);
-        }
-      }
-      if (parts.length) known.push({ name: t.name, topicId: topic!.topicId, partitions: parts });
-    }
+    const known = existingPartitions(b.topics, req.topics);
     const r = known.length
       ? await b.groups.commitTxnOffsets({
         apiVersion: ctx.header.apiVersion, transactionalId: req.transactionalId, groupId: req.groupId,
@@ -104,17 +92,7 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
         generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, topics: known,
       })
       : { topics: [] };
-    const codes = new Map<string, number>(r.topics.flatMap((t) => t.partitions.map((p): [string, number] => [`${t.name}\u0000${p.partitionIndex}`, p.errorCode])));
-    return {
-      throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => {
-          const key = `${t.name}\u0000${p.partitionIndex}`;
-          return { partitionIndex: p.partitionIndex, errorCode: unknown.has(key) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : (codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR) };
-        }),
-      })),
-    };
+    return { throttleTimeMs: 0, topics: commitAnswer(req.topics, r) };
   });
 
   add(ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, async (_ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<DeepPartial<WriteTxnMarkersResponse>> => ({

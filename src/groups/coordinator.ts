@@ -765,7 +765,11 @@ export class GroupCoordinator {
     return this.offsets.commit(group, p);
   }
 
-  private validateOffsetCommit(group: ClassicGroup, p: OffsetCommitParams): number {
+  /**
+   * Kafka's validateOffsetCommit. `transactional` (TxnOffsetCommit): no member is needed without a
+   * generation, and any group state takes the commit (no REBALANCE_IN_PROGRESS).
+   */
+  private validateOffsetCommit(group: ClassicGroup, p: OffsetCommitParams, transactional = false): number {
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     // generationId -1: an admin client or a consumer not using group management; fine while Empty.
     if (p.generationId < 0 && group.is('Empty')) return ErrorCode.NONE;
@@ -773,11 +777,11 @@ export class GroupCoordinator {
       const err = this.validateCurrentMember(group, p.memberId, p.groupInstanceId);
       if (err !== ErrorCode.NONE) return err;
       if (p.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    } else if (!group.is('Empty')) {
+    } else if (!transactional && !group.is('Empty')) {
       // A group with members only takes commits from them.
       return ErrorCode.UNKNOWN_MEMBER_ID;
     }
-    if (group.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!transactional && group.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 
@@ -794,21 +798,9 @@ export class GroupCoordinator {
       this.log.info({ groupId: p.groupId, transactionalId: p.transactionalId }, 'creating empty group via transactional offset commit');
       group = this.getOrCreateGroup(p.groupId);
     }
-    const err = this.validateTxnOffsetCommit(group, p);
+    const err = this.validateOffsetCommit(group, p, true);
     if (err !== ErrorCode.NONE) return offsetCommitError(p, err);
     return this.offsets.commitTxn(group, p);
-  }
-
-  /** Kafka's validateOffsetCommit with isTransactional: no member needed without generation, any state. */
-  private validateTxnOffsetCommit(group: ClassicGroup, p: TxnOffsetCommitParams): number {
-    if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (p.generationId < 0 && group.is('Empty')) return ErrorCode.NONE;
-    if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
-      const err = this.validateCurrentMember(group, p.memberId, p.groupInstanceId);
-      if (err !== ErrorCode.NONE) return err;
-      if (p.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    }
-    return ErrorCode.NONE;
   }
 
   /**

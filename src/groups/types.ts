@@ -129,22 +129,15 @@ export interface OffsetCommitParams {
   }>;
 }
 
-export interface TxnOffsetCommitParams {
-  /** The TxnOffsetCommit request version (v3+ carries generation, member and instance id). */
-  apiVersion: number;
+/**
+ * TxnOffsetCommit: an OffsetCommit (generation, member and instance id only from v3; -1/''/null
+ * otherwise; commitTimestampMs is ignored, the clock's time is used) for a transaction's producer.
+ */
+export interface TxnOffsetCommitParams extends OffsetCommitParams {
   transactionalId: string;
-  groupId: string;
   producerId: bigint;
   /** Not checked here: fencing the producer is the transaction coordinator's and the handler's job. */
   producerEpoch: number;
-  /** v3+; -1 when not given (v0-2, or a producer not tied to a group generation). */
-  generationId: number;
-  /** v3+; '' when not given. */
-  memberId: string;
-  /** v3+; null when not given. */
-  groupInstanceId: string | null;
-  /** As for OffsetCommit: only existing topics (the handler answers UNKNOWN_TOPIC_OR_PARTITION); commitTimestampMs is ignored (now). */
-  topics: OffsetCommitParams['topics'];
 }
 
 export interface OffsetCommitResult {
