@@ -16,6 +16,8 @@ export const APIS = [
   'IncrementalAlterConfigs', 'OffsetDelete', 'DescribeCluster', 'DescribeProducers',
   'AddPartitionsToTxn', 'AddOffsetsToTxn', 'EndTxn', 'WriteTxnMarkers', 'TxnOffsetCommit',
   'DescribeTransactions', 'ListTransactions',
+  'DescribeAcls', 'CreateAcls', 'DeleteAcls', 'DescribeClientQuotas', 'AlterClientQuotas',
+  'DescribeUserScramCredentials', 'AlterUserScramCredentials',
 ] as const;
 
 /** Data messages (no api key, no header): encode/decode only. */

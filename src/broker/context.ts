@@ -9,6 +9,7 @@ import type { HandlerRegistry } from '../server/handler-registry.js';
 import type { ReadPath } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import type { TransactionCoordinatorApi } from '../txn/types.js';
+import type { Authorizer } from '../security/types.js';
 
 // The handlers see narrow views of the process's parts: only what they call is in reach, and
 // src/node may hand any implementation that has these members.
@@ -64,6 +65,8 @@ export interface BrokerContext {
   /** The transaction coordinator (transactional ids this broker coordinates; verification for any). */
   transactions: TransactionCoordinatorApi;
   registry: Pick<HandlerRegistry, 'list'>;
+  /** ACL checks (ALLOW_ALL when authorizer.class.name is unset). */
+  authorizer: Authorizer;
   metrics: HandlerMetrics;
   /** Who leads which partition, which brokers are alive, who coordinates a group. */
   leadership: Leadership;

@@ -40,6 +40,7 @@ import { createVolumeProvider } from '../failover/create-volume-provider.js';
 import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';
 import { FERRY_TAGS, VolumeNotFoundError, type VolumeProvider } from '../failover/volume-provider.js';
 import { acquireOwnVolume, type OwnVolume } from '../failover/volume-acquire.js';
+import { ALLOW_ALL } from '../security/types.js';
 
 export interface BrokerSettings {
   nodeId: number;
@@ -199,6 +200,7 @@ export class Broker {
           fetchSessionSlots: settings.fetchSessionSlots,
         },
         topics, logs, groups, registry, metrics,
+        authorizer: ALLOW_ALL,
         reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
         transactions: null as unknown as TransactionCoordinator, // set below: it needs the context to write markers

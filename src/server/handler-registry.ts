@@ -4,11 +4,17 @@
  */
 import type { Logger } from 'pino';
 import type { RequestHeader } from '../protocol/headers.js';
+import type { Session } from './session.js';
 
 export interface RequestContext {
   header: RequestHeader;
   connectionId: number;
   remoteAddress: string;
+  /**
+   * The connection's listener and principal (ACL checks, per-listener addresses). Absent when a
+   * handler is called outside a connection (tests): treated as internalSession().
+   */
+  session?: Session;
   log: Logger;
   /** Aborted when the connection closes, so parked requests (long-poll fetch, joins) can give up. */
   signal: AbortSignal;

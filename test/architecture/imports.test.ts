@@ -22,15 +22,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   topics: ['common', 'protocol', 'cluster', 'log'],
   server: ['common', 'protocol'],
   txn: ['common', 'protocol', 'cluster'],
-  broker: ['common', 'protocol', 'server', 'log', 'groups', 'topics', 'ops', 'txn'],
+  security: ['common', 'protocol', 'cluster', 'server'],
+  broker: ['common', 'protocol', 'server', 'log', 'groups', 'topics', 'ops', 'txn', 'security'],
   uploader: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'topics'],
   failover: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'uploader'],
-  node: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'topics', 'groups', 'server', 'broker', 'uploader', 'failover', 'txn', 'admin'],
-  admin: ['common', 'protocol'],
+  node: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'topics', 'groups', 'server', 'broker', 'uploader', 'failover', 'txn', 'admin', 'security'],
+  admin: ['common', 'protocol', 'security'],
   perf: ['common', 'protocol', 'admin'],
   cost: ['common'],
   drill: ['common', 'protocol', 'admin', 'perf', 'cluster'],
-  cli: ['common', 'protocol', 'ops', 'admin', 'perf', 'cost', 'drill', 'cluster', 'node'],
+  cli: ['common', 'protocol', 'ops', 'admin', 'perf', 'cost', 'drill', 'cluster', 'node', 'security'],
 };
 /** Folders that must do no I/O: no node: modules that touch files, sockets or processes. */
 const NO_IO = ['protocol', 'common'];

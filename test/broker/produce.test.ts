@@ -5,6 +5,7 @@
  * broker process, no socket, no timers. Only the parts of the context Produce may use are real;
  * touching any other throws.
  */
+import { ALLOW_ALL } from '../../src/security/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -102,7 +103,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, opts: { autoCr
     now: () => clock,
     fatal: (err) => { fatal.push(err); },
     brokerConfig: unused('brokerConfig'), reads: unused('reads'), groups: unused('groups'),
-    producerIds: unused('producerIds'), registry: unused('registry'),
+    producerIds: unused('producerIds'), registry: unused('registry'), authorizer: ALLOW_ALL,
     transactions: opts.verify ? new Proxy({ verify: opts.verify }, { get: (o, prop) => { if (prop === 'verify') return o.verify; throw new Error(`produce touched context.transactions.${String(prop)}`); } }) as unknown as BrokerContext['transactions'] : unused('transactions'),
   };
   const handler = makeProduceHandler(context);

@@ -1688,6 +1688,328 @@ export const SCHEMA: readonly MessageSchema[] = [
     },
   },
   {
+    name: 'DescribeAclsRequest',
+    kind: 'request',
+    apiKey: 29,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      DescribeAclsRequest: [
+        { key: 'resourceTypeFilter', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourceNameFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'patternTypeFilter', type: 'int8', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+        { key: 'principalFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'hostFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'operation', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'permissionType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeAclsResponse',
+    kind: 'response',
+    apiKey: 29,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      DescribeAclsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'resources', type: 'DescribeAclsResponseDescribeAclsResource', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeAclsResponseAclDescription: [
+        { key: 'principal', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'host', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'operation', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'permissionType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeAclsResponseDescribeAclsResource: [
+        { key: 'resourceType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourceName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'patternType', type: 'int8', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+        { key: 'acls', type: 'DescribeAclsResponseAclDescription', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'CreateAclsRequest',
+    kind: 'request',
+    apiKey: 30,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      CreateAclsRequest: [
+        { key: 'creations', type: 'CreateAclsRequestAclCreation', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      CreateAclsRequestAclCreation: [
+        { key: 'resourceType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourceName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourcePatternType', type: 'int8', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+        { key: 'principal', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'host', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'operation', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'permissionType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'CreateAclsResponse',
+    kind: 'response',
+    apiKey: 30,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      CreateAclsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'results', type: 'CreateAclsResponseAclCreationResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      CreateAclsResponseAclCreationResult: [
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DeleteAclsRequest',
+    kind: 'request',
+    apiKey: 31,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      DeleteAclsRequest: [
+        { key: 'filters', type: 'DeleteAclsRequestDeleteAclsFilter', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DeleteAclsRequestDeleteAclsFilter: [
+        { key: 'resourceTypeFilter', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourceNameFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'patternTypeFilter', type: 'int8', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+        { key: 'principalFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'hostFilter', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'operation', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'permissionType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DeleteAclsResponse',
+    kind: 'response',
+    apiKey: 31,
+    minVersion: 0,
+    maxVersion: 3,
+    flexible: [2, 32767],
+    structs: {
+      DeleteAclsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'filterResults', type: 'DeleteAclsResponseDeleteAclsFilterResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DeleteAclsResponseDeleteAclsFilterResult: [
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'matchingAcls', type: 'DeleteAclsResponseDeleteAclsMatchingAcl', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DeleteAclsResponseDeleteAclsMatchingAcl: [
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'resourceType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'resourceName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'patternType', type: 'int8', struct: false, array: false, versions: [1, 32767], nullable: null, tagged: null },
+        { key: 'principal', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'host', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'operation', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'permissionType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeClientQuotasRequest',
+    kind: 'request',
+    apiKey: 48,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      DescribeClientQuotasRequest: [
+        { key: 'components', type: 'DescribeClientQuotasRequestComponentData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'strict', type: 'bool', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeClientQuotasRequestComponentData: [
+        { key: 'entityType', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'matchType', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'match', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeClientQuotasResponse',
+    kind: 'response',
+    apiKey: 48,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      DescribeClientQuotasResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'entries', type: 'DescribeClientQuotasResponseEntryData', struct: true, array: true, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      DescribeClientQuotasResponseEntityData: [
+        { key: 'entityType', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'entityName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      DescribeClientQuotasResponseEntryData: [
+        { key: 'entity', type: 'DescribeClientQuotasResponseEntityData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'values', type: 'DescribeClientQuotasResponseValueData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeClientQuotasResponseValueData: [
+        { key: 'key', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'value', type: 'float64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AlterClientQuotasRequest',
+    kind: 'request',
+    apiKey: 49,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      AlterClientQuotasRequest: [
+        { key: 'entries', type: 'AlterClientQuotasRequestEntryData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'validateOnly', type: 'bool', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterClientQuotasRequestEntityData: [
+        { key: 'entityType', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'entityName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      AlterClientQuotasRequestEntryData: [
+        { key: 'entity', type: 'AlterClientQuotasRequestEntityData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'ops', type: 'AlterClientQuotasRequestOpData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterClientQuotasRequestOpData: [
+        { key: 'key', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'value', type: 'float64', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'remove', type: 'bool', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AlterClientQuotasResponse',
+    kind: 'response',
+    apiKey: 49,
+    minVersion: 0,
+    maxVersion: 1,
+    flexible: [1, 32767],
+    structs: {
+      AlterClientQuotasResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'entries', type: 'AlterClientQuotasResponseEntryData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterClientQuotasResponseEntityData: [
+        { key: 'entityType', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'entityName', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      AlterClientQuotasResponseEntryData: [
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'entity', type: 'AlterClientQuotasResponseEntityData', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeUserScramCredentialsRequest',
+    kind: 'request',
+    apiKey: 50,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      DescribeUserScramCredentialsRequest: [
+        { key: 'users', type: 'DescribeUserScramCredentialsRequestUserName', struct: true, array: true, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+      DescribeUserScramCredentialsRequestUserName: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'DescribeUserScramCredentialsResponse',
+    kind: 'response',
+    apiKey: 50,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      DescribeUserScramCredentialsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'results', type: 'DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeUserScramCredentialsResponseCredentialInfo: [
+        { key: 'mechanism', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'iterations', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult: [
+        { key: 'user', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+        { key: 'credentialInfos', type: 'DescribeUserScramCredentialsResponseCredentialInfo', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AlterUserScramCredentialsRequest',
+    kind: 'request',
+    apiKey: 51,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      AlterUserScramCredentialsRequest: [
+        { key: 'deletions', type: 'AlterUserScramCredentialsRequestScramCredentialDeletion', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'upsertions', type: 'AlterUserScramCredentialsRequestScramCredentialUpsertion', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterUserScramCredentialsRequestScramCredentialDeletion: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'mechanism', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterUserScramCredentialsRequestScramCredentialUpsertion: [
+        { key: 'name', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'mechanism', type: 'int8', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'iterations', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'salt', type: 'bytes', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'saltedPassword', type: 'bytes', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+    },
+  },
+  {
+    name: 'AlterUserScramCredentialsResponse',
+    kind: 'response',
+    apiKey: 51,
+    minVersion: 0,
+    maxVersion: 0,
+    flexible: [0, 32767],
+    structs: {
+      AlterUserScramCredentialsResponse: [
+        { key: 'throttleTimeMs', type: 'int32', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'results', type: 'AlterUserScramCredentialsResponseAlterUserScramCredentialsResult', struct: true, array: true, versions: [0, 32767], nullable: null, tagged: null },
+      ],
+      AlterUserScramCredentialsResponseAlterUserScramCredentialsResult: [
+        { key: 'user', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorCode', type: 'int16', struct: false, array: false, versions: [0, 32767], nullable: null, tagged: null },
+        { key: 'errorMessage', type: 'string', struct: false, array: false, versions: [0, 32767], nullable: [0, 32767], tagged: null },
+      ],
+    },
+  },
+  {
     name: 'ConsumerProtocolSubscription',
     kind: 'data',
     apiKey: null,

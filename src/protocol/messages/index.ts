@@ -36,6 +36,13 @@ import { decodeWriteTxnMarkersRequest, encodeWriteTxnMarkersRequest, decodeWrite
 import { decodeTxnOffsetCommitRequest, encodeTxnOffsetCommitRequest, decodeTxnOffsetCommitResponse, encodeTxnOffsetCommitResponse } from './txn-offset-commit.js';
 import { decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest, decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse } from './describe-transactions.js';
 import { decodeListTransactionsRequest, encodeListTransactionsRequest, decodeListTransactionsResponse, encodeListTransactionsResponse } from './list-transactions.js';
+import { decodeDescribeAclsRequest, encodeDescribeAclsRequest, decodeDescribeAclsResponse, encodeDescribeAclsResponse } from './describe-acls.js';
+import { decodeCreateAclsRequest, encodeCreateAclsRequest, decodeCreateAclsResponse, encodeCreateAclsResponse } from './create-acls.js';
+import { decodeDeleteAclsRequest, encodeDeleteAclsRequest, decodeDeleteAclsResponse, encodeDeleteAclsResponse } from './delete-acls.js';
+import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse } from './describe-client-quotas.js';
+import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from './alter-client-quotas.js';
+import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
+import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -73,6 +80,13 @@ export * from './write-txn-markers.js';
 export * from './txn-offset-commit.js';
 export * from './describe-transactions.js';
 export * from './list-transactions.js';
+export * from './describe-acls.js';
+export * from './create-acls.js';
+export * from './delete-acls.js';
+export * from './describe-client-quotas.js';
+export * from './alter-client-quotas.js';
+export * from './describe-user-scram-credentials.js';
+export * from './alter-user-scram-credentials.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -102,6 +116,9 @@ export const ApiKey = {
   EndTxn: 26,
   WriteTxnMarkers: 27,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
@@ -109,6 +126,10 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,
@@ -175,6 +196,9 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [26, info(26, 'EndTxn', 0, 4, 3, 3, { decodeRequest: decodeEndTxnRequest, encodeRequest: encodeEndTxnRequest, decodeResponse: decodeEndTxnResponse, encodeResponse: encodeEndTxnResponse })],
   [27, info(27, 'WriteTxnMarkers', 0, 1, 1, 1, { decodeRequest: decodeWriteTxnMarkersRequest, encodeRequest: encodeWriteTxnMarkersRequest, decodeResponse: decodeWriteTxnMarkersResponse, encodeResponse: encodeWriteTxnMarkersResponse })],
   [28, info(28, 'TxnOffsetCommit', 0, 4, 3, 3, { decodeRequest: decodeTxnOffsetCommitRequest, encodeRequest: encodeTxnOffsetCommitRequest, decodeResponse: decodeTxnOffsetCommitResponse, encodeResponse: encodeTxnOffsetCommitResponse })],
+  [29, info(29, 'DescribeAcls', 0, 3, 2, 2, { decodeRequest: decodeDescribeAclsRequest, encodeRequest: encodeDescribeAclsRequest, decodeResponse: decodeDescribeAclsResponse, encodeResponse: encodeDescribeAclsResponse })],
+  [30, info(30, 'CreateAcls', 0, 3, 2, 2, { decodeRequest: decodeCreateAclsRequest, encodeRequest: encodeCreateAclsRequest, decodeResponse: decodeCreateAclsResponse, encodeResponse: encodeCreateAclsResponse })],
+  [31, info(31, 'DeleteAcls', 0, 3, 2, 2, { decodeRequest: decodeDeleteAclsRequest, encodeRequest: encodeDeleteAclsRequest, decodeResponse: decodeDeleteAclsResponse, encodeResponse: encodeDeleteAclsResponse })],
   [32, info(32, 'DescribeConfigs', 0, 4, 4, 4, { decodeRequest: decodeDescribeConfigsRequest, encodeRequest: encodeDescribeConfigsRequest, decodeResponse: decodeDescribeConfigsResponse, encodeResponse: encodeDescribeConfigsResponse })],
   [33, info(33, 'AlterConfigs', 0, 2, 2, 2, { decodeRequest: decodeAlterConfigsRequest, encodeRequest: encodeAlterConfigsRequest, decodeResponse: decodeAlterConfigsResponse, encodeResponse: encodeAlterConfigsResponse })],
   [36, info(36, 'SaslAuthenticate', 0, 2, 2, 2, { decodeRequest: decodeSaslAuthenticateRequest, encodeRequest: encodeSaslAuthenticateRequest, decodeResponse: decodeSaslAuthenticateResponse, encodeResponse: encodeSaslAuthenticateResponse })],
@@ -182,6 +206,10 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [42, info(42, 'DeleteGroups', 0, 2, 2, 2, { decodeRequest: decodeDeleteGroupsRequest, encodeRequest: encodeDeleteGroupsRequest, decodeResponse: decodeDeleteGroupsResponse, encodeResponse: encodeDeleteGroupsResponse })],
   [44, info(44, 'IncrementalAlterConfigs', 0, 1, 1, 1, { decodeRequest: decodeIncrementalAlterConfigsRequest, encodeRequest: encodeIncrementalAlterConfigsRequest, decodeResponse: decodeIncrementalAlterConfigsResponse, encodeResponse: encodeIncrementalAlterConfigsResponse })],
   [47, info(47, 'OffsetDelete', 0, 0, Infinity, Infinity, { decodeRequest: decodeOffsetDeleteRequest, encodeRequest: encodeOffsetDeleteRequest, decodeResponse: decodeOffsetDeleteResponse, encodeResponse: encodeOffsetDeleteResponse })],
+  [48, info(48, 'DescribeClientQuotas', 0, 1, 1, 1, { decodeRequest: decodeDescribeClientQuotasRequest, encodeRequest: encodeDescribeClientQuotasRequest, decodeResponse: decodeDescribeClientQuotasResponse, encodeResponse: encodeDescribeClientQuotasResponse })],
+  [49, info(49, 'AlterClientQuotas', 0, 1, 1, 1, { decodeRequest: decodeAlterClientQuotasRequest, encodeRequest: encodeAlterClientQuotasRequest, decodeResponse: decodeAlterClientQuotasResponse, encodeResponse: encodeAlterClientQuotasResponse })],
+  [50, info(50, 'DescribeUserScramCredentials', 0, 0, 0, 0, { decodeRequest: decodeDescribeUserScramCredentialsRequest, encodeRequest: encodeDescribeUserScramCredentialsRequest, decodeResponse: decodeDescribeUserScramCredentialsResponse, encodeResponse: encodeDescribeUserScramCredentialsResponse })],
+  [51, info(51, 'AlterUserScramCredentials', 0, 0, 0, 0, { decodeRequest: decodeAlterUserScramCredentialsRequest, encodeRequest: encodeAlterUserScramCredentialsRequest, decodeResponse: decodeAlterUserScramCredentialsResponse, encodeResponse: encodeAlterUserScramCredentialsResponse })],
   [60, info(60, 'DescribeCluster', 0, 1, 0, 0, { decodeRequest: decodeDescribeClusterRequest, encodeRequest: encodeDescribeClusterRequest, decodeResponse: decodeDescribeClusterResponse, encodeResponse: encodeDescribeClusterResponse })],
   [61, info(61, 'DescribeProducers', 0, 0, 0, 0, { decodeRequest: decodeDescribeProducersRequest, encodeRequest: encodeDescribeProducersRequest, decodeResponse: decodeDescribeProducersResponse, encodeResponse: encodeDescribeProducersResponse })],
   [65, info(65, 'DescribeTransactions', 0, 0, 0, 0, { decodeRequest: decodeDescribeTransactionsRequest, encodeRequest: encodeDescribeTransactionsRequest, decodeResponse: decodeDescribeTransactionsResponse, encodeResponse: encodeDescribeTransactionsResponse })],
