@@ -33,9 +33,16 @@ export interface ConfigKeySpec {
   max?: number;
   /** Extra check of the parsed value: returns what was expected, or undefined if fine. */
   check?: (value: ConfigValue) => string | undefined;
+  /** May also be set for one listener, as listener.name.<listener>.<key> (Kafka's listener prefix). */
+  perListener?: boolean;
+  /** May also be set for one listener and SASL mechanism: listener.name.<listener>.<mechanism>.<key>. */
+  perMechanism?: boolean;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
+export const SECURITY_PROTOCOL_NAMES = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+const AUTHORIZER_NAMES = ['ferry', 'kafka.security.authorizer.AclAuthorizer', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'];
 const INT_MAX = 2147483647;
 
 const derived = (describe: string, derive: DerivedDefault['derive']): DerivedDefault => ({ describe, derive });
@@ -51,7 +58,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'rack', type: 'string', group: 'Broker', default: null, nullable: true, doc: 'Rack or availability zone of this broker, reported to clients (rack-aware consumers) and used to spread partition leaders.' },
   {
     key: 'listeners', type: 'listeners', group: 'Broker', default: 'PLAINTEXT://localhost:9092',
-    doc: 'Where the broker listens for Kafka clients, as NAME://host:port (comma-separated). Only plaintext listeners are supported. Port 0 picks a free port. A host of 0.0.0.0 (or empty) binds all interfaces and then requires advertised.listeners.',
+    doc: 'Where the broker listens for Kafka clients, as NAME://host:port (comma-separated), e.g. PLAINTEXT://:9092,SSL://:9093,SASL_SSL://:9094. Each name\'s security protocol comes from listener.security.protocol.map. Port 0 picks a free port. A host of 0.0.0.0 (or empty) binds all interfaces and then requires advertised.listeners.',
   },
   {
     key: 'advertised.listeners', type: 'listeners', group: 'Broker',
@@ -84,6 +91,51 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     key: 'queued.max.response.bytes', type: 'bytes', group: 'Broker', default: 268435456, min: -1, check: notZero,
     doc: 'Response bytes all connections may hold together (as socket.send.queue.max.bytes counts them); above it, connections that already hold bytes stop handling further requests until it drops, and Fetch responses shrink to a single batch. -1: no limit.',
   },
+
+  // ---- security (TLS, SASL, ACLs, quotas; docs/security.md)
+  {
+    key: 'listener.security.protocol.map', type: 'list', group: 'Security',
+    default: ['PLAINTEXT:PLAINTEXT', 'SSL:SSL', 'SASL_PLAINTEXT:SASL_PLAINTEXT', 'SASL_SSL:SASL_SSL'],
+    doc: 'Security protocol of each listener name, as NAME:PROTOCOL pairs (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), e.g. INTERNAL:SASL_PLAINTEXT,EXTERNAL:SASL_SSL.',
+    check: (v) => checkProtocolMap(v as string[]),
+  },
+  { key: 'inter.broker.listener.name', type: 'string', group: 'Security', default: null, nullable: true, doc: 'The listener brokers use to reach each other (transaction markers): its advertised address and security settings. Unset: the first of listeners. Its principal should be in super.users when an authorizer is on.' },
+  { key: 'sasl.enabled.mechanisms', type: 'list', group: 'Security', default: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], perListener: true, doc: 'SASL mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (Kafka\'s default is GSSAPI, which Ferry does not offer).', check: (v) => checkMechanisms(v as string[]) },
+  { key: 'sasl.mechanism.inter.broker.protocol', type: 'enum', group: 'Security', values: SASL_MECHANISMS, default: 'PLAIN', doc: 'The mechanism a broker authenticates with to other brokers when inter.broker.listener.name is a SASL listener; the credentials come from that listener\'s sasl.jaas.config (username and password options).' },
+  {
+    key: 'sasl.jaas.config', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, perMechanism: true,
+    doc: 'JAAS login module settings as Kafka writes them, e.g. org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="..." user_admin="..." user_alice="...";. PLAIN checks user_<name> entries (then SCRAM credentials); username/password are this broker\'s own credentials to other brokers. Usually set per listener and mechanism: listener.name.<listener>.<mechanism>.sasl.jaas.config. Never logged.',
+  },
+  { key: 'sasl.oauthbearer.jwks.endpoint.url', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'OAUTHBEARER: where the JSON Web Key Set that signs tokens is (https:// URL, file:// URL or a path). Unset: unsecured JWS tokens (alg none) are accepted, as Kafka\'s default OAUTHBEARER validator does: only for tests.' },
+  { key: 'sasl.oauthbearer.expected.audience', type: 'list', group: 'Security', default: [], perListener: true, doc: 'OAUTHBEARER: a token must name one of these in its aud claim (empty: not checked).' },
+  { key: 'sasl.oauthbearer.expected.issuer', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'OAUTHBEARER: a token\'s iss claim must equal this (unset: not checked).' },
+  { key: 'sasl.oauthbearer.sub.claim.name', type: 'string', group: 'Security', default: 'sub', perListener: true, doc: 'OAUTHBEARER: the claim naming the principal.' },
+  { key: 'sasl.oauthbearer.scope.claim.name', type: 'string', group: 'Security', default: 'scope', perListener: true, doc: 'OAUTHBEARER: the claim holding the token\'s scopes.' },
+  { key: 'sasl.oauthbearer.clock.skew.seconds', type: 'int', group: 'Security', default: 30, min: 0, perListener: true, doc: 'OAUTHBEARER: clock difference tolerated when checking exp, nbf and iat.' },
+  { key: 'sasl.oauthbearer.jwks.endpoint.refresh.ms', type: 'duration', group: 'Security', default: 3600000, min: 1000, perListener: true, doc: 'OAUTHBEARER: how often the JWKS is fetched again (also at most every 10 s when a token names an unknown key id).' },
+  { key: 'connections.max.reauth.ms', type: 'long', group: 'Security', default: 0, min: 0, perListener: true, doc: 'KIP-368: a SASL session lasts at most this long (and never past its token\'s expiry); the client must re-authenticate on the connection, or it is closed on its next request. 0: sessions do not expire.' },
+  { key: 'ssl.keystore.type', type: 'enum', group: 'Security', values: ['PEM'], default: 'PEM', perListener: true, doc: 'Only PEM: the key and certificate chain are PEM text (convert a JKS or PKCS12 keystore with keytool/openssl).' },
+  { key: 'ssl.keystore.location', type: 'path', group: 'Security', default: null, nullable: true, perListener: true, doc: 'PEM file holding the listener\'s private key and certificate chain (server certificate first). Watched: a replaced file is loaded for new connections without a restart (a broken one is logged and the old certificate kept).' },
+  { key: 'ssl.keystore.certificate.chain', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'The certificate chain as PEM text, instead of ssl.keystore.location.' },
+  { key: 'ssl.keystore.key', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'The private key as PEM text, instead of ssl.keystore.location. Never logged.' },
+  { key: 'ssl.key.password', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'Password of an encrypted private key. Never logged.' },
+  { key: 'ssl.truststore.type', type: 'enum', group: 'Security', values: ['PEM'], default: 'PEM', perListener: true, doc: 'Only PEM: the trusted CA certificates are PEM text.' },
+  { key: 'ssl.truststore.location', type: 'path', group: 'Security', default: null, nullable: true, perListener: true, doc: 'PEM file of the CA certificates client certificates must chain to (ssl.client.auth). Watched like ssl.keystore.location.' },
+  { key: 'ssl.truststore.certificates', type: 'string', group: 'Security', default: null, nullable: true, perListener: true, doc: 'The trusted CA certificates as PEM text, instead of ssl.truststore.location.' },
+  { key: 'ssl.client.auth', type: 'enum', group: 'Security', values: ['required', 'requested', 'none'], default: 'none', perListener: true, doc: 'Client certificates on SSL listeners: required (refused without one), requested (asked for; clients without one connect as User:ANONYMOUS), none. A client certificate\'s subject is the principal (after ssl.principal.mapping.rules).' },
+  { key: 'ssl.principal.mapping.rules', type: 'string', group: 'Security', default: 'DEFAULT', perListener: true, doc: 'How a client certificate\'s subject (RFC 2253, e.g. CN=alice,OU=eng,O=Acme) becomes the principal name: Kafka\'s RULE:pattern/replacement/[LU] rules, comma-separated, first match wins; DEFAULT keeps the whole subject.' },
+  { key: 'ssl.enabled.protocols', type: 'list', group: 'Security', default: ['TLSv1.2', 'TLSv1.3'], perListener: true, doc: 'TLS versions offered: TLSv1.2 and/or TLSv1.3 (older versions are refused).', check: (v) => ((v as string[]).length > 0 && (v as string[]).every((p) => p === 'TLSv1.2' || p === 'TLSv1.3') ? undefined : 'TLSv1.2 and/or TLSv1.3') },
+  { key: 'ssl.cipher.suites', type: 'list', group: 'Security', default: [], perListener: true, doc: 'OpenSSL cipher names allowed for TLS 1.2 (empty: Node\'s defaults).' },
+  {
+    key: 'authorizer.class.name', type: 'string', group: 'Security', default: null, nullable: true,
+    doc: 'Turns ACLs on: ferry, or Kafka\'s class names (kafka.security.authorizer.AclAuthorizer, org.apache.kafka.metadata.authorizer.StandardAuthorizer), which mean the same. ACLs are kept in the metadata store, shared by every broker of the cluster. Unset: every request is allowed.',
+    check: (v) => (v === null || AUTHORIZER_NAMES.includes(v as string) ? undefined : AUTHORIZER_NAMES.join(', ')),
+  },
+  { key: 'super.users', type: 'string', group: 'Security', default: null, nullable: true, doc: 'Principals every ACL check allows, semicolon-separated as Kafka writes them: User:admin;User:broker.', check: (v) => checkSuperUsers(v as string | null) },
+  { key: 'allow.everyone.if.no.acl.found', type: 'bool', group: 'Security', default: false, doc: 'With an authorizer: allow a request on a resource that has no ACL at all (false: such requests are denied).' },
+  { key: 'quota.window.num', type: 'int', group: 'Security', default: 11, min: 1, doc: 'Client quotas: samples kept to measure rates.' },
+  { key: 'quota.window.size.seconds', type: 'int', group: 'Security', default: 1, min: 1, doc: 'Client quotas: length of one sample.' },
+  { key: 'max.connection.creation.rate', type: 'int', group: 'Security', default: INT_MAX, min: 0, perListener: true, doc: 'KIP-612: new connections a second a listener accepts; above it connections are closed on accept (counted in ferry_connections_refused_total). Per-address limits are client quotas (connection_creation_rate on an ip entity).' },
 
   // ---- storage
   { key: 'data.dir', type: 'path', group: 'Storage', default: './data', doc: 'Directory for the WAL (unless wal.path says otherwise), the embedded metadata store and local objects. Relative paths are resolved against the working directory.' },
@@ -210,6 +262,27 @@ function checkConnectionOverrides(items: string[]): string | undefined {
   return undefined;
 }
 
+function checkProtocolMap(items: string[]): string | undefined {
+  const expected = 'NAME:PROTOCOL pairs with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, e.g. INTERNAL:SASL_PLAINTEXT';
+  for (const item of items) {
+    const m = /^([A-Za-z][A-Za-z0-9_]*):([A-Za-z_]+)$/.exec(item.trim());
+    if (!m || !(SECURITY_PROTOCOL_NAMES as readonly string[]).includes(m[2]!.toUpperCase())) return expected;
+  }
+  return undefined;
+}
+
+function checkMechanisms(items: string[]): string | undefined {
+  return items.every((m) => (SASL_MECHANISMS as readonly string[]).includes(m)) ? undefined : `mechanisms among ${SASL_MECHANISMS.join(', ')}`;
+}
+
+function checkSuperUsers(v: string | null): string | undefined {
+  if (v === null) return undefined;
+  for (const p of v.split(';').map((x) => x.trim()).filter((x) => x !== '')) {
+    if (!/^[^:]+:.+$/.test(p)) return 'principals like User:admin, separated by semicolons';
+  }
+  return undefined;
+}
+
 function checkCleanupPolicy(items: string[]): string | undefined {
   if (items.length === 0) return 'delete, compact or delete,compact';
   return items.every((p) => p === 'delete' || p === 'compact') ? undefined : 'delete, compact or delete,compact';
@@ -228,7 +301,7 @@ export function envNameOf(key: string): string {
 }
 
 export function isSecretKey(key: string): boolean {
-  return /password|secret/i.test(key);
+  return /password|secret|jaas|keystore\.key$/i.test(key);
 }
 
 export function isDerivedDefault(d: ConfigKeySpec['default']): d is DerivedDefault {

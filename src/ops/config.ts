@@ -21,7 +21,7 @@ import { extname, resolve } from 'node:path';
 import { TOPIC_CONFIG_SPECS } from '../topics/topic-config.js';
 import { memoryBudget, type MemoryConfig } from './memory-budget.js';
 import {
-  CONFIG_SCHEMA, CONFIG_SPECS, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,
+  CONFIG_SCHEMA, CONFIG_SPECS, SASL_MECHANISMS, SECURITY_PROTOCOL_NAMES, envNameOf, fieldNameOf, formatConfigValue, isDerivedDefault, isSecretKey,
   type ConfigKeySpec, type ConfigValue,
 } from './config-schema.js';
 import {
@@ -30,6 +30,7 @@ import {
 } from './config-values.js';
 
 export type { ConfigValue, ConfigKeySpec } from './config-schema.js';
+export type SecurityProtocolName = (typeof SECURITY_PROTOCOL_NAMES)[number];
 export type { Listener } from './config-values.js';
 export { parseHostPort, formatListener } from './config-values.js';
 
@@ -138,12 +139,53 @@ export interface BrokerConfig {
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
   transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  listenerSecurityProtocolMap: string[];
+  interBrokerListenerName: string | null;
+  saslEnabledMechanisms: string[];
+  saslMechanismInterBrokerProtocol: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+  /** Not enumerable. */
+  saslJaasConfig: string | null;
+  saslOauthbearerJwksEndpointUrl: string | null;
+  saslOauthbearerExpectedAudience: string[];
+  saslOauthbearerExpectedIssuer: string | null;
+  saslOauthbearerSubClaimName: string;
+  saslOauthbearerScopeClaimName: string;
+  saslOauthbearerClockSkewSeconds: number;
+  saslOauthbearerJwksEndpointRefreshMs: number;
+  connectionsMaxReauthMs: number;
+  sslKeystoreType: 'PEM';
+  sslKeystoreLocation: string | null;
+  sslKeystoreCertificateChain: string | null;
+  /** Not enumerable. */
+  sslKeystoreKey: string | null;
+  /** Not enumerable. */
+  sslKeyPassword: string | null;
+  sslTruststoreType: 'PEM';
+  sslTruststoreLocation: string | null;
+  sslTruststoreCertificates: string | null;
+  sslClientAuth: 'required' | 'requested' | 'none';
+  sslPrincipalMappingRules: string;
+  sslEnabledProtocols: string[];
+  sslCipherSuites: string[];
+  authorizerClassName: string | null;
+  superUsers: string | null;
+  allowEveryoneIfNoAclFound: boolean;
+  quotaWindowNum: number;
+  quotaWindowSizeSeconds: number;
+  maxConnectionCreationRate: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** host:port or null. */
   metricsListener: string | null;
 
   /** The typed value of any key; throws ConfigError for an unknown key. */
   get(key: string): ConfigValue;
+  /**
+   * A key's value for one listener (and SASL mechanism): listener.name.<listener>.<mechanism>.<key>,
+   * then listener.name.<listener>.<key>, then the key itself, as Kafka resolves listener prefixes.
+   */
+  forListener(listenerName: string, key: string, mechanism?: string): ConfigValue;
+  /** The security protocol of a listener name (listener.security.protocol.map). */
+  securityProtocolOf(listenerName: string): SecurityProtocolName;
   sourceOf(key: string): ConfigSource;
   /** True when the value came from a file, the environment or a flag rather than the default. */
   isExplicit(key: string): boolean;
@@ -213,11 +255,42 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<BrokerConf
       sources.set(spec.key, { kind: 'default' });
     }
   }
+  // Listener-prefixed keys, parsed with their base key's spec.
+  for (const [key, setting] of raw) {
+    if (CONFIG_SPECS.has(key)) continue;
+    const spec = specOf(key)!;
+    values.set(key, parseSetting({ ...spec, key }, setting, cwd));
+    sources.set(key, setting.source);
+  }
   checkAcrossKeys(values, sources);
   return buildConfig(values, sources, warnings, configFile);
 }
 
 const ENV_TO_KEY = new Map(CONFIG_SCHEMA.map((s) => [envNameOf(s.key), s.key]));
+
+const LISTENER_PREFIX = /^listener\.name\.([a-z][a-z0-9_]*)\.(.+)$/;
+const MECHANISM_PREFIXES = SASL_MECHANISMS.map((m) => `${m.toLowerCase()}.`);
+
+/** A listener-prefixed key: the listener (lower case), the mechanism (if any) and the base key. */
+function splitListenerKey(key: string): { listener: string; mechanism: string | null; base: string } | null {
+  const m = LISTENER_PREFIX.exec(key);
+  if (!m) return null;
+  const rest = m[2]!;
+  const mech = MECHANISM_PREFIXES.find((p) => rest.startsWith(p));
+  if (mech !== undefined) {
+    const base = rest.slice(mech.length);
+    if (CONFIG_SPECS.get(base)?.perMechanism) return { listener: m[1]!, mechanism: mech.slice(0, -1).toUpperCase(), base };
+  }
+  return CONFIG_SPECS.get(rest)?.perListener ? { listener: m[1]!, mechanism: null, base: rest } : null;
+}
+
+/** The spec a key is parsed with: its own, or a listener-prefixed key's base key. */
+function specOf(key: string): ConfigKeySpec | undefined {
+  const own = CONFIG_SPECS.get(key);
+  if (own) return own;
+  const split = splitListenerKey(key);
+  return split ? CONFIG_SPECS.get(split.base) : undefined;
+}
 
 function parseFlags(argv: readonly string[]): { settings: Map<string, RawSetting>; configFile: { path: string; source: ConfigSource } | null } {
   const settings = new Map<string, RawSetting>();
@@ -231,7 +304,7 @@ function parseFlags(argv: readonly string[]): { settings: Map<string, RawSetting
     const key = eq < 0 ? token.slice(2) : token.slice(2, eq);
     let value: string | undefined = eq < 0 ? undefined : token.slice(eq + 1);
     const flag = `--${key}`;
-    const spec = CONFIG_SPECS.get(key);
+    const spec = specOf(key);
     if (key !== 'config' && spec === undefined) {
       throw new ConfigError(key, `flag ${flag}`, `a known config key${suggest(key)} (see docs/configuration.md)`);
     }
@@ -273,7 +346,7 @@ function readConfigFile(path: string, via: ConfigSource): Map<string, RawSetting
         const key = prefix + k;
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) { walk(v as Record<string, unknown>, `${key}.`); continue; }
         const source: ConfigSource = { kind: 'file', path };
-        if (!CONFIG_SPECS.has(key)) throw new ConfigError(key, describeSource(source), `a known config key${suggest(key)} (see docs/configuration.md)`);
+        if (!specOf(key)) throw new ConfigError(key, describeSource(source), `a known config key${suggest(key)} (see docs/configuration.md)`);
         if (v === null) out.set(key, { raw: '', source });
         else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v)) out.set(key, { raw: v, source });
         else throw new ConfigError(key, describeSource(source), 'a string, number, boolean, list or null');
@@ -290,7 +363,7 @@ function readConfigFile(path: string, via: ConfigSource): Map<string, RawSetting
   }
   for (const e of entries) {
     const source: ConfigSource = { kind: 'file', path, line: e.line };
-    if (!CONFIG_SPECS.has(e.key)) throw new ConfigError(e.key, describeSource(source), `a known config key${suggest(e.key)} (see docs/configuration.md)`);
+    if (!specOf(e.key)) throw new ConfigError(e.key, describeSource(source), `a known config key${suggest(e.key)} (see docs/configuration.md)`);
     out.set(e.key, { raw: e.value, source });
   }
   return out;
@@ -370,7 +443,25 @@ function checkAcrossKeys(values: Map<string, ConfigValue>, sources: Map<string, 
   for (const l of listeners) {
     if (names.has(l.name)) fail('listeners', `distinct listener names (${l.name} appears twice)`);
     names.add(l.name);
-    if (l.name !== 'PLAINTEXT') fail('listeners', `PLAINTEXT listeners only (TLS and SASL are not supported yet), not ${l.name}`);
+  }
+  const protocols = protocolMap(values.get('listener.security.protocol.map') as string[]);
+  for (const l of listeners) {
+    if (!protocols.has(l.name)) fail('listener.security.protocol.map', `a security protocol for listener ${l.name} (NAME:PROTOCOL; only PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are mapped by default)`);
+  }
+  const interBroker = values.get('inter.broker.listener.name') as string | null;
+  if (interBroker !== null && !names.has(interBroker.toUpperCase())) fail('inter.broker.listener.name', `one of the listeners (${[...names].join(', ')})`);
+  for (const key of values.keys()) {
+    const split = splitListenerKey(key);
+    if (split && !names.has(split.listener.toUpperCase())) fail(key, `a listener.name.<listener> prefix naming one of the listeners (${[...names].map((n) => n.toLowerCase()).join(', ')})`);
+  }
+  for (const l of listeners) {
+    const protocol = protocols.get(l.name)!;
+    if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+      const get = (k: string) => values.get(`listener.name.${l.name.toLowerCase()}.${k}`) ?? values.get(k) ?? null;
+      if (get('ssl.keystore.location') === null && (get('ssl.keystore.certificate.chain') === null || get('ssl.keystore.key') === null)) {
+        fail('ssl.keystore.location', `a PEM key and certificate for ${protocol} listener ${l.name}: ssl.keystore.location, or ssl.keystore.certificate.chain with ssl.keystore.key (or their listener.name.${l.name.toLowerCase()}. forms)`);
+      }
+    }
   }
   if (sources.get('advertised.listeners')!.kind === 'default') {
     const wild = listeners.find((l) => isWildcardHost(l.host));
@@ -415,16 +506,28 @@ function buildConfig(values: Map<string, ConfigValue>, sources: Map<string, Conf
   const known = (key: string): void => {
     if (!CONFIG_SPECS.has(key)) throw new ConfigError(key, 'lookup', `a known config key${suggest(key)}`);
   };
+  const protocols = protocolMap(values.get('listener.security.protocol.map') as string[]);
   const methods = {
     get(key: string): ConfigValue { known(key); return values.get(key)!; },
+    forListener(listenerName: string, key: string, mechanism?: string): ConfigValue {
+      known(key);
+      const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+      if (mechanism !== undefined) {
+        const v = values.get(`${prefix}${mechanism.toLowerCase()}.${key}`);
+        if (v !== undefined) return v;
+      }
+      return values.get(`${prefix}${key}`) ?? values.get(key)!;
+    },
+    securityProtocolOf(listenerName: string): SecurityProtocolName {
+      const p = protocols.get(listenerName.toUpperCase());
+      if (p === undefined) throw new ConfigError('listener.security.protocol.map', 'lookup', `a protocol for listener ${listenerName}`);
+      return p;
+    },
     sourceOf(key: string): ConfigSource { known(key); return sources.get(key)!; },
     isExplicit(key: string): boolean { known(key); return sources.get(key)!.kind !== 'default'; },
     redacted(): Record<string, string | null> {
       const out: Record<string, string | null> = {};
-      for (const spec of CONFIG_SCHEMA) {
-        const v = values.get(spec.key)!;
-        out[spec.key] = isSecretKey(spec.key) && v !== null ? REDACTED : formatConfigValue(v);
-      }
+      for (const [key, v] of values) out[key] = isSecretKey(key) && v !== null ? REDACTED : formatConfigValue(v);
       return out;
     },
   };
@@ -432,6 +535,16 @@ function buildConfig(values: Map<string, ConfigValue>, sources: Map<string, Conf
   Object.defineProperty(config, 'warnings', { value: Object.freeze([...warnings]), enumerable: false });
   Object.defineProperty(config, 'configFile', { value: configFile, enumerable: false });
   return Object.freeze(config) as unknown as Readonly<BrokerConfig>;
+}
+
+/** listener.security.protocol.map as NAME -> protocol (names upper-cased, as listeners are). */
+function protocolMap(items: readonly string[]): Map<string, SecurityProtocolName> {
+  const out = new Map<string, SecurityProtocolName>();
+  for (const item of items) {
+    const at = item.indexOf(':');
+    out.set(item.slice(0, at).trim().toUpperCase(), item.slice(at + 1).trim().toUpperCase() as SecurityProtocolName);
+  }
+  return out;
 }
 
 function freezeValue(v: ConfigValue): ConfigValue {
@@ -495,6 +608,7 @@ export function renderConfigReference(): string {
     '- **boolean**: `true` or `false`. **list**: comma-separated (a JSON array in `.json` files). **enum**: one of the listed values.',
     '- **path**: a file or directory; relative paths resolve against the working directory.',
     '- **listeners**: comma-separated `NAME://host:port`; IPv6 hosts in brackets (`PLAINTEXT://[::1]:9092`).',
+    '- **Per-listener keys**: keys of the Security group (the ssl.*, sasl.* ones, connections.max.reauth.ms, max.connection.creation.rate) may be set for one listener as `listener.name.<listener in lower case>.<key>`, and sasl.jaas.config for one listener and mechanism as `listener.name.<listener>.<mechanism in lower case>.sasl.jaas.config` (e.g. `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config`), as Kafka has them; in a file or a flag, not in the environment. See docs/security.md.',
     '',
     'With no configuration at all, `ferry broker` runs one broker on `localhost:9092` with data under `./data` and the embedded metadata store.',
     '',

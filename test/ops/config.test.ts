@@ -204,7 +204,23 @@ describe('loadConfig errors name the key, the source and what was expected', () 
     assert.throws(() => load(['--listeners=PLAINTEXT://:9092']), configError(/advertised\.listeners/));
     assert.throws(() => load(['--advertised.listeners=PLAINTEXT://0.0.0.0:9092']), configError(/a host clients can connect to/));
     assert.throws(() => load(['--advertised.listeners=EXTERNAL://h:9092']), configError(/names that appear in listeners/));
-    assert.throws(() => load(['--listeners=SSL://localhost:9093']), configError(/PLAINTEXT listeners only/));
+    assert.throws(() => load(['--listeners=SSL://localhost:9093']), configError(/ssl\.keystore\.location.*PEM key and certificate for SSL listener SSL/));
+    assert.throws(() => load(['--listeners=EXTERNAL://localhost:9093']), configError(/listener\.security\.protocol\.map.*listener EXTERNAL/));
+    assert.throws(() => load(['--listener.name.other.ssl.client.auth=required']), configError(/listener\.name\.other\.ssl\.client\.auth.*naming one of the listeners/));
+    assert.throws(() => load(['--inter.broker.listener.name=OTHER']), configError(/inter\.broker\.listener\.name.*one of the listeners/));
+    assert.throws(() => load(['--listener.name.plaintext.log.level=debug']), configError(/a known config key/));
+    const secured = load([
+      '--listeners=PLAINTEXT://localhost:9092,INTERNAL://localhost:9093', '--listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT',
+      '--listener.name.internal.scram-sha-256.sasl.jaas.config=x required password="p";', '--sasl.jaas.config=y required;',
+      '--listener.name.internal.sasl.enabled.mechanisms=SCRAM-SHA-256',
+    ]);
+    assert.equal(secured.securityProtocolOf('internal'), 'SASL_PLAINTEXT');
+    assert.equal(secured.forListener('INTERNAL', 'sasl.jaas.config', 'SCRAM-SHA-256'), 'x required password="p";');
+    assert.equal(secured.forListener('INTERNAL', 'sasl.jaas.config', 'PLAIN'), 'y required;');
+    assert.deepEqual(secured.forListener('INTERNAL', 'sasl.enabled.mechanisms'), ['SCRAM-SHA-256']);
+    assert.deepEqual(secured.forListener('PLAINTEXT', 'sasl.enabled.mechanisms'), ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']);
+    assert.equal(secured.redacted()['listener.name.internal.scram-sha-256.sasl.jaas.config'], '[redacted]');
+    assert.ok(!JSON.stringify(secured).includes('password'));
     assert.throws(() => load(['--metadata.backend=etcd']), configError(/etcd\.endpoints.*at least one etcd URL/));
     assert.throws(() => load(['--etcd.endpoints=10.0.0.1:2379']), configError(/URLs like http/));
     assert.throws(() => load(['--group.min.session.timeout.ms=10m', '--group.max.session.timeout.ms=1m']), configError(/at most group\.max\.session\.timeout\.ms/));
