@@ -32,9 +32,22 @@ export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes
 
 export interface BrokerEndpoint {
   nodeId: number;
+  /** The address of the broker's first listener (advertised.listeners). */
   host: string;
   port: number;
   rack: string | null;
+  /** Advertised address of each listener, by name; absent: only host:port. */
+  listeners?: Readonly<Record<string, { host: string; port: number }>>;
+}
+
+/**
+ * The address of `e` on the listener a client came in on: Kafka answers each client with the
+ * addresses of its own listener (a SASL_SSL client must not be sent to a plaintext port). A broker
+ * that does not advertise that listener is answered with its first listener's address.
+ */
+export function endpointFor(e: BrokerEndpoint, listenerName: string | undefined): { host: string; port: number } {
+  const l = listenerName === undefined ? undefined : e.listeners?.[listenerName];
+  return l ?? { host: e.host, port: e.port };
 }
 
 export interface BrokerLimits {

@@ -3,20 +3,20 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../protocol/messages/describe-cluster.js';
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
-import type { BrokerContext } from './context.js';
+import { endpointFor, type BrokerContext } from './context.js';
 
 export const DESCRIBE_CLUSTER_VERSIONS = { min: 0, max: 1 } as const;
 const ENDPOINT_BROKERS = 1;
 
 export function makeDescribeClusterHandler(b: BrokerContext) {
-  return (_ctx: RequestContext, req: DescribeClusterRequest): DeepPartial<DescribeClusterResponse> => {
+  return (ctx: RequestContext, req: DescribeClusterRequest): DeepPartial<DescribeClusterResponse> => {
     if (req.endpointType !== ENDPOINT_BROKERS) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `endpoint type ${req.endpointType} is not served`, endpointType: req.endpointType, clusterId: b.clusterId, brokers: [] };
     }
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: ENDPOINT_BROKERS,
       clusterId: b.clusterId, controllerId: b.leadership.controllerId(),
-      brokers: b.leadership.brokers().map((x) => ({ brokerId: x.nodeId, host: x.host, port: x.port, rack: x.rack })),
+      brokers: b.leadership.brokers().map((x) => ({ brokerId: x.nodeId, ...endpointFor(x, ctx.session?.listenerName), rack: x.rack })),
     };
   };
 }

@@ -7,7 +7,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../protocol/messages/find-coordinator.js';
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
-import type { BrokerContext } from './context.js';
+import { endpointFor, type BrokerContext } from './context.js';
 
 export const FIND_COORDINATOR_VERSIONS = { min: 0, max: 6 } as const;
 const KEY_TYPE_GROUP = 0;
@@ -24,7 +24,7 @@ export function makeFindCoordinatorHandler(b: BrokerContext) {
       }
       const c = b.leadership.coordinatorFor(req.keyType === KEY_TYPE_TRANSACTION ? transactionCoordinatorKey(key) : key);
       if (!c) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no live broker can coordinate' };
-      return { key, nodeId: c.nodeId, host: c.host, port: c.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      return { key, nodeId: c.nodeId, ...endpointFor(c, ctx.session?.listenerName), errorCode: ErrorCode.NONE, errorMessage: null };
     };
     if (ctx.header.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
     const one = answer(req.key);

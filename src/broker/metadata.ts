@@ -10,7 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/messages/metadata.js';
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
-import type { BrokerContext } from './context.js';
+import { endpointFor, type BrokerContext } from './context.js';
 import type { TopicInfo } from '../topics/topic-service.js';
 import { validateTopicName } from '../topics/topic-service.js';
 
@@ -48,7 +48,7 @@ export function makeMetadataHandler(b: BrokerContext) {
     }
     return {
       throttleTimeMs: 0,
-      brokers: b.leadership.brokers().map((x) => ({ nodeId: x.nodeId, host: x.host, port: x.port, rack: x.rack })),
+      brokers: b.leadership.brokers().map((x) => ({ nodeId: x.nodeId, ...endpointFor(x, ctx.session?.listenerName), rack: x.rack })),
       clusterId: b.clusterId,
       controllerId: b.leadership.controllerId(),
       topics,

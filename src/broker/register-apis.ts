@@ -25,7 +25,10 @@ import { registerTxnApis } from './txn-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 
-export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics): void {
+export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
+
+/** `more` registers the APIs built outside src/broker's own table (SASL, ACLs, quotas: src/node/security-wiring.ts). */
+export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics, more?: (add: AddApi) => void): void {
   const add = (key: number, v: { min: number; max: number }, handler: Handler) => {
     const spec = API_TABLE.get(key);
     if (!spec) throw new Error(`no codec for api key ${key}`);
@@ -51,4 +54,5 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   add(ApiKey.IncrementalAlterConfigs, INCREMENTAL_ALTER_CONFIGS_VERSIONS, makeIncrementalAlterConfigsHandler(b));
   registerGroupApis(b, add);
   registerTxnApis(b, add);
+  more?.(add);
 }

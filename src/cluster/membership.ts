@@ -44,6 +44,8 @@ export interface BrokerInfo {
   instanceId: string | null;
   /** The WAL volume this broker writes (failover moves it); null when unknown. */
   volumeId: string | null;
+  /** Advertised address of each listener by name (host/port are the first one's); absent on old records. */
+  listeners?: Record<string, { host: string; port: number }>;
 }
 
 /** A registered broker as read from the store. */
@@ -86,7 +88,7 @@ export interface RegisterOptions {
 
 interface StoredBroker {
   host: string; port: number; rack: string | null; instanceId: string | null; volumeId: string | null;
-  incarnation: string; draining?: boolean;
+  incarnation: string; draining?: boolean; listeners?: Record<string, { host: string; port: number }>;
 }
 
 export function decodeBroker(kv: KeyValue, keys: MetadataKeys): LiveBroker | null {
@@ -96,6 +98,7 @@ export function decodeBroker(kv: KeyValue, keys: MetadataKeys): LiveBroker | nul
   return {
     nodeId: Number(id), host: s.host, port: s.port, rack: s.rack ?? null, instanceId: s.instanceId ?? null,
     volumeId: s.volumeId ?? null, incarnation: s.incarnation, draining: s.draining === true,
+    ...(s.listeners ? { listeners: s.listeners } : {}),
     leaseId: kv.leaseId ?? null, createRevision: kv.createRevision, modRevision: kv.modRevision,
   };
 }
@@ -103,7 +106,7 @@ export function decodeBroker(kv: KeyValue, keys: MetadataKeys): LiveBroker | nul
 function encodeBroker(info: BrokerInfo, incarnation: string, draining: boolean): Buffer {
   const s: StoredBroker = {
     host: info.host, port: info.port, rack: info.rack, instanceId: info.instanceId, volumeId: info.volumeId, incarnation,
-    ...(draining ? { draining: true } : {}),
+    ...(draining ? { draining: true } : {}), ...(info.listeners ? { listeners: info.listeners } : {}),
   };
   return encodeJson(s);
 }

@@ -40,7 +40,8 @@ import { createVolumeProvider } from '../failover/create-volume-provider.js';
 import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';
 import { FERRY_TAGS, VolumeNotFoundError, type VolumeProvider } from '../failover/volume-provider.js';
 import { acquireOwnVolume, type OwnVolume } from '../failover/volume-acquire.js';
-import { ALLOW_ALL } from '../security/types.js';
+import { planListeners } from './listener-plan.js';
+import { openSecurity, type BrokerSecurity } from './security-wiring.js';
 
 export interface BrokerSettings {
   nodeId: number;
@@ -113,13 +114,15 @@ export class Broker {
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
     /** The concrete parts behind the context's narrow views (tests and operations reach them here). */
-    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels },
+    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels; security: BrokerSecurity },
     private readonly server: KafkaServer,
     private readonly wal: Wal,
     readonly tier: ObjectTier,
     private readonly meta: ClusterMetadata,
     private readonly log: Logger,
     readonly address: { host: string; port: number },
+    /** Every listener's bound address, in the order of `listeners`. */
+    readonly listenerAddresses: readonly { name: string; host: string; port: number }[],
   ) {}
 
   static async start(settings: BrokerSettings, log: Logger, hooks: BrokerHooks = {}): Promise<Broker> {
@@ -128,7 +131,8 @@ export class Broker {
     const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
     let broker: Broker | undefined;
     // Ports first: a start that cannot listen fails before the data directory is locked and the WAL allocated.
-    const early = await EarlyListeners.bind(settings.listenHost, settings.listenPort, settings.config.metricsListener, metrics, () => broker?.ready === true && health.writable);
+    const listeners = planListeners(settings);
+    const early = await EarlyListeners.bind(listeners, settings.config.metricsListener, metrics, () => broker?.ready === true && health.writable);
     let meta: ClusterMetadata;
     try {
       mkdirSync(settings.dataDir, { recursive: true });
@@ -139,7 +143,9 @@ export class Broker {
     }
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
+    let security: BrokerSecurity | undefined;
     try {
+      security = await openSecurity(settings.config, meta, listeners, log.child({ component: 'security' }));
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
       // a failover that is replaying it); otherwise the WAL is a file at wal.path.
@@ -181,7 +187,8 @@ export class Broker {
       });
 
       const registry = new HandlerRegistry();
-      const self = { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack };
+      const advertised: Record<string, { host: string; port: number }> = Object.fromEntries(listeners.map((l) => [l.name, { ...l.advertised }]));
+      const self = { nodeId: settings.nodeId, host: settings.advertisedHost, port: settings.advertisedPort, rack: settings.rack, listeners: advertised };
       const cluster = clustered ? new ClusterMode(meta.store, meta.keys, logs, tier, topics, {
         self, instanceId: settings.config.instanceId, volumeId: settings.config.volumeId,
         sessionTimeoutMs: settings.config.brokerSessionTimeoutMs,
@@ -200,7 +207,7 @@ export class Broker {
           fetchSessionSlots: settings.fetchSessionSlots,
         },
         topics, logs, groups, registry, metrics,
-        authorizer: ALLOW_ALL,
+        authorizer: security.authorizer,
         reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
         transactions: null as unknown as TransactionCoordinator, // set below: it needs the context to write markers
@@ -233,9 +240,11 @@ export class Broker {
         onTimedOut: () => metrics.transactionTimedOut(),
       });
       context.transactions = transactions;
-      registerApis(registry, context, metrics);
+      registerApis(registry, context, metrics, (add) => security!.registerApis(context, add));
       const server = new KafkaServer(registry, {
-        host: settings.listenHost, port: settings.listenPort, connectionsMax: settings.connectionsMax,
+        listeners: listeners.map((l) => ({ name: l.name, protocol: l.protocol, host: l.host, port: l.port, tls: security!.tlsFor(l), admit: security!.admitFor(l) })),
+        quotas: security.quotas,
+        connectionsMax: settings.connectionsMax,
         frameBytesMax: settings.socketRequestMaxBytes, inFlightMax: 64,
         maxConnectionsPerIp: c.maxConnectionsPerIp, maxConnectionsPerIpOverrides: parseConnectionOverrides(c.maxConnectionsPerIpOverrides),
         sendQueueMaxBytes: c.socketSendQueueMaxBytes, queuedMaxResponseBytes: c.queuedMaxResponseBytes, queuedMaxRequestBytes: c.queuedMaxRequestBytes,
@@ -255,10 +264,12 @@ export class Broker {
         metrics.controller(context.leadership.controllerId() === settings.nodeId);
         metrics.brokersAlive(context.leadership.brokers().length);
       });
-      const address = await early.handOver(() => server.listen());
+      const bound = await early.handOver(() => server.listenAll());
       // Port 0 picks a free port: advertise the one actually bound.
-      if (context.self.port === 0) context.self.port = address.port;
-      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels }, server, wal, tier, meta, log, address);
+      for (const [i, l] of listeners.entries()) if (advertised[l.name]!.port === 0) advertised[l.name]!.port = bound[i]!.port;
+      if (context.self.port === 0) context.self.port = bound[0]!.port;
+      const address = { host: bound[0]!.host, port: bound[0]!.port };
+      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels, security }, server, wal, tier, meta, log, address, bound);
       broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
@@ -278,6 +289,7 @@ export class Broker {
       return broker;
     } catch (err) {
       await tier?.stop().catch(() => {});
+      await security?.close().catch(() => {});
       await wal?.close().catch(() => {});
       await meta.close().catch(() => {});
       await early.close();
@@ -311,6 +323,7 @@ export class Broker {
     // The final upload empties the WAL into the object store.
     await this.tier.stop();
     this.parts.groups.close();
+    await this.parts.security.close();
     await this.wal.close();
     await this.meta.close();
     await this.ops?.close();

@@ -78,6 +78,7 @@ export class ClusterMode {
     this.registration = await registerBroker(this.store, this.keys, {
       nodeId: self.nodeId, host: self.host, port: self.port, rack: self.rack,
       instanceId: this.options.instanceId, volumeId: this.options.volumeId,
+      ...(self.listeners ? { listeners: { ...self.listeners } } : {}),
     }, { sessionTimeoutMs: this.options.sessionTimeoutMs, log: this.log.child({ component: 'membership' }) });
     // Registered: a death from now on is failed over at once (no start-up grace).
     if (this.options.volumes) await markVolumeStarted(this.store, this.options.volumes.claim);

@@ -40,29 +40,32 @@ function bindPlaceholder(host: string, port: number): Promise<Server> {
   });
 }
 
+export interface EarlyAddress { host: string; port: number }
+
 export class EarlyListeners {
-  private placeholder: Server | null;
+  private placeholders: Server[];
 
   private constructor(
-    private readonly host: string,
-    private readonly port: number,
-    placeholder: Server | null,
+    private readonly addresses: readonly EarlyAddress[],
+    placeholders: Server[],
     /** The started ops HTTP server (null when metrics.listener is unset). */
     readonly ops: OpsHttpServer | null,
   ) {
-    this.placeholder = placeholder;
+    this.placeholders = placeholders;
   }
 
   /**
    * Binds `listeners` (a placeholder; port 0 needs none: any free port will do later) and starts
    * the ops HTTP server on `metricsListener`. Throws ListenError.
    */
-  static async bind(host: string, port: number, metricsListener: string | null, metrics: BrokerMetrics, readiness: () => boolean): Promise<EarlyListeners> {
-    let placeholder: Server | null = null;
-    if (port !== 0) {
+  static async bind(addresses: readonly EarlyAddress[], metricsListener: string | null, metrics: BrokerMetrics, readiness: () => boolean): Promise<EarlyListeners> {
+    const placeholders: Server[] = [];
+    for (const { host, port } of addresses) {
+      if (port === 0) continue;
       try {
-        placeholder = await bindPlaceholder(host, port);
+        placeholders.push(await bindPlaceholder(host, port));
       } catch (err) {
+        await closeAll(placeholders);
         throw new ListenError('listeners', hostPort(host, port), err as NodeJS.ErrnoException);
       }
     }
@@ -70,36 +73,36 @@ export class EarlyListeners {
     try {
       ops = await startMetricsListener(metricsListener, metrics, readiness);
     } catch (err) {
-      await closeServer(placeholder);
+      await closeAll(placeholders);
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       throw e.code ? new ListenError('metrics.listener', metricsListener ?? '', e) : err;
     }
-    return new EarlyListeners(host, port, placeholder, ops);
+    return new EarlyListeners(addresses, placeholders, ops);
   }
 
-  /** Frees the Kafka port and runs `listen` (the real listener binding it). Throws ListenError. */
+  /** Frees the Kafka ports and runs `listen` (the real listeners binding them). Throws ListenError. */
   async handOver<T>(listen: () => Promise<T>): Promise<T> {
-    const held = this.placeholder;
-    this.placeholder = null;
-    await closeServer(held);
+    const held = this.placeholders;
+    this.placeholders = [];
+    await closeAll(held);
     try {
       return await listen();
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw e.code ? new ListenError('listeners', hostPort(this.host, this.port), e) : err;
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      const at = this.addresses.find((a) => a.port === e.port) ?? this.addresses[0]!;
+      throw e.code ? new ListenError('listeners', hostPort(at.host, at.port), e) : err;
     }
   }
 
-  /** A failed start: free the port and stop the ops server. */
+  /** A failed start: free the ports and stop the ops server. */
   async close(): Promise<void> {
-    const held = this.placeholder;
-    this.placeholder = null;
-    await closeServer(held);
+    const held = this.placeholders;
+    this.placeholders = [];
+    await closeAll(held);
     await this.ops?.close().catch(() => {});
   }
 }
 
-function closeServer(server: Server | null): Promise<void> {
-  if (server === null) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
+function closeAll(servers: Server[]): Promise<void> {
+  return Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => {});
 }

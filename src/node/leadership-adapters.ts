@@ -24,6 +24,10 @@ export class LocalLeadership implements Leadership {
   coordinatorFor(): BrokerEndpoint { return this.self; }
 }
 
+function endpointOf(b: { nodeId: number; host: string; port: number; rack: string | null; listeners?: Record<string, { host: string; port: number }> }): BrokerEndpoint {
+  return { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack, ...(b.listeners ? { listeners: b.listeners } : {}) };
+}
+
 export class ClusterLeadership implements Leadership {
   readonly clustered = true;
   /** The view exists once the broker has registered (it needs the registration's lease). */
@@ -37,11 +41,11 @@ export class ClusterLeadership implements Leadership {
   }
   brokers(): BrokerEndpoint[] {
     if (!this.view) return [this.self];
-    return this.view.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    return this.view.brokers().map(endpointOf);
   }
   broker(nodeId: number): BrokerEndpoint | null {
     const b = this.view?.broker(nodeId);
-    return b ? { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack } : null;
+    return b ? endpointOf(b) : null;
   }
   controllerId(): number { return this.view?.controllerId() ?? -1; }
   coordinatorFor(groupId: string): BrokerEndpoint | null {

@@ -32,8 +32,24 @@ import { API_TABLE } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { HandlerRegistry, RequestContext, ResponseBytes } from './handler-registry.js';
 import type { ByteBudget } from './limits.js';
+import type { Session } from './session.js';
 
 const API_VERSIONS_KEY = 18;
+const SASL_HANDSHAKE_KEY = 17;
+const SASL_AUTHENTICATE_KEY = 36;
+
+/** What a client may send before it has authenticated on a SASL listener. */
+const BEFORE_AUTHENTICATION = new Set([API_VERSIONS_KEY, SASL_HANDSHAKE_KEY, SASL_AUTHENTICATE_KEY]);
+
+/** Client quotas (src/security/quota): told of every handled request, answers how long to throttle its client. */
+export interface RequestQuotas {
+  record(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
+}
+
+/** The first bytes of a TLS ClientHello: a handshake record (0x16) of TLS 1.x (0x03 0x00-0x04). */
+function looksLikeTls(bytes: Buffer): boolean {
+  return bytes.length >= 3 && bytes[0] === 0x16 && bytes[1] === 0x03 && bytes[2]! <= 0x04;
+}
 
 export interface ConnectionOptions {
   frameBytesMax: number;
@@ -47,9 +63,11 @@ export interface ConnectionOptions {
   requestReceiveTimeoutMs: number;
   /** connections.max.idle.ms: no request being handled and no bytes in or out for this long closes the connection; -1: never. */
   idleTimeoutMs: number;
+  /** Client quotas; absent: no throttling. */
+  quotas?: RequestQuotas;
 }
 
-export type MuteReason = 'connection' | 'broker';
+export type MuteReason = 'connection' | 'broker' | 'quota';
 export type TimeoutReason = 'idle' | 'receive';
 
 /** What a connection shares with the others of its server. */
@@ -91,6 +109,12 @@ export class Connection {
   private reservedRequestBytes = 0;
   private waitingForRequestRoom = false;
   private muted: MuteReason | null = null;
+  /** A quota throttle holds this connection's further requests until then (KIP-219: the client backs off too). */
+  private throttledUntilMs = 0;
+  private throttleTimer: NodeJS.Timeout | null = null;
+  /** A failed SASL authentication: its answer is being sent, then the connection closes. */
+  private ending = false;
+  private firstBytesSeen = false;
   private lastActivityMs = Date.now();
   /** Since when the broker has been reading while holding an incomplete request; null when not. */
   private receivingSinceMs: number | null = null;
@@ -106,8 +130,10 @@ export class Connection {
     parentLog: Logger,
     private readonly onClose: (c: Connection) => void,
     private readonly shared: ConnectionShared,
+    /** Listener, security protocol and principal of this connection. */
+    readonly session: Session,
   ) {
-    this.log = parentLog.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.log = parentLog.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: session.listenerName });
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -148,6 +174,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.options.onConnectionCount?.(-1);
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = null;
     this.abort.abort();
     // Release everything this connection holds; running handlers' results are dropped on arrival.
     this.backlog.length = 0;
@@ -165,6 +193,15 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
+    if (!this.firstBytesSeen) {
+      this.firstBytesSeen = true;
+      // A TLS client on a plaintext port would otherwise read as a 369 MB frame.
+      if (looksLikeTls(chunk) && (this.session.securityProtocol === 'PLAINTEXT' || this.session.securityProtocol === 'SASL_PLAINTEXT')) {
+        this.close('TLS handshake on a plaintext listener (the client uses security.protocol SSL or SASL_SSL; this listener is ' + this.session.securityProtocol + ')');
+        return;
+      }
+    }
+    if (this.ending) return;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -225,6 +262,9 @@ export class Connection {
 
   private dispatchBlocker(): 'in-flight' | MuteReason | null {
     if (this.queue.length >= this.options.inFlightMax) return 'in-flight';
+    // While authenticating, one request at a time: each step depends on the one before.
+    if (this.queue.length > 0 && this.session.sasl !== 'none' && this.session.sasl !== 'authenticated') return 'in-flight';
+    if (this.throttledUntilMs > Date.now()) return 'quota';
     const held = this.heldResponseBytes;
     if (this.queue.length === 0 && held === 0) return null;
     if (this.options.sendQueueMaxBytes >= 0 && held >= this.options.sendQueueMaxBytes) return 'connection';
@@ -263,6 +303,12 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    if (this.ending) return;
+    if (this.session.sasl === 'raw-tokens' && this.session.rawToken) {
+      this.onRawToken(frame, this.session.rawToken);
+      return;
+    }
+    const requestBytes = frame.length;
     const r = new Reader(frame);
     const header = decodeRequestHeader(r);
     if (r.error) {
@@ -276,6 +322,11 @@ export class Connection {
       return;
     }
     const log = this.log.child({ api: api.name, v: header.apiVersion, corr: header.correlationId, client: header.clientId });
+    const refusal = this.authenticationRefusal(header.apiKey);
+    if (refusal !== null) {
+      this.close(refusal, { api: api.name, principal: `${this.session.principal.type}:${this.session.principal.name}` });
+      return;
+    }
     if (header.apiVersion < reg.minVersion || header.apiVersion > reg.maxVersion) {
       if (header.apiKey === API_VERSIONS_KEY) {
         // KIP-511: answer with the supported ranges in a v0 body so the client can pick a version.
@@ -299,15 +350,18 @@ export class Connection {
     this.queue.push(pending);
     this.running++;
     const ctx: RequestContext = {
-      header, connectionId: this.id, remoteAddress: this.remoteAddress, log, signal: this.abort.signal,
+      header, connectionId: this.id, remoteAddress: this.remoteAddress, session: this.session, log, signal: this.abort.signal,
       responseBytes: this.responseBytesOf(pending),
     };
     let result: Promise<object | null>;
+    const started = performance.now();
     try {
       result = Promise.resolve(reg.handler(ctx, request));
     } catch (err) {
       result = Promise.reject(err);
     }
+    // Quotas count the handler's own (synchronous) time, as Kafka counts request-handler thread time.
+    const handlerTimeMs = performance.now() - started;
     result.then(
       (response) => {
         this.running--;
@@ -316,6 +370,7 @@ export class Connection {
         let frame: Buffer[] | null;
         try {
           frame = response === null ? null : this.encode(header, response);
+          if (frame !== null && this.options.quotas) frame = this.applyQuotas(header, requestBytes, response!, frame, handlerTimeMs);
         } catch (err) {
           // A response the codec cannot encode for this version is a broker bug: drop this client only.
           log.error({ err }, 'response encoding failed');
@@ -331,6 +386,77 @@ export class Connection {
         this.close('handler failed', { api: api.name });
       },
     );
+  }
+
+  /** Why a request may not be served in this session's SASL state (null: it may). */
+  private authenticationRefusal(apiKey: number): string | null {
+    const s = this.session;
+    switch (s.sasl) {
+      case 'none': return null;
+      case 'handshake':
+      case 'authenticate':
+        return BEFORE_AUTHENTICATION.has(apiKey) ? null : 'request before SASL authentication completed';
+      case 'raw-tokens': return null;
+      case 'failed': return 'SASL authentication failed';
+      case 'authenticated':
+        if (s.expiresAtMs !== null && Date.now() > s.expiresAtMs && apiKey !== SASL_HANDSHAKE_KEY && apiKey !== SASL_AUTHENTICATE_KEY) {
+          return 'SASL session expired without re-authentication (connections.max.reauth.ms or token expiry)';
+        }
+        return null;
+    }
+  }
+
+  /** After SaslHandshake v0: a frame is a bare SASL token, answered with a bare (size-prefixed) token. */
+  private onRawToken(token: Buffer, handle: (token: Buffer) => Promise<Buffer | null>): void {
+    const pending: Pending = { header: { apiKey: SASL_AUTHENTICATE_KEY, apiVersion: 0, correlationId: -1, clientId: null }, bytes: 0 };
+    this.queue.push(pending);
+    this.running++;
+    handle(token).then(
+      (reply) => {
+        this.running--;
+        if (this.closed) return;
+        if (this.session.sasl !== 'raw-tokens') this.session.rawToken = null;
+        if (reply === null) {
+          this.close('SASL authentication failed', { mechanism: this.session.mechanism });
+          return;
+        }
+        const size = Buffer.alloc(4);
+        size.writeInt32BE(reply.length);
+        this.complete(pending, [size, reply]);
+      },
+      (err) => {
+        this.running--;
+        this.log.error({ err }, 'SASL token handler failed');
+        this.close('SASL token handler failed');
+      },
+    );
+  }
+
+  /**
+   * Records the request with the client quotas; when its client is over a quota, the response says
+   * for how long (throttle_time_ms) and this connection holds its further requests that long.
+   */
+  private applyQuotas(header: RequestHeader, requestBytes: number, response: object, frame: Buffer[], handlerTimeMs: number): Buffer[] {
+    let responseBytes = 0;
+    for (const c of frame) responseBytes += c.length;
+    const nowMs = Date.now();
+    const throttleMs = Math.ceil(this.options.quotas!.record({
+      session: this.session, clientId: header.clientId, apiKey: header.apiKey,
+      requestBytes, responseBytes, handlerTimeMs, nowMs,
+    }));
+    if (!(throttleMs > 0)) return frame;
+    this.throttle(nowMs + throttleMs);
+    const body = response as { throttleTimeMs?: number };
+    if (typeof body.throttleTimeMs !== 'number' || body.throttleTimeMs >= throttleMs) return frame;
+    return this.encode(header, { ...body, throttleTimeMs: throttleMs });
+  }
+
+  private throttle(untilMs: number): void {
+    if (untilMs <= this.throttledUntilMs) return;
+    this.throttledUntilMs = untilMs;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => { this.throttleTimer = null; this.wake(); }, Math.max(1, untilMs - Date.now()));
+    this.throttleTimer.unref();
   }
 
   /** The send-queue room a request's handler may claim (see RequestContext.responseBytes). */
@@ -390,8 +516,19 @@ export class Connection {
       }
       this.socket.uncork();
     }
+    if (this.session.sasl === 'failed' && this.queue.length === 0 && !this.ending && !this.closed) this.endAfterFailedAuthentication();
     this.sync();
     this.pump();
+  }
+
+  /** Kafka closes a connection whose authentication failed once the failure answer is out. */
+  private endAfterFailedAuthentication(): void {
+    this.ending = true;
+    this.backlog.length = 0;
+    this.log.info({ mechanism: this.session.mechanism }, 'closing connection: SASL authentication failed');
+    this.socket.end();
+    // A client that never reads must not hold the socket open.
+    setTimeout(() => this.socket.destroy(), 5_000).unref();
   }
 
   /** A response reached the kernel. */

@@ -4,6 +4,7 @@
  * older broker that answers ApiVersions v3 with UNSUPPORTED_VERSION (KIP-511), versionFor,
  * pipelined requests, and a request timeout failing the whole connection.
  */
+import { newSession } from '../../src/server/session.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -29,7 +30,7 @@ async function scriptedBroker(t: { after(fn: () => Promise<void>): void }, apiVe
   const conns: Connection[] = [];
   const server = createServer((s) => conns.push(new Connection(s, conns.length + 1, registry, {
     frameBytesMax: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1,
-  }, pino({ level: 'silent' }), () => {}, shared)));
+  }, pino({ level: 'silent' }), () => {}, shared, newSession('PLAINTEXT', 'PLAINTEXT', '127.0.0.1'))));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {
     for (const c of conns) c.close('test over', {}, 'info');

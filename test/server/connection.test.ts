@@ -5,6 +5,7 @@
  * closing only its connection (aborting what still runs there), and the send-queue claims a
  * handler makes. Limits under load are in connection-limits.test.ts (against a whole broker).
  */
+import { newSession, type Session } from '../../src/server/session.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -30,7 +31,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 const listed = (ctx: RequestContext) => ({ groups: [{ groupId: `g${ctx.header.correlationId}`, protocolType: 'consumer', groupState: 'Stable' }] });
 
 /** A server whose connections run `behaviour` for ListGroups; ApiVersions answers at once. */
-async function serve(t: { after(fn: () => Promise<void>): void }, behaviour: Behaviour, options: Partial<ConnectionOptions> = {}, responsesLimitBytes = -1) {
+async function serve(t: { after(fn: () => Promise<void>): void }, behaviour: Behaviour, options: Partial<ConnectionOptions> = {}, responsesLimitBytes = -1, makeSession?: () => Session) {
   const registry = new HandlerRegistry();
   const calls: RequestContext[] = [];
   const callWaiters: Array<{ n: number; resolve: () => void }> = [];
@@ -47,7 +48,7 @@ async function serve(t: { after(fn: () => Promise<void>): void }, behaviour: Beh
   const server: Server = createServer((socket) => {
     connections.push(new Connection(socket, connections.length + 1, registry, {
       frameBytesMax: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1, ...options,
-    }, pino({ level: 'silent' }), (c) => closed.push(c), shared));
+    }, pino({ level: 'silent' }), (c) => closed.push(c), shared, makeSession?.() ?? newSession('PLAINTEXT', 'PLAINTEXT', '127.0.0.1')));
     for (const w of connectionWaiters.splice(0)) w();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
