@@ -122,6 +122,12 @@ export class BrokerMetrics {
   private readonly failoverPhaseSeconds: Histogram<'phase'>;
   private readonly volumesAttachedGauge: Gauge;
   private readonly takeovers: Counter<'result'>;
+  // Security
+  private readonly authentications: Counter<'listener' | 'mechanism' | 'result'>;
+  private readonly tlsHandshakeFailures: Counter<'listener'>;
+  private readonly authorizationDenials: Counter<'operation' | 'resource_type'>;
+  private readonly throttledRequests: Counter<'quota'>;
+  private readonly throttleSeconds: Counter<'quota'>;
 
   private walCapacity = 0;
   /** Pull-based values refreshed at each scrape (e.g. the WAL's used bytes). */
@@ -201,6 +207,11 @@ export class BrokerMetrics {
     this.failoverPhaseSeconds = histogram('ferry_failover_phase_seconds', 'Failover phases driven by this controller: attach (detected to attached on the target), replay (attached to replayed), total (detected to released).', FAILOVER_BUCKETS, ['phase']);
     this.volumesAttachedGauge = gauge('ferry_volumes_attached', 'WAL volumes this broker holds: its own, plus any it is replaying after a failover.');
     this.takeovers = counter('ferry_wal_takeovers_total', 'Dead brokers\' WALs this broker replayed into the object store, by result.', ['result']);
+    this.authentications = counter('ferry_authentications_total', 'SASL authentications (and re-authentications), by listener, mechanism and result (success, failure).', ['listener', 'mechanism', 'result']);
+    this.tlsHandshakeFailures = counter('ferry_tls_handshake_failures_total', 'TLS handshakes that failed (plaintext clients on a TLS port, untrusted or missing client certificates, old TLS versions), by listener.', ['listener']);
+    this.authorizationDenials = counter('ferry_authorization_denials_total', 'ACL checks that denied an operation, by operation and resource type.', ['operation', 'resource_type']);
+    this.throttledRequests = counter('ferry_throttled_requests_total', 'Responses that throttled their client because it was over a client quota, by quota (produce, fetch, request).', ['quota']);
+    this.throttleSeconds = counter('ferry_throttle_seconds_total', 'Throttle time given to clients over a client quota, by quota (produce, fetch, request).', ['quota']);
   }
 
   // ---- Connections and requests ----
@@ -210,6 +221,10 @@ export class BrokerMetrics {
   connectionRefused(reason: string): void { this.connectionsRefused.inc({ reason }); }
   connectionTimedOut(reason: string): void { this.connectionsTimedOut.inc({ reason }); }
   connectionMuted(reason: string): void { this.connectionMutes.inc({ reason }); }
+  authenticated(listener: string, mechanism: string, ok: boolean): void { this.authentications.inc({ listener, mechanism, result: ok ? 'success' : 'failure' }); }
+  tlsHandshakeFailed(listener: string): void { this.tlsHandshakeFailures.inc({ listener }); }
+  authorizationDenied(operation: string, resourceType: string): void { this.authorizationDenials.inc({ operation, resource_type: resourceType }); }
+  throttled(quota: string, ms: number): void { this.throttledRequests.inc({ quota }); this.throttleSeconds.inc({ quota }, ms / 1000); }
   /** The server's queues, read at each scrape (see addCollector). */
   serverQueues(q: { queuedResponseBytes: number; receivingRequestBytes: number; mutedConnections: number }): void {
     this.sendQueueBytes.set(q.queuedResponseBytes);
