@@ -11,6 +11,7 @@ import { Reader, ZERO_UUID } from '../protocol/primitives.js';
 import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription } from '../protocol/messages/index.js';
 import { AdminError, ConnectionError } from './errors.js';
 import { KafkaConnection, check, type ConnectionOptions } from './kafka-connection.js';
+import type { ClientSecurity } from './client-security.js';
 
 export interface BrokerInfo { nodeId: number; host: string; port: number; rack: string | null }
 export interface PartitionInfo { partition: number; leader: number; leaderEpoch: number; replicas: number[]; isr: number[]; errorCode: number }
@@ -49,6 +50,8 @@ export const ConfigOp = { Set: 0, Delete: 1, Append: 2, Subtract: 3 } as const;
 
 export interface AdminClientOptions extends ConnectionOptions {
   bootstrap: string[];
+  /** TLS and SASL for every connection the client opens (bootstrap and per broker); unset: PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 export class AdminClient {

@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../admin/errors.js';
+import { commandSecurity } from './admin-common.js';
 import { ShellFaultExecutor, type CommandRun } from '../drill/commands.js';
 import { renderDrillReport } from '../drill/report.js';
 import { SCENARIOS, type Scenario } from '../drill/report-types.js';
@@ -39,6 +40,8 @@ export const DRILL_USAGE = `usage: ferry drill --bootstrap HOST:PORT --scenario 
   --cycle-timeout-ms N       a restarted broker must be listed in Metadata within N ms (default 60000)
   --warmup-ms N              workload before the first fault (default 3000)
   --settle-ms N              workload after recovery, before the restart (default 3000)
+  --command-config FILE      client properties for a secured listener (security.protocol, ssl.*,
+                             sasl.*; Kafka's or librdkafka's names): admin, probe and kafkajs workload
   --request-timeout-ms N     kafkajs request timeout (default 5000)
   --send-retries N           kafkajs retries per send, about 1 s each (default 60)
   --command-timeout-ms N     a fault command still running after N ms fails (default 60000)
@@ -70,6 +73,7 @@ const OPTIONS: OptionSpecs = {
   'warmup-ms': { kind: 'number' },
   'settle-ms': { kind: 'number' },
   'request-timeout-ms': { kind: 'number' },
+  'command-config': { kind: 'string' },
   'send-retries': { kind: 'number' },
   'command-timeout-ms': { kind: 'number' },
   json: { kind: 'string' },
@@ -103,7 +107,7 @@ export interface DrillInvocation {
   verbose: boolean;
 }
 
-export function parseDrillArgs(argv: readonly string[]): DrillInvocation | 'help' {
+export function parseDrillArgs(argv: readonly string[], io?: Pick<Io, 'err'>): DrillInvocation | 'help' {
   const args = Args.parse(argv, OPTIONS);
   if (args.bool('help')) return 'help';
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
@@ -156,6 +160,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillInvocation | 'help
       restartBeforeWritable: args.bool('restart-before-writable'),
       requestTimeoutMs: int(args, 'request-timeout-ms', 5000, 100),
       sendRetries: int(args, 'send-retries', 60, 1, 1_000_000),
+      security: commandSecurity(args.str('command-config'), io),
     },
     templates,
     commandTimeoutMs: int(args, 'command-timeout-ms', 60_000),
@@ -169,7 +174,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillInvocation | 'help
 export async function runDrillCommand(argv: string[], io: Io, deps: { executor?: DrillOptions['executor'] } = {}): Promise<number> {
   let inv: DrillInvocation | 'help';
   try {
-    inv = parseDrillArgs(argv);
+    inv = parseDrillArgs(argv, io);
   } catch (err) {
     if (err instanceof UsageError) { io.err(`ferry drill: ${err.message}\n\n${DRILL_USAGE}`); return 2; }
     throw err;

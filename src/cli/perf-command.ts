@@ -11,7 +11,7 @@ import { runE2e } from '../perf/e2e.js';
 import { checkCompression } from '../perf/records.js';
 import { renderReport, withDiskRatio, type PerfReport } from '../perf/report.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS, DEFAULT_BOOTSTRAP, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS, DEFAULT_BOOTSTRAP, commandSecurity, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { toJson } from '../common/text-format.js';
 
@@ -33,6 +33,8 @@ export const PERF_USAGE = `usage: ferry perf <produce|consume|e2e|disk> [options
   --disk PATH       also measure the disk and show the run's ratio to it
   --progress-interval-ms N   live progress line on stderr every N ms (default 5000; 0 = off)
   --bootstrap-server host:port  (default ${DEFAULT_BOOTSTRAP});  --json  machine-readable report
+  --command-config FILE   client properties for secured listeners: security.protocol, ssl.*, sasl.*
+                          (Kafka's or librdkafka's names; also --producer.config / --consumer.config)
 `;
 
 const OPTIONS: OptionSpecs = {
@@ -97,7 +99,8 @@ export async function runPerf(argv: string[], io: Io): Promise<number> {
     const bootstrap = args.strOr('bootstrap-server', DEFAULT_BOOTSTRAP);
     const intervalMs = args.numOr('progress-interval-ms', 5000);
     const onProgress = intervalMs > 0 ? (line: string) => io.err(line) : undefined;
-    const common = { bootstrap, topic, numRecords, durationSec, progressIntervalMs: intervalMs > 0 ? intervalMs : undefined, onProgress, requestTimeoutMs: args.num('timeout-ms') };
+    const security = commandSecurity(args.str('command-config'), io);
+    const common = { bootstrap, topic, numRecords, durationSec, progressIntervalMs: intervalMs > 0 ? intervalMs : undefined, onProgress, requestTimeoutMs: args.num('timeout-ms'), security };
     let report: PerfReport;
     if (action === 'consume') {
       const from = args.strOr('from', 'earliest');

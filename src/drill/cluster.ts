@@ -3,11 +3,14 @@
 import { AdminClient, type ClusterMetadata, type PartitionInfo } from '../admin/admin-client.js';
 import { AdminError, ConnectionError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 
 export interface DrillClusterOptions {
   bootstrap: string[];
   clientId: string;
   requestTimeoutMs: number;
+  /** TLS/SASL of every connection (--command-config; unset: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 export class DrillCluster {
@@ -28,7 +31,7 @@ export class DrillCluster {
       try {
         // Addresses seen in Metadata first after a failure: the bootstrap broker may be the victim.
         const order = [...this.addresses.slice(this.opts.bootstrap.length), ...this.opts.bootstrap];
-        const c = await AdminClient.connect({ bootstrap: order, clientId: this.opts.clientId, requestTimeoutMs: this.opts.requestTimeoutMs, connectTimeoutMs: Math.min(this.opts.requestTimeoutMs, 3000) });
+        const c = await AdminClient.connect({ bootstrap: order, clientId: this.opts.clientId, requestTimeoutMs: this.opts.requestTimeoutMs, connectTimeoutMs: Math.min(this.opts.requestTimeoutMs, 3000), security: this.opts.security });
         this.client = c;
         return c;
       } finally {

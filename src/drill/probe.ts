@@ -6,7 +6,8 @@
 // drill reports both. Probe records (value "ferry-drill-probe") are counted as foreign records
 // by the read-back, never as the run's.
 
-import { KafkaConnection } from '../admin/kafka-connection.js';
+import { KafkaConnection, type ConnectionOptions } from '../admin/kafka-connection.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { buildRecordBatch } from '../protocol/record-batch.js';
 import { DrillCluster } from './cluster.js';
@@ -19,6 +20,8 @@ export interface WritableProbeOptions {
   /** Per request (Metadata, Produce). Default 1000. */
   timeoutMs?: number;
   clock: () => number;
+  /** TLS/SASL of every connection (--command-config; unset: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 export class WritableProbe {
@@ -28,7 +31,7 @@ export class WritableProbe {
   private readonly loops: Promise<void>[] = [];
 
   constructor(private readonly o: WritableProbeOptions) {
-    this.cluster = new DrillCluster({ bootstrap: o.bootstrap, clientId: 'ferry-drill-probe', requestTimeoutMs: o.timeoutMs ?? 1000 });
+    this.cluster = new DrillCluster({ bootstrap: o.bootstrap, clientId: 'ferry-drill-probe', requestTimeoutMs: o.timeoutMs ?? 1000, security: o.security });
   }
 
   /** Probe each partition from t0 until it takes a write (or stop()). */
@@ -54,7 +57,8 @@ export class WritableProbe {
         const leader = md.topics.find((t) => t.name === this.o.topic)?.partitions.find((x) => x.partition === partition)?.leader ?? -1;
         const b = md.brokers.find((x) => x.nodeId === leader);
         if (b) {
-          const conn = await KafkaConnection.connect(`${b.host}:${b.port}`, { clientId: 'ferry-drill-probe', requestTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs });
+          const connOpts: ConnectionOptions & { security?: ClientSecurity } = { clientId: 'ferry-drill-probe', requestTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs, security: this.o.security };
+          const conn = await KafkaConnection.connect(`${b.host}:${b.port}`, connOpts);
           try {
             const res = await conn.request(ApiKey.Produce, 9, {
               transactionalId: null, acks: -1, timeoutMs,

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import { MetadataKeys } from '../cluster/index.js';
 import type { BrokerInfo } from '../admin/admin-client.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 import type { BrokerTarget, CommandRun, FaultExecutor } from './commands.js';
 import { DrillCluster } from './cluster.js';
 import { failoverSettled, readFailovers, type FailoverObservation } from './failovers.js';
@@ -46,6 +47,8 @@ export interface DrillOptions {
   etcd?: { endpoints: string[]; cluster: string };
   requestTimeoutMs: number;
   sendRetries: number;
+  /** TLS/SASL for the admin client, the probe and the kafkajs workload (--command-config; unset: PLAINTEXT). */
+  security?: ClientSecurity;
   executor: FaultExecutor;
   /** The executor appends every command it ran here (ShellFaultExecutor's onRun). */
   commandLog?: CommandRun[];
@@ -75,7 +78,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const startedAt = new Date().toISOString();
   const rel = (t: number) => Math.round(t - startMs);
   const ledger = new Ledger(opts.runId ?? randomBytes(4).toString('hex'));
-  const cluster = new DrillCluster({ bootstrap: opts.bootstrap, clientId: 'ferry-drill', requestTimeoutMs: opts.requestTimeoutMs });
+  const cluster = new DrillCluster({ bootstrap: opts.bootstrap, clientId: 'ferry-drill', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
   let store: EtcdMetadataStore | null = null;
   let watch: MetadataWatch | null = null;
   let workload: Workload | null = null;
@@ -91,6 +94,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     workload = new Workload({
       bootstrap: opts.bootstrap, topic: opts.topic, partitions: partitionIds, ratePerSec: opts.ratePerSec, messageBytes: opts.messageBytes,
       ledger, clock, currentCycle: () => cycle, requestTimeoutMs: opts.requestTimeoutMs, retries: opts.sendRetries, onClientLog: opts.clientLog,
+      security: opts.security,
     });
     await workload.start();
     log(`drill ${ledger.run}: ${opts.scenario} x${opts.cycles} on ${opts.topic} (${partitionIds.length} partitions, ${opts.ratePerSec} msg/s)`);
@@ -196,7 +200,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   const t0 = clock();
   const t0EpochMs = Date.now();
   const fromIdx = firstIndexAtOrAfter(ledger, t0);
-  const probe = new WritableProbe({ bootstrap: [...opts.bootstrap, ...brokersBefore.map((b) => `${b.host}:${b.port}`)], topic: opts.topic, clock });
+  const probe = new WritableProbe({ bootstrap: [...opts.bootstrap, ...brokersBefore.map((b) => `${b.host}:${b.port}`)], topic: opts.topic, clock, security: opts.security });
   probe.start(affected, t0);
   let recoveredAt: number | null = null;
   let aborted = false;

@@ -6,6 +6,8 @@
 // could let the broker answer with the old message's offset. A fresh producer has a fresh producer id.
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { Ledger, encodeMessage, payloadHash } from './ledger.js';
+import { kafkajsSecurity } from './kafkajs-security.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 
 export interface WorkloadOptions {
   bootstrap: string[];
@@ -23,6 +25,8 @@ export interface WorkloadOptions {
   retries: number;
   /** kafkajs's own warnings and errors, e.g. for --verbose. */
   onClientLog?: (line: string) => void;
+  /** TLS/SASL (--command-config), as kafkajs ssl/sasl options; unset: PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 export interface ErrorEvent { atMs: number; partition: number; type: string }
@@ -49,6 +53,7 @@ export class Workload {
     if (opts.partitions.length === 0) throw new RangeError('no partitions');
     this.kafka = new Kafka({
       clientId: 'ferry-drill', brokers: opts.bootstrap, requestTimeout: opts.requestTimeoutMs, connectionTimeout: Math.min(opts.requestTimeoutMs, 3000),
+      ...kafkajsSecurity(opts.security),
       logLevel: logLevel.WARN,
       logCreator: () => ({ level, log }) => {
         const key = String(log.message ?? 'unknown').slice(0, 120);

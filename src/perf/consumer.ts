@@ -13,6 +13,7 @@ import { recordValues, walkBatches } from './records.js';
 import { PerfTarget, nowMs } from './target.js';
 import { clientRssBytes, progressLine, type PerfReport } from './report.js';
 import type { KafkaConnection } from '../admin/kafka-connection.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 
 export interface ConsumeOptions {
   bootstrap: string;
@@ -34,10 +35,12 @@ export interface ConsumeOptions {
   shouldStop?: () => boolean;
   clientId?: string;
   requestTimeoutMs?: number;
+  /** --command-config: TLS/SASL for every connection (unset: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 export async function runConsume(opts: ConsumeOptions): Promise<PerfReport> {
-  const target = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, clientId: opts.clientId ?? 'ferry-perf-consumer', requestTimeoutMs: opts.requestTimeoutMs });
+  const target = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, clientId: opts.clientId ?? 'ferry-perf-consumer', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
   const latency = new LatencyRecorder();
   const limit = opts.numRecords ?? Number.MAX_SAFE_INTEGER;
   let records = 0;
@@ -121,6 +124,7 @@ export async function runConsume(opts: ConsumeOptions): Promise<PerfReport> {
     kind: 'consume', topic: opts.topic, partitions: target.partitions.length, records, bytes, seconds,
     recordsPerSec: records / seconds, mbPerSec: bytes / (1024 * 1024) / seconds, latencyOf: 'one Fetch round trip',
     latency: latency.summary(), histogram: latency.histogram(), errors, firstError, clientRssBytes: clientRssBytes(),
-    settings: { from: opts.from, fetchSizeBytes: opts.fetchSizeBytes, maxWaitMs: opts.maxWaitMs, numRecords: opts.numRecords ?? null, durationSec: opts.durationSec ?? null, idleTimeoutMs: opts.idleTimeoutMs },
+    settings: { from: opts.from, fetchSizeBytes: opts.fetchSizeBytes, maxWaitMs: opts.maxWaitMs, numRecords: opts.numRecords ?? null, durationSec: opts.durationSec ?? null, idleTimeoutMs: opts.idleTimeoutMs,
+      securityProtocol: opts.security?.protocol ?? 'PLAINTEXT', saslMechanism: opts.security?.sasl?.mechanism ?? null },
   };
 }

@@ -19,7 +19,7 @@ export async function runE2e(opts: E2eOptions): Promise<PerfReport> {
   if (opts.recordSizeBytes < 8) throw new RangeError('e2e records need at least 8 bytes for the send time');
   // Make sure the topic exists before the consumer looks for it: created with --partitions, else
   // auto-created by the broker if it would for a producer.
-  const probe = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: 'ferry-perf-e2e', requestTimeoutMs: opts.requestTimeoutMs });
+  const probe = await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: 'ferry-perf-e2e', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
   const partitions = probe.partitions.length;
   probe.close();
   const latency = new LatencyRecorder();
@@ -42,7 +42,7 @@ export async function runE2e(opts: E2eOptions): Promise<PerfReport> {
   let stopAt = Infinity;
   const consumer = runConsume({
     bootstrap: opts.bootstrap, topic: opts.topic, from: 'latest', fetchSizeBytes: 1 << 20, maxWaitMs: opts.maxWaitMs,
-    idleTimeoutMs: Number.MAX_SAFE_INTEGER, clientId: 'ferry-perf-e2e-consumer', requestTimeoutMs: opts.requestTimeoutMs,
+    idleTimeoutMs: Number.MAX_SAFE_INTEGER, clientId: 'ferry-perf-e2e-consumer', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security,
     onStarted: () => started(),
     onValues: (values) => {
       const now = nowMs();

@@ -10,6 +10,7 @@ import { errorName, isRetriable } from '../protocol/errors.js';
 import { LatencyRecorder } from './latency.js';
 import { buildPerfBatch, type CompressionName } from './records.js';
 import { PerfTarget, nowMs, sleep } from './target.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 import { clientRssBytes, progressLine, type PerfReport } from './report.js';
 
 export interface ProduceOptions {
@@ -33,6 +34,8 @@ export interface ProduceOptions {
   stamp?: (v: Buffer) => void;
   clientId?: string;
   requestTimeoutMs?: number;
+  /** --command-config: TLS/SASL for every connection (unset: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 const ERRORS_MAX = 1000;
@@ -46,7 +49,7 @@ export function perfPayload(sizeBytes: number): Buffer {
 
 export async function runProduce(opts: ProduceOptions, existing?: PerfTarget): Promise<PerfReport> {
   if (opts.numRecords === undefined && opts.durationSec === undefined) throw new RangeError('numRecords or durationSec is required');
-  const target = existing ?? await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: opts.clientId ?? 'ferry-perf-producer', requestTimeoutMs: opts.requestTimeoutMs });
+  const target = existing ?? await PerfTarget.open({ bootstrap: opts.bootstrap, topic: opts.topic, partitions: opts.partitions, autoCreate: true, clientId: opts.clientId ?? 'ferry-perf-producer', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
   const latency = new LatencyRecorder();
   const payload = perfPayload(opts.recordSizeBytes);
   const parts = target.partitions;
@@ -145,6 +148,7 @@ export async function runProduce(opts: ProduceOptions, existing?: PerfTarget): P
     settings: {
       recordSizeBytes: opts.recordSizeBytes, throughput: opts.throughput, acks: opts.acks, compression: opts.compression,
       concurrency: opts.concurrency, batchRecords: opts.batchRecords, numRecords: opts.numRecords ?? null, durationSec: opts.durationSec ?? null,
+      securityProtocol: opts.security?.protocol ?? 'PLAINTEXT', saslMechanism: opts.security?.sasl?.mechanism ?? null,
     },
   };
 }

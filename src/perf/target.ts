@@ -7,7 +7,8 @@
  */
 import { AdminClient, type PartitionInfo } from '../admin/admin-client.js';
 import { AdminError } from '../admin/errors.js';
-import { KafkaConnection } from '../admin/kafka-connection.js';
+import { KafkaConnection, type ConnectionOptions } from '../admin/kafka-connection.js';
+import type { ClientSecurity } from '../admin/client-security.js';
 import { ErrorCode } from '../protocol/errors.js';
 
 export interface PerfTargetOptions {
@@ -19,6 +20,8 @@ export interface PerfTargetOptions {
   autoCreate?: boolean;
   clientId: string;
   requestTimeoutMs?: number;
+  /** TLS/SASL for the admin connection and every leader connection (unset: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 export class PerfTarget {
@@ -27,7 +30,7 @@ export class PerfTarget {
   private constructor(readonly admin: AdminClient, readonly topic: string, readonly partitions: PartitionInfo[], private readonly opts: PerfTargetOptions) {}
 
   static async open(opts: PerfTargetOptions): Promise<PerfTarget> {
-    const admin = await AdminClient.connect({ bootstrap: opts.bootstrap.split(','), clientId: opts.clientId, requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
+    const admin = await AdminClient.connect({ bootstrap: opts.bootstrap.split(','), clientId: opts.clientId, requestTimeoutMs: opts.requestTimeoutMs ?? 30_000, security: opts.security });
     try {
       const autoCreate = opts.partitions === undefined && opts.autoCreate === true;
       let md = await admin.metadata([opts.topic], autoCreate);
@@ -68,7 +71,8 @@ export class PerfTarget {
       c = (async () => {
         const b = (await this.admin.metadata([])).brokers.find((x) => x.nodeId === partition.leader);
         if (!b) throw new AdminError(ErrorCode.LEADER_NOT_AVAILABLE, `${this.topic}-${partition.partition}`);
-        return KafkaConnection.connect(`${b.host}:${b.port}`, { clientId: this.opts.clientId, requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000 });
+        const connOpts: ConnectionOptions & { security?: ClientSecurity } = { clientId: this.opts.clientId, requestTimeoutMs: this.opts.requestTimeoutMs ?? 30_000, security: this.opts.security };
+        return KafkaConnection.connect(`${b.host}:${b.port}`, connOpts);
       })();
       this.connections.set(partition.leader, c);
     }
