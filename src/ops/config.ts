@@ -167,6 +167,7 @@ export interface BrokerConfig {
   sslPrincipalMappingRules: string;
   sslEnabledProtocols: string[];
   sslCipherSuites: string[];
+  sslEndpointIdentificationAlgorithm: string | null;
   authorizerClassName: string | null;
   superUsers: string | null;
   allowEveryoneIfNoAclFound: boolean;
