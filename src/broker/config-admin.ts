@@ -4,6 +4,10 @@
  * Topic resources (type 2) describe every known key with its value and source (topic
  * override, static broker config or default) and can be altered; broker resources (type 4)
  * describe the broker's static configuration and are read-only here (no dynamic broker configs).
+ *
+ * ACLs (Kafka's), per resource and before anything else about it: DESCRIBE_CONFIGS (describe) or
+ * ALTER_CONFIGS (alter) on the topic, or on the cluster for a broker or broker-logger resource;
+ * refused: TOPIC_/CLUSTER_AUTHORIZATION_FAILED.
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../protocol/messages/describe-configs.js';
@@ -15,6 +19,8 @@ import type { BrokerContext } from './context.js';
 import type { ConfigAlteration, DescribedConfig } from '../topics/topic-service.js';
 import { CONFIG_SOURCE, KAFKA_CONFIG_TYPE } from '../topics/topic-config.js';
 import { isSecretKey } from '../ops/config-schema.js';
+import type { AclOperationName } from '../security/types.js';
+import { requestAcl, type RequestAcl } from './authorize.js';
 
 export const DESCRIBE_CONFIGS_VERSIONS = { min: 0, max: 4 } as const;
 export const ALTER_CONFIGS_VERSIONS = { min: 0, max: 2 } as const;
@@ -22,6 +28,7 @@ export const INCREMENTAL_ALTER_CONFIGS_VERSIONS = { min: 0, max: 1 } as const;
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
+const RESOURCE_BROKER_LOGGER = 8;
 const OPS: Record<number, ConfigAlteration['op']> = { 0: 'set', 1: 'delete', 2: 'append', 3: 'subtract' };
 
 function errorOf(err: unknown): { code: number; message: string } {
@@ -29,11 +36,28 @@ function errorOf(err: unknown): { code: number; message: string } {
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: (err as Error).message };
 }
 
+/**
+ * The refusal of `op` on a config resource, or null when allowed (or a type Ferry does not serve:
+ * answered INVALID_REQUEST after). Broker resources are the cluster's to grant, as in Kafka.
+ */
+function configRefusal(acl: RequestAcl, op: AclOperationName, resourceType: number, resourceName: string): { errorCode: number; errorMessage: string } | null {
+  if (resourceType === RESOURCE_TOPIC) {
+    return acl.allowed(op, 'TOPIC', resourceName) ? null : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed.' };
+  }
+  if (resourceType === RESOURCE_BROKER || resourceType === RESOURCE_BROKER_LOGGER) {
+    return acl.allowedOnCluster(op) ? null : { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' };
+  }
+  return null;
+}
+
 export function makeDescribeConfigsHandler(b: BrokerContext) {
   return (ctx: RequestContext, req: DescribeConfigsRequest): DeepPartial<DescribeConfigsResponse> => {
     const version = ctx.header.apiVersion;
+    const acl = requestAcl(b, ctx);
     const results = req.resources.map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const refusal = configRefusal(acl, 'DESCRIBE_CONFIGS', r.resourceType, r.resourceName);
+      if (refusal) return { ...base, ...refusal, configs: [] };
       let entries;
       if (r.resourceType === RESOURCE_TOPIC) {
         const topic = b.topics.byName(r.resourceName);
@@ -61,8 +85,10 @@ export function makeDescribeConfigsHandler(b: BrokerContext) {
   };
 }
 
-async function alter(b: BrokerContext, resourceType: number, resourceName: string, changes: ConfigAlteration[], replaceAll: boolean, validateOnly: boolean) {
+async function alter(b: BrokerContext, acl: RequestAcl, resourceType: number, resourceName: string, changes: ConfigAlteration[], replaceAll: boolean, validateOnly: boolean) {
   const base = { resourceType, resourceName };
+  const refusal = configRefusal(acl, 'ALTER_CONFIGS', resourceType, resourceName);
+  if (refusal) return { ...base, errorCode: refusal.errorCode, errorMessage: null };
   if (resourceType === RESOURCE_BROKER) {
     return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'broker configs are static: change the config file, environment or flags and restart' };
   }
@@ -77,25 +103,32 @@ async function alter(b: BrokerContext, resourceType: number, resourceName: strin
 }
 
 export function makeAlterConfigsHandler(b: BrokerContext) {
-  return async (_ctx: RequestContext, req: AlterConfigsRequest): Promise<DeepPartial<AlterConfigsResponse>> => {
+  return async (ctx: RequestContext, req: AlterConfigsRequest): Promise<DeepPartial<AlterConfigsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const responses = [];
     for (const r of req.resources) {
-      responses.push(await alter(b, r.resourceType, r.resourceName, r.configs.map((c) => ({ name: c.name, value: c.value, op: 'set' as const })), true, req.validateOnly));
+      responses.push(await alter(b, acl, r.resourceType, r.resourceName, r.configs.map((c) => ({ name: c.name, value: c.value, op: 'set' as const })), true, req.validateOnly));
     }
     return { throttleTimeMs: 0, responses };
   };
 }
 
 export function makeIncrementalAlterConfigsHandler(b: BrokerContext) {
-  return async (_ctx: RequestContext, req: IncrementalAlterConfigsRequest): Promise<DeepPartial<IncrementalAlterConfigsResponse>> => {
+  return async (ctx: RequestContext, req: IncrementalAlterConfigsRequest): Promise<DeepPartial<IncrementalAlterConfigsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const responses = [];
     for (const r of req.resources) {
+      const refusal = configRefusal(acl, 'ALTER_CONFIGS', r.resourceType, r.resourceName);
+      if (refusal) {
+        responses.push({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode: refusal.errorCode, errorMessage: null });
+        continue;
+      }
       const bad = r.configs.find((c) => OPS[c.configOperation] === undefined);
       if (bad) {
         responses.push({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown config operation ${bad.configOperation} for ${bad.name}` });
         continue;
       }
-      responses.push(await alter(b, r.resourceType, r.resourceName, r.configs.map((c) => ({ name: c.name, value: c.value, op: OPS[c.configOperation] })), false, req.validateOnly));
+      responses.push(await alter(b, acl, r.resourceType, r.resourceName, r.configs.map((c) => ({ name: c.name, value: c.value, op: OPS[c.configOperation] })), false, req.validateOnly));
     }
     return { throttleTimeMs: 0, responses };
   };

@@ -1,17 +1,27 @@
-/** DescribeProducers (api key 61), version 0: active idempotent producers per partition, with the first offset of each one's open transaction. */
+/**
+ * DescribeProducers (api key 61), version 0: active idempotent producers per partition, with the
+ * first offset of each one's open transaction. ACLs (Kafka's): READ on each topic, checked after
+ * the name's validity and before its existence (TOPIC_AUTHORIZATION_FAILED).
+ */
 import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeProducersRequest, DescribeProducersResponse } from '../protocol/messages/describe-producers.js';
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
+import { validateTopicName } from '../topics/topic-service.js';
+import { requestAcl } from './authorize.js';
 
 export const DESCRIBE_PRODUCERS_VERSIONS = { min: 0, max: 0 } as const;
 
 export function makeDescribeProducersHandler(b: BrokerContext) {
-  return (_ctx: RequestContext, req: DescribeProducersRequest): DeepPartial<DescribeProducersResponse> => ({
-    throttleTimeMs: 0,
-    topics: req.topics.map((t) => {
+  return (ctx: RequestContext, req: DescribeProducersRequest): DeepPartial<DescribeProducersResponse> => {
+    const acl = requestAcl(b, ctx);
+    const topics = req.topics.map((t) => {
+      const invalid = validateTopicName(t.name);
+      const refusal = invalid !== null ? { code: ErrorCode.INVALID_TOPIC_EXCEPTION, message: invalid }
+        : (acl.allowed('READ', 'TOPIC', t.name) ? null : { code: ErrorCode.TOPIC_AUTHORIZATION_FAILED, message: null });
+      if (refusal) return { name: t.name, partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: refusal.code, errorMessage: refusal.message, activeProducers: [] })) };
       const topic = b.topics.byName(t.name);
       return {
         name: t.name,
@@ -27,6 +37,7 @@ export function makeDescribeProducersHandler(b: BrokerContext) {
           };
         }),
       };
-    }),
-  });
+    });
+    return { throttleTimeMs: 0, topics };
+  };
 }

@@ -11,6 +11,11 @@
  * the oldest open transaction) and gets the aborted transactions overlapping what it read, so the
  * client drops their records; read_uncommitted reads up to the high watermark.
  * v7+: fetch sessions (see fetch-sessions.ts). v13+: topics by id.
+ *
+ * ACLs (Kafka's): a consumer needs READ on each topic, a follower (replica id >= 0) CLUSTER_ACTION
+ * on the cluster; refused partitions answer TOPIC_AUTHORIZATION_FAILED whether they exist or not
+ * (an unknown topic id stays UNKNOWN_TOPIC_ID: ids are no secret). Checked on every request, for
+ * the session's partitions too.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { FetchRequest, FetchResponse } from '../protocol/messages/fetch.js';
@@ -22,6 +27,8 @@ import { FetchSessionCache, sessionKey, type SessionPartition, type FetchSession
 import { partitionKey } from '../log/data-notifier.js';
 import type { ReadResult } from '../log/partition-log.js';
 import { lastOffsetOf } from '../protocol/record-batch.js';
+import type { TopicInfo } from '../topics/topic-service.js';
+import { requestAcl } from './authorize.js';
 
 export const FETCH_VERSIONS = { min: 4, max: 17 } as const;
 const READ_COMMITTED = 1;
@@ -30,7 +37,7 @@ type TopicResponse = NonNullable<DeepPartial<FetchResponse>['responses']>[number
 type PartitionData = NonNullable<TopicResponse['partitions']>[number];
 
 interface Wanted extends SessionPartition {
-  /** Error found while resolving the topic (unknown topic/id), if any. */
+  /** Error found while resolving the topic (unknown topic or id, or not authorized), if any. */
   resolveError: number;
 }
 
@@ -56,15 +63,26 @@ export function makeFetchHandler(b: BrokerContext) {
     const lookup = version >= 7 ? sessions.lookup(req.sessionId, req.sessionEpoch, b.now()) : { kind: 'sessionless' as const };
     if (lookup.kind === 'error') return { errorCode: lookup.errorCode, sessionId: 0, responses: [] };
 
+    const acl = requestAcl(b, ctx);
+    const follower = (version >= 15 ? req.replicaState.replicaId : req.replicaId) >= 0;
+    const followerDenied = follower && !acl.allowedOnCluster('CLUSTER_ACTION');
+    // Authorization before existence, so a refused client cannot tell which topics exist.
+    const resolveError = (topic: TopicInfo | undefined, name: string): number => {
+      if (followerDenied) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      if (!topic && byId) return ErrorCode.UNKNOWN_TOPIC_ID;
+      if (!follower && !acl.allowed('READ', 'TOPIC', topic?.name ?? name)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      return topic ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    };
+
     const requested: Wanted[] = [];
     for (const t of req.topics) {
       const topic = byId ? b.topics.byId(t.topicId) : b.topics.byName(t.topic);
+      const error = resolveError(topic, t.topic);
       for (const p of t.partitions) {
         requested.push({
           topicId: topic?.topicId ?? t.topicId, topicName: topic?.name ?? t.topic, partition: p.partition,
           fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch,
-          lastHighWatermark: -1, lastLogStartOffset: -1,
-          resolveError: topic ? ErrorCode.NONE : (byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+          lastHighWatermark: -1, lastLogStartOffset: -1, resolveError: error,
         });
       }
     }
@@ -88,7 +106,7 @@ export function makeFetchHandler(b: BrokerContext) {
       }
       const resolveErrors = new Map(requested.map((w) => [sessionKey(w.topicId, w.partition), w.resolveError]));
       wanted = [...session.partitions.values()].map((p) => ({
-        ...p, resolveError: resolveErrors.get(sessionKey(p.topicId, p.partition)) ?? (b.topics.byId(p.topicId) ? ErrorCode.NONE : (byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)),
+        ...p, resolveError: resolveErrors.get(sessionKey(p.topicId, p.partition)) ?? resolveError(b.topics.byId(p.topicId), p.topicName),
       }));
     } else {
       wanted = requested;

@@ -6,6 +6,7 @@
  * upload (both the log start here). Any other value: the first offset whose record timestamp is
  * >= the target. Uncompressed batches are searched record by record (off the hot path);
  * compressed batches answer with the batch's first offset.
+ * ACLs (Kafka's): DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED whether it exists or not.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/messages/list-offsets.js';
@@ -15,6 +16,7 @@ import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
 import { firstRecordAtOrAfter } from '../log/timestamp-index.js';
 import type { PartitionLog } from '../log/partition-log.js';
+import { requestAcl } from './authorize.js';
 
 export const LIST_OFFSETS_VERSIONS = { min: 0, max: 10 } as const;
 
@@ -25,8 +27,13 @@ type PartitionAnswer = { partitionIndex: number; errorCode: number; timestamp: b
 export function makeListOffsetsHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: ListOffsetsRequest): Promise<DeepPartial<ListOffsetsResponse>> => {
     const version = ctx.header.apiVersion;
+    const acl = requestAcl(b, ctx);
     const topics = [];
     for (const t of req.topics) {
+      if (!acl.allowed('DESCRIBE', 'TOPIC', t.name)) {
+        topics.push({ name: t.name, partitions: t.partitions.map((p) => refused(p.partitionIndex)) });
+        continue;
+      }
       const topic = b.topics.byName(t.name);
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
@@ -41,6 +48,10 @@ export function makeListOffsetsHandler(b: BrokerContext) {
     }
     return { throttleTimeMs: 0, topics };
   };
+}
+
+function refused(partitionIndex: number): PartitionAnswer {
+  return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
 }
 
 async function answer(b: BrokerContext, log: PartitionLog | undefined, partitionIndex: number, currentLeaderEpoch: number, ts: bigint, latest: number): Promise<PartitionAnswer> {

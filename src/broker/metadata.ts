@@ -5,6 +5,10 @@
  * leaders and epochs. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
  * topics are auto-created when `auto.create.topics.enable` and the request allows it (v4+).
  * With replication factor 1 the replica and ISR lists hold just the leader.
+ *
+ * ACLs (Kafka's): DESCRIBE on each topic (all topics: only the describable ones are listed;
+ * named ones: TOPIC_AUTHORIZATION_FAILED); auto-creation needs CREATE on the cluster or the topic.
+ * v8+ answers the authorized operations of topics (and, v8–10, of the cluster) when asked.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataRequest, MetadataResponse } from '../protocol/messages/metadata.js';
@@ -13,6 +17,8 @@ import type { RequestContext } from '../server/handler-registry.js';
 import { endpointFor, type BrokerContext } from './context.js';
 import type { TopicInfo } from '../topics/topic-service.js';
 import { validateTopicName } from '../topics/topic-service.js';
+import { CLUSTER_RESOURCE_NAME } from '../security/types.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, requestAcl, type RequestAcl } from './authorize.js';
 
 export const METADATA_VERSIONS = { min: 0, max: 12 } as const;
 const ZERO_UUID = '0'.repeat(32);
@@ -23,28 +29,18 @@ export function makeMetadataHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: MetadataRequest): Promise<DeepPartial<MetadataResponse>> => {
     const version = ctx.header.apiVersion;
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
+    const acl = requestAcl(b, ctx);
+    const describable = (name: string) => acl.allowed('DESCRIBE', 'TOPIC', name);
     const topics: TopicResult[] = [];
     if (all) {
-      for (const t of b.topics.list()) topics.push(describeTopic(b, t));
+      // Topics the principal may not describe are left out, unseen.
+      for (const t of b.topics.list()) if (describable(t.name)) topics.push(withOperations(acl, req, describeTopic(b, t)));
     } else {
-      for (const rt of req.topics!) {
-        let t = rt.name !== null ? b.topics.byName(rt.name) : (rt.topicId !== ZERO_UUID ? b.topics.byId(rt.topicId) : undefined);
-        if (!t && rt.name !== null && b.limits.autoCreateTopics && req.allowAutoTopicCreation && validateTopicName(rt.name) === null) {
-          try {
-            t = await b.topics.autoCreate(rt.name) ?? undefined;
-          } catch (err) {
-            ctx.log.warn({ err, topic: rt.name }, 'auto-create failed');
-          }
-        }
-        if (t) topics.push(describeTopic(b, t));
-        else {
-          const invalid = rt.name !== null && validateTopicName(rt.name) !== null;
-          topics.push({
-            errorCode: invalid ? ErrorCode.INVALID_TOPIC_EXCEPTION : (rt.name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
-            name: rt.name, topicId: rt.topicId, isInternal: false, partitions: [],
-          });
-        }
-      }
+      for (const rt of req.topics!) topics.push(withOperations(acl, req, await requestedTopic(b, ctx, req, acl, rt)));
+    }
+    let clusterAuthorizedOperations = AUTHORIZED_OPERATIONS_OMITTED;
+    if (version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations) {
+      clusterAuthorizedOperations = acl.allowedOnCluster('DESCRIBE') ? acl.operations('CLUSTER', CLUSTER_RESOURCE_NAME) : 0;
     }
     return {
       throttleTimeMs: 0,
@@ -52,8 +48,49 @@ export function makeMetadataHandler(b: BrokerContext) {
       clusterId: b.clusterId,
       controllerId: b.leadership.controllerId(),
       topics,
+      clusterAuthorizedOperations,
     };
   };
+}
+
+/**
+ * One requested topic, in Kafka's order: an unknown id is no secret (UNKNOWN_TOPIC_ID); a topic the
+ * principal may not describe is TOPIC_AUTHORIZATION_FAILED whether it exists or not (no id given
+ * back for a name); an unknown one is auto-created only with CREATE on the cluster or the topic.
+ */
+async function requestedTopic(b: BrokerContext, ctx: RequestContext, req: MetadataRequest, acl: RequestAcl, rt: NonNullable<MetadataRequest['topics']>[number]): Promise<TopicResult> {
+  const denied = (name: string | null, topicId: string): TopicResult => ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId, isInternal: false, partitions: [] });
+  if (rt.name === null) {
+    const t = rt.topicId !== ZERO_UUID ? b.topics.byId(rt.topicId) : undefined;
+    if (!t) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: rt.topicId, isInternal: false, partitions: [] };
+    return acl.allowed('DESCRIBE', 'TOPIC', t.name) ? describeTopic(b, t) : denied(null, rt.topicId);
+  }
+  if (!acl.allowed('DESCRIBE', 'TOPIC', rt.name)) return denied(rt.name, ZERO_UUID);
+  let t = b.topics.byName(rt.name);
+  if (!t && b.limits.autoCreateTopics && req.allowAutoTopicCreation) {
+    if (!acl.allowedOnCluster('CREATE') && !acl.allowed('CREATE', 'TOPIC', rt.name)) return denied(rt.name, ZERO_UUID);
+    if (validateTopicName(rt.name) === null) {
+      try {
+        t = await b.topics.autoCreate(rt.name) ?? undefined;
+      } catch (err) {
+        ctx.log.warn({ err, topic: rt.name }, 'auto-create failed');
+      }
+    }
+  }
+  if (t) return describeTopic(b, t);
+  const invalid = validateTopicName(rt.name) !== null;
+  return {
+    errorCode: invalid ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    name: rt.name, topicId: rt.topicId, isInternal: false, partitions: [],
+  };
+}
+
+/** v8+: the operations the principal may do on each topic it may describe, when asked. */
+function withOperations(acl: RequestAcl, req: MetadataRequest, t: TopicResult): TopicResult {
+  if (req.includeTopicAuthorizedOperations && t.errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED && t.errorCode !== ErrorCode.UNKNOWN_TOPIC_ID && t.name) {
+    t.topicAuthorizedOperations = acl.operations('TOPIC', t.name);
+  }
+  return t;
 }
 
 function describeTopic(b: BrokerContext, t: TopicInfo): TopicResult {

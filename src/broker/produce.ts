@@ -14,16 +14,22 @@
  * written. acks=0 gets no response at all; acks=1 and acks=-1 both wait for the fsync.
  * Produce to an unknown topic answers UNKNOWN_TOPIC_OR_PARTITION and, when auto-creation is
  * on, creates it in the background (the client retries after refreshing metadata).
+ *
+ * ACLs (Kafka's): transactional batches need WRITE on the transactional id (else the whole request
+ * is TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each topic needs WRITE (TOPIC_AUTHORIZATION_FAILED,
+ * checked before existence). An idempotent producer needs nothing more here: InitProducerId checked
+ * it. The background auto-creation also needs CREATE on the cluster or the topic.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { clientRackFromClientId } from '../protocol/client-id.js';
-import { parseBatches, type BatchView } from '../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, BatchView, parseBatches } from '../protocol/record-batch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
+import { requestAcl, type RequestAcl } from './authorize.js';
 
 type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
 type PartitionResult = NonNullable<PartitionResponse>[number];
@@ -33,11 +39,16 @@ export const PRODUCE_VERSIONS = { min: 0, max: 11 } as const;
 export function makeProduceHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: ProduceRequest): Promise<DeepPartial<ProduceResponse> | null> => {
     const pending: Promise<void>[] = [];
+    const acl = requestAcl(b, ctx);
+    const txnDenied = acl.enabled && carriesTransactionalBatch(req) && (req.transactionalId === null || !acl.allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId));
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((p) => {
         const result: PartitionResult = { index: p.index, errorCode: ErrorCode.NONE, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
-        const settle = appendPartition(b, ctx, req, topic.name, p.index, p.records, result);
+        if (txnDenied) result.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        else if (!acl.allowed('WRITE', 'TOPIC', topic.name)) result.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        if (result.errorCode !== ErrorCode.NONE) return result;
+        const settle = appendPartition(b, ctx, acl, req, topic.name, p.index, p.records, result);
         if (settle) pending.push(settle);
         return result;
       }),
@@ -52,6 +63,11 @@ export function makeProduceHandler(b: BrokerContext) {
   };
 }
 
+/** Whether any partition's first batch is transactional (Kafka's RequestUtils.hasTransactionalRecords; mixed batches are refused per partition). */
+function carriesTransactionalBatch(req: ProduceRequest): boolean {
+  return req.topicData.some((t) => t.partitionData.some((p) => p.records !== null && p.records.length >= BATCH_HEADER_BYTES && new BatchView(p.records).isTransactional));
+}
+
 function fail(result: PartitionResult, code: number, message: string | null = null): undefined {
   result.errorCode = code;
   result.errorMessage = message;
@@ -63,12 +79,13 @@ function fail(result: PartitionResult, code: number, message: string | null = nu
  * promise that fills `result` once durable, or undefined when the partition failed up front.
  */
 function appendPartition(
-  b: BrokerContext, ctx: RequestContext, req: ProduceRequest, topicName: string, partition: number,
+  b: BrokerContext, ctx: RequestContext, acl: RequestAcl, req: ProduceRequest, topicName: string, partition: number,
   records: Buffer | null, result: PartitionResult,
 ): Promise<void> | undefined {
   const topic = b.topics.byName(topicName);
   if (!topic) {
-    if (b.limits.autoCreateTopics) b.topics.autoCreate(topicName).catch((err) => ctx.log.warn({ err, topic: topicName }, 'auto-create failed'));
+    const mayCreate = () => acl.allowedOnCluster('CREATE') || acl.allowed('CREATE', 'TOPIC', topicName);
+    if (b.limits.autoCreateTopics && mayCreate()) b.topics.autoCreate(topicName).catch((err) => ctx.log.warn({ err, topic: topicName }, 'auto-create failed'));
     return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   if (partition < 0 || partition >= topic.partitionCount) return fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);

@@ -5,6 +5,11 @@
  * Replication factor is always 1 (the volume is the replication): -1 and 1 are accepted,
  * anything else answers INVALID_REPLICATION_FACTOR. Manual replica assignments are refused.
  * Each topic succeeds or fails on its own.
+ *
+ * ACLs (Kafka's), checked before existence: CreateTopics needs CREATE on the cluster or the topic
+ * (and DESCRIBE_CONFIGS on it to see its configs in the answer); DeleteTopics DELETE on the topic
+ * (by id: DESCRIBE too, else the name is withheld); CreatePartitions ALTER; DeleteRecords DELETE.
+ * Refusals are TOPIC_AUTHORIZATION_FAILED.
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/messages/create-topics.js';
@@ -15,6 +20,7 @@ import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
+import { requestAcl } from './authorize.js';
 
 export const CREATE_TOPICS_VERSIONS = { min: 0, max: 7 } as const;
 export const DELETE_TOPICS_VERSIONS = { min: 0, max: 6 } as const;
@@ -29,6 +35,8 @@ function errorOf(err: unknown): { code: number; message: string } {
 
 export function makeCreateTopicsHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: CreateTopicsRequest): Promise<DeepPartial<CreateTopicsResponse>> => {
+    const acl = requestAcl(b, ctx);
+    const clusterCreate = acl.allowedOnCluster('CREATE');
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics = [];
@@ -37,14 +45,24 @@ export function makeCreateTopicsHandler(b: BrokerContext) {
         topics.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic ${t.name} appears more than once in the request` });
         continue;
       }
+      if (!clusterCreate && !acl.allowed('CREATE', 'TOPIC', t.name)) {
+        topics.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', numPartitions: -1, replicationFactor: -1, configs: null });
+        continue;
+      }
       try {
         if (t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported; partitions are placed by the broker');
         if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
           throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be 1 (or -1 for the default): Ferry's WAL volume is replicated by the cloud`);
         }
         const info = await b.topics.create(t.name, t.numPartitions, t.configs.map((c) => ({ name: c.name, value: c.value })), req.validateOnly);
-        const configs = b.topics.describeConfigs(info, null).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: false }));
-        topics.push({ name: t.name, topicId: req.validateOnly ? ZERO_UUID : info.topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: info.partitionCount, replicationFactor: 1, configs });
+        const topicId = req.validateOnly ? ZERO_UUID : info.topicId;
+        if (acl.allowed('DESCRIBE_CONFIGS', 'TOPIC', t.name)) {
+          const configs = b.topics.describeConfigs(info, null).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: false }));
+          topics.push({ name: t.name, topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: info.partitionCount, replicationFactor: 1, configs });
+        } else {
+          // Created, but its configs and layout are not the principal's to see (Kafka: v5+ says why).
+          topics.push({ name: t.name, topicId, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: -1, replicationFactor: -1, configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        }
         ctx.log.info({ topic: t.name, partitions: info.partitionCount, validateOnly: req.validateOnly }, 'topic created');
       } catch (err) {
         const e = errorOf(err);
@@ -57,10 +75,16 @@ export function makeCreateTopicsHandler(b: BrokerContext) {
 
 export function makeDeleteTopicsHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeepPartial<DeleteTopicsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const targets = ctx.header.apiVersion >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId })) : req.topicNames.map((n) => ({ name: n as string | null, topicId: ZERO_UUID }));
     const responses = [];
     for (const t of targets) {
       const info = t.name !== null ? b.topics.byName(t.name) : b.topics.byId(t.topicId);
+      const refused = (name: string | null) => responses.push({ name, topicId: t.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+      // By id: the id is no secret, the name is (withheld without DESCRIBE). By name: refused whether it exists or not.
+      if (t.name === null && info && !acl.allowed('DESCRIBE', 'TOPIC', info.name)) { refused(null); continue; }
+      const name = t.name ?? info?.name;
+      if (name !== undefined && !acl.allowed('DELETE', 'TOPIC', name)) { refused(name); continue; }
       if (!info) {
         responses.push({ name: t.name, topicId: t.topicId, errorCode: t.name !== null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: null });
         continue;
@@ -79,9 +103,14 @@ export function makeDeleteTopicsHandler(b: BrokerContext) {
 }
 
 export function makeCreatePartitionsHandler(b: BrokerContext) {
-  return async (_ctx: RequestContext, req: CreatePartitionsRequest): Promise<DeepPartial<CreatePartitionsResponse>> => {
+  return async (ctx: RequestContext, req: CreatePartitionsRequest): Promise<DeepPartial<CreatePartitionsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const results = [];
     for (const t of req.topics) {
+      if (!acl.allowed('ALTER', 'TOPIC', t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The topic authorization is failed.' });
+        continue;
+      }
       try {
         if (t.assignments !== null && t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported');
         await b.topics.addPartitions(t.name, t.count, req.validateOnly);
@@ -96,9 +125,14 @@ export function makeCreatePartitionsHandler(b: BrokerContext) {
 }
 
 export function makeDeleteRecordsHandler(b: BrokerContext) {
-  return async (_ctx: RequestContext, req: DeleteRecordsRequest): Promise<DeepPartial<DeleteRecordsResponse>> => {
+  return async (ctx: RequestContext, req: DeleteRecordsRequest): Promise<DeepPartial<DeleteRecordsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const topics = [];
     for (const t of req.topics) {
+      if (!acl.allowed('DELETE', 'TOPIC', t.name)) {
+        topics.push({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) });
+        continue;
+      }
       const topic = b.topics.byName(t.name);
       const partitions = [];
       for (const p of t.partitions) {
