@@ -187,8 +187,13 @@ export class TlsContextProvider {
    */
   principalOf(socket: TLSSocket): KafkaPrincipal {
     const cert = socket.getPeerX509Certificate();
-    if (!cert) return ANONYMOUS;
-    if (!socket.authorized) throw new TlsPeerError(this.listenerName, `client certificate not trusted (${socket.authorizationError ?? 'unverified'}): ${oneLine(cert.subject)}`);
+    if (!cert) {
+      // OpenSSL already fails such a handshake when the certificate is required.
+      if (this.settings.clientAuth === 'required') throw new TlsPeerError(this.listenerName, 'no client certificate (ssl.client.auth=required)');
+      return ANONYMOUS;
+    }
+    const problem = verifyProblem(socket);
+    if (problem !== null) throw new TlsPeerError(this.listenerName, `client certificate not trusted (${problem}): ${oneLine(cert.subject)}`);
     let dn: string;
     try {
       dn = subjectRfc2253(cert.raw);
@@ -230,6 +235,20 @@ export class TlsContextProvider {
     }, SETTLE_MS);
     this.settleTimer.unref();
   };
+}
+
+/**
+ * Why the peer's certificate did not verify, or null if it did. A socket from tls.Server has
+ * `authorized` set; a TLSSocket wrapped by hand (isServer) never gets it, so the verify result is
+ * asked of the handle as tls.Server itself does. Without an answer the certificate counts as untrusted.
+ */
+function verifyProblem(socket: TLSSocket): string | null {
+  if (socket.authorized) return null;
+  if (socket.authorizationError) return String(socket.authorizationError);
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'verification result unavailable';
+  const err = handle.verifyError();
+  return err ? err.code ?? err.message : null;
 }
 
 interface ProtocolOptions {
