@@ -254,6 +254,7 @@ export class Broker {
           connectionRefused: (reason) => metrics.connectionRefused(reason),
           connectionTimedOut: (reason) => metrics.connectionTimedOut(reason),
           connectionMuted: (reason) => metrics.connectionMuted(reason),
+          tlsHandshakeFailed: (listener) => metrics.tlsHandshakeFailed(listener),
         },
       }, log.child({ component: 'server' }));
       metrics.addCollector(() => metrics.serverQueues(server.stats));

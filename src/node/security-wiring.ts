@@ -12,6 +12,7 @@ import type { RequestQuotas } from '../server/connection.js';
 import type { Handler } from '../server/handler-registry.js';
 import type { BrokerContext } from '../broker/context.js';
 import { ALLOW_ALL, type Authorizer } from '../security/types.js';
+import { TlsContextProvider, type TlsListenerSettings, type SslClientAuth } from '../security/tls/tls-context.js';
 
 export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
 
@@ -25,17 +26,43 @@ export interface BrokerSecurity {
   close(): Promise<void>;
 }
 
-export async function openSecurity(config: BrokerConfig, _meta: ClusterMetadata, listeners: readonly PlannedListener[], _log: Logger): Promise<BrokerSecurity> {
-  for (const l of listeners) {
-    if (l.protocol !== 'PLAINTEXT') throw new Error(`listener ${l.name}: ${l.protocol} is not wired yet`);
+const isTls = (l: PlannedListener) => l.protocol === 'SSL' || l.protocol === 'SASL_SSL';
+const isSasl = (l: PlannedListener) => l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL';
+
+/** A listener's ssl.* settings (listener.name.<l>.ssl.* first). */
+export function tlsSettingsOf(config: BrokerConfig, listenerName: string): TlsListenerSettings {
+  const get = (key: string) => config.forListener(listenerName, key);
+  return {
+    keystoreType: 'PEM',
+    keystoreLocation: get('ssl.keystore.location') as string | null,
+    keystoreCertificateChain: get('ssl.keystore.certificate.chain') as string | null,
+    keystoreKey: get('ssl.keystore.key') as string | null,
+    keyPassword: get('ssl.key.password') as string | null,
+    truststoreLocation: get('ssl.truststore.location') as string | null,
+    truststoreCertificates: get('ssl.truststore.certificates') as string | null,
+    clientAuth: get('ssl.client.auth') as SslClientAuth,
+    enabledProtocols: [...(get('ssl.enabled.protocols') as string[])],
+    cipherSuites: [...(get('ssl.cipher.suites') as string[])],
+    principalMappingRules: get('ssl.principal.mapping.rules') as string,
+  };
+}
+
+export async function openSecurity(config: BrokerConfig, _meta: ClusterMetadata, listeners: readonly PlannedListener[], log: Logger): Promise<BrokerSecurity> {
+  const tls = new Map<string, TlsContextProvider>();
+  const closeAll = () => { for (const p of tls.values()) p.close(); };
+  try {
+    for (const l of listeners) if (isTls(l)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
+    for (const l of listeners) if (isSasl(l)) throw new Error(`listener ${l.name}: ${l.protocol} is not wired yet`);
+  } catch (err) {
+    closeAll();
+    throw err;
   }
-  void config;
   return {
     authorizer: ALLOW_ALL,
     quotas: undefined,
-    tlsFor: () => undefined,
+    tlsFor: (l) => tls.get(l.name),
     admitFor: () => undefined,
     registerApis: () => {},
-    close: async () => {},
+    close: async () => closeAll(),
   };
 }

@@ -200,7 +200,16 @@ export class KafkaServer {
       if (!settle()) return;
       tlsSocket.off('error', fail);
       if (this.closing) { tlsSocket.destroy(); this.releaseAddress(ip); return; }
-      const principal = listener.options.tls!.principalOf(tlsSocket) ?? ANONYMOUS;
+      let principal: KafkaPrincipal;
+      try {
+        principal = listener.options.tls!.principalOf(tlsSocket) ?? ANONYMOUS;
+      } catch (err) {
+        // ssl.client.auth=requested: a certificate that does not verify is refused here.
+        settled = false;
+        this.handshaking++;
+        fail(err as Error);
+        return;
+      }
       this.open(tlsSocket, newSession(name, protocol, ip, principal), ip);
     });
   }
