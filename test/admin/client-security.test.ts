@@ -1,7 +1,7 @@
 // parseClientProperties: Kafka's and librdkafka's client property names, JAAS credentials, PEM
 // stores (files and inline), OAUTHBEARER tokens, and errors that name file:line and key without
 // ever quoting a secret. Plus the kafkajs mapping the drill's workload uses.
-import { test, describe } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,11 @@ import { loadClientProperties, parseClientProperties, type ClientSecurity } from
 import { UsageError } from '../../src/admin/errors.js';
 import { kafkajsSecurity } from '../../src/drill/kafkajs-security.js';
 import { testPki } from '../helpers/certs.js';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { ferry } from '../cli/run-cli.js';
+import { Args } from '../../src/cli/args.js';
+import { COMMON_OPTIONS, connectAdmin, runReporting } from '../../src/cli/admin-common.js';
+import { parseDrillArgs } from '../../src/cli/drill-command.js';
 
 const SECRET = 'Sup3r-s3cret-pw';
 const dir = mkdtempSync(join(tmpdir(), 'ferry-client-props-'));
@@ -204,5 +209,55 @@ describe('kafkajsSecurity (the drill workload)', () => {
     assert.equal(sasl.mechanism, 'oauthbearer');
     assert.deepEqual(await sasl.oauthBearerProvider(), { value: 't1' });
     assert.deepEqual(await sasl.oauthBearerProvider(), { value: 't2' });
+  });
+});
+
+describe('--command-config plumbing against a plaintext broker', { timeout: 60_000 }, () => {
+  const broker = new BrokerProcess();
+  const good = file('plaintext.properties', 'security.protocol=PLAINTEXT\nclient.id=ignored\nfrobnicate=1\n');
+  const bad = file('bad.properties', `security.protocol=SASL_SSL\nsasl.mechanism=KERBEROS\nsasl.password=${SECRET}\n`);
+  before(() => broker.start());
+  after(() => broker.dispose());
+
+  test('connectAdmin(args) reads --command-config: PLAINTEXT works; a bad file is a usage error (exit 2) naming file:line and key', async () => {
+    const ok = await connectAdmin(Args.parse(['-b', broker.bootstrap, '--command-config', good], COMMON_OPTIONS));
+    try { assert.ok((await ok.metadata([])).brokers.length === 1); } finally { ok.close(); }
+    let stderr = '';
+    const io = { out: () => undefined, err: (t: string) => { stderr += t; } };
+    const code = await runReporting(io, 'topics', 'usage: ...\n', async () => {
+      (await connectAdmin(Args.parse(['-b', broker.bootstrap, '--command-config', bad], COMMON_OPTIONS), io)).close();
+      return 0;
+    });
+    assert.equal(code, 2);
+    assert.match(stderr, new RegExp(`^ferry topics: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: sasl.mechanism: expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER`));
+    assert.ok(!stderr.includes(SECRET));
+  });
+
+  test('ferry perf produce/consume --command-config (PLAINTEXT) against the broker; a bad file exits 2', async () => {
+    const p = await ferry('perf', 'produce', '--topic', 'cc-perf', '--partitions', '1', '--num-records', '200', '--record-size', '100', '--progress-interval-ms', '0', '--json', '-b', broker.bootstrap, '--command-config', good);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).records, 200);
+    assert.equal(JSON.parse(p.stdout).settings.securityProtocol, 'PLAINTEXT');
+    assert.match(p.stderr, /^warning: .*plaintext\.properties:3: frobnicate is not used by Ferry's tools; ignored$/m);
+    assert.ok(!p.stderr.includes('client.id'), 'client.id is a known key: no warning');
+    const c = await ferry('perf', 'consume', '--topic', 'cc-perf', '--num-records', '200', '--progress-interval-ms', '0', '--json', '-b', broker.bootstrap, '--consumer.config', good);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(JSON.parse(c.stdout).records, 200);
+    const b = await ferry('perf', 'produce', '--topic', 'cc-perf', '--num-records', '10', '-b', broker.bootstrap, '--command-config', bad);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /bad\.properties:2: sasl\.mechanism/);
+    assert.ok(!b.stderr.includes(SECRET));
+    const missing = await ferry('perf', 'produce', '--topic', 'cc-perf', '--num-records', '10', '-b', broker.bootstrap, '--command-config', join(dir, 'missing.properties'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /missing\.properties: cannot read .*ENOENT/);
+  });
+
+  test('ferry drill --command-config: a bad file exits 2 before anything runs', async () => {
+    const d = await ferry('drill', '-b', broker.bootstrap, '--scenario', 'kill-broker', '--kill-cmd', 'true', '--command-config', bad);
+    assert.equal(d.code, 2);
+    assert.match(d.stderr, /^ferry drill: .*bad\.properties:2: sasl\.mechanism/);
+    const inv = parseDrillArgs(['-b', broker.bootstrap, '--scenario', 'kill-broker', '--kill-cmd', 'true', '--command-config', good]);
+    assert.notEqual(inv, 'help');
+    assert.deepEqual((inv as Exclude<typeof inv, 'help'>).options.security, { protocol: 'PLAINTEXT' });
   });
 });
