@@ -26,7 +26,7 @@ function replaceFile(path: string, content: string): void {
 
 async function serverCn(port: number): Promise<string | undefined> {
   const r = await tryConnect(port, trustCa);
-  return r.ok ? r.peer.subject.CN : undefined;
+  return r.ok ? String(r.peer.subject.CN) : undefined;
 }
 
 for (const style of SERVER_STYLES) {
