@@ -12,6 +12,15 @@
  * visible (commit) or drops them (abort). Between Ferry brokers it is named
  * `__consumer_offsets:<group id>` (partition 0), so the receiver first re-reads that group from
  * the store: it may coordinate the group since a failover and not have loaded its pending offsets.
+ *
+ * ACLs (Kafka's): WRITE on the transactional id for AddPartitionsToTxn (v0–3), AddOffsetsToTxn,
+ * EndTxn and TxnOffsetCommit (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); AddPartitionsToTxn also WRITE
+ * on each topic (one refused partition fails the whole transaction's request: the others answer
+ * OPERATION_NOT_ATTEMPTED); AddOffsetsToTxn and TxnOffsetCommit READ on the group, TxnOffsetCommit
+ * READ on each topic. From brokers: AddPartitionsToTxn v4+ needs CLUSTER_ACTION, WriteTxnMarkers
+ * ALTER or CLUSTER_ACTION on the cluster (the inter-broker principal, a super user, has them).
+ * DescribeTransactions needs DESCRIBE on each id and shows only describable topics;
+ * ListTransactions lists only describable ids.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
@@ -25,7 +34,8 @@ import type { ListTransactionsRequest, ListTransactionsResponse } from '../proto
 import type { DeepPartial } from '../protocol/primitives.js';
 import type { RequestContext, Handler } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
-import { commitAnswer, existingPartitions } from './offset-commit-topics.js';
+import { commitAnswer, commitRefused, existingPartitions } from './offset-commit-topics.js';
+import { requestAcl, type RequestAcl } from './authorize.js';
 import type { TxnTopicPartition } from '../txn/types.js';
 import { isFatalAppendError } from '../log/log-manager.js';
 
@@ -50,12 +60,34 @@ function byTopic(topics: { name: string; partitions: number[] }[], code: (tp: Tx
   return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code({ topic: t.name, partition: p }) })) }));
 }
 
+/**
+ * A client's AddPartitionsToTxn refused on some topic: as Kafka, nothing is added; refused topics
+ * answer TOPIC_AUTHORIZATION_FAILED, missing partitions UNKNOWN_TOPIC_OR_PARTITION, the rest
+ * OPERATION_NOT_ATTEMPTED. null when every topic may be written.
+ */
+function refusedAddPartitions(b: BrokerContext, acl: RequestAcl, topics: { name: string; partitions: number[] }[]): TopicResults | null {
+  if (topics.every((t) => acl.allowed('WRITE', 'TOPIC', t.name))) return null;
+  return byTopic(topics, (tp) => {
+    if (!acl.allowed('WRITE', 'TOPIC', tp.topic)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    const t = b.topics.byName(tp.topic);
+    return t && tp.partition >= 0 && tp.partition < t.partitionCount ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  });
+}
+
 export function registerTxnApis(b: BrokerContext, add: Add): void {
   const txns = b.transactions;
 
   add(ApiKey.AddPartitionsToTxn, { min: 0, max: 5 }, async (ctx: RequestContext, req: AddPartitionsToTxnRequest): Promise<DeepPartial<AddPartitionsToTxnResponse>> => {
     const v = ctx.header.apiVersion;
+    const acl = requestAcl(b, ctx);
+    // v4+ comes from brokers only (Kafka's batched verification).
+    if (v >= 4 && !acl.allowedOnCluster('CLUSTER_ACTION')) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     const one = async (transactionalId: string, producerId: bigint, producerEpoch: number, verifyOnly: boolean, topics: { name: string; partitions: number[] }[]): Promise<TopicResults> => {
+      if (v <= 3) {
+        if (!acl.allowed('WRITE', 'TRANSACTIONAL_ID', transactionalId)) return byTopic(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        const refused = refusedAddPartitions(b, acl, topics);
+        if (refused) return refused;
+      }
       const partitions = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p })));
       const results = await txns.addPartitions({ transactionalId, producerId, producerEpoch, partitions, verifyOnly, apiVersion: v });
       const codes = new Map(results.map((r) => [`${r.tp.topic}\u0000${r.tp.partition}`, r.errorCode]));
@@ -70,21 +102,33 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
   });
 
-  add(ApiKey.AddOffsetsToTxn, { min: 0, max: 4 }, async (ctx: RequestContext, req: AddOffsetsToTxnRequest): Promise<DeepPartial<AddOffsetsToTxnResponse>> => ({
-    throttleTimeMs: 0,
-    errorCode: await txns.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, groupId: req.groupId, apiVersion: ctx.header.apiVersion }),
-  }));
+  add(ApiKey.AddOffsetsToTxn, { min: 0, max: 4 }, async (ctx: RequestContext, req: AddOffsetsToTxnRequest): Promise<DeepPartial<AddOffsetsToTxnResponse>> => {
+    const acl = requestAcl(b, ctx);
+    if (!acl.allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId)) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    if (!acl.allowed('READ', 'GROUP', req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    return {
+      throttleTimeMs: 0,
+      errorCode: await txns.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, groupId: req.groupId, apiVersion: ctx.header.apiVersion }),
+    };
+  });
 
   add(ApiKey.EndTxn, { min: 0, max: 4 }, async (ctx: RequestContext, req: EndTxnRequest): Promise<DeepPartial<EndTxnResponse>> => {
+    if (!requestAcl(b, ctx).allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    }
     const r = await txns.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, committed: req.committed, apiVersion: ctx.header.apiVersion });
     return { throttleTimeMs: 0, errorCode: r.errorCode, producerId: r.producerId, producerEpoch: r.producerEpoch };
   });
 
   add(ApiKey.TxnOffsetCommit, { min: 0, max: 4 }, async (ctx: RequestContext, req: TxnOffsetCommitRequest): Promise<DeepPartial<TxnOffsetCommitResponse>> => {
-    const all = (code: number) => ({ throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) });
+    const all = (code: number) => ({ throttleTimeMs: 0, topics: commitRefused(req.topics, code) });
+    const acl = requestAcl(b, ctx);
+    if (!acl.allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId)) return all(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!acl.allowed('READ', 'GROUP', req.groupId)) return all(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     if (b.leadership.clustered && b.leadership.coordinatorFor(req.groupId)?.nodeId !== b.self.nodeId) return all(ErrorCode.NOT_COORDINATOR);
     if (b.leadership.clustered) await b.groups.adoptGroup(req.groupId);
-    const known = existingPartitions(b.topics, req.topics);
+    const readable = (topic: string) => acl.allowed('READ', 'TOPIC', topic);
+    const known = existingPartitions(b.topics, req.topics, readable);
     const r = known.length
       ? await b.groups.commitTxnOffsets({
         apiVersion: ctx.header.apiVersion, transactionalId: req.transactionalId, groupId: req.groupId,
@@ -92,11 +136,20 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
         generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, topics: known,
       })
       : { topics: [] };
-    return { throttleTimeMs: 0, topics: commitAnswer(req.topics, r) };
+    return { throttleTimeMs: 0, topics: commitAnswer(req.topics, r, readable) };
   });
 
-  add(ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, async (_ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<DeepPartial<WriteTxnMarkersResponse>> => ({
-    markers: await Promise.all(req.markers.map(async (m) => ({
+  add(ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, async (ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<DeepPartial<WriteTxnMarkersResponse>> => {
+    const acl = requestAcl(b, ctx);
+    if (!acl.allowedOnCluster('ALTER') && !acl.allowedOnCluster('CLUSTER_ACTION')) {
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })),
+        })),
+      };
+    }
+    const markers = await Promise.all(req.markers.map(async (m) => ({
       producerId: m.producerId,
       topics: await Promise.all(m.topics.map(async (t) => {
         const group = groupOfMarkerTopic(t.name);
@@ -110,16 +163,32 @@ export function registerTxnApis(b: BrokerContext, add: Add): void {
           }))),
         };
       })),
-    }))),
-  }));
+    })));
+    return { markers };
+  });
 
-  add(ApiKey.DescribeTransactions, { min: 0, max: 0 }, async (_ctx: RequestContext, req: DescribeTransactionsRequest): Promise<DeepPartial<DescribeTransactionsResponse>> => ({
-    throttleTimeMs: 0, transactionStates: await txns.describe(req.transactionalIds),
-  }));
+  add(ApiKey.DescribeTransactions, { min: 0, max: 0 }, async (ctx: RequestContext, req: DescribeTransactionsRequest): Promise<DeepPartial<DescribeTransactionsResponse>> => {
+    const acl = requestAcl(b, ctx);
+    const mayDescribe = req.transactionalIds.map((id) => acl.allowed('DESCRIBE', 'TRANSACTIONAL_ID', id));
+    const described = await txns.describe(req.transactionalIds.filter((_, i) => mayDescribe[i]));
+    let next = 0;
+    return {
+      throttleTimeMs: 0,
+      transactionStates: req.transactionalIds.map((transactionalId, i) => {
+        if (!mayDescribe[i]) {
+          return { transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: 0n, producerId: 0n, producerEpoch: 0, topics: [] };
+        }
+        // Only the partitions of topics the principal may describe.
+        const s = described[next++];
+        return { ...s, topics: s.topics.filter((t) => acl.allowed('DESCRIBE', 'TOPIC', t.topic)) };
+      }),
+    };
+  });
 
   add(ApiKey.ListTransactions, { min: 0, max: 1 }, async (ctx: RequestContext, req: ListTransactionsRequest): Promise<DeepPartial<ListTransactionsResponse>> => {
+    const acl = requestAcl(b, ctx);
     const r = await txns.list({ stateFilters: req.stateFilters, producerIdFilters: req.producerIdFilters, durationFilterMs: ctx.header.apiVersion >= 1 ? req.durationFilter : -1n });
-    return { throttleTimeMs: 0, ...r };
+    return { throttleTimeMs: 0, ...r, transactionStates: r.transactionStates.filter((t) => acl.allowed('DESCRIBE', 'TRANSACTIONAL_ID', t.transactionalId)) };
   });
 }
 
