@@ -46,6 +46,8 @@ export interface IssueOptions {
   expired?: boolean;
   /** Encrypts the key (PKCS#8, AES-256-CBC) with this password. */
   keyPassword?: string;
+  /** Subject strings as PrintableString or BMPString (openssl string_mask pkix) instead of UTF8String. */
+  legacyStrings?: boolean;
 }
 
 export interface TestPki {
@@ -104,6 +106,8 @@ function makePki(): TestPki {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const configPath = join(dir, 'openssl.cnf');
   writeFileSync(configPath, OPENSSL_CONFIG);
+  const legacyConfigPath = join(dir, 'openssl-pkix.cnf');
+  writeFileSync(legacyConfigPath, OPENSSL_CONFIG.replace('string_mask = utf8only', 'string_mask = pkix'));
   mkdirSync(join(dir, 'issued'));
   writeFileSync(join(dir, 'index.txt'), '');
 
@@ -160,7 +164,7 @@ function makePki(): TestPki {
     const keyPassword = options.keyPassword ?? null;
     const key = writeKey(options.name, keyPassword);
     const csrPath = join(dir, `${options.name}.csr`);
-    run(['req', '-config', configPath, '-new', '-key', key.plainKeyPath, '-subj', options.subject, '-out', csrPath]);
+    run(['req', '-config', options.legacyStrings ? legacyConfigPath : configPath, '-new', '-key', key.plainKeyPath, '-subj', options.subject, '-out', csrPath]);
 
     const names = ['DNS:localhost', 'IP:127.0.0.1', ...(options.extraNames ?? []).map((n) => (/^(DNS|IP|URI|email):/.test(n) ? n : `DNS:${n}`))];
     const extPath = join(dir, `${options.name}.ext`);

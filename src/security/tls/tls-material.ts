@@ -8,7 +8,7 @@
  * neither means the default CAs. Errors are TlsConfigError and never quote the key.
  */
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { TlsConfigError } from './tls-errors.js';
 
 /** PEM files are small; a bigger one is the wrong file. */
@@ -62,9 +62,9 @@ export function loadTlsMaterial(listenerName: string, s: TlsStoreSettings): TlsM
   const readFile = (key: string, location: string): Source => {
     let text: string;
     try {
-      const bytes = readFileSync(location);
-      if (bytes.length > PEM_FILE_BYTES_MAX) fail({ key, location }, `the file is ${bytes.length} bytes, over ${PEM_FILE_BYTES_MAX}: not a PEM file`);
-      text = bytes.toString('utf8');
+      const size = statSync(location).size;
+      if (size > PEM_FILE_BYTES_MAX) fail({ key, location }, `the file is ${size} bytes, over ${PEM_FILE_BYTES_MAX}: not a PEM file`);
+      text = readFileSync(location, 'utf8');
     } catch (err) {
       if (err instanceof TlsConfigError) throw err;
       return fail({ key, location }, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);

@@ -1,7 +1,8 @@
 // The subject DN as Kafka builds principals from it: Java's X500Principal.getName() (RFC 2253). The
-// expected strings were printed by OpenJDK 17.0.15 (CertificateFactory + getSubjectX500Principal()
-// .getName()) for certificates made with these -subj values; here the same certificates are made
-// again by openssl and read by our DER decoder.
+// expected strings were printed by OpenJDK 17.0.15 and 25.0.3 alike (CertificateFactory +
+// getSubjectX500Principal().getName()) for certificates made with these -subj values; here the same
+// certificates are made again by openssl and read by our DER decoder. BMPString subjects are read as
+// JDK 25 reads them (JDK 17 decoded their UTF-16 bytes as UTF-8).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -29,6 +30,14 @@ for (const [name, subject, java] of JAVA_NAMES) {
     assert.equal(subjectRfc2253(new X509Certificate(cert.certPem).raw), java);
   });
 }
+
+test('PrintableString and BMPString subjects (openssl string_mask pkix) read as JDK 25 prints them', () => {
+  const cert = pki.issue({ name: 'x500-bmp', subject: '/O=Zoë/OU=plain/CN=Zoë 日本', legacyStrings: true });
+  const der = new X509Certificate(cert.certPem).raw;
+  assert.ok(der.includes(Buffer.from([0x1e, 0x0c, 0x00, 0x5a])), 'the CN is a BMPString');
+  assert.ok(der.includes(Buffer.from([0x13, 0x05, 0x70])), 'the OU is a PrintableString');
+  assert.equal(subjectRfc2253(der), 'CN=Zoë 日本,OU=plain,O=Zoë');
+});
 
 test('the subject, not the issuer, of a certificate; rfc2253Name reads a bare Name', () => {
   const der = new X509Certificate(pki.client.certPem).raw;
