@@ -3,14 +3,21 @@
  * each gets a correlation id and resolves when its response frame arrives (Kafka answers in
  * order on a connection). The connection learns the broker's API versions at connect time, and
  * `versionFor(apiKey, ourMax)` picks the highest version both sides speak.
+ *
+ * With `security` it speaks TLS (SSL, SASL_SSL) and authenticates with SASL (SASL_PLAINTEXT,
+ * SASL_SSL) right after ApiVersions, as Kafka's clients do; when the broker gives the session a
+ * lifetime (KIP-368) it re-authenticates at 85–95 % of it, holding new requests meanwhile.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, checkServerIdentity } from 'node:tls';
 import { FrameDecoder } from '../protocol/frame.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { API_TABLE, ApiKey } from '../protocol/messages/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { AdminError, ConnectionError } from './errors.js';
+import { PLAINTEXT_CLIENT, type ClientSecurity, type ClientTls } from './client-security.js';
+import { authenticateSasl } from './sasl-client.js';
 
 export interface ConnectionOptions {
   clientId?: string;
@@ -18,6 +25,8 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Largest response frame accepted. */
   responseBytesMax?: number;
+  /** TLS and SASL settings; unset: PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 interface Pending {
@@ -40,8 +49,13 @@ export class KafkaConnection {
   private readonly brokerVersions = new Map<number, [number, number]>();
   readonly clientId: string;
   readonly requestTimeoutMs: number;
+  private readonly security: ClientSecurity;
+  /** While re-authenticating: new requests wait for this. */
+  private gate: Promise<void> | null = null;
+  private reauthTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly socket: Socket, readonly address: string, opts: ConnectionOptions) {
+    this.security = opts.security ?? PLAINTEXT_CLIENT;
     this.clientId = opts.clientId ?? 'ferry-admin';
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.decoder = new FrameDecoder({ frameBytesMax: opts.responseBytesMax ?? DEFAULT_RESPONSE_BYTES_MAX });
@@ -54,23 +68,49 @@ export class KafkaConnection {
     socket.on('close', () => this.fail(new ConnectionError(address, 'connection closed by the broker')));
   }
 
-  /** Connects and negotiates API versions. */
+  /** Connects (TLS when the protocol says so), negotiates API versions, then authenticates (SASL protocols). */
   static async connect(address: string, opts: ConnectionOptions = {}): Promise<KafkaConnection> {
     const { host, port } = parseAddress(address);
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host, port });
-      const timer = setTimeout(() => { s.destroy(); reject(new ConnectionError(address, `connect timed out after ${opts.connectTimeoutMs ?? 10_000} ms`)); }, opts.connectTimeoutMs ?? 10_000);
-      s.once('connect', () => { clearTimeout(timer); s.setNoDelay(true); resolve(s); });
-      s.once('error', (e) => { clearTimeout(timer); reject(new ConnectionError(address, e.message)); });
-    });
+    const security = opts.security ?? PLAINTEXT_CLIENT;
+    const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL' ? (security.tls ?? { verifyHostname: true }) : null;
+    if ((security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL') && !security.sasl) {
+      throw new ConnectionError(address, `security.protocol ${security.protocol} needs SASL settings (sasl.mechanism and credentials)`);
+    }
+    const socket = await openSocket(address, host, port, tls, opts.connectTimeoutMs ?? 10_000);
     const conn = new KafkaConnection(socket, address, opts);
     try {
       await conn.negotiateVersions();
+      if (security.sasl && (security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL')) await conn.authenticate();
     } catch (err) {
       conn.close();
       throw err;
     }
     return conn;
+  }
+
+  /** SaslHandshake v1 + SaslAuthenticate; schedules the re-authentication the session's lifetime asks for. */
+  private async authenticate(): Promise<void> {
+    if (this.versionFor(ApiKey.SaslHandshake, 1) < 1) throw new AdminError(ErrorCode.UNSUPPORTED_VERSION, 'SaslHandshake', `the broker at ${this.address} has no SaslHandshake v1`);
+    const { sessionLifetimeMs } = await authenticateSasl((k, v, b) => this.send(k, v, b), this.security.sasl!, {
+      authenticateVersion: this.versionFor(ApiKey.SaslAuthenticate, 2), address: this.address,
+    });
+    if (sessionLifetimeMs > 0 && !this.closedError) {
+      // Kafka's clients re-authenticate at a random 85–95 % of the session (KIP-368).
+      const delay = Math.floor(sessionLifetimeMs * (0.85 + Math.random() * 0.1));
+      this.reauthTimer = setTimeout(() => this.reauthenticate(), delay);
+      this.reauthTimer.unref();
+    }
+  }
+
+  private reauthenticate(): void {
+    this.reauthTimer = null;
+    if (this.closedError) return;
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => { release = resolve; });
+    this.authenticate().then(
+      () => undefined,
+      (err) => this.fail(err instanceof Error ? err : new ConnectionError(this.address, String(err))),
+    ).finally(() => { this.gate = null; release(); });
   }
 
   private async negotiateVersions(): Promise<void> {
@@ -101,6 +141,12 @@ export class KafkaConnection {
 
   /** Sends a request at exactly `version`. With expectResponse=false (Produce acks=0) resolves once written. */
   requestAt<T = any>(apiKey: number, version: number, body: object, expectResponse = true): Promise<T> {
+    // During a re-authentication the broker takes nothing but its SASL requests.
+    if (this.gate) return this.gate.then(() => this.requestAt<T>(apiKey, version, body, expectResponse));
+    return this.send<T>(apiKey, version, body, expectResponse);
+  }
+
+  private send<T = any>(apiKey: number, version: number, body: object, expectResponse = true): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const api = API_TABLE.get(apiKey);
     if (!api) return Promise.reject(new Error(`no codec for api key ${apiKey}`));
@@ -153,6 +199,8 @@ export class KafkaConnection {
   private fail(err: Error): void {
     if (this.closedError) return;
     this.closedError = err;
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
     for (const p of this.pending.splice(0)) { clearTimeout(p.timer); p.reject(err); }
     this.socket.destroy();
   }
@@ -161,6 +209,23 @@ export class KafkaConnection {
   get closed(): boolean { return this.closedError !== null; }
 
   close(): void { this.fail(new ConnectionError(this.address, 'connection closed')); }
+}
+
+/** A TCP or TLS socket, connected (TLS: handshake done, chain verified, and the name unless verifyHostname is false). */
+function openSocket(address: string, host: string, port: number, tls: ClientTls | null, timeoutMs: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s: Socket = tls === null ? connect({ host, port }) : tlsConnect({
+      host, port,
+      servername: isIP(host) ? undefined : host,
+      ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.keyPassword,
+      minVersion: 'TLSv1.2',
+      // ssl.endpoint.identification.algorithm= (empty): the chain is still verified, the name is not.
+      checkServerIdentity: tls.verifyHostname ? checkServerIdentity : () => undefined,
+    });
+    const timer = setTimeout(() => { s.destroy(); reject(new ConnectionError(address, `connect timed out after ${timeoutMs} ms`)); }, timeoutMs);
+    s.once(tls === null ? 'connect' : 'secureConnect', () => { clearTimeout(timer); s.setNoDelay(true); resolve(s); });
+    s.once('error', (e) => { clearTimeout(timer); reject(new ConnectionError(address, tls === null ? e.message : `TLS: ${e.message}`)); });
+  });
 }
 
 /**
