@@ -10,6 +10,7 @@
  * and the current context stays. Kafka itself reloads only on an AlterConfigs; watching is Ferry's,
  * and unlike Kafka's reconfiguration it accepts a new subject (a renewed cert may change its CN).
  */
+import type { X509Certificate } from 'node:crypto';
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -121,7 +122,7 @@ export class TlsContextProvider {
       ...this.secureContextOptions(),
       requestCert: this.settings.clientAuth !== 'none',
       // 'requested': a client without a certificate is accepted; one with an untrusted certificate
-      // passes the handshake here and is refused by principalOf.
+      // passes the handshake and is refused by principalOf.
       rejectUnauthorized: this.settings.clientAuth === 'required',
     };
   }
@@ -132,7 +133,7 @@ export class TlsContextProvider {
   }
 
   /** The listener's current certificate. */
-  get certificate() { return this.material.certificate; }
+  get certificate(): X509Certificate { return this.material.certificate; }
 
   /** Called with the new secure context options after each good reload. */
   onReload(cb: (opts: SecureContextOptions) => void): void {
@@ -155,10 +156,11 @@ export class TlsContextProvider {
         throw new TlsConfigError(this.listenerName, 'ssl.keystore.location', `the new certificate has expired (${next.certificate.validTo})`, this.settings.keystoreLocation);
       }
     } catch (err) {
-      if (!(err instanceof TlsConfigError)) throw err;
-      if (this.lastRejected !== err.message) {
-        this.lastRejected = err.message;
-        this.log.warn({ listener: this.listenerName, err: err.message, current: certificateFields(this.material) }, 'TLS files changed but are not usable; keeping the current certificate');
+      // Runs from a timer: nothing may escape. Only TlsConfigError is expected; its text is ours.
+      const message = err instanceof TlsConfigError ? err.message : `listener ${this.listenerName}: unexpected error reading the TLS files (${(err as { code?: string }).code ?? (err as Error).name})`;
+      if (this.lastRejected !== message) {
+        this.lastRejected = message;
+        this.log.warn({ listener: this.listenerName, err: message, current: certificateFields(this.material) }, 'TLS files changed but are not usable; keeping the current certificate');
       }
       return false;
     }
@@ -182,8 +184,10 @@ export class TlsContextProvider {
    * The principal of a connection once its handshake is done (Kafka's DefaultKafkaPrincipalBuilder):
    * ANONYMOUS without a client certificate; the certificate's subject in RFC 2253 form, through
    * ssl.principal.mapping.rules, with one. Throws TlsPeerError (close the connection) for a
-   * certificate that did not verify (possible with ssl.client.auth=requested, where Kafka's handshake
-   * would have failed) or a subject no rule maps.
+   * certificate that did not verify or a subject no rule maps. Call it for every TLS connection: an
+   * untrusted certificate gets through the handshake with ssl.client.auth=requested (Kafka's handshake
+   * would fail), and with any setting when the server TLSSocket is made by hand rather than by
+   * tls.Server (Node checks rejectUnauthorized only in tls.Server).
    */
   principalOf(socket: TLSSocket): KafkaPrincipal {
     const cert = socket.getPeerX509Certificate();

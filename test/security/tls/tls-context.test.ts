@@ -4,6 +4,8 @@
 // principal of a client certificate, encrypted keys, inline PEM, cipher suite names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:tls';
 import { testPki } from '../../helpers/certs.js';
 import { TlsContextProvider } from '../../../src/security/tls/tls-context.js';
 import { SERVER_STYLES, pemBody, recordingLog, settings, startServer, tryConnect, type ClientResult } from './tls-fixture.js';
@@ -46,11 +48,20 @@ test('handshake with the keystore file: TLS 1.3 and 1.2, the server certificate 
 test('a TLS 1.1 client is refused, and TLSv1.1 in ssl.enabled.protocols is a config error', async () => {
   const provider = TlsContextProvider.open('SSL', settings({ keystoreLocation: pki.server.keystorePath }), silent());
   assert.equal(provider.serverOptions().minVersion, 'TLSv1.2');
+  const tls11 = { ...trustCa, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as const;
   await withServer(provider, 'tls.Server', async (port) => {
-    const r = await tryConnect(port, { ...trustCa, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    const r = await tryConnect(port, tls11);
     assert.equal(r.ok, false);
-    assert.match(r.ok ? '' : r.error, /protocol|version/i);
+    assert.match(r.ok ? '' : r.error, /ALERT_PROTOCOL_VERSION/, 'the server answers with a protocol_version alert');
   });
+  // The same client does speak TLS 1.1 to a server that allows it: the refusal above is ours.
+  const permissive = createServer({ key: pki.server.keyPem, cert: pki.server.certPem, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (c) => c.end('hello\n'));
+  await new Promise<void>((r) => permissive.listen(0, '127.0.0.1', r));
+  try {
+    assert.equal(expectOk(await tryConnect((permissive.address() as AddressInfo).port, tls11)).protocol, 'TLSv1.1');
+  } finally {
+    permissive.close();
+  }
   assert.throws(() => TlsContextProvider.open('SSL', settings({ keystoreLocation: pki.server.keystorePath, enabledProtocols: ['TLSv1.1', 'TLSv1.2'] }), silent()),
     { name: 'TlsConfigError', message: 'listener SSL: ssl.enabled.protocols TLSv1.1,TLSv1.2: TLSv1.1 is not allowed (only TLSv1.2 and TLSv1.3)' });
 });
