@@ -3,7 +3,7 @@
  * advertise. The first listener's addresses come from BrokerSettings (tests and `ferry broker`
  * set them); further ones from `listeners` and `advertised.listeners` matched by name.
  */
-import type { BrokerSettings } from './broker.js';
+import type { BrokerConfig } from '../ops/config.js';
 import type { SecurityProtocol } from '../server/session.js';
 
 export interface PlannedListener {
@@ -14,7 +14,7 @@ export interface PlannedListener {
   advertised: { host: string; port: number };
 }
 
-export function planListeners(settings: Pick<BrokerSettings, 'listenHost' | 'listenPort' | 'advertisedHost' | 'advertisedPort' | 'config'>): PlannedListener[] {
+export function planListeners(settings: { listenHost: string; listenPort: number; advertisedHost: string; advertisedPort: number; config: BrokerConfig }): PlannedListener[] {
   const c = settings.config;
   const [first, ...rest] = c.listeners;
   const name = first?.name ?? 'PLAINTEXT';

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   uploader: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'topics'],
   failover: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'uploader'],
   node: ['common', 'protocol', 'ops', 'log', 'objects', 'cluster', 'topics', 'groups', 'server', 'broker', 'uploader', 'failover', 'txn', 'admin', 'security'],
-  admin: ['common', 'protocol', 'security'],
+  admin: ['common', 'protocol', 'server', 'security'],
   perf: ['common', 'protocol', 'admin'],
   cost: ['common'],
   drill: ['common', 'protocol', 'admin', 'perf', 'cluster'],
