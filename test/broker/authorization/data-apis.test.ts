@@ -9,6 +9,9 @@ import { ErrorCode } from '../../../src/protocol/errors.js';
 import { ApiKey } from '../../../src/protocol/messages/index.js';
 import { buildRecordBatch } from '../../../src/protocol/record-batch.js';
 import { AclOperation } from '../../../src/security/types.js';
+import { internalSession } from '../../../src/server/session.js';
+import type { RequestContext } from '../../../src/server/handler-registry.js';
+import { pino } from 'pino';
 import { startAuthzEnv, type AuthzEnv } from './authz-env.js';
 
 let env: AuthzEnv;
@@ -192,4 +195,17 @@ test('Metadata auto-creation needs CREATE on the cluster or the topic', async ()
   env.grant('CREATE', 'CLUSTER', 'kafka-cluster');
   assert.equal((await md('auto-b')).topics[0].errorCode, ErrorCode.NONE);
   assert.equal(env.topicExists('auto-b'), true);
+});
+
+test("the principal checked is the request session's (an in-process call as User:alice)", async () => {
+  env.authorizer.grant('User:alice', 'DESCRIBE', 'TOPIC', 'secret');
+  const metadata = env.broker.context.registry.list().find((r) => r.apiKey === ApiKey.Metadata)!;
+  const ctx: RequestContext = {
+    header: { apiKey: ApiKey.Metadata, apiVersion: 12, correlationId: 1, clientId: 'test' }, connectionId: 0, remoteAddress: '127.0.0.1',
+    session: { ...internalSession(), principal: { type: 'User', name: 'alice' } }, log: pino({ level: 'silent' }), signal: new AbortController().signal,
+  };
+  const asAlice = await metadata.handler(ctx, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }) as { topics: { name: string }[] };
+  assert.deepEqual(asAlice.topics.map((t) => t.name), ['secret']);
+  const anonymous = await env.conn.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  assert.deepEqual(anonymous.topics, [], "alice's grant is not ANONYMOUS's");
 });
