@@ -11,6 +11,7 @@
 import { runBroker, brokerHelp } from './broker-command.js';
 import { runOpsCommand, OPS_COMMANDS_USAGE } from './ops-commands.js';
 import { processIo } from './output.js';
+import { runAcls } from './acls-command.js';
 
 const USAGE = `usage: ferry <command> [options]
 
@@ -34,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
     case 'cost':
     case 'drill':
       return runOpsCommand(command, rest, processIo);
+    case 'acls':
+      return runAcls(rest, processIo);
     case 'version':
     case '--version':
       process.stdout.write('ferry 0.1.0\n');
