@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { AclStore } from '../../../src/security/acl/acl-store.js';
 import { AclAuthorizer } from '../../../src/security/acl/acl-authorizer.js';
+import { openAcls } from '../../../src/security/acl/open-acls.js';
 import { ANY_FILTER, type AclBinding, type AclBindingFilter } from '../../../src/security/acl/acl-model.js';
 import { aclKey } from '../../../src/security/acl/acl-keys.js';
 import { MetadataKeys } from '../../../src/cluster/metadata-keys.js';
@@ -156,6 +157,18 @@ describe('AclStore on the local metadata store', () => {
     // And it follows again after the resync.
     await writer.delete([ANY_FILTER]);
     await until('emptied', () => f.acls.size === 0 && f.authorizer.aclCount === 0);
+  });
+
+  test('openAcls: the authorizer is ready with every stored ACL when it resolves', async (t) => {
+    const { store } = await tempStore(t);
+    await new AclStore({ store, root: '/ferry/open/', log }).create([acl(), acl({ principal: 'User:*', operation: 'ALL', permission: 'DENY', resourceName: 'locked' })]);
+    const opened = await openAcls({ store, root: '/ferry/open/', superUsers: 'User:root', allowEveryoneIfNoAclFound: true, log });
+    t.after(() => opened.close());
+    assert.equal(opened.authorizer.aclCount, 2);
+    assert.equal(opened.authorizer.authorize(alice, 'READ', 'TOPIC', 'orders'), true);
+    assert.equal(opened.authorizer.authorize(alice, 'READ', 'TOPIC', 'locked'), false);
+    assert.equal(opened.authorizer.authorize(alice, 'READ', 'TOPIC', 'open'), true, 'allow.everyone.if.no.acl.found');
+    assert.equal(opened.authorizer.authorize(newSession('P', 'PLAINTEXT', '1.1.1.1', { type: 'User', name: 'root' }), 'ALTER', 'TOPIC', 'locked'), true);
   });
 
   test('an unreadable value is logged and ignored, keeping what was there', async (t) => {
