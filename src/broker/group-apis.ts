@@ -187,11 +187,14 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
 
   add(ApiKey.DeleteGroups, { min: 0, max: 2 }, async (ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeepPartial<DeleteGroupsResponse>> => {
     const acl = requestAcl(b, ctx);
-    const distinct = [...new Set(req.groupsNames)];
-    const deletable = distinct.filter((g) => acl.allowed('DELETE', 'GROUP', g));
-    const refused = distinct.filter((g) => !acl.allowed('DELETE', 'GROUP', g)).map((groupId) => ({ groupId, errorCode: GROUP_DENIED }));
-    const mine = deletable.filter((g) => !notMine(g));
-    const results = [...await groups.deleteGroups(mine), ...deletable.filter(notMine).map((groupId) => ({ groupId, errorCode: NOT_COORDINATOR })), ...refused];
+    const mine: string[] = [];
+    const others: { groupId: string; errorCode: number }[] = [];
+    for (const groupId of new Set(req.groupsNames)) {
+      if (!acl.allowed('DELETE', 'GROUP', groupId)) others.push({ groupId, errorCode: GROUP_DENIED });
+      else if (notMine(groupId)) others.push({ groupId, errorCode: NOT_COORDINATOR });
+      else mine.push(groupId);
+    }
+    const results = [...await groups.deleteGroups(mine), ...others];
     return { throttleTimeMs: 0, results };
   });
 
