@@ -14,7 +14,7 @@ import { ALLOW_ALL } from '../../src/security/types.js';
 import { LocalMetadataStore } from '../../src/cluster/local-metadata-store.js';
 import { aclApis, serveAclApis } from '../security/acl/acl-harness.js';
 import { ferryProcess, type CliResult } from './run-cli.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -133,6 +133,25 @@ describe('ferry acls', { timeout: 60_000 }, () => {
     const m = await acls('--bootstrap-server', b, '--remove', '--topic', 'app-x', '--resource-pattern-type', 'match', '--json');
     assert.equal(JSON.parse(m.stdout).removed.length, 5, 'MATCH removes the prefixed patterns that apply');
     assert.deepEqual(await listJson('--topic', 'orders'), []);
+  });
+
+  test('--command-config: the client properties file is read (PLAINTEXT here); --help', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-acls-cfg-'));
+    try {
+      const file = join(dir, 'client.properties');
+      await writeFile(file, 'security.protocol=PLAINTEXT\nrequest.timeout.ms=5000\n');
+      const r = await acls('--bootstrap-server', b, '--command-config', file, '--list', '--group', 'billing', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).length, 1);
+      const bad = await acls('--bootstrap-server', b, '--command-config', join(dir, 'missing.properties'), '--list');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /missing\.properties/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const help = await acls('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: ferry acls \(--list \| --add \| --remove\)/);
   });
 
   test('through the real entry point: ferry acls --list', async () => {

@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/errors.js';
-import { isRetriableMetadataError, type KeyValue, type MetadataStore, type WatchEvent } from '../../cluster/metadata-store.js';
+import { MetadataLimitError, isRetriableMetadataError, type KeyValue, type MetadataStore, type WatchEvent } from '../../cluster/metadata-store.js';
 import { aclKey, aclsPrefix, decodeAclEntries, encodeAclEntries, parseAclKey } from './acl-keys.js';
 import {
   entryFilterMatches, filterPattern, patternFilterMatches, sameEntry,
@@ -325,6 +325,8 @@ function toStoreError(err: unknown, what: string): AclStoreError {
   if (err instanceof AclStoreError) return err;
   const detail = (err as Error)?.message ?? String(err);
   if (isRetriableMetadataError(err)) return new AclStoreError(ErrorCode.REQUEST_TIMED_OUT, `${what}: the metadata store is unavailable (${detail})`);
+  // A name too long for a key, or more ACLs on one resource than one value holds (1.5 MiB).
+  if (err instanceof MetadataLimitError) return new AclStoreError(ErrorCode.INVALID_REQUEST, `${what}: ${detail}`);
   return new AclStoreError(ErrorCode.UNKNOWN_SERVER_ERROR, `${what}: ${detail}`);
 }
 

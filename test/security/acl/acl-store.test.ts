@@ -159,6 +159,15 @@ describe('AclStore on the local metadata store', () => {
     await until('emptied', () => f.acls.size === 0 && f.authorizer.aclCount === 0);
   });
 
+  test('a resource name too long for a key is INVALID_REQUEST, the others of the request still land', async (t) => {
+    const { store } = await tempStore(t);
+    const f = await follower(t, store, 'long');
+    const r = await f.acls.create([acl({ resourceName: 'x'.repeat(5000) }), acl()]);
+    assert.equal(r[0]?.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(r[1], null);
+    assert.equal(f.acls.size, 1);
+  });
+
   test('openAcls: the authorizer is ready with every stored ACL when it resolves', async (t) => {
     const { store } = await tempStore(t);
     await new AclStore({ store, root: '/ferry/open/', log }).create([acl(), acl({ principal: 'User:*', operation: 'ALL', permission: 'DENY', resourceName: 'locked' })]);
