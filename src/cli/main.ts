@@ -12,6 +12,7 @@ import { runBroker, brokerHelp } from './broker-command.js';
 import { runOpsCommand, OPS_COMMANDS_USAGE } from './ops-commands.js';
 import { processIo } from './output.js';
 import { runAcls } from './acls-command.js';
+import { runQuotas } from './quotas-command.js';
 
 const USAGE = `usage: ferry <command> [options]
 
@@ -37,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return runOpsCommand(command, rest, processIo);
     case 'acls':
       return runAcls(rest, processIo);
+    case 'quotas':
+      return runQuotas(rest, processIo);
     case 'version':
     case '--version':
       process.stdout.write('ferry 0.1.0\n');
