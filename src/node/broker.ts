@@ -145,7 +145,7 @@ export class Broker {
     let tier: ObjectTier | undefined;
     let security: BrokerSecurity | undefined;
     try {
-      security = await openSecurity(settings.config, meta, listeners, log.child({ component: 'security' }));
+      security = await openSecurity(settings.config, meta, listeners, log.child({ component: 'security' }), metrics);
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
       // a failover that is replaying it); otherwise the WAL is a file at wal.path.

@@ -12,6 +12,9 @@ import type { RequestQuotas } from '../server/connection.js';
 import type { Handler } from '../server/handler-registry.js';
 import type { BrokerContext } from '../broker/context.js';
 import { ALLOW_ALL, type Authorizer } from '../security/types.js';
+import { openAcls, type OpenedAcls } from '../security/acl/open-acls.js';
+import { registerAclApis } from '../broker/acl-apis.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
 import { TlsContextProvider, type TlsListenerSettings, type SslClientAuth } from '../security/tls/tls-context.js';
 
 export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
@@ -47,10 +50,22 @@ export function tlsSettingsOf(config: BrokerConfig, listenerName: string): TlsLi
   };
 }
 
-export async function openSecurity(config: BrokerConfig, _meta: ClusterMetadata, listeners: readonly PlannedListener[], log: Logger): Promise<BrokerSecurity> {
+export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], log: Logger, metrics: BrokerMetrics): Promise<BrokerSecurity> {
   const tls = new Map<string, TlsContextProvider>();
-  const closeAll = () => { for (const p of tls.values()) p.close(); };
+  let acls: OpenedAcls | null = null;
+  const closeAll = () => {
+    for (const p of tls.values()) p.close();
+    acls?.close();
+  };
   try {
+    // The authorizer is loaded before the listeners open: until then only super users would pass.
+    if (config.authorizerClassName !== null) {
+      acls = await openAcls({
+        store: meta.store, root: meta.keys.root, superUsers: config.superUsers, allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+        log: log.child({ component: 'acls' }),
+        onDenied: (_principal, op, type) => metrics.authorizationDenied(op, type),
+      });
+    }
     for (const l of listeners) if (isTls(l)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
     for (const l of listeners) if (isSasl(l)) throw new Error(`listener ${l.name}: ${l.protocol} is not wired yet`);
   } catch (err) {
@@ -58,11 +73,13 @@ export async function openSecurity(config: BrokerConfig, _meta: ClusterMetadata,
     throw err;
   }
   return {
-    authorizer: ALLOW_ALL,
+    authorizer: acls?.authorizer ?? ALLOW_ALL,
     quotas: undefined,
     tlsFor: (l) => tls.get(l.name),
     admitFor: () => undefined,
-    registerApis: () => {},
+    registerApis: (b, add) => {
+      registerAclApis(b, add, acls?.acls ?? null);
+    },
     close: async () => closeAll(),
   };
 }

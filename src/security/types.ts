@@ -36,6 +36,8 @@ export interface Authorizer {
   readonly enabled: boolean;
   /** May the session's principal, from its address, do `op` on the resource? */
   authorize(session: Session, op: AclOperationName, type: AuthorizedResource, name: string): boolean;
+  /** KIP-679: may it do `op` on at least one resource of `type` (an ALLOW no DENY covers)? */
+  authorizeByResourceType?(session: Session, op: AclOperationName, type: AuthorizedResource): boolean;
 }
 
 /** Every request allowed: the authorizer when none is configured. */

@@ -116,6 +116,17 @@ export class AclAuthorizer implements Authorizer, AclSink {
     return false;
   }
 
+  /** KIP-679: may the principal do `op` on at least one resource of `type` (InitProducerId's idempotent check)? */
+  authorizeByResourceType(session: Session, op: AclOperationName, type: AuthorizedResource): boolean {
+    const p = session.principal;
+    if (this.isSuperUser(p)) return true;
+    if (!this.ready) return false;
+    // As Kafka's default: a name no ACL names passes super users and allow.everyone.if.no.acl.found.
+    const r = this.index.check(type, 'hardcode', p, session.clientAddress, opBit(op));
+    if (!(r & DENIED) && ((r & ALLOWED) || (!(r & FOUND) && this.allowIfNoAcl))) return true;
+    return this.index.anyAllowed(type, p, session.clientAddress, opBit(op));
+  }
+
   private denied(session: Session, op: AclOperationName, type: AuthorizedResource, name: string, why: string): void {
     const p = session.principal;
     this.o.onDenied?.(p, op, type, name);

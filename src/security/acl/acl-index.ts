@@ -142,6 +142,35 @@ export class AclIndex {
   }
 
   /**
+   * KIP-679 (Kafka's Authorizer.authorizeByResourceType): does an ALLOW for `bit` on some literal
+   * name or prefix of `type` match the principal and host, with no DENY covering it (a DENY on the
+   * same literal name, on a prefix of it, or on the wildcard)?
+   */
+  anyAllowed(type: string, p: KafkaPrincipal, host: string, bit: number): boolean {
+    const t = this.types.get(type);
+    if (!t) return false;
+    const allowedLiterals: string[] = [];
+    const deniedLiterals = new Set<string>();
+    const allowedPrefixes: string[] = [];
+    const deniedPrefixes: string[] = [];
+    const sort = (list: CompiledEntry[], name: string, literal: boolean) => {
+      const r = scan(list, p, host, bit);
+      if (r & DENIED) (literal ? deniedLiterals.add(name) : deniedPrefixes.push(name));
+      else if (r & ALLOWED) (literal ? allowedLiterals : allowedPrefixes).push(name);
+    };
+    for (const [name, list] of t.literal) sort(list, name, true);
+    const walk = (node: TrieNode, name: string) => {
+      if (node.entries) sort(node.entries, name, false);
+      for (const [c, child] of node.children ?? []) walk(child, name + String.fromCharCode(c));
+    };
+    walk(t.prefixed, '');
+    if (deniedLiterals.has(WILDCARD)) return false;
+    const coveredByDeniedPrefix = (name: string) => deniedPrefixes.some((d) => name.startsWith(d));
+    if (allowedLiterals.some((n) => !deniedLiterals.has(n) && !coveredByDeniedPrefix(n))) return true;
+    return allowedPrefixes.some((n) => !coveredByDeniedPrefix(n));
+  }
+
+  /**
    * FOUND | ALLOWED | DENIED bits for `opBit` on the named resource: the literal name, the
    * wildcard "*" and every prefixed pattern the name starts with.
    */

@@ -329,3 +329,32 @@ describe('authorize() cost', () => {
     for (const r of [r1, r2, r3]) assert.ok(r.ns < 2_000, `${r.ns} ns per call`);
   });
 });
+
+describe('authorizeByResourceType (KIP-679, as Kafka\'s AuthorizerTest#testAuthorizeByResourceType*)', () => {
+  const alice = session('User:alice');
+  test('an ALLOW on a prefix or literal name allows; a DENY on that name, a prefix of it or the wildcard wins', () => {
+    assert.equal(authorizerWith([]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'no ACL at all');
+    assert.equal(authorizerWith([], { allowEveryoneIfNoAclFound: true }).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), true);
+    assert.equal(authorizerWith([['TOPIC', 'orders-', 'PREFIXED', 'User:alice', '*', 'WRITE', 'ALLOW']]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), true);
+    assert.equal(authorizerWith([['TOPIC', 'orders', 'LITERAL', 'User:alice', '*', 'WRITE', 'ALLOW']]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), true);
+    assert.equal(authorizerWith([['TOPIC', 'orders', 'LITERAL', 'User:bob', '*', 'WRITE', 'ALLOW']]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'someone else\'s ALLOW');
+    assert.equal(authorizerWith([['TOPIC', 'orders', 'LITERAL', 'User:alice', '*', 'READ', 'ALLOW']]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'another operation');
+    assert.equal(authorizerWith([
+      ['TOPIC', 'orders-eu', 'LITERAL', 'User:alice', '*', 'WRITE', 'ALLOW'],
+      ['TOPIC', 'orders-', 'PREFIXED', 'User:alice', '*', 'WRITE', 'DENY'],
+    ]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'the literal is under a denied prefix');
+    assert.equal(authorizerWith([
+      ['TOPIC', 'orders-eu', 'PREFIXED', 'User:alice', '*', 'WRITE', 'ALLOW'],
+      ['TOPIC', 'orders-', 'PREFIXED', 'User:alice', '*', 'WRITE', 'DENY'],
+    ]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'the prefix is under a denied prefix');
+    assert.equal(authorizerWith([
+      ['TOPIC', 'orders', 'LITERAL', 'User:alice', '*', 'WRITE', 'ALLOW'],
+      ['TOPIC', '*', 'LITERAL', 'User:alice', '*', 'WRITE', 'DENY'],
+    ]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), false, 'a wildcard DENY');
+    assert.equal(authorizerWith([
+      ['TOPIC', 'orders', 'LITERAL', 'User:alice', '*', 'WRITE', 'ALLOW'],
+      ['TOPIC', 'payments', 'LITERAL', 'User:alice', '*', 'WRITE', 'DENY'],
+    ]).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), true, 'a DENY elsewhere does not cover it');
+    assert.equal(authorizerWith([], { superUsers: 'User:alice' }).authorizeByResourceType(alice, 'WRITE', 'TOPIC'), true);
+  });
+});
