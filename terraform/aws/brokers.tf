@@ -40,13 +40,16 @@ resource "aws_instance" "broker" {
       ferry_repository = var.ferry_repository
       ferry_version    = var.ferry_version
       wal_device       = local.wal_devices[count.index]
+      security_enabled = tostring(var.security_enabled)
     }))
+    secrets_script_json = jsonencode(local.secrets_script)
     ferry_properties_json = jsonencode(templatefile("${path.module}/templates/ferry.properties.tftpl", {
       node_id            = local.brokers[count.index].id
       cluster_name       = var.cluster_name
       rack               = local.brokers[count.index].az
-      kafka_port         = var.kafka_port
-      advertised_host    = local.brokers[count.index].private_ip
+      listeners          = local.listeners
+      advertised         = join(",", [for name, port in local.listener_ports : "${name}://${local.brokers[count.index].private_ip}:${port}"])
+      security           = local.security_properties
       wal_device         = local.wal_devices[count.index]
       wal_capacity_bytes = var.wal_capacity_gib * 1024 * 1024 * 1024
       metrics_port       = var.metrics_port

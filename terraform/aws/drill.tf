@@ -14,10 +14,13 @@
 # KILL/STOP/CONT), substituted shell-quoted by the drill; the commands run with /bin/sh -c.
 locals {
   drill_aws = "aws --region ${local.region} ec2"
+  # Without the PLAINTEXT listener the drill connects to SASL_SSL as the admin user: copy
+  # /etc/ferry/admin.properties from a broker (root only; it holds the admin password).
+  drill_security = var.plaintext_listener_enabled ? "" : " --command-config admin.properties"
   # The victim's instance id, from the tags brokers.tf puts on every broker instance; the commands
   # fail (test -n) when no instance matches, so a wrong cluster or region fails the cycle loudly.
   drill_instance_of_id = "$(${local.drill_aws} describe-instances --filters Name=tag:ferry:cluster,Values=${var.cluster_name} Name=tag:ferry:role,Values=broker Name=tag:ferry:broker-id,Values={id} --query \"Reservations[].Instances[].InstanceId\" --output text)"
-  drill_base           = "ferry drill --bootstrap ${local.bootstrap_servers} --scenario kill-broker --cycles 3 --etcd ${local.etcd_endpoints} --cluster ${var.cluster_name}"
+  drill_base           = "ferry drill --bootstrap ${local.bootstrap_servers}${local.drill_security} --scenario kill-broker --cycles 3 --etcd ${local.etcd_endpoints} --cluster ${var.cluster_name}"
 
   # A stopped broker's volume can move only to a live broker of its own zone. With 6+ brokers
   # every zone has two, so the drill may rotate over all brokers; with 4 or 5 it always stops

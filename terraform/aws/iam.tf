@@ -6,6 +6,9 @@
 #    DescribeVolumes supports no resource-level permissions or tag conditions, so it is limited to
 #    the cluster's region instead (it reveals metadata only).
 #  - KMS: only when kms_key_arn is set, only that key, only through S3 or EC2.
+#  - Secrets Manager (security_enabled): GetSecretValue on the TLS and SASL secrets named by
+#    tls_keystore_secret_arn, tls_truststore_secret_arn and sasl_users_secret_arn only; with
+#    secrets_kms_key_arn, kms:Decrypt of that key through Secrets Manager only.
 # etcd nodes get no instance profile at all.
 
 data "aws_iam_policy_document" "broker_assume" {
@@ -68,6 +71,29 @@ data "aws_iam_policy_document" "broker" {
       test     = "StringEquals"
       variable = "aws:RequestedRegion"
       values   = [local.region]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.security_enabled ? [local.secret_arns] : []
+    content {
+      sid       = "SecuritySecretsRead"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.security_enabled && var.secrets_kms_key_arn != null ? [var.secrets_kms_key_arn] : []
+    content {
+      sid       = "KmsForSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
     }
   }
 

@@ -67,7 +67,8 @@ locals {
       private_ip = cidrhost(local.subnet_cidrs[i % 3], var.etcd_host_number + 1 + floor(i / 3))
     }
   ]
-  bootstrap_servers = join(",", [for b in local.brokers : "${b.private_ip}:${var.kafka_port}"])
+  # The PLAINTEXT listener's addresses, or the SASL_SSL listener's when PLAINTEXT is off (security.tf).
+  bootstrap_servers = var.plaintext_listener_enabled ? local.bootstrap_servers_plaintext : local.bootstrap_servers_sasl_ssl
 
   bucket_name = var.bucket_name != null ? var.bucket_name : "${var.cluster_name}-ferry-${data.aws_caller_identity.current.account_id}-${local.region}"
   bucket_arn  = "arn:${data.aws_partition.current.partition}:s3:::${local.bucket_name}"

@@ -102,9 +102,9 @@ resource "aws_security_group" "broker" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "broker_kafka" {
-  for_each          = toset(local.client_cidrs)
+  for_each          = var.plaintext_listener_enabled ? toset(local.client_cidrs) : toset([])
   security_group_id = aws_security_group.broker.id
-  description       = "Kafka clients"
+  description       = "Kafka clients (PLAINTEXT)"
   ip_protocol       = "tcp"
   from_port         = var.kafka_port
   to_port           = var.kafka_port
@@ -112,11 +112,49 @@ resource "aws_vpc_security_group_ingress_rule" "broker_kafka" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "broker_kafka_self" {
+  count                        = var.plaintext_listener_enabled ? 1 : 0
   security_group_id            = aws_security_group.broker.id
   description                  = "Kafka between brokers (drills, tools run on a broker)"
   ip_protocol                  = "tcp"
   from_port                    = var.kafka_port
   to_port                      = var.kafka_port
+  referenced_security_group_id = aws_security_group.broker.id
+}
+
+# The rule had no count before the security variables: keep the existing one.
+moved {
+  from = aws_vpc_security_group_ingress_rule.broker_kafka_self
+  to   = aws_vpc_security_group_ingress_rule.broker_kafka_self[0]
+}
+
+# TLS and SASL listeners (security_enabled): clients on both, brokers among themselves on SASL_SSL.
+resource "aws_vpc_security_group_ingress_rule" "broker_ssl" {
+  for_each          = var.security_enabled ? toset(local.client_cidrs) : toset([])
+  security_group_id = aws_security_group.broker.id
+  description       = "Kafka clients (SSL)"
+  ip_protocol       = "tcp"
+  from_port         = var.ssl_port
+  to_port           = var.ssl_port
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "broker_sasl_ssl" {
+  for_each          = var.security_enabled ? toset(local.client_cidrs) : toset([])
+  security_group_id = aws_security_group.broker.id
+  description       = "Kafka clients (SASL_SSL)"
+  ip_protocol       = "tcp"
+  from_port         = var.sasl_ssl_port
+  to_port           = var.sasl_ssl_port
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "broker_sasl_ssl_self" {
+  count                        = var.security_enabled ? 1 : 0
+  security_group_id            = aws_security_group.broker.id
+  description                  = "Kafka between brokers (inter-broker listener SASL_SSL; tools run on a broker)"
+  ip_protocol                  = "tcp"
+  from_port                    = var.sasl_ssl_port
+  to_port                      = var.sasl_ssl_port
   referenced_security_group_id = aws_security_group.broker.id
 }
 

@@ -63,13 +63,16 @@ resource "azurerm_linux_virtual_machine" "broker" {
       ferry_version    = var.ferry_version
       wal_device       = var.wal_device_path
       azure_client_id  = azurerm_user_assigned_identity.broker.client_id
+      security_enabled = tostring(var.security_enabled)
     }))
+    secrets_script_json = jsonencode(local.secrets_script)
     ferry_properties_json = jsonencode(templatefile("${path.module}/templates/ferry.properties.tftpl", {
       node_id            = local.brokers[count.index].id
       cluster_name       = var.cluster_name
       rack               = "${var.location}-${local.brokers[count.index].zone}"
-      kafka_port         = var.kafka_port
-      advertised_host    = local.brokers[count.index].private_ip
+      listeners          = local.listeners
+      advertised         = join(",", [for name, port in local.listener_ports : "${name}://${local.brokers[count.index].private_ip}:${port}"])
+      security           = local.security_properties
       wal_device         = var.wal_device_path
       wal_capacity_bytes = var.wal_capacity_gib * 1024 * 1024 * 1024
       metrics_port       = var.metrics_port
@@ -94,5 +97,5 @@ resource "azurerm_linux_virtual_machine" "broker" {
     ignore_changes = [custom_data]
   }
 
-  depends_on = [azurerm_linux_virtual_machine.etcd, azurerm_role_assignment.broker_blob, azurerm_subnet_nat_gateway_association.cluster]
+  depends_on = [azurerm_linux_virtual_machine.etcd, azurerm_role_assignment.broker_blob, azurerm_role_assignment.broker_secrets, azurerm_subnet_nat_gateway_association.cluster]
 }

@@ -16,8 +16,11 @@
 # KILL/STOP/CONT), substituted shell-quoted by the drill; the commands run with /bin/sh -c.
 locals {
   # The victim's VM by resource id: pins subscription and resource group, whatever `az` defaults to.
-  drill_vm   = "--ids ${azurerm_resource_group.this.id}/providers/Microsoft.Compute/virtualMachines/${var.cluster_name}-broker-{id}"
-  drill_base = "ferry drill --bootstrap ${local.bootstrap_servers} --scenario kill-broker --cycles 3 --etcd ${local.etcd_endpoints} --cluster ${var.cluster_name}"
+  drill_vm = "--ids ${azurerm_resource_group.this.id}/providers/Microsoft.Compute/virtualMachines/${var.cluster_name}-broker-{id}"
+  # Without the PLAINTEXT listener the drill connects to SASL_SSL as the admin user: copy
+  # /etc/ferry/admin.properties from a broker (root only; it holds the admin password).
+  drill_security = var.plaintext_listener_enabled ? "" : " --command-config admin.properties"
+  drill_base     = "ferry drill --bootstrap ${local.bootstrap_servers}${local.drill_security} --scenario kill-broker --cycles 3 --etcd ${local.etcd_endpoints} --cluster ${var.cluster_name}"
 
   # --no-wait: t0 is when Azure accepted the power-off, not when it finished. The restart waits
   # until the VM is stopped (a start during the power-off is refused), then starts it.

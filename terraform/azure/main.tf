@@ -22,7 +22,10 @@ locals {
       private_ip = cidrhost(local.subnet_cidr, var.etcd_host_number + 3 + i)
     }
   ]
-  bootstrap_servers = join(",", [for b in local.brokers : "${b.private_ip}:${var.kafka_port}"])
+  # The PLAINTEXT listener's addresses, or the SASL_SSL listener's when PLAINTEXT is off (security.tf).
+  bootstrap_servers = var.plaintext_listener_enabled ? local.bootstrap_servers_plaintext : local.bootstrap_servers_sasl_ssl
+  # Client ports of the brokers: PLAINTEXT and, with security_enabled, SSL and SASL_SSL.
+  kafka_ports = [for name, port in local.listener_ports : tostring(port)]
 
   storage_account_name = var.storage_account_name != null ? var.storage_account_name : substr("${replace(var.cluster_name, "-", "")}ferry${random_string.storage_suffix.result}", 0, 24)
   extra_properties     = join("\n", [for k in sort(keys(var.extra_properties)) : "${k}=${var.extra_properties[k]}"])
@@ -135,7 +138,7 @@ resource "azurerm_network_security_group" "cluster" {
     source_address_prefixes                    = local.client_cidrs
     source_port_range                          = "*"
     destination_application_security_group_ids = [azurerm_application_security_group.broker.id]
-    destination_port_range                     = tostring(var.kafka_port)
+    destination_port_ranges                    = local.kafka_ports
   }
 
   security_rule {
@@ -147,7 +150,7 @@ resource "azurerm_network_security_group" "cluster" {
     source_application_security_group_ids      = [azurerm_application_security_group.broker.id]
     source_port_range                          = "*"
     destination_application_security_group_ids = [azurerm_application_security_group.broker.id]
-    destination_port_range                     = tostring(var.kafka_port)
+    destination_port_ranges                    = local.kafka_ports
   }
 
   security_rule {

@@ -61,3 +61,30 @@ output "resource_group_name" {
   description = "Resource group of the cluster."
   value       = azurerm_resource_group.this.name
 }
+
+output "bootstrap_servers_ssl" {
+  description = "Bootstrap servers of the SSL listener (host:port, comma-separated); null unless security_enabled."
+  value       = var.security_enabled ? local.bootstrap_servers_ssl : null
+}
+
+output "bootstrap_servers_sasl_ssl" {
+  description = "Bootstrap servers of the SASL_SSL listener (host:port, comma-separated); null unless security_enabled."
+  value       = var.security_enabled ? local.bootstrap_servers_sasl_ssl : null
+}
+
+output "tls_certificate_names" {
+  description = "The addresses the brokers' certificate (tls_keystore_secret_name) must name in its subjectAltName (IP entries): clients check the address they connect to (ssl.endpoint.identification.algorithm=https)."
+  value       = [for b in local.brokers : b.private_ip]
+}
+
+output "client_properties" {
+  description = "A client properties file for the SASL_SSL listener (Kafka tools' --command-config, ferry --command-config, librdkafka -F): fill in a user's password; with a private CA, point ssl.truststore.location at its PEM file. Holds no secret."
+  value       = <<-EOT
+    # bootstrap.servers=${local.bootstrap_servers_sasl_ssl}
+    security.protocol=SASL_SSL
+    sasl.mechanism=SCRAM-SHA-512
+    sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="<user>" password="<password>";
+    ssl.truststore.type=PEM
+    ssl.truststore.location=<CA certificates PEM file>
+  EOT
+}

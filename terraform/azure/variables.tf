@@ -327,3 +327,113 @@ variable "cool_tier_after_days" {
     error_message = "cool_tier_after_days must be null or at least 30."
   }
 }
+
+# ---- security (TLS, SASL, ACLs): docs/deploy-azure.md "Security"
+
+variable "security_enabled" {
+  type        = bool
+  description = "Turn on TLS and SASL: an SSL listener on ssl_port (client certificates) and a SASL_SSL listener on sasl_ssl_port (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN) that the brokers also use among themselves, and ACLs with the inter-broker and admin users as super users. The certificate and the passwords are read from Key Vault (key_vault_id) with the brokers' managed identity at every broker start; none of it is in custom data or in the Terraform state."
+  default     = false
+}
+
+variable "plaintext_listener_enabled" {
+  type        = bool
+  description = "Keep the PLAINTEXT listener on kafka_port. With security_enabled, false makes every client use TLS and authenticate; true keeps it for clients still migrating (they are User:ANONYMOUS, which the ACLs deny unless allowed)."
+  default     = true
+}
+
+variable "ssl_port" {
+  type        = number
+  description = "Port of the SSL listener (security_enabled): TLS, with client certificates as ssl_client_auth says."
+  default     = 9093
+  validation {
+    condition     = var.ssl_port >= 1024 && var.ssl_port <= 65535 && floor(var.ssl_port) == var.ssl_port
+    error_message = "ssl_port must be an integer from 1024 to 65535."
+  }
+}
+
+variable "sasl_ssl_port" {
+  type        = number
+  description = "Port of the SASL_SSL listener (security_enabled): TLS plus a SASL login; also the inter-broker listener."
+  default     = 9094
+  validation {
+    condition     = var.sasl_ssl_port >= 1024 && var.sasl_ssl_port <= 65535 && floor(var.sasl_ssl_port) == var.sasl_ssl_port
+    error_message = "sasl_ssl_port must be an integer from 1024 to 65535."
+  }
+}
+
+variable "key_vault_id" {
+  type        = string
+  description = "Resource id of the Key Vault (RBAC authorization) holding the TLS and SASL secrets; the brokers' identity gets Key Vault Secrets User on those secrets only. Required with security_enabled."
+  default     = null
+  validation {
+    condition     = var.key_vault_id == null || can(regex("^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.KeyVault/vaults/[A-Za-z0-9-]{3,24}$", var.key_vault_id))
+    error_message = "key_vault_id must be a Key Vault resource id (/subscriptions/.../providers/Microsoft.KeyVault/vaults/<name>)."
+  }
+}
+
+variable "tls_keystore_secret_name" {
+  type        = string
+  description = "Key Vault secret whose value is the brokers' PEM keystore (ssl.keystore.location): the private key, unencrypted, then the certificate chain, server certificate first; its subjectAltName must name every broker address (output tls_certificate_names)."
+  default     = "ferry-tls-keystore"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,127}$", var.tls_keystore_secret_name))
+    error_message = "tls_keystore_secret_name must be a Key Vault secret name (1-127 of A-Z a-z 0-9 -)."
+  }
+}
+
+variable "tls_truststore_secret_name" {
+  type        = string
+  description = "Key Vault secret whose value is the PEM CA certificates (ssl.truststore.location) client certificates must chain to on the SSL listener; also what /etc/ferry/admin.properties trusts for the brokers' own certificate. Null: no client certificates (ssl_client_auth must be none)."
+  default     = null
+  validation {
+    condition     = var.tls_truststore_secret_name == null || can(regex("^[A-Za-z0-9-]{1,127}$", var.tls_truststore_secret_name))
+    error_message = "tls_truststore_secret_name must be null or a Key Vault secret name (1-127 of A-Z a-z 0-9 -)."
+  }
+}
+
+variable "sasl_users_secret_name" {
+  type        = string
+  description = "Key Vault secret whose value is a JSON object of SASL users and passwords, e.g. {\"ferry-broker\": \"...\", \"admin\": \"...\"}: each becomes a PLAIN user of the SASL_SSL listener (in sasl.jaas.config, written to a root-only file at boot); inter_broker_user and admin_user must be among them. Names of A-Z a-z 0-9 . _ -; passwords of 16 or more characters without quotes, backslashes, $, ` or white space."
+  default     = "ferry-sasl-users"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,127}$", var.sasl_users_secret_name))
+    error_message = "sasl_users_secret_name must be a Key Vault secret name (1-127 of A-Z a-z 0-9 -)."
+  }
+}
+
+variable "inter_broker_user" {
+  type        = string
+  description = "The SASL user brokers log in to each other as (PLAIN over TLS on the SASL_SSL listener, sasl.mechanism.inter.broker.protocol); a super user."
+  default     = "ferry-broker"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.inter_broker_user))
+    error_message = "inter_broker_user must be 1-64 characters of A-Z a-z 0-9 . _ -."
+  }
+}
+
+variable "admin_user" {
+  type        = string
+  description = "The SASL user of the operators' tools (ferry topics/acls ... --command-config /etc/ferry/admin.properties on a broker); a super user, who creates the applications' SCRAM users and ACLs."
+  default     = "admin"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.admin_user))
+    error_message = "admin_user must be 1-64 characters of A-Z a-z 0-9 . _ -."
+  }
+}
+
+variable "ssl_client_auth" {
+  type        = string
+  description = "ssl.client.auth of the SSL listener: required (mutual TLS; the certificate subject is the principal), requested, or none. The SASL_SSL listener never asks for certificates."
+  default     = "required"
+  validation {
+    condition     = contains(["required", "requested", "none"], var.ssl_client_auth)
+    error_message = "ssl_client_auth must be required, requested or none."
+  }
+}
+
+variable "acl_authorizer_enabled" {
+  type        = bool
+  description = "With security_enabled, turn ACLs on (authorizer.class.name): requests need an ACL allowing them, except from super.users (inter_broker_user, admin_user)."
+  default     = true
+}

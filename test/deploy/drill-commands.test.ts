@@ -77,19 +77,22 @@ const AZ_BOOTSTRAP = ['10.43.0.13:9092', '10.43.0.14:9092', '10.43.0.15:9092'];
 const AZ_ETCD = ['http://10.43.0.10:2379', 'http://10.43.0.11:2379', 'http://10.43.0.12:2379'];
 const AZ_RG_ID = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-ferry';
 
-async function awsScope(brokerCount: number): Promise<EvalScope> {
+/** local.drill_security: '' with the PLAINTEXT listener (the default), the admin client config without it. */
+const DRILL_SECURITY = { plaintext: '', saslSsl: ' --command-config admin.properties' };
+
+async function awsScope(brokerCount: number, drillSecurity = DRILL_SECURITY.plaintext): Promise<EvalScope> {
   return {
     module: await loadModule('terraform/aws'),
     vars: { cluster_name: 'prod', broker_count: brokerCount },
-    refs: { 'local.region': 'us-east-1', 'local.bootstrap_servers': AWS_BOOTSTRAP.slice(0, brokerCount).join(','), 'local.etcd_endpoints': AWS_ETCD.join(',') },
+    refs: { 'local.region': 'us-east-1', 'local.bootstrap_servers': AWS_BOOTSTRAP.slice(0, brokerCount).join(','), 'local.etcd_endpoints': AWS_ETCD.join(','), 'local.drill_security': drillSecurity },
   };
 }
 
-async function azureScope(): Promise<EvalScope> {
+async function azureScope(drillSecurity = DRILL_SECURITY.plaintext): Promise<EvalScope> {
   return {
     module: await loadModule('terraform/azure'),
     vars: { cluster_name: 'prod', broker_count: 3, admin_username: 'ferryadmin' },
-    refs: { 'azurerm_resource_group.this.id': AZ_RG_ID, 'local.bootstrap_servers': AZ_BOOTSTRAP.join(','), 'local.etcd_endpoints': AZ_ETCD.join(',') },
+    refs: { 'azurerm_resource_group.this.id': AZ_RG_ID, 'local.bootstrap_servers': AZ_BOOTSTRAP.join(','), 'local.etcd_endpoints': AZ_ETCD.join(','), 'local.drill_security': drillSecurity },
   };
 }
 
@@ -264,4 +267,28 @@ describe('docs: every ferry drill command line parses', () => {
       assert.ok(drillLines(md).includes(out), `${name} is quoted in the guide:\n${out}`);
     }
   });
+});
+
+describe('drill_command without the PLAINTEXT listener (security_enabled, plaintext_listener_enabled = false)', () => {
+  for (const cloud of ['aws', 'azure'] as const) {
+    test(`terraform/${cloud}: the drill reads the admin client config (--command-config admin.properties) and connects to SASL_SSL`, async () => {
+      const m = await loadModule(`terraform/${cloud}`);
+      assert.equal(m.locals.get('drill_security'), '${var.plaintext_listener_enabled ? "" : " --command-config admin.properties"}');
+      assert.match(String(m.locals.get('bootstrap_servers')), /var\.plaintext_listener_enabled \? local\.bootstrap_servers_plaintext : local\.bootstrap_servers_sasl_ssl/);
+      const scope = cloud === 'aws' ? await awsScope(6, DRILL_SECURITY.saslSsl) : await azureScope(DRILL_SECURITY.saslSsl);
+      const line = evalOutput('drill_command', scope);
+      // admin.properties as /usr/local/sbin/ferry-secrets writes it on a broker (a copy in the working directory).
+      const dir = mkdtempSync(join(tmpdir(), 'ferry-drill-admin-'));
+      const cwd = process.cwd();
+      try {
+        writeFileSync(join(dir, 'admin.properties'), 'security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw-0123456789";\n');
+        process.chdir(dir);
+        const inv = parseCommandLine(line);
+        assert.deepEqual(inv.options.security, { protocol: 'SASL_SSL', tls: { verifyHostname: true }, sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-pw-0123456789' } });
+      } finally {
+        process.chdir(cwd);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -49,12 +49,23 @@ export function splitSettings(settings: ReadonlyMap<string, string>): SplitSetti
   const unknownKeys: string[] = [];
   const unknownValues: string[] = [];
   for (const [key, value] of settings) {
-    const spec = CONFIG_SPECS.get(key);
+    const spec = CONFIG_SPECS.get(key) ?? perListenerSpec(key);
     if (!spec) unknownKeys.push(key);
     else if (spec.type === 'enum' && spec.values && !spec.values.includes(value)) unknownValues.push(`${key}=${value}`);
     else known.set(key, value);
   }
   return { known, unknownKeys: unknownKeys.sort(), unknownValues: unknownValues.sort() };
+}
+
+/** listener.name.<listener>.[<mechanism>.]<key>: the spec of <key> when it may be set that way. */
+function perListenerSpec(key: string) {
+  const m = /^listener\.name\.[a-z0-9_]+\.(.+)$/.exec(key);
+  if (!m) return undefined;
+  const direct = CONFIG_SPECS.get(m[1]!);
+  if (direct?.perListener) return direct;
+  const mech = /^[a-z0-9-]+\.(.+)$/.exec(m[1]!);
+  const spec = mech ? CONFIG_SPECS.get(mech[1]!) : undefined;
+  return spec?.perMechanism ? spec : undefined;
 }
 
 /** A loadConfig environment for settings given as keys. */

@@ -241,6 +241,7 @@ describe('terraform/aws: promises', () => {
       's3:ListBucket', 's3:ListBucketMultipartUploads',
       'ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DescribeVolumes',
       'kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant',
+      'secretsmanager:GetSecretValue',
     ]);
     const actions = statements.flatMap((s) => s.actions as string[]);
     assert.deepEqual(actions.filter((a) => !allowed.has(a)), [], 'actions outside the allowed list');
@@ -265,6 +266,10 @@ describe('terraform/aws: promises', () => {
       }
       if (resources.includes('*')) assert.deepEqual(acts, ['ec2:DescribeVolumes'], 'only DescribeVolumes on "*"');
       if (acts.some((a) => a.startsWith('kms:'))) assert.ok((s.condition as Block[]).some((c) => c.variable === 'kms:ViaService'));
+      if (acts.includes('secretsmanager:GetSecretValue')) {
+        assert.deepEqual(acts, ['secretsmanager:GetSecretValue'], 'GetSecretValue alone');
+        assert.equal(s.resources, '${statement.value}', 'only the secrets the module names (local.secret_arns)');
+      }
     }
     for (const a of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 'ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DescribeVolumes']) {
       assert.ok(actions.includes(a), `${a} granted`);
@@ -363,13 +368,16 @@ describe('terraform/azure: promises', () => {
     assert.equal(perms.data_actions, undefined);
     assert.deepEqual(role.assignable_scopes, ['${azurerm_resource_group.this.id}']);
     const assignments = [...m.resources].filter(([k]) => k.startsWith('azurerm_role_assignment.'));
-    assert.equal(assignments.length, 3);
+    assert.equal(assignments.length, 4);
     const scopes = Object.fromEntries(assignments.map(([k, r]) => [k, r.scope]));
     assert.deepEqual(scopes, {
       'azurerm_role_assignment.broker_blob': '${azurerm_storage_container.objects.id}',
       'azurerm_role_assignment.broker_wal_disk': '${azurerm_managed_disk.wal[count.index].id}',
       'azurerm_role_assignment.broker_vm': '${azurerm_linux_virtual_machine.broker[count.index].id}',
+      'azurerm_role_assignment.broker_secrets': '${var.key_vault_id}/secrets/${local.secret_names[count.index]}',
     });
+    assert.equal(res('azurerm_role_assignment.broker_secrets').role_definition_name, 'Key Vault Secrets User', 'read-only, secrets only');
+    assert.equal(res('azurerm_role_assignment.broker_secrets').count, '${var.security_enabled ? length(local.secret_names) : 0}');
     assert.equal(res('azurerm_role_assignment.broker_blob').role_definition_name, 'Storage Blob Data Contributor');
     for (const [, r] of assignments) assert.equal(r.principal_id, '${azurerm_user_assigned_identity.broker.principal_id}');
     const vmIdentity = (res('azurerm_linux_virtual_machine.broker').identity as Block[])[0]!;
@@ -414,4 +422,59 @@ test('the reference checker reports undeclared names (it is not vacuous)', async
   assert.match(unresolved(ex, 'module.ferry.no_such_output', new Map([['ferry', new Set(m.outputs.keys())]]))!, /no output no_such_output/);
   // And references inside for-expression bodies are found (the parser's own list misses them).
   assert.ok(m.references.some((r) => r.ref === 'local.subnet_cidrs' && r.where.includes('locals')));
+});
+
+describe('terraform: security_enabled (TLS, SASL, ACLs)', () => {
+  for (const dir of MODULES) {
+    test(`${dir}: off by default; the new listeners' ports are 9093 (SSL) and 9094 (SASL_SSL) and open to clients only with security_enabled; cross-checks`, async () => {
+      const m = await mod(dir);
+      assert.equal(m.variables.get('security_enabled')!.default, false);
+      assert.equal(m.variables.get('plaintext_listener_enabled')!.default, true);
+      assert.equal(m.variables.get('ssl_port')!.default, 9093);
+      assert.equal(m.variables.get('sasl_ssl_port')!.default, 9094);
+      assert.equal(m.variables.get('acl_authorizer_enabled')!.default, true);
+      assert.equal(m.variables.get('ssl_client_auth')!.default, 'required');
+      const checks = text(m.resources.get('terraform_data.security_checks')!.lifecycle);
+      for (const c of ['var.plaintext_listener_enabled', 'var.ssl_client_auth == \\"none\\"', 'var.inter_broker_user != var.admin_user', 'length(distinct([var.kafka_port, var.ssl_port, var.sasl_ssl_port, var.metrics_port])) == 4']) {
+        assert.ok(checks.includes(c), `security_checks: ${c}`);
+      }
+      const props = String(m.locals.get('security_properties'));
+      assert.match(props, /inter\.broker\.listener\.name=SASL_SSL/);
+      assert.match(props, /super\.users=User:\$\{var\.inter_broker_user\};User:\$\{var\.admin_user\}/, 'the inter-broker user is a super user');
+      assert.doesNotMatch(props, /password|\$\{var\.[a-z_]*secret[a-z_]*\}/, "no secret in the broker config");
+      for (const o of ['bootstrap_servers_ssl', 'bootstrap_servers_sasl_ssl', 'tls_certificate_names', 'client_properties']) assert.ok(m.outputs.has(o), o);
+      assert.doesNotMatch(text(m.outputs.get('client_properties')), /var\.|password="[^<]/, 'client_properties holds no secret');
+    });
+  }
+
+  test('terraform/aws: security groups open SSL and SASL_SSL to the client CIDRs, SASL_SSL between brokers, PLAINTEXT only when kept; secrets readable by ARN only', async () => {
+    const m = await mod('terraform/aws');
+    const rule = (k: string) => m.resources.get(`aws_vpc_security_group_ingress_rule.${k}`)!;
+    assert.equal(rule('broker_ssl').for_each, '${var.security_enabled ? toset(local.client_cidrs) : toset([])}');
+    assert.equal(rule('broker_ssl').from_port, '${var.ssl_port}');
+    assert.equal(rule('broker_sasl_ssl').for_each, '${var.security_enabled ? toset(local.client_cidrs) : toset([])}');
+    assert.equal(rule('broker_sasl_ssl').from_port, '${var.sasl_ssl_port}');
+    assert.equal(rule('broker_sasl_ssl_self').referenced_security_group_id, '${aws_security_group.broker.id}');
+    assert.equal(rule('broker_kafka').for_each, '${var.plaintext_listener_enabled ? toset(local.client_cidrs) : toset([])}');
+    assert.equal(rule('broker_kafka_self').count, '${var.plaintext_listener_enabled ? 1 : 0}');
+    const arns = String(m.locals.get('secret_arns'));
+    for (const v of ['tls_keystore_secret_arn', 'tls_truststore_secret_arn', 'sasl_users_secret_arn']) assert.ok(arns.includes(`var.${v}`), v);
+    const doc = m.data.get('aws_iam_policy_document.broker')!;
+    const dyn = (doc.dynamic.statement as Block[]);
+    const read = dyn.find((d) => text(d.content).includes('secretsmanager:GetSecretValue'))!;
+    assert.equal(read.for_each, '${var.security_enabled ? [local.secret_arns] : []}');
+    const kms = dyn.find((d) => text(d.content).includes('secretsmanager.${local.region}.amazonaws.com'))!;
+    assert.match(String(kms.for_each), /var\.secrets_kms_key_arn != null/);
+  });
+
+  test('terraform/azure: the NSG opens every enabled client port (PLAINTEXT, SSL, SASL_SSL) to clients and between brokers', async () => {
+    const m = await mod('terraform/azure');
+    const rules = m.resources.get('azurerm_network_security_group.cluster')!.security_rule as Block[];
+    for (const name of ['kafka-clients', 'kafka-brokers']) {
+      const r = rules.find((x) => x.name === name)!;
+      assert.equal(r.destination_port_ranges, '${local.kafka_ports}', name);
+      assert.equal(r.destination_port_range, undefined, name);
+    }
+    assert.match(String(m.locals.get('kafka_ports')), /for name, port in local\.listener_ports : tostring\(port\)/);
+  });
 });

@@ -1,0 +1,83 @@
+# TLS and SASL (security_enabled): the listeners each broker opens and advertises, the broker
+# config that turns them on, and the script that fetches the secrets. The secrets themselves (the
+# keystore, the CA certificates, the SASL passwords) never pass through Terraform or user data:
+# templates/ferry-secrets.sh.tftpl reads them from Secrets Manager with the instance role before
+# every broker start, into files only the broker (TLS) or root (passwords, which systemd hands
+# to the broker as FERRY_SASL_JAAS_CONFIG) can read.
+
+locals {
+  # Listener name -> port; names are also the security protocols (the default protocol map).
+  listener_ports = merge(
+    var.plaintext_listener_enabled ? { PLAINTEXT = var.kafka_port } : {},
+    var.security_enabled ? { SSL = var.ssl_port, SASL_SSL = var.sasl_ssl_port } : {},
+  )
+  listeners = join(",", [for name, port in local.listener_ports : "${name}://0.0.0.0:${port}"])
+
+  bootstrap_servers_plaintext = join(",", [for b in local.brokers : "${b.private_ip}:${var.kafka_port}"])
+  bootstrap_servers_ssl       = join(",", [for b in local.brokers : "${b.private_ip}:${var.ssl_port}"])
+  bootstrap_servers_sasl_ssl  = join(",", [for b in local.brokers : "${b.private_ip}:${var.sasl_ssl_port}"])
+
+  tls_dir = "/etc/ferry/tls"
+
+  # Keys of docs/configuration.md (Kafka's names). PLAIN over TLS between brokers: its users are
+  # in sasl.jaas.config, so the brokers' own login does not depend on SCRAM credentials, which
+  # live in the cluster's metadata and can only be created through a running broker.
+  security_properties = var.security_enabled ? join("\n", concat(
+    [
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
+      "inter.broker.listener.name=SASL_SSL",
+      "sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
+      "sasl.mechanism.inter.broker.protocol=PLAIN",
+      "ssl.keystore.type=PEM",
+      "ssl.keystore.location=${local.tls_dir}/keystore.pem",
+      "listener.name.ssl.ssl.client.auth=${var.ssl_client_auth}",
+      "super.users=User:${var.inter_broker_user};User:${var.admin_user}",
+    ],
+    var.tls_truststore_secret_arn != null ? ["ssl.truststore.type=PEM", "ssl.truststore.location=${local.tls_dir}/truststore.pem"] : [],
+    var.acl_authorizer_enabled ? ["authorizer.class.name=ferry"] : [],
+  )) : "# TLS and SASL are off (security_enabled = false)."
+
+  secrets_script = templatefile("${path.module}/templates/ferry-secrets.sh.tftpl", {
+    region                = local.region
+    keystore_secret_arn   = var.tls_keystore_secret_arn != null ? var.tls_keystore_secret_arn : ""
+    truststore_secret_arn = var.tls_truststore_secret_arn != null ? var.tls_truststore_secret_arn : ""
+    users_secret_arn      = var.sasl_users_secret_arn != null ? var.sasl_users_secret_arn : ""
+    inter_broker_user     = var.inter_broker_user
+    admin_user            = var.admin_user
+    sasl_ssl_port         = var.sasl_ssl_port
+    tls_dir               = local.tls_dir
+  })
+
+  secret_arns = compact([
+    var.tls_keystore_secret_arn != null ? var.tls_keystore_secret_arn : "",
+    var.tls_truststore_secret_arn != null ? var.tls_truststore_secret_arn : "",
+    var.sasl_users_secret_arn != null ? var.sasl_users_secret_arn : "",
+  ])
+}
+
+resource "terraform_data" "security_checks" {
+  input = var.security_enabled
+
+  lifecycle {
+    precondition {
+      condition     = !var.security_enabled || (var.tls_keystore_secret_arn != null && var.sasl_users_secret_arn != null)
+      error_message = "security_enabled needs tls_keystore_secret_arn and sasl_users_secret_arn."
+    }
+    precondition {
+      condition     = var.security_enabled || var.plaintext_listener_enabled
+      error_message = "plaintext_listener_enabled = false needs security_enabled (brokers would have no listener)."
+    }
+    precondition {
+      condition     = !var.security_enabled || var.ssl_client_auth == "none" || var.tls_truststore_secret_arn != null
+      error_message = "ssl_client_auth required or requested needs tls_truststore_secret_arn (the CA client certificates chain to)."
+    }
+    precondition {
+      condition     = length(distinct([var.kafka_port, var.ssl_port, var.sasl_ssl_port, var.metrics_port])) == 4
+      error_message = "kafka_port, ssl_port, sasl_ssl_port and metrics_port must differ."
+    }
+    precondition {
+      condition     = var.inter_broker_user != var.admin_user
+      error_message = "inter_broker_user and admin_user must differ."
+    }
+  }
+}
