@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { SecurityProtocol } from '../server/session.js';
 import { UsageError } from './errors.js';
+import { JaasConfigError, parseSaslJaasConfig } from '../security/sasl/jaas.js';
 
 export type ClientSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
@@ -282,7 +283,7 @@ interface UnsecuredClaims {
  * (the first character is the separator), unsecuredLoginPrincipalClaimName (default sub, which must
  * be set), unsecuredLoginLifetimeSeconds (default 3600).
  */
-function unsecuredClaims(options: Map<string, string>, e: Entry, fail: Fail): UnsecuredClaims {
+function unsecuredClaims(options: ReadonlyMap<string, string>, e: Entry, fail: Fail): UnsecuredClaims {
   const claims: Record<string, string | number | string[]> = {};
   let lifetimeSeconds = 3600;
   let principalClaim = 'sub';
@@ -373,7 +374,7 @@ function readSmallFile(path: string, bad: (what: string) => never): string {
   try { return readFileSync(path, 'utf8'); } catch (err) { return bad(`cannot read ${path} (${code(err)})`); }
 }
 
-// ---- Java .properties and JAAS text ----------------------------------------------------------
+// ---- Java .properties and JAAS text -----------------------------------------------------------
 
 /**
  * Java .properties as Kafka's tools read them: `key=value`, `key: value` or `key value`; `#`/`!`
@@ -425,65 +426,14 @@ function unescapeProperty(s: string, bad: () => never): string {
   return out;
 }
 
-interface JaasEntry { module: string; options: Map<string, string> }
-
-/**
- * `<LoginModule> <flag> (<name>=<value>)* ;` with Kafka's tokenizer rules (JaasConfig.java): values
- * bare or in '...' / "..." quotes, `//` and `/* *\/` comments. Only the first entry is used (a
- * client has one login module). A minimal private parser: src/security/sasl/jaas.ts will be the
- * shared one. Errors never quote the text (it holds passwords).
- */
-function parseJaas(e: Entry, fail: Fail): JaasEntry {
-  const bad = (what: string): never => fail(e, 'sasl.jaas.config', what);
-  const tokens = jaasTokens(e.value, bad);
-  const words = (i: number) => tokens[i]?.kind === 'word' || tokens[i]?.kind === 'quoted';
-  if (!words(0)) bad('login module class not specified');
-  if (!words(1)) bad('login module control flag not specified');
-  const flag = tokens[1]!.text.toLowerCase();
-  if (!['required', 'requisite', 'sufficient', 'optional'].includes(flag)) bad('control flag must be required, requisite, sufficient or optional');
-  const options = new Map<string, string>();
-  let i = 2;
-  for (;;) {
-    const t = tokens[i];
-    if (t === undefined) bad('entry not terminated by a semicolon');
-    if (t!.kind === ';') break;
-    if (!words(i)) bad('expected option=value');
-    if (tokens[i + 1]?.kind !== '=' || !words(i + 2)) bad(`no value for option ${t!.text}`);
-    options.set(t!.text, tokens[i + 2]!.text);
-    i += 3;
+/** The first login module of sasl.jaas.config, through the broker's own JAAS reader (src/security/sasl/jaas.ts). */
+function parseJaas(e: Entry, fail: Fail): { module: string; options: ReadonlyMap<string, string> } {
+  try {
+    const entry = parseSaslJaasConfig(e.value);
+    return { module: entry.loginModule, options: entry.options };
+  } catch (err) {
+    // JaasConfigError messages give positions and option names, never values.
+    if (err instanceof JaasConfigError) return fail(e, 'sasl.jaas.config', err.message);
+    throw err;
   }
-  return { module: tokens[0]!.text, options };
-}
-
-interface JaasToken { kind: 'word' | 'quoted' | '=' | ';'; text: string }
-
-function jaasTokens(s: string, bad: (what: string) => never): JaasToken[] {
-  const out: JaasToken[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (c <= ' ') { i++; continue; }
-    if (c === '/' && s[i + 1] === '*') { const end = s.indexOf('*/', i + 2); i = end < 0 ? s.length : end + 2; continue; }
-    if (c === '/') { const end = s.indexOf('\n', i); i = end < 0 ? s.length : end + 1; continue; }
-    if (c === '=' || c === ';') { out.push({ kind: c, text: c }); i++; continue; }
-    if (c === '"' || c === "'") {
-      let text = '';
-      let j = i + 1;
-      for (; j < s.length && s[j] !== c; j++) {
-        if (s[j] === '\\' && j + 1 < s.length) {
-          const n = s[++j]!;
-          text += ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' } as Record<string, string>)[n] ?? n;
-        } else text += s[j];
-      }
-      if (j >= s.length) bad('unterminated quoted value');
-      out.push({ kind: 'quoted', text });
-      i = j + 1;
-      continue;
-    }
-    let j = i;
-    while (j < s.length && s[j]! > ' ' && !'=;"\'/'.includes(s[j]!)) j++;
-    out.push({ kind: 'word', text: s.slice(i, j) });
-    i = j;
-  }
-  return out;
 }
