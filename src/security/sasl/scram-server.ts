@@ -70,7 +70,10 @@ export class ScramServer implements SaslServerMechanism {
 
   private onClientFinal(s: Extract<State, { at: 'final' }>, token: Buffer): Buffer {
     const final = parseClientFinal(token.toString('utf8'));
-    if (final.nonce !== s.nonce) throw new SaslFailure('invalid nonce in the client final message');
+    // RFC 5802: the nonce of server-first, exactly. librdkafka before 2.6.1 sends its own nonce
+    // in front of it once more (librdkafka#4895); Kafka 3.8.1+ tolerates that (endsWith), and so
+    // does Ferry, but only in that exact form.
+    if (final.nonce !== s.nonce && final.nonce !== s.first.nonce + s.nonce) throw new SaslFailure('invalid nonce in the client final message');
     if (!final.channelBinding.equals(Buffer.from(s.first.gs2Header, 'utf8'))) throw new SaslFailure('channel binding does not repeat the gs2 header');
     const a = this.algorithm;
     const message = authMessage(s.first.bare, s.serverFirst, final.withoutProof);

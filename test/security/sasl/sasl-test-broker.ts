@@ -31,6 +31,8 @@ export interface SaslTestBroker {
   scram: MetadataScramCredentialStore;
   /** Every request's api key as it reached a handler. */
   seen: number[];
+  /** The same, as [api key, version]. */
+  versions: Array<[number, number]>;
   sessions: ReturnType<typeof newSession>[];
   close(): Promise<void>;
 }
@@ -56,10 +58,11 @@ export async function startSaslTestBroker(opts: SaslTestBrokerOptions = {}): Pro
   };
   const registry = new HandlerRegistry();
   const seen: number[] = [];
+  const versions: Array<[number, number]> = [];
   let port = 0;
   const add = (key: number, v: { min: number; max: number }, handler: Handler) => {
     const spec = API_TABLE.get(key)!;
-    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), (ctx, req) => { seen.push(key); return handler(ctx, req); });
+    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), (ctx, req) => { seen.push(key); versions.push([key, ctx.header.apiVersion]); return handler(ctx, req); });
   };
   add(ApiKey.ApiVersions, { min: 0, max: 3 }, () => ({
     errorCode: 0, apiKeys: registry.list().map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
@@ -86,7 +89,7 @@ export async function startSaslTestBroker(opts: SaslTestBrokerOptions = {}): Pro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
   return {
-    address: `127.0.0.1:${port}`, port, settings, scram, seen, sessions,
+    address: `127.0.0.1:${port}`, port, settings, scram, seen, versions, sessions,
     async close() {
       for (const c of conns) c.close('test over', {}, 'info');
       await new Promise((resolve) => server.close(resolve));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ScramServer } from '../../../src/security/sasl/scram-server.js';
 import { ScramClient, ScramClientError } from '../../../src/security/sasl/scram-client.js';
 import {
-  credentialFromPassword, fromSaslName, parseClientFirst, saltPasswordSync, credentialFromSaltedPassword, scramAlgorithm, toSaslName,
+  authMessage, clientProof, serverSignature, credentialFromPassword, fromSaslName, parseClientFirst, saltPasswordSync, credentialFromSaltedPassword, scramAlgorithm, toSaslName,
   type ScramAlgorithm, type ScramCredential,
 } from '../../../src/security/sasl/scram.js';
 import { SaslFailure } from '../../../src/security/sasl/sasl-failure.js';
@@ -124,9 +124,23 @@ test('client-final refusals: another nonce, a channel binding that does not repe
     return server;
   };
   await assert.rejects((await start()).evaluate(b('c=biws,r=CLIENTOTHER,p=AAAA')), (e) => generic(e) && /nonce/.test((e as SaslFailure).reason));
+  await assert.rejects((await start()).evaluate(b('c=biws,r=XCLIENTSERVER,p=AAAA')), (e) => generic(e) && /nonce/.test((e as SaslFailure).reason), 'only the exact librdkafka prefix is tolerated');
   await assert.rejects((await start()).evaluate(b(`c=${Buffer.from('y,,').toString('base64')},r=CLIENTSERVER,p=AAAA`)), (e) => generic(e) && /channel binding/.test((e as SaslFailure).reason));
   await assert.rejects((await start()).evaluate(b('c=biws,r=CLIENTSERVER')), generic);
   await assert.rejects((await start()).evaluate(b('c=biws,r=CLIENTSERVER,p=not base64!')), generic);
+});
+
+test('librdkafka < 2.6.1 sends its nonce twice in client-final (librdkafka#4895): accepted, as Kafka 3.8.1+ does', async () => {
+  const cred = await credentialFromPassword(SHA256, 'secret', 4096);
+  const server = new ScramServer(SHA256, async () => cred, () => 'SERVER');
+  const bare = 'n=alice,r=CLIENT';
+  const serverFirst = (await server.evaluate(b(`n,,${bare}`))).toString();
+  const salted = saltPasswordSync(SHA256, 'secret', cred.salt, 4096);
+  const withoutProof = 'c=biws,r=CLIENTCLIENTSERVER';
+  const message = authMessage(bare, serverFirst, withoutProof);
+  const final = await server.evaluate(b(`${withoutProof},p=${clientProof(SHA256, salted, message).toString('base64')}`));
+  assert.equal(final.toString(), `v=${serverSignature(SHA256, cred.serverKey, message).toString('base64')}`);
+  assert.equal(server.authorizationId, 'alice');
 });
 
 test('the client refuses a server nonce that does not extend its own, and too few iterations', async () => {
