@@ -13,6 +13,7 @@ import { runOpsCommand, OPS_COMMANDS_USAGE } from './ops-commands.js';
 import { processIo } from './output.js';
 import { runAcls } from './acls-command.js';
 import { runQuotas } from './quotas-command.js';
+import { runUsers } from './users-command.js';
 
 const USAGE = `usage: ferry <command> [options]
 
@@ -40,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return runAcls(rest, processIo);
     case 'quotas':
       return runQuotas(rest, processIo);
+    case 'users':
+      return runUsers(rest, processIo);
     case 'version':
     case '--version':
       process.stdout.write('ferry 0.1.0\n');
