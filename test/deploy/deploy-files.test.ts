@@ -5,7 +5,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/ops/config.js';
@@ -13,6 +14,8 @@ import { parseHostPort } from '../../src/ops/config-values.js';
 import { requireNodeModule, requireTool } from '../helpers/require-tool.js';
 import { PENDING_KEYS, PENDING_VALUES, envOf, keyOfEnv, splitSettings } from './pending-config.js';
 import { repoRoot } from './terraform-model.js';
+import { loadClientProperties } from '../../src/admin/client-security.js';
+import { credentialsOf, parseSaslJaasConfig, plainUsersOf } from '../../src/security/sasl/jaas.js';
 
 const YAML = () => requireNodeModule<typeof import('yaml')>('yaml');
 const read = (p: string) => readFileSync(join(repoRoot, p), 'utf8');
@@ -310,4 +313,195 @@ describe('docs/deploy-*.md', () => {
       for (const kv of PENDING_VALUES[kind]) assert.ok(section.includes(`\`${kv}\``), `Config keys section lists ${kv}`);
     });
   }
+});
+
+/** gen-security.sh run for real (sh + openssl) into a temp dir; returns the dir. */
+function genSecurity(extraNames?: string): string {
+  requireTool('openssl', 'apt-get install -y openssl');
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-gen-security-'));
+  const res = spawnSync('sh', [join(repoRoot, 'deploy/compose/gen-security.sh'), dir], {
+    encoding: 'utf8', env: { ...process.env, FERRY_UID: String(process.getuid?.() ?? 0), ...(extraNames ? { FERRY_CERT_NAMES: extraNames } : {}) },
+  });
+  assert.equal(res.status, 0, res.stderr);
+  return dir;
+}
+
+describe('deploy/compose/compose.sasl-ssl.yaml + gen-security.sh', () => {
+  const base = () => YAML().parse(read('deploy/compose/compose.yaml'), { merge: true }) as Record<string, any>;
+  const override = () => YAML().parse(read('deploy/compose/compose.sasl-ssl.yaml'), { merge: true }) as Record<string, any>;
+
+  test('gen-security.sh: a CA, a broker certificate for localhost and broker-1..3 that chains to it, users with random passwords; kept when run again', () => {
+    const dir = genSecurity();
+    try {
+      const ca = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
+      const keystore = readFileSync(join(dir, 'broker.keystore.pem'), 'utf8');
+      assert.ok(keystore.indexOf('PRIVATE KEY') < keystore.indexOf('CERTIFICATE'), 'Kafka PEM keystore: key first, then the chain');
+      const cert = new X509Certificate(readFileSync(join(dir, 'broker.crt')));
+      assert.ok(cert.verify(ca.publicKey), 'signed by the CA');
+      for (const host of ['localhost', 'broker-1', 'broker-2', 'broker-3']) assert.equal(cert.checkHost(host), host);
+      assert.equal(cert.checkIP('127.0.0.1'), '127.0.0.1');
+      for (const f of ['ca.key', 'broker.keystore.pem', 'broker.properties', 'sasl.jaas.config']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+      const before = readFileSync(join(dir, 'broker.properties'), 'utf8');
+      const again = spawnSync('sh', [join(repoRoot, 'deploy/compose/gen-security.sh'), dir], { encoding: 'utf8' });
+      assert.equal(again.status, 0);
+      assert.match(again.stderr, /already set up/);
+      assert.equal(readFileSync(join(dir, 'broker.properties'), 'utf8'), before, 'passwords are made once');
+      // The client configs read by Ferry's tools (Kafka names) and by kcat (librdkafka names) say the same.
+      const kafka = loadClientProperties(join(dir, 'client.properties'));
+      const rdkafka = loadClientProperties(join(dir, 'kcat.properties'));
+      assert.equal(kafka.protocol, 'SASL_SSL');
+      assert.deepEqual(kafka, rdkafka);
+      assert.equal(kafka.sasl!.username, 'admin');
+      assert.match(kafka.sasl!.password!, /^[0-9a-f]{32}$/);
+      const jaas = parseSaslJaasConfig(readFileSync(join(dir, 'sasl.jaas.config'), 'utf8'));
+      assert.equal(plainUsersOf(jaas).get('admin'), kafka.sasl!.password);
+      assert.equal(credentialsOf(jaas)!.username, 'ferry-broker');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('each broker gets a SASL_SSL listener beside PLAINTEXT, published on its advertised port; the generated config file loads', () => {
+    const b = base();
+    const o = override();
+    assert.equal(o.services['security-setup'].restart, 'no');
+    assert.match(o.services['security-setup'].entrypoint.join(' '), /gen-security\.sh \/security$/);
+    const dir = genSecurity();
+    try {
+      for (const name of ['broker-1', 'broker-2', 'broker-3']) {
+        const s = o.services[name];
+        assert.equal(s.depends_on['security-setup'].condition, 'service_completed_successfully');
+        assert.ok((s.volumes as string[]).includes('./security:/security:ro'));
+        const env: Record<string, string> = { ...b.services[name].environment, ...s.environment };
+        assert.equal(env.FERRY_CONFIG, '/security/broker.properties');
+        delete env.FERRY_CONFIG;
+        const settings = new Map(Object.entries(env).filter(([k]) => k.startsWith('FERRY_')).map(([k, v]) => [keyOfEnv(k), String(v)]));
+        const split = splitSettings(settings);
+        assert.deepEqual(split.unknownKeys, [...PENDING_KEYS.compose]);
+        const config = loadConfig({ argv: ['--config', join(dir, 'broker.properties')], env: envOf(split.known), cwd: dir });
+        assert.deepEqual(config.warnings, []);
+        const listeners = config.get('listeners') as Array<{ name: string; port: number }>;
+        const advertised = config.get('advertised.listeners') as Array<{ name: string; host: string; port: number }>;
+        const sasl = listeners.find((l) => l.name === 'SASL_SSL')!;
+        const adv = advertised.find((l) => l.name === 'SASL_SSL')!;
+        assert.equal(config.securityProtocolOf('SASL_SSL'), 'SASL_SSL');
+        assert.equal(adv.host, 'localhost');
+        const ports = [...(b.services[name].ports as string[]), ...(s.ports as string[])].map((p) => p.split(':').map(Number));
+        assert.ok(ports.some(([host, container]) => container === sasl.port && host === adv.port), `${name}: SASL_SSL ${sasl.port} published as ${adv.port}`);
+        assert.equal(advertised[0]!.name, 'PLAINTEXT', 'PLAINTEXT stays first: the drill and the brokers among themselves use it');
+        assert.ok(String(config.get('ssl.keystore.location')).endsWith('/broker.keystore.pem'));
+        assert.equal(config.get('super.users'), 'User:ferry-broker;User:admin');
+        const jaas = parseSaslJaasConfig(String(config.forListener('SASL_SSL', 'sasl.jaas.config', 'PLAIN')));
+        assert.deepEqual([...plainUsersOf(jaas).keys()].sort(), ['admin', 'ferry-broker']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.match(read('deploy/compose/.gitignore'), /^security\/$/m, 'generated secrets stay out of git');
+  });
+});
+
+describe('deploy/kubernetes-sasl-ssl (overlay)', () => {
+  const overlayDir = 'deploy/kubernetes-sasl-ssl';
+  const parse = (p: string) => YAML().parse(read(p)) as Record<string, any>;
+  const baseDocs = () => readdirSync(join(repoRoot, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => YAML().parseAllDocuments(read(`deploy/kubernetes/${f}`)).map((d) => d.toJS() as Record<string, any>));
+
+  /** Strategic merge as kustomize does it for these kinds: maps deep-merged, named lists merged by name. */
+  function merge(target: any, patch: any): any {
+    if (Array.isArray(patch)) {
+      if (!Array.isArray(target) || !patch.every((p) => p && typeof p === 'object' && 'name' in p)) return patch;
+      // kustomize puts the patch's entries first, in the patch's order, then the target's others.
+      const merged = patch.map((p) => { const t = target.find((x: any) => x.name === p.name); return t ? merge(t, p) : p; });
+      return [...merged, ...target.filter((t: any) => !patch.some((p) => p.name === t.name))];
+    }
+    if (patch && typeof patch === 'object') {
+      const out = { ...(target ?? {}) };
+      for (const [k, v] of Object.entries(patch)) out[k] = merge(out[k], v);
+      return out;
+    }
+    return patch;
+  }
+
+  function rendered(): Record<string, any>[] {
+    const k = parse(`${overlayDir}/kustomization.yaml`);
+    assert.deepEqual(k.resources, ['../kubernetes']);
+    const files = readdirSync(join(repoRoot, overlayDir)).filter((f) => f !== 'kustomization.yaml').sort();
+    assert.deepEqual(k.patches.map((p: any) => p.path).sort(), files, 'every patch file is listed');
+    let docs = baseDocs().filter((d) => d.kind !== 'Kustomization');
+    for (const p of k.patches) {
+      const patch = parse(`${overlayDir}/${p.path}`);
+      const i = docs.findIndex((d) => d.kind === patch.kind && d.metadata?.name === patch.metadata.name);
+      assert.ok(i >= 0, `${p.path} patches an existing ${patch.kind} ${patch.metadata.name}`);
+      docs = docs.map((d, j) => (j === i ? merge(d, patch) : d));
+    }
+    return docs;
+  }
+
+  test('pods listen and advertise SASL_SSL on 9094 per pod, read the users and TLS files from the Secret ferry-security; the config is valid', () => {
+    const docs = rendered();
+    const sts = docs.find((d) => d.kind === 'StatefulSet')!;
+    const pod = sts.spec.template.spec;
+    const c = pod.containers[0];
+    const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'ferry-config')!;
+    const env: Record<string, string> = { ...cm.data };
+    const podVars: Record<string, string> = { POD_NAME: 'ferry-1', POD_NAMESPACE: 'ferry' };
+    const secretKeys = new Set<string>();
+    // $(VAR) in a value only sees entries above it.
+    c.env.forEach((e: any, i: number) => {
+      for (const m of String(e.value ?? '').matchAll(/\$\((\w+)\)/g)) {
+        assert.ok(c.env.slice(0, i).some((x: any) => x.name === m[1]), `${e.name} uses $(${m[1]}) before it is defined`);
+      }
+    });
+    for (const e of c.env) {
+      if (e.value !== undefined) env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_, v: string) => podVars[v] ?? `$(${v})`);
+      else if (e.valueFrom?.secretKeyRef) {
+        assert.equal(e.valueFrom.secretKeyRef.name, 'ferry-security');
+        secretKeys.add(e.valueFrom.secretKeyRef.key);
+        env[e.name] = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="ferry-broker" password="x" user_ferry-broker="x";';
+      } else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.labels['apps.kubernetes.io/pod-index']") env[e.name] = '1';
+      else if (e.valueFrom?.fieldRef) env[e.name] = podVars[e.name] ?? 'x';
+    }
+    const config = checkFerryEnv(env, 'kubernetes', 'kubernetes sasl-ssl overlay env');
+    const adv = (config.get('advertised.listeners') as Array<{ name: string; host: string; port: number }>).find((l) => l.name === 'SASL_SSL')!;
+    assert.equal(adv.host, 'ferry-1.ferry-headless.ferry.svc.cluster.local');
+    assert.equal(adv.port, 9094);
+    assert.equal(config.get('inter.broker.listener.name'), 'SASL_SSL');
+    assert.equal(config.get('super.users'), 'User:ferry-broker;User:admin');
+    const ports = new Map<string, number>(c.ports.map((p: any) => [p.name, p.containerPort]));
+    assert.equal(ports.get('sasl-ssl'), (config.get('listeners') as Array<{ name: string; port: number }>).find((l) => l.name === 'SASL_SSL')!.port);
+    assert.equal(ports.get('kafka'), 9092, 'the base ports are kept');
+    // The TLS files: where the config points, from the Secret, read-only.
+    const mount = c.volumeMounts.find((m: any) => m.name === 'security');
+    assert.equal(mount.readOnly, true);
+    const vol = pod.volumes.find((v: any) => v.name === 'security');
+    assert.equal(vol.secret.secretName, 'ferry-security');
+    for (const key of ['ssl.keystore.location', 'ssl.truststore.location']) {
+      const path = String(config.get(key));
+      assert.ok(path.startsWith(`${mount.mountPath}/`), key);
+      const item = vol.secret.items.find((i: any) => `${mount.mountPath}/${i.path}` === path);
+      assert.ok(item, `${key} comes from the Secret`);
+      secretKeys.add(item.key);
+    }
+    assert.ok(c.volumeMounts.some((m: any) => m.mountPath === '/var/lib/ferry'), 'the WAL mount is kept');
+    assert.ok(c.env.some((e: any) => e.name === 'FERRY_NODE_ID'), 'the base env is kept');
+    // The Secret's keys are the ones the overlay's kubectl create secret command makes.
+    const made = [...read(`${overlayDir}/kustomization.yaml`).matchAll(/--from-file=([\w.]+)=/g)].map((m) => m[1]!).sort();
+    assert.deepEqual(made, [...secretKeys].sort());
+    for (const svc of docs.filter((d) => d.kind === 'Service' && d.metadata.name !== 'ferry-metrics')) {
+      assert.ok(svc.spec.ports.some((p: any) => p.port === 9094 && p.targetPort === 'sasl-ssl'), `${svc.metadata.name} exposes 9094`);
+      assert.ok(svc.spec.ports.some((p: any) => p.port === 9092), `${svc.metadata.name} keeps 9092`);
+    }
+  });
+
+  test('the certificate gen-security.sh makes with FERRY_CERT_NAMES covers every pod and the bootstrap Service', () => {
+    const dir = genSecurity('*.ferry-headless.ferry.svc.cluster.local,ferry.ferry.svc.cluster.local');
+    try {
+      const cert = new X509Certificate(readFileSync(join(dir, 'broker.crt')));
+      for (const host of ['ferry-0.ferry-headless.ferry.svc.cluster.local', 'ferry-2.ferry-headless.ferry.svc.cluster.local', 'ferry.ferry.svc.cluster.local']) assert.ok(cert.checkHost(host), host);
+      assert.equal(cert.checkHost('evil.example.com'), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
