@@ -2,10 +2,12 @@
  * A small broker on a real socket for the SASL tests: the server's own Connection (which gates
  * requests on the session's SASL state and serves raw v0 tokens) with ApiVersions, a Metadata
  * naming only itself (enough for clients to connect and list the cluster), the SASL handlers and
- * the SCRAM credential APIs, over a real local metadata store. Listener "SASL_PLAINTEXT".
+ * the SCRAM credential APIs, over a real local metadata store. Listener "SASL_PLAINTEXT" (also
+ * when it speaks SASL_SSL); with `tls` it serves TLS, and a client certificate names the principal.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -41,6 +43,8 @@ export interface SaslTestBrokerOptions {
   settings?: Partial<SaslServerSettings>;
   authorizer?: Authorizer;
   protocol?: SecurityProtocol;
+  /** Serve TLS (for SSL / SASL_SSL): PEM key and certificate; with `ca`, client certificates are required. */
+  tls?: { key: string; cert: string; ca?: string };
 }
 
 export async function startSaslTestBroker(opts: SaslTestBrokerOptions = {}): Promise<SaslTestBroker> {
@@ -79,13 +83,19 @@ export async function startSaslTestBroker(opts: SaslTestBrokerOptions = {}): Pro
   const sessions: SaslTestBroker['sessions'] = [];
   const protocol = opts.protocol ?? 'SASL_PLAINTEXT';
   const log = pino({ level: process.env.FERRY_TEST_BROKER_LOG ?? 'silent' });
-  const server: Server = createServer((s) => {
-    const session = newSession(protocol === 'PLAINTEXT' ? 'PLAINTEXT' : 'SASL_PLAINTEXT', protocol, s.remoteAddress ?? '');
+  const onSocket = (s: Socket) => {
+    const session = newSession(protocol === 'PLAINTEXT' || protocol === 'SSL' ? protocol : 'SASL_PLAINTEXT', protocol, s.remoteAddress ?? '');
+    const peer = (s as TLSSocket).getPeerCertificate?.();
+    if (peer?.subject) session.principal = { type: 'User', name: `CN=${peer.subject.CN}` };
     sessions.push(session);
     conns.push(new Connection(s, conns.length + 1, registry, {
       frameBytesMax: 1 << 20, inFlightMax: 100, sendQueueMaxBytes: -1, requestReceiveTimeoutMs: -1, idleTimeoutMs: -1,
     }, log, () => {}, shared, session));
-  });
+  };
+  const t = opts.tls;
+  const server: Server = t
+    ? createTlsServer({ key: t.key, cert: t.cert, ca: t.ca, requestCert: t.ca !== undefined, rejectUnauthorized: t.ca !== undefined }, onSocket)
+    : createServer(onSocket);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
   return {
