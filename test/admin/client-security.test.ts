@@ -11,6 +11,7 @@ import { UsageError } from '../../src/admin/errors.js';
 import { kafkajsSecurity } from '../../src/drill/kafkajs-security.js';
 import { testPki } from '../helpers/certs.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
+import { freePort } from '../helpers/ports.js';
 import { ferry } from '../cli/run-cli.js';
 import { Args } from '../../src/cli/args.js';
 import { COMMON_OPTIONS, connectAdmin, runReporting } from '../../src/cli/admin-common.js';
@@ -259,5 +260,59 @@ describe('--command-config plumbing against a plaintext broker', { timeout: 60_0
     const inv = parseDrillArgs(['-b', broker.bootstrap, '--scenario', 'kill-broker', '--kill-cmd', 'true', '--command-config', good]);
     assert.notEqual(inv, 'help');
     assert.deepEqual((inv as Exclude<typeof inv, 'help'>).options.security, { protocol: 'PLAINTEXT' });
+  });
+});
+
+describe('--command-config over TLS against a broker with an mTLS listener', { timeout: 60_000 }, () => {
+  const pki = testPki();
+  let sslPort = 0;
+  let broker: BrokerProcess;
+  before(async () => {
+    const plainPort = await freePort();
+    sslPort = await freePort();
+    broker = new BrokerProcess({
+      port: plainPort,
+      config: {
+        listeners: `PLAINTEXT://127.0.0.1:${plainPort},SSL://127.0.0.1:${sslPort}`,
+        'ssl.keystore.location': pki.server.keystorePath,
+        'ssl.truststore.location': pki.ca.certPath,
+        'listener.name.ssl.ssl.client.auth': 'required',
+      },
+    });
+    await broker.start();
+  });
+  after(() => broker.dispose());
+
+  test('ferry perf with a client keystore (Kafka names) and with librdkafka names works; without a client certificate or with the wrong CA it fails', async () => {
+    const kafkaNames = file('mtls.properties', `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${pki.ca.certPath}\nssl.keystore.type=PEM\nssl.keystore.location=${pki.client.keystorePath}\n`);
+    const rdNames = file('mtls-rd.properties', `security.protocol=ssl\nssl.ca.location=${pki.ca.certPath}\nssl.certificate.location=${pki.client.certPath}\nssl.key.location=${pki.client.keyPath}\n`);
+    const bootstrap = `127.0.0.1:${sslPort}`;
+    const p = await ferry('perf', 'produce', '--topic', 'cc-tls', '--partitions', '1', '--num-records', '100', '--record-size', '100', '--progress-interval-ms', '0', '--json', '-b', bootstrap, '--command-config', kafkaNames);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).settings.securityProtocol, 'SSL');
+    const c = await ferry('perf', 'consume', '--topic', 'cc-tls', '--num-records', '100', '--progress-interval-ms', '0', '--json', '-b', bootstrap, '--command-config', rdNames);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(JSON.parse(c.stdout).records, 100);
+    const noCert = file('nocert.properties', `security.protocol=SSL\nssl.truststore.location=${pki.ca.certPath}\n`);
+    const n = await ferry('perf', 'produce', '--topic', 'cc-tls', '--num-records', '10', '-b', bootstrap, '--command-config', noCert, '--timeout-ms', '5000');
+    assert.equal(n.code, 1, 'the broker refuses a client without a certificate');
+    const wrongCa = file('wrongca.properties', `security.protocol=SSL\nssl.truststore.location=${pki.otherCa.certPath}\nssl.keystore.location=${pki.client.keystorePath}\n`);
+    const w = await ferry('perf', 'produce', '--topic', 'cc-tls', '--num-records', '10', '-b', bootstrap, '--command-config', wrongCa, '--timeout-ms', '5000');
+    assert.equal(w.code, 1);
+    assert.match(w.stderr, /certificate|verify|issuer/i);
+  });
+
+  test('the drill workload\'s kafkajs options (kafkajsSecurity) connect a real kafkajs producer over mutual TLS', async () => {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const security = parseClientProperties(`security.protocol=SSL\nssl.truststore.location=${pki.ca.certPath}\nssl.keystore.location=${pki.client.keystorePath}\n`, 'kafkajs.properties');
+    const kafka = new Kafka({ clientId: 'cc-kafkajs', brokers: [`127.0.0.1:${sslPort}`], logLevel: logLevel.NOTHING, ...kafkajsSecurity(security) });
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    try {
+      const md = await producer.send({ topic: 'cc-kafkajs', messages: [{ value: 'over mTLS' }] });
+      assert.equal(md[0]!.errorCode, 0);
+    } finally {
+      await producer.disconnect();
+    }
   });
 });
