@@ -6,7 +6,8 @@
  *  - Signed JWTs against a JWKS, keys made with node:crypto (RSA, RSA-PSS, P-256, P-384): a JWKS
  *    file, a file:// URL and an https endpoint (a self-signed certificate from openssl); expired,
  *    not yet valid, wrong issuer, wrong or unexpected audience, bad signature, unknown kid (a
- *    rotated key is fetched, at most once per 10 s), alg none and HS256 refused.
+ *    rotated key is fetched, at most once per 10 s; the set is read again every refresh.ms),
+ *    alg none and HS256 refused.
  *  - The OAUTHBEARER mechanism: RFC 7628 initial response, the JSON error challenge and the
  *    client's \x01 reply, an authzid that is not the token's principal.
  */
@@ -179,6 +180,17 @@ test('JWKS rotation: a token with an unknown kid makes the set be read again, at
   await assert.rejects(v.validate(signJwt(KEYS.ps, good)), /no key in the JWKS for kid ps-1/, 'within 10 s of the last refresh');
   now += 6_000;
   assert.ok(await v.validate(signJwt(KEYS.ps, good)), '10 s later it refreshes again');
+});
+
+test('JWKS refresh every sasl.oauthbearer.jwks.endpoint.refresh.ms: a key removed from the set stops being accepted', async (t) => {
+  const j = jwksDir(t, [KEYS.rs, KEYS.es]);
+  const v = validatorFor(t, j.file, { jwksRefreshMs: 1000 });
+  assert.ok(await v.validate(signJwt(KEYS.rs, good)));
+  j.write([KEYS.es]);
+  assert.ok(await v.validate(signJwt(KEYS.rs, good)), 'still cached');
+  await new Promise((r) => setTimeout(r, 1300));
+  await assert.rejects(v.validate(signJwt(KEYS.rs, good)), /no key in the JWKS for kid rs-1/);
+  assert.ok(await v.validate(signJwt(KEYS.es, good)));
 });
 
 test('JWKS over https (sasl.oauthbearer.jwks.endpoint.url), with a CA to trust; an unreachable endpoint refuses tokens', async (t) => {
