@@ -15,6 +15,11 @@ import { ALLOW_ALL, type Authorizer } from '../security/types.js';
 import { openAcls, type OpenedAcls } from '../security/acl/open-acls.js';
 import { registerAclApis } from '../broker/acl-apis.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
+import { MetadataScramCredentialStore } from '../security/sasl/scram-credential-store.js';
+import { buildSaslServerSettings } from '../security/sasl/listener-settings.js';
+import type { SaslServerSettings } from '../security/sasl/authenticator.js';
+import { registerSaslApis } from '../broker/sasl-apis.js';
+import { registerScramApis } from '../broker/scram-apis.js';
 import { TlsContextProvider, type TlsListenerSettings, type SslClientAuth } from '../security/tls/tls-context.js';
 
 export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
@@ -53,8 +58,11 @@ export function tlsSettingsOf(config: BrokerConfig, listenerName: string): TlsLi
 export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], log: Logger, metrics: BrokerMetrics): Promise<BrokerSecurity> {
   const tls = new Map<string, TlsContextProvider>();
   let acls: OpenedAcls | null = null;
+  const sasl = new Map<string, SaslServerSettings>();
+  const scram = new MetadataScramCredentialStore(meta.store, meta.keys.root);
   const closeAll = () => {
     for (const p of tls.values()) p.close();
+    for (const s of sasl.values()) s.oauth.close();
     acls?.close();
   };
   try {
@@ -67,7 +75,7 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
       });
     }
     for (const l of listeners) if (isTls(l)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
-    for (const l of listeners) if (isSasl(l)) throw new Error(`listener ${l.name}: ${l.protocol} is not wired yet`);
+    for (const l of listeners) if (isSasl(l)) sasl.set(l.name, saslSettingsOf(config, l, scram, log, metrics));
   } catch (err) {
     closeAll();
     throw err;
@@ -78,8 +86,41 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
     tlsFor: (l) => tls.get(l.name),
     admitFor: () => undefined,
     registerApis: (b, add) => {
+      registerSaslApis(add, (name) => sasl.get(name) ?? null);
+      registerScramApis(b, add, scram);
       registerAclApis(b, add, acls?.acls ?? null);
     },
     close: async () => closeAll(),
   };
+}
+
+/** A SASL listener's mechanisms, JAAS users, OAUTHBEARER validation and session lifetime. */
+function saslSettingsOf(config: BrokerConfig, l: PlannedListener, scram: MetadataScramCredentialStore, log: Logger, metrics: BrokerMetrics): SaslServerSettings {
+  const get = (key: string) => config.forListener(l.name, key);
+  const saslLog = log.child({ component: 'sasl', listener: l.name });
+  const enabledMechanisms = get('sasl.enabled.mechanisms') as string[];
+  if (enabledMechanisms.includes('OAUTHBEARER') && get('sasl.oauthbearer.jwks.endpoint.url') === null) {
+    saslLog.warn('OAUTHBEARER accepts unsecured tokens on this listener (no sasl.oauthbearer.jwks.endpoint.url): anyone can claim any principal; for tests only');
+  }
+  return buildSaslServerSettings({
+    listenerName: l.name,
+    enabledMechanisms,
+    jaasConfig: (mechanism) => config.forListener(l.name, 'sasl.jaas.config', mechanism) as string | null,
+    oauth: {
+      jwksUrl: get('sasl.oauthbearer.jwks.endpoint.url') as string | null,
+      expectedAudience: get('sasl.oauthbearer.expected.audience') as string[],
+      expectedIssuer: get('sasl.oauthbearer.expected.issuer') as string | null,
+      subClaimName: get('sasl.oauthbearer.sub.claim.name') as string,
+      scopeClaimName: get('sasl.oauthbearer.scope.claim.name') as string,
+      clockSkewSeconds: get('sasl.oauthbearer.clock.skew.seconds') as number,
+      jwksRefreshMs: get('sasl.oauthbearer.jwks.endpoint.refresh.ms') as number,
+    },
+    reauthMs: get('connections.max.reauth.ms') as number,
+  }, {
+    scram, now: () => Date.now(), warn: (m) => saslLog.warn(m),
+    events: {
+      authenticated: (mechanism) => metrics.authenticated(l.name, mechanism, true),
+      failed: (mechanism) => metrics.authenticated(l.name, mechanism, false),
+    },
+  });
 }

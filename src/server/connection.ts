@@ -38,6 +38,9 @@ const API_VERSIONS_KEY = 18;
 const SASL_HANDSHAKE_KEY = 17;
 const SASL_AUTHENTICATE_KEY = 36;
 
+/** Kafka's sasl.server.max.receive.size default: the largest frame before authentication. */
+const SASL_RECEIVE_BYTES_MAX = 512 * 1024;
+
 /** What a client may send before it has authenticated on a SASL listener. */
 const BEFORE_AUTHENTICATION = new Set([API_VERSIONS_KEY, SASL_HANDSHAKE_KEY, SASL_AUTHENTICATE_KEY]);
 
@@ -208,6 +211,15 @@ export class Connection {
     } catch (err) {
       this.close('bad frame', { err: (err as Error).message });
       return;
+    }
+    // Before authentication a request may be small only (Kafka's sasl.server.max.receive.size), so
+    // unauthenticated clients cannot make the broker hold socket.request.max.bytes each.
+    if (this.session.sasl !== 'none' && this.session.sasl !== 'authenticated') {
+      const declared = Math.max(this.decoder.incompleteFrameBytes, ...frames.map((f) => f.length));
+      if (declared > SASL_RECEIVE_BYTES_MAX) {
+        this.close('request before SASL authentication larger than 512 KiB', { declaredBytes: declared });
+        return;
+      }
     }
     // A frame completed: an incomplete one now is a new request, with its own receive time.
     if (frames.length > 0) this.receivingSinceMs = null;

@@ -182,3 +182,13 @@ test('a client over its quota gets throttle_time_ms and its next request waits t
   assert.ok(lg[0]!.requestBytes > 0 && lg[0]!.responseBytes > 0);
   assert.equal(lg[0]!.user, 'ANONYMOUS');
 });
+
+test('before authentication a frame over 512 KiB closes the connection before it is buffered', async (t) => {
+  const s = await serve(t);
+  const c = await RawKafkaConnection.connect(s.address('SASL'));
+  t.after(() => c.close());
+  const head = Buffer.alloc(4);
+  head.writeInt32BE(10 * 1024 * 1024);
+  await c.writeRaw(head);
+  assert.ok(await c.waitClosed(2_000), 'a 10 MiB declared frame is refused at once');
+});

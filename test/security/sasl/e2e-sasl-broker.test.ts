@@ -177,7 +177,7 @@ describe('SASL on a broker process: re-authentication and JWKS-signed tokens', {
       await assert.rejects(KafkaConnection.connect(sb.address('SASL_SSL'), sec(token)), (e: unknown) => e instanceof AdminError && e.errorName === 'SASL_AUTHENTICATION_FAILED' && e.message.includes('invalid_token'));
     }
     const { Kafka, logLevel } = requireNodeModule<typeof KafkaJs>('kafkajs');
-    const admin = new Kafka({ brokers: [sb.address('SASL_SSL')], ssl: { ca: [sb.pki.ca.certPem] }, sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: jwt(rsa.privateKey, claims()) }) }, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: [sb.address('SASL_SSL')], ssl: { ca: [sb.pki.ca.certPem] }, sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: jwt(rsa.privateKey, claims()) }) }, logLevel: logLevel.NOTHING, reauthenticationThreshold: 500 } as any).admin();
     await admin.connect();
     assert.ok((await admin.describeCluster()).brokers.length > 0);
     await admin.disconnect();
