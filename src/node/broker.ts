@@ -27,7 +27,7 @@ import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer, type ServerStats } from '../server/server.js';
 import { parseConnectionOverrides } from '../server/limits.js';
 import { registerApis } from '../broker/register-apis.js';
-import type { BrokerContext } from '../broker/context.js';
+import { endpointFor, type BrokerContext } from '../broker/context.js';
 import { TopicService } from '../topics/topic-service.js';
 import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
 import { ClusterMode } from './cluster-mode.js';
@@ -40,7 +40,8 @@ import { createVolumeProvider } from '../failover/create-volume-provider.js';
 import { LocalVolumeProvider, createLocalVolume } from '../failover/local-volume-provider.js';
 import { FERRY_TAGS, VolumeNotFoundError, type VolumeProvider } from '../failover/volume-provider.js';
 import { acquireOwnVolume, type OwnVolume } from '../failover/volume-acquire.js';
-import { planListeners } from './listener-plan.js';
+import { planListeners, interBrokerListener } from './listener-plan.js';
+import { interBrokerClientSecurity } from './inter-broker-security.js';
 import { openSecurity, type BrokerSecurity } from './security-wiring.js';
 
 export interface BrokerSettings {
@@ -220,10 +221,14 @@ export class Broker {
       };
       const c = settings.config;
       const txnLog = log.child({ component: 'transactions' });
+      // Other brokers are reached on inter.broker.listener.name, with its security settings.
+      const interBroker = interBrokerListener(listeners, c.interBrokerListenerName);
       const channels = new BrokerChannels((id) => {
         const e = context.leadership.broker(id);
-        return e ? `${e.host}:${e.port}` : null;
-      }, txnLog);
+        if (!e) return null;
+        const at = endpointFor(e, interBroker.name);
+        return `${at.host}:${at.port}`;
+      }, txnLog, 10_000, interBrokerClientSecurity(c, interBroker));
       const transactions = new TransactionCoordinator({
         store: meta.store, clusterName: settings.clusterName, producerIds: meta.producerIds,
         markers: new BrokerMarkerWriter(context, channels),

@@ -8,6 +8,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import type { WriteTxnMarkersResponse } from '../protocol/messages/write-txn-markers.js';
 import { KafkaConnection } from '../admin/kafka-connection.js';
+import { PLAINTEXT_CLIENT, type ClientSecurity } from '../admin/client-security.js';
 import type { BrokerContext } from '../broker/context.js';
 import { completeGroups, groupMarkerTopic, writeMarker } from '../broker/txn-apis.js';
 import type { MarkerRequest, MarkerResult, MarkerWriter, TxnTopicPartition } from '../txn/types.js';
@@ -19,14 +20,20 @@ const DONE = new Set<number>([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITI
 export class BrokerChannels {
   private readonly open = new Map<number, Promise<KafkaConnection>>();
 
-  constructor(private readonly addressOf: (nodeId: number) => string | null, private readonly log: Logger, private readonly requestTimeoutMs = 10_000) {}
+  constructor(
+    private readonly addressOf: (nodeId: number) => string | null,
+    private readonly log: Logger,
+    private readonly requestTimeoutMs = 10_000,
+    /** How to connect on inter.broker.listener.name (TLS, SASL). */
+    private readonly security: ClientSecurity = PLAINTEXT_CLIENT,
+  ) {}
 
   async request<T>(nodeId: number, apiKey: number, version: number, body: object): Promise<T> {
     let conn = this.open.get(nodeId);
     if (!conn) {
       const address = this.addressOf(nodeId);
       if (!address) throw new Error(`broker ${nodeId} is not alive`);
-      conn = KafkaConnection.connect(address, { clientId: 'ferry-broker', requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: 5000 });
+      conn = KafkaConnection.connect(address, { clientId: 'ferry-broker', requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: 5000, security: this.security });
       this.open.set(nodeId, conn);
     }
     try {
