@@ -263,23 +263,61 @@ describe('--command-config plumbing against a plaintext broker', { timeout: 60_0
   });
 });
 
-describe('--command-config over TLS against a broker with an mTLS listener', { timeout: 60_000 }, () => {
+describe('--command-config against a broker with mTLS, SASL_SSL (PLAIN) and SASL_PLAINTEXT (OAUTHBEARER) listeners', { timeout: 60_000 }, () => {
   const pki = testPki();
   let sslPort = 0;
+  let saslSslPort = 0;
+  let saslPort = 0;
   let broker: BrokerProcess;
   before(async () => {
     const plainPort = await freePort();
     sslPort = await freePort();
+    saslSslPort = await freePort();
+    saslPort = await freePort();
     broker = new BrokerProcess({
       port: plainPort,
       config: {
-        listeners: `PLAINTEXT://127.0.0.1:${plainPort},SSL://127.0.0.1:${sslPort}`,
+        listeners: `PLAINTEXT://127.0.0.1:${plainPort},SSL://127.0.0.1:${sslPort},SASL_SSL://127.0.0.1:${saslSslPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
         'ssl.keystore.location': pki.server.keystorePath,
         'ssl.truststore.location': pki.ca.certPath,
         'listener.name.ssl.ssl.client.auth': 'required',
+        'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'PLAIN',
+        'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="${SECRET}";`,
+        'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'OAUTHBEARER',
+        'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
       },
     });
     await broker.start();
+  });
+
+  test('SASL_SSL PLAIN and SASL_PLAINTEXT unsecured OAUTHBEARER through ferry perf; a wrong password fails without being printed', async () => {
+    const plain = file('sasl-ssl.properties', `security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="${SECRET}";\nssl.truststore.location=${pki.ca.certPath}\n`);
+    const p = await ferry('perf', 'produce', '--topic', 'cc-sasl', '--partitions', '1', '--num-records', '50', '--record-size', '100', '--progress-interval-ms', '0', '--json', '-b', `127.0.0.1:${saslSslPort}`, '--command-config', plain);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).settings.saslMechanism, 'PLAIN');
+    const oauth = file('oauth.properties', 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\nsasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="svc";\n');
+    const c = await ferry('perf', 'consume', '--topic', 'cc-sasl', '--num-records', '50', '--progress-interval-ms', '0', '--json', '-b', `127.0.0.1:${saslPort}`, '--command-config', oauth);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(JSON.parse(c.stdout).records, 50);
+    const wrong = file('wrong.properties', `security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password=not-${SECRET}\nssl.ca.location=${pki.ca.certPath}\n`);
+    const w = await ferry('perf', 'produce', '--topic', 'cc-sasl', '--num-records', '10', '-b', `127.0.0.1:${saslSslPort}`, '--command-config', wrong, '--timeout-ms', '5000');
+    assert.equal(w.code, 1);
+    assert.match(w.stderr, /SASL_AUTHENTICATION_FAILED/);
+    assert.ok(!w.stderr.includes(SECRET));
+  });
+
+  test('the drill workload\'s kafkajs options over SASL_SSL PLAIN', async () => {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const security = parseClientProperties(`security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password=${SECRET}\nssl.ca.location=${pki.ca.certPath}\n`, 'kafkajs-sasl.properties');
+    const kafka = new Kafka({ clientId: 'cc-kafkajs-sasl', brokers: [`127.0.0.1:${saslSslPort}`], logLevel: logLevel.NOTHING, ...kafkajsSecurity(security) });
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    try {
+      const md = await producer.send({ topic: 'cc-kafkajs-sasl', messages: [{ value: 'over SASL_SSL' }] });
+      assert.equal(md[0]!.errorCode, 0);
+    } finally {
+      await producer.disconnect();
+    }
   });
   after(() => broker.dispose());
 
