@@ -6,7 +6,7 @@
 import { UsageError } from '../admin/errors.js';
 import { MetricsSnapshot } from '../admin/prom-text.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { formatBytes, renderTable, toJson } from '../common/text-format.js';
 
@@ -24,6 +24,7 @@ options:
   --metrics URL      a broker's metrics endpoint (http://host:port, repeatable): adds WAL use
                      and upload lag per broker
   --bootstrap-server host:port[,host:port]  (default localhost:9092)
+  ${COMMAND_CONFIG_USAGE}
   --json             machine-readable output
 `;
 
@@ -101,7 +102,7 @@ export async function runCluster(argv: string[], io: Io): Promise<number> {
     if (action === 'move' || action === 'drain' || action === 'undrain') return runLeadershipAction(action, args, io);
     if (action !== 'describe') throw new UsageError(`unknown action '${action}'`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
-    const admin = await connectAdmin(args.str('bootstrap-server'), args.num('timeout-ms'));
+    const admin = await connectAdmin(args, io);
     try {
       const cluster = await admin.describeCluster();
       const md = await admin.metadata(null);

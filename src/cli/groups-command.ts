@@ -8,7 +8,7 @@ import { EARLIEST, LATEST, type AdminClient, type PartitionInfo } from '../admin
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -25,6 +25,7 @@ actions:
 
 common options:
   --bootstrap-server host:port[,host:port]  (default localhost:9092)
+  ${COMMAND_CONFIG_USAGE}
   --json                                     machine-readable output
   --timeout-ms N                             per-request timeout (default 30000)
 `;
@@ -56,7 +57,7 @@ export async function runGroups(argv: string[], io: Io): Promise<number> {
     const json = args.bool('json');
     const reset = action === 'reset-offsets' ? resetSpec(args) : null;
     if (action !== 'list') needGroup();
-    const admin = await connectAdmin(args.str('bootstrap-server'), args.num('timeout-ms'));
+    const admin = await connectAdmin(args, io);
     try {
       switch (action) {
         case 'list': {

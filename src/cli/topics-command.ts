@@ -5,7 +5,7 @@
 import { ConfigResource, type AdminClient } from '../admin/admin-client.js';
 import { AdminError, UsageError } from '../admin/errors.js';
 import { Args, parseKeyValues, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -21,6 +21,7 @@ actions:
 
 common options:
   --bootstrap-server host:port[,host:port]  (default localhost:9092)
+  ${COMMAND_CONFIG_USAGE}
   --json                                     machine-readable output
   --timeout-ms N                             per-request timeout (default 30000)
 `;
@@ -49,7 +50,7 @@ export async function runTopics(argv: string[], io: Io): Promise<number> {
     // Check arguments before connecting.
     if (action === 'add-partitions' && args.num('partitions') === undefined) throw new UsageError('--partitions (the new total) is required');
     if (action === 'alter-config' && args.list('add-config').length + args.list('delete-config').length === 0) throw new UsageError('give --add-config k=v and/or --delete-config k');
-    const admin = await connectAdmin(args.str('bootstrap-server'), args.num('timeout-ms'));
+    const admin = await connectAdmin(args, io);
     try {
       switch (action) {
         case 'list': return await list(admin, args, io, json);

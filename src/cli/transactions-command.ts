@@ -14,7 +14,7 @@ import { IsolationLevel, LATEST, type AdminClient, type PartitionInfo, type Prod
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -41,6 +41,7 @@ actions:
 
 common options:
   --bootstrap-server host:port[,host:port]  (default localhost:9092)
+  ${COMMAND_CONFIG_USAGE}
   --json                                     machine-readable output
   --timeout-ms N                             per-request timeout (default 30000)
 `;
@@ -73,7 +74,7 @@ export async function runTransactions(argv: string[], io: Io): Promise<number> {
     const json = args.bool('json');
     // Validate everything before connecting.
     const run = plan(action, args);
-    const admin = await connectAdmin(args.str('bootstrap-server'), args.num('timeout-ms'));
+    const admin = await connectAdmin(args, io);
     try {
       return await run(admin, io, json);
     } finally {

@@ -55,6 +55,34 @@ def run_ck(a, conf):
             'offsets': sorted(got.values())[:3], 'error': '; '.join(dict.fromkeys(errors))}
 
 
+def run_ck_txn(a, conf):
+    from confluent_kafka import Consumer, Producer
+    errors = []
+    p = Producer({'bootstrap.servers': a.bootstrap, 'transactional.id': a.transactional_id,
+                  'error_cb': lambda e: errors.append(str(e)), **conf})
+    try:
+        p.init_transactions(20)
+        p.begin_transaction()
+        for i in range(a.count):
+            p.produce(a.topic, key=b'tx%d' % i, value=value(i), partition=i % 3)
+        p.commit_transaction(30)
+    except Exception as e:  # noqa: BLE001 - the test reads the error text
+        return {'ok': False, 'error': '%s; %s' % (e, '; '.join(dict.fromkeys(errors)))}
+    c = Consumer({'bootstrap.servers': a.bootstrap, 'group.id': a.topic + '-txn-g', 'auto.offset.reset': 'earliest',
+                  'enable.auto.commit': False, 'isolation.level': 'read_committed', **conf})
+    c.subscribe([a.topic])
+    got = set()
+    deadline = time.time() + 30
+    while len(got) < a.count and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        if m.key().startswith(b'tx'):
+            got.add(m.key())
+    c.close()
+    return {'ok': len(got) == a.count, 'committedRead': len(got), 'error': '; '.join(dict.fromkeys(errors))}
+
+
 def run_kp(a, conf):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.errors import KafkaError
@@ -89,9 +117,16 @@ def main():
     ap.add_argument('--topic', required=True)
     ap.add_argument('--count', type=int, default=50)
     ap.add_argument('--config', default='{}')
+    ap.add_argument('--transactional-id', default=None)
     a = ap.parse_args()
     conf = json.loads(a.config)
-    out = run_ck(a, conf) if a.client == 'ck' else run_kp(a, conf)
+    try:
+        if a.transactional_id:
+            out = run_ck_txn(a, conf)
+        else:
+            out = run_ck(a, conf) if a.client == 'ck' else run_kp(a, conf)
+    except Exception as e:  # noqa: BLE001 - a fatal client error (e.g. authorization) is the result
+        out = {'ok': False, 'error': '%s: %s' % (type(e).__name__, e)}
     print(json.dumps(out))
     sys.stdout.flush()
 
