@@ -20,6 +20,9 @@ import { buildSaslServerSettings } from '../security/sasl/listener-settings.js';
 import type { SaslServerSettings } from '../security/sasl/authenticator.js';
 import { registerSaslApis } from '../broker/sasl-apis.js';
 import { registerScramApis } from '../broker/scram-apis.js';
+import { openClientQuotas, type ClientQuotas, type ConnectionRateLimiter } from '../security/quota/index.js';
+import { registerQuotaApis } from '../broker/quota-apis.js';
+import { interBrokerListener } from './listener-plan.js';
 import { TlsContextProvider, type TlsListenerSettings, type SslClientAuth } from '../security/tls/tls-context.js';
 
 export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
@@ -60,7 +63,10 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
   let acls: OpenedAcls | null = null;
   const sasl = new Map<string, SaslServerSettings>();
   const scram = new MetadataScramCredentialStore(meta.store, meta.keys.root);
+  let quotas: ClientQuotas | null = null;
+  let admission: ConnectionRateLimiter | null = null;
   const closeAll = () => {
+    quotas?.close();
     for (const p of tls.values()) p.close();
     for (const s of sasl.values()) s.oauth.close();
     acls?.close();
@@ -75,6 +81,19 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
       });
     }
     for (const l of listeners) if (isTls(l)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
+    // Client quotas are always followed (they are set at run time with AlterClientQuotas).
+    quotas = await openClientQuotas({
+      store: meta.store, root: meta.keys.root, windowNum: config.quotaWindowNum, windowSizeSeconds: config.quotaWindowSizeSeconds,
+      log: log.child({ component: 'quotas' }),
+      events: {
+        throttled: (type, ms) => metrics.throttled(type, ms),
+      },
+    });
+    admission = quotas.connections({
+      brokerMaxRate: config.maxConnectionCreationRate,
+      listeners: listeners.map((l) => ({ name: l.name, maxRate: config.forListener(l.name, 'max.connection.creation.rate') as number })),
+      interBrokerListener: interBrokerListener(listeners, config.interBrokerListenerName).name,
+    });
     for (const l of listeners) if (isSasl(l)) sasl.set(l.name, saslSettingsOf(config, l, scram, log, metrics));
   } catch (err) {
     closeAll();
@@ -82,13 +101,14 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
   }
   return {
     authorizer: acls?.authorizer ?? ALLOW_ALL,
-    quotas: undefined,
+    quotas: quotas.requests,
     tlsFor: (l) => tls.get(l.name),
-    admitFor: () => undefined,
+    admitFor: (l) => admission!.admitter(l.name),
     registerApis: (b, add) => {
       registerSaslApis(add, (name) => sasl.get(name) ?? null);
       registerScramApis(b, add, scram);
       registerAclApis(b, add, acls?.acls ?? null);
+      registerQuotaApis(b, add, quotas!.store);
     },
     close: async () => closeAll(),
   };

@@ -148,7 +148,7 @@ export class BrokerMetrics {
     this.connections = gauge('ferry_connections', 'Open client connections.');
     this.connectionsOpened = counter('ferry_connections_opened_total', 'Client connections accepted.');
     this.connectionsClosed = counter('ferry_connections_closed_total', 'Client connections closed.');
-    this.connectionsRefused = counter('ferry_connections_refused_total', 'Connections closed on accept, by reason (connections_max, per_ip).', ['reason']);
+    this.connectionsRefused = counter('ferry_connections_refused_total', 'Connections closed on accept, by reason (connections_max, per_ip, creation_rate: max.connection.creation.rate or a connection_creation_rate quota).', ['reason']);
     this.connectionsTimedOut = counter('ferry_connections_timed_out_total', 'Connections closed by a timeout, by reason (idle: connections.max.idle.ms, receive: request.receive.timeout.ms).', ['reason']);
     this.connectionMutes = counter('ferry_connection_mutes_total', 'Times a connection began holding back requests because of queued response bytes, by reason (connection: socket.send.queue.max.bytes, broker: queued.max.response.bytes).', ['reason']);
     this.connectionsMuted = gauge('ferry_connections_muted', 'Connections holding back requests because of queued response bytes.');
