@@ -9,6 +9,11 @@
  * - The answer is the longest of the throttle times (0 within quota): the connection puts it in
  *   the response's throttle_time_ms and stops reading that long (KIP-219). Byte-rate throttles
  *   are not capped, as Kafka's; request-time throttles are capped at one window, as Kafka's.
+ * - Kafka reads one request at a time per connection, so a throttle holds the very next request.
+ *   Ferry dispatches several at once; a connection that records a Produce's bytes at dispatch
+ *   (recordRequest, then recordResponse once handled) stops dispatching as soon as one is over
+ *   quota. Recorded only after handling (record), a client pipelining 1 MB batches would get
+ *   every request already dispatched (up to the connection's in-flight limit) past the quota.
  * - Throttled fetches keep their bytes counted: Ferry sends the data it read (Kafka sends an
  *   empty response and un-records), so the long-run rate is the quota either way.
  * - Memory: buckets idle for an hour are dropped (Kafka's inactive-sensor expiry), and at most
@@ -39,17 +44,27 @@ export interface RequestQuotaSettings {
   bucketIdleMs?: number;
 }
 
-/** What the connection reports; `fromFollower` marks a replica's Fetch (exempt from consumer_byte_rate). */
-export interface HandledRequest {
+/** A request about to be dispatched: what is known before its handler runs. */
+export interface RequestStart {
   session: Session;
   clientId: string | null;
   apiKey: number;
   requestBytes: number;
+  nowMs: number;
+}
+
+/** A handled request; `fromFollower` marks a replica's Fetch (exempt from consumer_byte_rate). */
+export interface RequestEnd {
+  session: Session;
+  clientId: string | null;
+  apiKey: number;
   responseBytes: number;
   handlerTimeMs: number;
   nowMs: number;
   fromFollower?: boolean;
 }
+
+export type HandledRequest = RequestStart & RequestEnd;
 
 const PRODUCE = 0;
 const FETCH = 1;
@@ -115,23 +130,27 @@ export class RequestQuotaManager implements RequestQuotas {
     this.maxRequestThrottleMs = settings.windowSizeSeconds * 1000;
   }
 
+  /**
+   * Before dispatch: a Produce's bytes against producer_byte_rate. A connection that calls this
+   * holds its next requests as soon as one is over quota, so a client pipelining many produce
+   * requests cannot get more than one past the quota (Kafka reads one request at a time per
+   * connection); it then passes this request's throttle on to its response.
+   */
+  recordRequest(r: RequestStart): number {
+    if (!this.quotas.hasClientQuotas) return 0;
+    return this.report(this.requestSide(r));
+  }
+
+  /** Once handled: a Fetch's response bytes against consumer_byte_rate, the handler time against request_percentage. */
+  recordResponse(r: RequestEnd): number {
+    if (!this.quotas.hasClientQuotas) return 0;
+    return this.report(this.responseSide(r));
+  }
+
+  /** Both sides at once, after handling (for a caller that does not call recordRequest). */
   record(r: HandledRequest): number {
     if (!this.quotas.hasClientQuotas) return 0;
-    // Kafka matches the principal's name (any principal type); unauthenticated clients are ANONYMOUS.
-    const user = r.session.principal.name;
-    const clientId = r.clientId ?? '';
-    const throttles: [QuotaType, number][] = [];
-    if (r.apiKey === PRODUCE) throttles.push(['produce', this.count('produce', 'producer_byte_rate', user, clientId, r.requestBytes, r.nowMs)]);
-    if (r.apiKey === FETCH && !r.fromFollower) throttles.push(['fetch', this.count('fetch', 'consumer_byte_rate', user, clientId, r.responseBytes, r.nowMs)]);
-    if (!this.exemptFromRequestQuota(r)) {
-      // Percent of one thread: 1 ms of handler time is 0.1 (Kafka: nanos × 100 / 1e9).
-      throttles.push(['request', this.count('request', 'request_percentage', user, clientId, r.handlerTimeMs / 10, r.nowMs, this.maxRequestThrottleMs)]);
-    }
-    let throttleMs = 0;
-    let worst: QuotaType = 'request';
-    for (const [type, ms] of throttles) if (ms > throttleMs) { throttleMs = ms; worst = type; }
-    if (throttleMs > 0) this.events.throttled?.(worst, throttleMs);
-    return throttleMs;
+    return this.report([...this.requestSide(r), ...this.responseSide(r)]);
   }
 
   /** The quota that applies to a client (tests, and `ferry quotas` explanations). */
@@ -144,6 +163,33 @@ export class RequestQuotaManager implements RequestQuotas {
     return { produce: this.buckets.produce.size, fetch: this.buckets.fetch.size, request: this.buckets.request.size };
   }
 
+  private requestSide(r: RequestStart): [QuotaType, number][] {
+    if (r.apiKey !== PRODUCE) return [];
+    // Kafka matches the principal's name (any principal type); unauthenticated clients are ANONYMOUS.
+    return [['produce', this.count('produce', 'producer_byte_rate', r.session.principal.name, r.clientId ?? '', r.requestBytes, r.nowMs)]];
+  }
+
+  private responseSide(r: RequestEnd): [QuotaType, number][] {
+    const user = r.session.principal.name;
+    const clientId = r.clientId ?? '';
+    const out: [QuotaType, number][] = [];
+    if (r.apiKey === FETCH && !r.fromFollower) out.push(['fetch', this.count('fetch', 'consumer_byte_rate', user, clientId, r.responseBytes, r.nowMs)]);
+    if (!this.exemptFromRequestQuota(r)) {
+      // Percent of one thread: 1 ms of handler time is 0.1 (Kafka: nanos × 100 / 1e9).
+      out.push(['request', this.count('request', 'request_percentage', user, clientId, r.handlerTimeMs / 10, r.nowMs, this.maxRequestThrottleMs)]);
+    }
+    return out;
+  }
+
+  /** The longest throttle, told to the metrics hook under its quota type (Kafka records the one it applies). */
+  private report(throttles: [QuotaType, number][]): number {
+    let throttleMs = 0;
+    let worst: QuotaType = 'request';
+    for (const [type, ms] of throttles) if (ms > throttleMs) { throttleMs = ms; worst = type; }
+    if (throttleMs > 0) this.events.throttled?.(worst, throttleMs);
+    return throttleMs;
+  }
+
   private count(type: QuotaType, key: ClientQuotaKey, user: string, clientId: string, value: number, nowMs: number, maxMs?: number): number {
     const q = resolveQuota(this.quotas, key, user, clientId);
     if (q === null) return 0;
@@ -151,7 +197,7 @@ export class RequestQuotaManager implements RequestQuotas {
     return recordAndThrottle(rate, value, q.limit, nowMs, maxMs);
   }
 
-  private exemptFromRequestQuota(r: HandledRequest): boolean {
+  private exemptFromRequestQuota(r: RequestEnd): boolean {
     if (REQUEST_QUOTA_EXEMPT.has(r.apiKey)) return true;
     // Before a SASL client has authenticated, Kafka's authenticator answers ApiVersions itself.
     return r.apiKey === API_VERSIONS && (r.session.sasl === 'handshake' || r.session.sasl === 'authenticate');

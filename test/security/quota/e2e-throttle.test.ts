@@ -3,6 +3,12 @@
 // client id through `ferry quotas alter` (AlterClientQuotas), is throttled to within 10 % of the
 // quota over 30 s, measured from the partition's high watermarks (fixed-size records), and
 // librdkafka reports the broker's throttle_time_ms (KIP-219).
+//
+// The broker runs with quota.window.num=3. With Kafka's default 11 one-second samples the rate is
+// Kafka's too, and burstier than 10 % over a 30 s span: a new client may send 10 s worth of quota
+// at once (the padded first windows), and again when that sample expires 11 s later; measured here
+// that is 1.26× the quota over the first 30 s (rate.test.ts simulates the same, and the long-run
+// rate converging to the quota). Kafka's own quota system test allows 100 % client-side deviation.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +27,7 @@ const VALUE_BYTES = 10_000;
 const MEASURE_MS = 30_000;
 
 describe('producer_byte_rate with a real producer', { timeout: 120_000 }, () => {
-  const broker = new BrokerProcess({ config: { 'num.partitions': '1' } });
+  const broker = new BrokerProcess({ config: { 'num.partitions': '1', 'quota.window.num': '3' } });
   let python: string;
   let producer: LineProcess | null = null;
   before(async () => {
@@ -56,7 +62,7 @@ describe('producer_byte_rate with a real producer', { timeout: 120_000 }, () => 
 
       const rate = (Number(end - start) * VALUE_BYTES) / elapsedS;
       const ratio = rate / QUOTA;
-      process.stderr.write(`quota e2e: ${Number(end - start)} records of ${VALUE_BYTES} B in ${elapsedS.toFixed(1)} s = ${(rate / 1048576).toFixed(3)} MiB/s (quota 1 MiB/s, ratio ${ratio.toFixed(3)}); client's max throttle ${report.maxThrottleMs} ms\n`);
+      process.stderr.write(`quota e2e: ${Number(end - start)} records of ${VALUE_BYTES} B in ${elapsedS.toFixed(1)} s = ${(rate / 1048576).toFixed(3)} MiB/s (quota 1 MiB/s, ratio ${ratio.toFixed(3)}); client's max throttle ${report.maxThrottleMs} ms; delivered ${report.delivered}; errors ${JSON.stringify(report.errors)}\n`);
       assert.ok(ratio >= 0.9 && ratio <= 1.1, `delivered ${(rate / 1048576).toFixed(3)} MiB/s, not within 10 % of the 1 MiB/s quota`);
       assert.ok(report.maxThrottleMs > 0, `the client saw no throttle_time_ms (errors: ${report.errors.join('; ')})`);
     } finally {

@@ -190,6 +190,23 @@ describe('RequestQuotaManager', () => {
     assert.deepEqual(throttled, [['produce', 30_000]]);
   });
 
+  test('recordRequest counts a Produce\'s bytes at dispatch, recordResponse the rest; a pipelined burst is held from the first request over quota', async (t) => {
+    const { quotas, m, throttled } = await manager(t);
+    await setQuota(quotas, { clientId: 'pipe' }, 'producer_byte_rate', 1_000_000);
+    await setQuota(quotas, { clientId: 'pipe' }, 'request_percentage', 50);
+    const s = userSession('ANONYMOUS');
+    // Ten 1 MB requests fit the 10 padded windows; the 11th is over: a connection stops dispatching there.
+    const atDispatch: number[] = [];
+    for (let i = 0; i < 12; i++) atDispatch.push(m.recordRequest({ session: s, clientId: 'pipe', apiKey: PRODUCE, requestBytes: 1_000_000, nowMs: NOW }));
+    assert.deepEqual(atDispatch.map((ms) => ms > 0), [false, false, false, false, false, false, false, false, false, false, true, true]);
+    assert.equal(atDispatch[10], 1000); // (11 MB / 10 s - 1 MB/s) / 1 MB/s × 10 s
+    // Once handled, the bytes are not counted again; handler time is.
+    assert.equal(m.recordResponse({ session: s, clientId: 'pipe', apiKey: PRODUCE, responseBytes: 100, handlerTimeMs: 10, nowMs: NOW }), 0);
+    assert.equal(m.recordResponse({ session: s, clientId: 'pipe', apiKey: PRODUCE, responseBytes: 100, handlerTimeMs: 6000, nowMs: NOW }), 1000);
+    assert.deepEqual(throttled.map(([type]) => type), ['produce', 'produce', 'request']);
+    assert.equal(m.recordRequest({ session: s, clientId: 'pipe', apiKey: FETCH, requestBytes: 1e9, nowMs: NOW }), 0);
+  });
+
   test('without any user or client-id quota nothing is counted', async (t) => {
     const { quotas, m } = await manager(t);
     await setQuota(quotas, { ip: null }, 'connection_creation_rate', 5);

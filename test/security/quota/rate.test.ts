@@ -86,3 +86,34 @@ describe('throttle time (QuotaUtils.throttleTime)', () => {
     assert.equal(recordAndThrottle(uncapped, 100, 1, 0), 90_000);
   });
 });
+
+describe('throttled client over time (Kafka\'s algorithm, a client that waits out each throttle)', () => {
+  /** Bytes delivered per [from, to) ms by a client sending `size` whenever not throttled. */
+  function run(samples: number, size: number, quota: number, totalMs: number): (from: number, to: number) => number {
+    const r = new SampledRate({ samples, windowMs: 1000 });
+    const sent: [number, number][] = [];
+    for (let t = 0; t < totalMs;) {
+      const ms = recordAndThrottle(r, size, quota, t);
+      sent.push([t, size]);
+      t += Math.max(ms, 2);
+    }
+    return (from, to) => sent.filter(([at]) => at >= from && at < to).reduce((sum, [, n]) => sum + n, 0) / ((to - from) / 1000);
+  }
+
+  test('the long-run rate is the quota, after the initial burst Kafka allows ((samples - 1) windows of quota)', () => {
+    const quota = 1_048_576;
+    const rate = run(11, 65_536, quota, 120_000);
+    assert.ok(rate(0, 1000) > 5 * quota, 'the first second takes most of the 10 s burst allowance');
+    const longRun = rate(0, 120_000) / quota;
+    assert.ok(longRun > 0.97 && longRun < 1.03, `long-run ${longRun}`);
+  });
+
+  test('over 30 s, fewer samples keep the rate within 10 % of the quota (the e2e test\'s quota.window.num=3)', () => {
+    const quota = 1_048_576;
+    const rate = run(3, 991_248, quota, 90_000);
+    for (let from = 0; from <= 60_000; from += 5000) {
+      const ratio = rate(from, from + 30_000) / quota;
+      assert.ok(ratio > 0.9 && ratio < 1.1, `[${from}, ${from + 30_000}) ms: ${ratio}`);
+    }
+  });
+});
