@@ -11,9 +11,6 @@
 import { runBroker, brokerHelp } from './broker-command.js';
 import { runOpsCommand, OPS_COMMANDS_USAGE } from './ops-commands.js';
 import { processIo } from './output.js';
-import { runAcls } from './acls-command.js';
-import { runQuotas } from './quotas-command.js';
-import { runUsers } from './users-command.js';
 
 const USAGE = `usage: ferry <command> [options]
 
@@ -36,13 +33,10 @@ async function main(argv: string[]): Promise<number> {
     case 'perf':
     case 'cost':
     case 'drill':
-      return runOpsCommand(command, rest, processIo);
     case 'acls':
-      return runAcls(rest, processIo);
     case 'quotas':
-      return runQuotas(rest, processIo);
     case 'users':
-      return runUsers(rest, processIo);
+      return runOpsCommand(command, rest, processIo);
     case 'version':
     case '--version':
       process.stdout.write('ferry 0.1.0\n');

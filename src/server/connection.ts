@@ -46,6 +46,10 @@ const BEFORE_AUTHENTICATION = new Set([API_VERSIONS_KEY, SASL_HANDSHAKE_KEY, SAS
 
 /** Client quotas (src/security/quota): told of every handled request, answers how long to throttle its client. */
 export interface RequestQuotas {
+  /** At dispatch: a Produce's bytes (src/security/quota RequestQuotaManager.recordRequest). */
+  recordRequest?(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; nowMs: number }): number;
+  /** Once handled, with recordRequest: response bytes and handler time. */
+  recordResponse?(r: { session: Session; clientId: string | null; apiKey: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
   record(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
 }
 
@@ -361,6 +365,13 @@ export class Connection {
     const pending: Pending = { header, bytes: 0 };
     this.queue.push(pending);
     this.running++;
+    // Counted before dispatch, so the next request already waits when this one is over quota.
+    let dispatchThrottleMs = 0;
+    if (this.options.quotas?.recordRequest) {
+      const nowMs = Date.now();
+      dispatchThrottleMs = Math.ceil(this.options.quotas.recordRequest({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, requestBytes, nowMs }));
+      if (dispatchThrottleMs > 0) this.throttle(nowMs + dispatchThrottleMs);
+    }
     const ctx: RequestContext = {
       header, connectionId: this.id, remoteAddress: this.remoteAddress, session: this.session, log, signal: this.abort.signal,
       responseBytes: this.responseBytesOf(pending),
@@ -382,7 +393,7 @@ export class Connection {
         let frame: Buffer[] | null;
         try {
           frame = response === null ? null : this.encode(header, response);
-          if (frame !== null && this.options.quotas) frame = this.applyQuotas(header, requestBytes, response!, frame, handlerTimeMs);
+          if (frame !== null && this.options.quotas) frame = this.applyQuotas(header, requestBytes, response!, frame, handlerTimeMs, dispatchThrottleMs);
         } catch (err) {
           // A response the codec cannot encode for this version is a broker bug: drop this client only.
           log.error({ err }, 'response encoding failed');
@@ -448,14 +459,15 @@ export class Connection {
    * Records the request with the client quotas; when its client is over a quota, the response says
    * for how long (throttle_time_ms) and this connection holds its further requests that long.
    */
-  private applyQuotas(header: RequestHeader, requestBytes: number, response: object, frame: Buffer[], handlerTimeMs: number): Buffer[] {
+  private applyQuotas(header: RequestHeader, requestBytes: number, response: object, frame: Buffer[], handlerTimeMs: number, dispatchThrottleMs: number): Buffer[] {
     let responseBytes = 0;
     for (const c of frame) responseBytes += c.length;
     const nowMs = Date.now();
-    const throttleMs = Math.ceil(this.options.quotas!.record({
-      session: this.session, clientId: header.clientId, apiKey: header.apiKey,
-      requestBytes, responseBytes, handlerTimeMs, nowMs,
-    }));
+    const q = this.options.quotas!;
+    const after = q.recordRequest && q.recordResponse
+      ? q.recordResponse({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, responseBytes, handlerTimeMs, nowMs })
+      : q.record({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, requestBytes, responseBytes, handlerTimeMs, nowMs });
+    const throttleMs = Math.max(dispatchThrottleMs, Math.ceil(after));
     if (!(throttleMs > 0)) return frame;
     this.throttle(nowMs + throttleMs);
     const body = response as { throttleTimeMs?: number };
@@ -467,7 +479,7 @@ export class Connection {
     if (untilMs <= this.throttledUntilMs) return;
     this.throttledUntilMs = untilMs;
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
-    this.throttleTimer = setTimeout(() => { this.throttleTimer = null; this.wake(); }, Math.max(1, untilMs - Date.now()));
+    this.throttleTimer = setTimeout(() => { this.throttleTimer = null; this.throttledUntilMs = 0; this.wake(); }, Math.max(1, untilMs - Date.now()));
     this.throttleTimer.unref();
   }
 
