@@ -14,6 +14,11 @@
 #   FERRY_LOG_LEVEL       the broker's log.level (default info); the log is kept in the run dir
 #   TEST_DEBUG            passed to the tests (librdkafka debug contexts, e.g. eos,protocol)
 #   KEEP=1                keep the broker's data dir
+#   SECURITY=sasl_ssl     run against a SASL_SSL listener instead (certificates made with openssl in
+#                         the run dir, SASL PLAIN or SCRAM-SHA-512 per SASL_MECHANISM, and
+#                         connections.max.reauth.ms=REAUTH_MS, default 10000, so 0142 runs); also
+#                         SECURITY=sasl_plaintext and SECURITY=ssl. With SECURITY set the default
+#                         list is the security tests that apply (SECURITY_TESTS) plus a few general ones.
 #
 # The librdkafka copy is patched in two places (marked FERRY-PATCH), both forced by the setup, not
 # by Ferry's behaviour: test_create_topic() asks for replication factor -1 (the broker default)
@@ -40,7 +45,13 @@ TXN_TESTS="0098 0103 0129 0137 0061"
 GENERAL_TESTS="0001 0002 0003 0004 0005 0007 0008 0012 0013 0014 0015 0017 0019 0020 0021 0022
 0026 0029 0030 0031 0034 0035 0036 0039 0040 0041 0042 0044 0046 0048 0050 0051 0053 0054 0056
 0058 0063 0064 0065 0067 0069 0073 0075 0076 0082 0083 0085 0090 0092 0099 0110 0125 0130 0140"
-if (($#)); then TESTS_LIST="$*"; else TESTS_LIST="$TXN_TESTS $GENERAL_TESTS"; fi
+# Over a secured listener: KIP-368 re-authentication (0142: consumer, producer, transactional
+# producer across re-authentications), SASL credentials (0135) and general produce/consume/txn tests.
+# Not applicable: 0115/0119 (run Kafka's kafka-acls.sh), 0126 (an OIDC token endpoint), 0097/0133/0134
+# (client-side key and provider handling, no broker).
+SECURITY_TESTS="0142 0135 0001 0002 0004 0012 0013 0103 0129"
+SECURITY="${SECURITY:-}"
+if (($#)); then TESTS_LIST="$*"; elif [ -n "$SECURITY" ]; then TESTS_LIST="$SECURITY_TESTS"; else TESTS_LIST="$TXN_TESTS $GENERAL_TESTS"; fi
 
 log() { echo "librdkafka-tests: $*" >&2; }
 
@@ -122,9 +133,35 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "starting Ferry on 127.0.0.1:$PORT (data $DATA, log $RUN/broker.log)"
+# --- security (SECURITY=ssl|sasl_plaintext|sasl_ssl): certificates, listener, client config ---
+SEC_FLAGS=()
+CLIENT_CONF=""
+if [ -n "$SECURITY" ]; then
+  PROTO="$(echo "$SECURITY" | tr '[:lower:]' '[:upper:]')"
+  MECH="${SASL_MECHANISM:-PLAIN}"
+  SEC_FLAGS+=("--listeners=$PROTO://127.0.0.1:$PORT")
+  if [ "$PROTO" = SSL ] || [ "$PROTO" = SASL_SSL ]; then
+    (cd "$RUN" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca \
+        -keyout ca.key -out ca.pem >/dev/null 2>&1 \
+      && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout broker.key -out broker.csr >/dev/null 2>&1 \
+      && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext \
+      && openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out broker.crt >/dev/null 2>&1 \
+      && cat broker.key broker.crt >broker.pem) || { log "openssl failed"; exit 2; }
+    SEC_FLAGS+=("--ssl.keystore.location=$RUN/broker.pem")
+    CLIENT_CONF+="ssl.ca.location=$RUN/ca.pem"$'\n'
+  fi
+  if [ "$PROTO" = SASL_PLAINTEXT ] || [ "$PROTO" = SASL_SSL ]; then
+    SEC_FLAGS+=("--sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
+      "--sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_testuser=\"testpass\";"
+      "--connections.max.reauth.ms=${REAUTH_MS:-10000}")
+    CLIENT_CONF+="sasl.mechanism=$MECH"$'\n'"sasl.username=testuser"$'\n'"sasl.password=testpass"$'\n'
+  fi
+  CLIENT_CONF+="security.protocol=$SECURITY"$'\n'
+fi
+
+log "starting Ferry on 127.0.0.1:$PORT (data $DATA, log $RUN/broker.log${SECURITY:+, $SECURITY})"
 node "$REPO/bin/ferry.mjs" broker --data.dir="$DATA" --listeners="PLAINTEXT://127.0.0.1:$PORT" \
-  --num.partitions=4 --wal.capacity.bytes=1073741824 --log.level="${FERRY_LOG_LEVEL:-info}" \
+  --num.partitions=4 --wal.capacity.bytes=1073741824 --log.level="${FERRY_LOG_LEVEL:-info}" "${SEC_FLAGS[@]}" \
   >"$RUN/broker.log" 2>&1 &
 BROKER_PID=$!
 for _ in $(seq 1 240); do   # the first run compiles dist/ (10-25 s)
@@ -134,7 +171,15 @@ for _ in $(seq 1 240); do   # the first run compiles dist/ (10-25 s)
 done
 grep -q '"broker ready"' "$RUN/broker.log" || { log "broker not ready after 120 s"; exit 2; }
 
-printf 'metadata.broker.list=127.0.0.1:%s\n' "$PORT" >"$RUN/test.conf"
+if [ -n "$SECURITY" ] && [[ "${MECH:-}" == SCRAM-* ]]; then
+  # SCRAM users live in the metadata store: made through the broker, as the PLAIN admin.
+  printf 'security.protocol=%s\nsasl.mechanism=PLAIN\nsasl.username=admin\nsasl.password=admin-secret\n%s' "$SECURITY" \
+    "$( [ -f "$RUN/ca.pem" ] && echo "ssl.ca.location=$RUN/ca.pem" )" >"$RUN/admin.properties"
+  node "$REPO/bin/ferry.mjs" users add --user testuser --password testpass --mechanism "$MECH" \
+    -b "127.0.0.1:$PORT" --command-config "$RUN/admin.properties" >&2 || { log "ferry users add failed"; exit 2; }
+fi
+
+printf 'metadata.broker.list=127.0.0.1:%s\n%s' "$PORT" "$CLIENT_CONF" >"$RUN/test.conf"
 export RDKAFKA_TEST_CONF="$RUN/test.conf"
 export LD_LIBRARY_PATH="$SRC/src:$SRC/src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 

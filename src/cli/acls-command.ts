@@ -14,7 +14,7 @@ import {
 } from '../security/acl/acl-model.js';
 import { CLUSTER_RESOURCE_NAME, type AclOperationName, type PatternTypeName } from '../security/types.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import type { Io } from './output.js';
 
 export const ACLS_USAGE = `usage: ferry acls (--list | --add | --remove) [resources] [principals] [options]
@@ -44,12 +44,7 @@ entries:
   --principal P                             with --list: only the ACLs of these principals
   --force                                   accepted (this command never prompts)
 
-common options:
-  --bootstrap-server host:port[,host:port]  (default localhost:9092)
-  ${COMMAND_CONFIG_USAGE}
-  --json                                     machine-readable output
-  --timeout-ms N                             per-request timeout (default 30000)
-`;
+${COMMON_OPTIONS_USAGE}`;
 
 const OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,

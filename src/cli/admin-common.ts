@@ -20,6 +20,14 @@ export const COMMON_OPTIONS: OptionSpecs = {
 /** The usage line of --command-config, for the commands' usage texts. */
 export const COMMAND_CONFIG_USAGE = '--command-config FILE                      client properties: security.protocol, ssl.*, sasl.* (Kafka or librdkafka names)';
 
+/** The usage block of COMMON_OPTIONS, shared by the admin commands' usage texts. */
+export const COMMON_OPTIONS_USAGE = `common options:
+  --bootstrap-server host:port[,host:port]  (default localhost:9092)
+  ${COMMAND_CONFIG_USAGE}
+  --json                                     machine-readable output
+  --timeout-ms N                             per-request timeout (default 30000)
+`;
+
 /**
  * The TLS/SASL settings of `--command-config FILE` (undefined without it: PLAINTEXT). A bad file
  * is a UsageError (exit 2) naming file:line and key; unknown keys are warnings on stderr.

@@ -8,7 +8,7 @@ import { EARLIEST, LATEST, type AdminClient, type PartitionInfo } from '../admin
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -23,12 +23,7 @@ actions:
                                          The group must be inactive (Empty): stop its consumers.
   delete --group G                       delete an inactive group and its committed offsets
 
-common options:
-  --bootstrap-server host:port[,host:port]  (default localhost:9092)
-  ${COMMAND_CONFIG_USAGE}
-  --json                                     machine-readable output
-  --timeout-ms N                             per-request timeout (default 30000)
-`;
+${COMMON_OPTIONS_USAGE}`;
 
 const OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,

@@ -13,7 +13,7 @@ import type { AdminClient } from '../admin/admin-client.js';
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { Args, parseKeyValues, type OptionSpecs } from './args.js';
-import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import type { Io } from './output.js';
 import { toJson } from '../common/text-format.js';
 
@@ -40,12 +40,7 @@ quota keys:
   thread), controller_mutation_rate      users and client ids
   connection_creation_rate (connections/s)  ips
 
-common options:
-  --bootstrap-server host:port[,host:port]  (default localhost:9092)
-  ${COMMAND_CONFIG_USAGE}
-  --json                                     machine-readable output
-  --timeout-ms N                             per-request timeout (default 30000)
-`;
+${COMMON_OPTIONS_USAGE}`;
 
 const OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,

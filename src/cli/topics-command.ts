@@ -5,7 +5,7 @@
 import { ConfigResource, type AdminClient } from '../admin/admin-client.js';
 import { AdminError, UsageError } from '../admin/errors.js';
 import { Args, parseKeyValues, type OptionSpecs } from './args.js';
-import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -19,12 +19,7 @@ actions:
   alter-config --topic T [--add-config k=v[,k=v]] [--delete-config k[,k]]
   add-partitions --topic T --partitions N   grow the topic to N partitions in total
 
-common options:
-  --bootstrap-server host:port[,host:port]  (default localhost:9092)
-  ${COMMAND_CONFIG_USAGE}
-  --json                                     machine-readable output
-  --timeout-ms N                             per-request timeout (default 30000)
-`;
+${COMMON_OPTIONS_USAGE}`;
 
 const OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,

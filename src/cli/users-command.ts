@@ -17,7 +17,7 @@ import { AdminError, UsageError } from '../admin/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMAND_CONFIG_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import type { Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 import {
@@ -46,12 +46,7 @@ actions:
   delete --user U [--mechanism M ...]
                                   remove the user's credentials (default: every mechanism it has)
 
-common options:
-  --bootstrap-server host:port[,host:port]  (default localhost:9092)
-  ${COMMAND_CONFIG_USAGE}
-  --json                                     machine-readable output
-  --timeout-ms N                             per-request timeout (default 30000)
-`;
+${COMMON_OPTIONS_USAGE}`;
 
 const OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,
