@@ -27,6 +27,7 @@
  * then starts from a collected heap) or, with mid, in the middle of each load (perturbs the max);
  * the row shows RSS / heap / external before and after (garbage vs memory still referenced).
  */
+import { procCpuMs } from './proc-cpu.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -307,15 +308,6 @@ function procStatus(pid: number): { rss: number; hwm: number } | null {
   } catch { return null; }
 }
 
-/** utime + stime of a process in ms. */
-function procCpuMs(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch { return 0; }
-}
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 async function scrape(url: string): Promise<Snapshot> {
   const text = await (await fetch(url)).text();

@@ -13,9 +13,9 @@
 //   3. the machine's own limits, same run: AES-256-GCM MB/s on one core, loopback TCP and TLS MB/s
 //      and a bare TLS handshake (Node on both ends, one process), PBKDF2 for SCRAM's 4096 iterations,
 //      and the disk's 4 KiB write+fdatasync.
-import { spawnSync } from 'node:child_process';
+import { procCpuMs } from './proc-cpu.js';
 import { createCipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -37,20 +37,12 @@ import { testPki } from '../test/helpers/certs.js';
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const log = (msg: string) => process.stderr.write(`security-bench: ${msg}\n`);
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const MB = 1024 * 1024;
 
 const USER = 'bench';
 const PASSWORD = 'bench-secret';
 const SCRAM_ITERATIONS = 4096;
 
-function procCpuMs(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch { return 0; }
-}
 const selfCpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
 /** CPU of this process (the load generator) and of the broker, as fractions of one core, over f. */

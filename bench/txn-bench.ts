@@ -7,8 +7,9 @@
 // per-record delivery latency p50/p99, commit latency p50/p99, and the CPU of the generator and
 // the broker (a generator near 100% of a core is the bottleneck, not the broker). The disk's own
 // limit (4 KiB write+fdatasync) is measured in the same run, for ratios.
+import { procCpuMs } from './proc-cpu.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,15 +20,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const log = (msg: string) => process.stderr.write(`txn-bench: ${msg}\n`);
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-function procCpuMs(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch { return 0; }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

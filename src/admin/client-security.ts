@@ -6,8 +6,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import type { SecurityProtocol } from '../server/session.js';
+import { usesSasl, usesTls, type SecurityProtocol } from '../server/session.js';
+
+export { usesSasl, usesTls };
 import { UsageError } from './errors.js';
+import { parseProperties, PropertiesSyntaxError } from '../common/properties.js';
 import { JaasConfigError, parseSaslJaasConfig } from '../security/sasl/jaas.js';
 
 export type ClientSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
@@ -84,8 +87,8 @@ export function parseClientProperties(text: string, source: string, warn: Client
   const protoEntry = get('security.protocol');
   const protocol = (protoEntry?.value.trim().toUpperCase() || 'PLAINTEXT') as SecurityProtocol;
   if (!PROTOCOLS.includes(protocol)) fail(protoEntry, 'security.protocol', `expected one of ${PROTOCOLS.join(', ')}`);
-  const wantsTls = protocol === 'SSL' || protocol === 'SASL_SSL';
-  const wantsSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
+  const wantsTls = usesTls(protocol);
+  const wantsSasl = usesSasl(protocol);
 
   const tls = readTls(get, fail);
   const sasl = readSasl(get, fail, wantsSasl);
@@ -374,56 +377,16 @@ function readSmallFile(path: string, bad: (what: string) => never): string {
   try { return readFileSync(path, 'utf8'); } catch (err) { return bad(`cannot read ${path} (${code(err)})`); }
 }
 
-// ---- Java .properties and JAAS text -----------------------------------------------------------
+// ---- properties and JAAS text -----------------------------------------------------------
 
-/**
- * Java .properties as Kafka's tools read them: `key=value`, `key: value` or `key value`; `#`/`!`
- * comments; a line ending in an odd number of backslashes continues on the next; escapes \t \n
- * \r \f \uXXXX. (src/ops/config-values.ts has the broker's copy; the layer rule keeps admin from
- * importing ops, so this one stays private until that reader moves to src/common.)
- */
+/** The file's entries (src/common/properties.ts, the reader the broker's config uses too). */
 function readProperties(text: string, source: string): Entry[] {
-  const lines = text.split(/\r\n|\r|\n/);
-  const out: Entry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    let logical = lines[i]!.replace(/^[ \t\f]+/, '');
-    if (logical === '' || logical.startsWith('#') || logical.startsWith('!')) continue;
-    while (continues(logical) && i + 1 < lines.length) logical = logical.slice(0, -1) + lines[++i]!.replace(/^[ \t\f]+/, '');
-    if (continues(logical)) logical = logical.slice(0, -1);
-    let k = 0;
-    while (k < logical.length && !'=: \t\f'.includes(logical[k]!)) k += logical[k] === '\\' ? 2 : 1;
-    let v = k;
-    while (v < logical.length && ' \t\f'.includes(logical[v]!)) v++;
-    if (v < logical.length && (logical[v] === '=' || logical[v] === ':')) v++;
-    while (v < logical.length && ' \t\f'.includes(logical[v]!)) v++;
-    const unescape = (s: string) => unescapeProperty(s, () => { throw new UsageError(`${source}:${line}: a \\u escape needs four hex digits`); });
-    out.push({ key: unescape(logical.slice(0, Math.min(k, logical.length))), value: unescape(logical.slice(v)), line });
+  try {
+    return parseProperties(text);
+  } catch (err) {
+    if (err instanceof PropertiesSyntaxError) throw new UsageError(`${source}:${err.line}: a \\u escape needs four hex digits`);
+    throw err;
   }
-  return out;
-}
-
-function continues(s: string): boolean {
-  let n = 0;
-  for (let i = s.length - 1; i >= 0 && s[i] === '\\'; i--) n++;
-  return n % 2 === 1;
-}
-
-function unescapeProperty(s: string, bad: () => never): string {
-  if (!s.includes('\\')) return s;
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] !== '\\') { out += s[i]; continue; }
-    const e = s[++i];
-    if (e === undefined) break;
-    if (e === 'u') {
-      const hex = s.slice(i + 1, i + 5);
-      if (!/^[0-9A-Fa-f]{4}$/.test(hex)) bad();
-      out += String.fromCharCode(parseInt(hex, 16));
-      i += 4;
-    } else out += ({ t: '\t', n: '\n', r: '\r', f: '\f' } as Record<string, string>)[e] ?? e;
-  }
-  return out;
 }
 
 /** The first login module of sasl.jaas.config, through the broker's own JAAS reader (src/security/sasl/jaas.ts). */

@@ -17,6 +17,7 @@ import { API_TABLE, ApiKey } from '../protocol/messages/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { AdminError, ConnectionError } from './errors.js';
 import { PLAINTEXT_CLIENT, type ClientSecurity, type ClientTls } from './client-security.js';
+import { usesSasl, usesTls } from '../server/session.js';
 import { authenticateSasl } from './sasl-client.js';
 
 export interface ConnectionOptions {
@@ -72,15 +73,15 @@ export class KafkaConnection {
   static async connect(address: string, opts: ConnectionOptions = {}): Promise<KafkaConnection> {
     const { host, port } = parseAddress(address);
     const security = opts.security ?? PLAINTEXT_CLIENT;
-    const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL' ? (security.tls ?? { verifyHostname: true }) : null;
-    if ((security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL') && !security.sasl) {
+    const tls = usesTls(security.protocol) ? (security.tls ?? { verifyHostname: true }) : null;
+    if (usesSasl(security.protocol) && !security.sasl) {
       throw new ConnectionError(address, `security.protocol ${security.protocol} needs SASL settings (sasl.mechanism and credentials)`);
     }
     const socket = await openSocket(address, host, port, tls, opts.connectTimeoutMs ?? 10_000);
     const conn = new KafkaConnection(socket, address, opts);
     try {
       await conn.negotiateVersions();
-      if (security.sasl && (security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL')) await conn.authenticate();
+      if (security.sasl && usesSasl(security.protocol)) await conn.authenticate();
     } catch (err) {
       conn.close();
       throw err;

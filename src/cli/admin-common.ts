@@ -62,6 +62,16 @@ export async function connectAdmin(first: Args | string | undefined, second?: nu
   });
 }
 
+/** Connects with the command's common options, runs `run` and closes the client, whatever happens. */
+export async function withAdmin<T>(args: Args, io: Pick<Io, 'err'>, run: (admin: AdminClient) => Promise<T>): Promise<T> {
+  const admin = await connectAdmin(args, io);
+  try {
+    return await run(admin);
+  } finally {
+    admin.close();
+  }
+}
+
 /** Runs a command body; maps errors to messages and exit codes. */
 export async function runReporting(io: Io, command: string, usage: string, body: () => Promise<number>): Promise<number> {
   try {

@@ -13,7 +13,7 @@ import type { AdminClient } from '../admin/admin-client.js';
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { Args, parseKeyValues, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, runReporting, withAdmin } from './admin-common.js';
 import type { Io } from './output.js';
 import { toJson } from '../common/text-format.js';
 
@@ -82,12 +82,7 @@ export async function runQuotas(argv: string[], io: Io): Promise<number> {
     const json = args.bool('json');
     // Validate everything before connecting.
     const run = action === 'describe' ? planDescribe(args) : planAlter(args);
-    const admin = await connectAdmin(args, io);
-    try {
-      return await run(admin, io, json);
-    } finally {
-      admin.close();
-    }
+    return await withAdmin(args, io, (admin) => run(admin, io, json));
   });
 }
 

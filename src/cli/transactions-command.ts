@@ -14,7 +14,7 @@ import { IsolationLevel, LATEST, type AdminClient, type PartitionInfo, type Prod
 import { AdminError, UsageError } from '../admin/errors.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, runReporting, withAdmin } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 
@@ -69,12 +69,7 @@ export async function runTransactions(argv: string[], io: Io): Promise<number> {
     const json = args.bool('json');
     // Validate everything before connecting.
     const run = plan(action, args);
-    const admin = await connectAdmin(args, io);
-    try {
-      return await run(admin, io, json);
-    } finally {
-      admin.close();
-    }
+    return await withAdmin(args, io, (admin) => run(admin, io, json));
   });
 }
 

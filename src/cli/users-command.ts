@@ -17,7 +17,7 @@ import { AdminError, UsageError } from '../admin/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Args, type OptionSpecs } from './args.js';
-import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
+import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, runReporting, withAdmin } from './admin-common.js';
 import type { Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
 import {
@@ -72,12 +72,7 @@ export async function runUsers(argv: string[], io: Io, readSecret: SecretReader 
     const json = args.bool('json');
     // Everything is checked (and the password read) before connecting.
     const run = await plan(action, args, readSecret);
-    const admin = await connectAdmin(args, io);
-    try {
-      return await run(admin, io, json);
-    } finally {
-      admin.close();
-    }
+    return await withAdmin(args, io, (admin) => run(admin, io, json));
   });
 }
 

@@ -2,7 +2,7 @@
 // workload connects to the same secured listener as its admin client and probe.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import type { ClientSecurity, ClientTls } from '../admin/client-security.js';
+import { usesSasl, usesTls, type ClientSecurity, type ClientTls } from '../admin/client-security.js';
 
 /** Node's tls.connect options for ClientTls (unset ca: Node's default roots). */
 export function nodeTlsOptions(tls: ClientTls): TlsConnectionOptions {
@@ -19,8 +19,8 @@ export function nodeTlsOptions(tls: ClientTls): TlsConnectionOptions {
 export function kafkajsSecurity(security: ClientSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   if (!security || security.protocol === 'PLAINTEXT') return {};
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  if (security.protocol === 'SSL' || security.protocol === 'SASL_SSL') out.ssl = nodeTlsOptions(security.tls ?? { verifyHostname: true });
-  if (security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL') {
+  if (usesTls(security.protocol)) out.ssl = nodeTlsOptions(security.tls ?? { verifyHostname: true });
+  if (usesSasl(security.protocol)) {
     const s = security.sasl;
     if (!s) throw new RangeError(`security.protocol ${security.protocol} without SASL settings`);
     let sasl: SASLOptions;

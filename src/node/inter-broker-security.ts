@@ -7,6 +7,7 @@
 import type { BrokerConfig } from '../ops/config.js';
 import type { ClientSaslMechanism, ClientSecurity } from '../admin/client-security.js';
 import type { PlannedListener } from './listener-plan.js';
+import { usesSasl, usesTls } from '../server/session.js';
 import { loadTlsMaterial } from '../security/tls/tls-material.js';
 import { parseSaslJaasConfig, credentialsOf } from '../security/sasl/jaas.js';
 import { tlsSettingsOf } from './security-wiring.js';
@@ -21,7 +22,7 @@ export class InterBrokerSecurityError extends Error {
 export function interBrokerClientSecurity(config: BrokerConfig, listener: PlannedListener): ClientSecurity {
   const protocol = listener.protocol;
   const out: ClientSecurity = { protocol };
-  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+  if (usesTls(protocol)) {
     const settings = tlsSettingsOf(config, listener.name);
     const material = loadTlsMaterial(listener.name, settings);
     out.tls = {
@@ -30,7 +31,7 @@ export function interBrokerClientSecurity(config: BrokerConfig, listener: Planne
       verifyHostname: config.sslEndpointIdentificationAlgorithm === 'https',
     };
   }
-  if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+  if (usesSasl(protocol)) {
     const mechanism = config.saslMechanismInterBrokerProtocol as ClientSaslMechanism;
     const jaas = config.forListener(listener.name, 'sasl.jaas.config', mechanism) as string | null;
     const where = `listener.name.${listener.name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;

@@ -12,6 +12,7 @@ import type { RequestQuotas } from '../server/connection.js';
 import type { Handler } from '../server/handler-registry.js';
 import type { BrokerContext } from '../broker/context.js';
 import { ALLOW_ALL, type Authorizer } from '../security/types.js';
+import { usesSasl, usesTls } from '../server/session.js';
 import { openAcls, type OpenedAcls } from '../security/acl/open-acls.js';
 import { registerAclApis } from '../broker/acl-apis.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
@@ -36,9 +37,6 @@ export interface BrokerSecurity {
   registerApis(b: BrokerContext, add: AddApi): void;
   close(): Promise<void>;
 }
-
-const isTls = (l: PlannedListener) => l.protocol === 'SSL' || l.protocol === 'SASL_SSL';
-const isSasl = (l: PlannedListener) => l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL';
 
 /** A listener's ssl.* settings (listener.name.<l>.ssl.* first). */
 export function tlsSettingsOf(config: BrokerConfig, listenerName: string): TlsListenerSettings {
@@ -80,7 +78,7 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
         onDenied: (_principal, op, type) => metrics.authorizationDenied(op, type),
       });
     }
-    for (const l of listeners) if (isTls(l)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
+    for (const l of listeners) if (usesTls(l.protocol)) tls.set(l.name, TlsContextProvider.open(l.name, tlsSettingsOf(config, l.name), log.child({ listener: l.name })));
     // Client quotas are always followed (they are set at run time with AlterClientQuotas).
     quotas = await openClientQuotas({
       store: meta.store, root: meta.keys.root, windowNum: config.quotaWindowNum, windowSizeSeconds: config.quotaWindowSizeSeconds,
@@ -94,7 +92,7 @@ export async function openSecurity(config: BrokerConfig, meta: ClusterMetadata, 
       listeners: listeners.map((l) => ({ name: l.name, maxRate: config.forListener(l.name, 'max.connection.creation.rate') as number })),
       interBrokerListener: interBrokerListener(listeners, config.interBrokerListenerName).name,
     });
-    for (const l of listeners) if (isSasl(l)) sasl.set(l.name, saslSettingsOf(config, l, scram, log, metrics));
+    for (const l of listeners) if (usesSasl(l.protocol)) sasl.set(l.name, saslSettingsOf(config, l, scram, log, metrics));
   } catch (err) {
     closeAll();
     throw err;

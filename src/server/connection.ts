@@ -26,13 +26,14 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder, frameWriter } from '../protocol/frame.js';
+import { looksLikeTlsClientHello } from '../protocol/tls-sniff.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/headers.js';
 import { API_TABLE } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { HandlerRegistry, RequestContext, ResponseBytes } from './handler-registry.js';
 import type { ByteBudget } from './limits.js';
-import type { Session } from './session.js';
+import { usesTls, type Session } from './session.js';
 
 const API_VERSIONS_KEY = 18;
 const SASL_HANDSHAKE_KEY = 17;
@@ -44,19 +45,17 @@ const SASL_RECEIVE_BYTES_MAX = 512 * 1024;
 /** What a client may send before it has authenticated on a SASL listener. */
 const BEFORE_AUTHENTICATION = new Set([API_VERSIONS_KEY, SASL_HANDSHAKE_KEY, SASL_AUTHENTICATE_KEY]);
 
-/** Client quotas (src/security/quota): told of every handled request, answers how long to throttle its client. */
+/**
+ * Client quotas (src/security/quota RequestQuotaManager): told of every request at dispatch and
+ * once handled; each answers how long to throttle its client (ms, 0: not at all).
+ */
 export interface RequestQuotas {
-  /** At dispatch: a Produce's bytes (src/security/quota RequestQuotaManager.recordRequest). */
-  recordRequest?(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; nowMs: number }): number;
-  /** Once handled, with recordRequest: response bytes and handler time. */
-  recordResponse?(r: { session: Session; clientId: string | null; apiKey: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
-  record(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
+  /** At dispatch: the request's bytes (a Produce's against producer_byte_rate). */
+  recordRequest(r: { session: Session; clientId: string | null; apiKey: number; requestBytes: number; nowMs: number }): number;
+  /** Once handled: response bytes (Fetch) and handler time (request_percentage). */
+  recordResponse(r: { session: Session; clientId: string | null; apiKey: number; responseBytes: number; handlerTimeMs: number; nowMs: number }): number;
 }
 
-/** The first bytes of a TLS ClientHello: a handshake record (0x16) of TLS 1.x (0x03 0x00-0x04). */
-function looksLikeTls(bytes: Buffer): boolean {
-  return bytes.length >= 3 && bytes[0] === 0x16 && bytes[1] === 0x03 && bytes[2]! <= 0x04;
-}
 
 export interface ConnectionOptions {
   frameBytesMax: number;
@@ -203,7 +202,7 @@ export class Connection {
     if (!this.firstBytesSeen) {
       this.firstBytesSeen = true;
       // A TLS client on a plaintext port would otherwise read as a 369 MB frame.
-      if (looksLikeTls(chunk) && (this.session.securityProtocol === 'PLAINTEXT' || this.session.securityProtocol === 'SASL_PLAINTEXT')) {
+      if (looksLikeTlsClientHello(chunk) && !usesTls(this.session.securityProtocol)) {
         this.close('TLS handshake on a plaintext listener (the client uses security.protocol SSL or SASL_SSL; this listener is ' + this.session.securityProtocol + ')');
         return;
       }
@@ -367,7 +366,7 @@ export class Connection {
     this.running++;
     // Counted before dispatch, so the next request already waits when this one is over quota.
     let dispatchThrottleMs = 0;
-    if (this.options.quotas?.recordRequest) {
+    if (this.options.quotas) {
       const nowMs = Date.now();
       dispatchThrottleMs = Math.ceil(this.options.quotas.recordRequest({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, requestBytes, nowMs }));
       if (dispatchThrottleMs > 0) this.throttle(nowMs + dispatchThrottleMs);
@@ -393,7 +392,7 @@ export class Connection {
         let frame: Buffer[] | null;
         try {
           frame = response === null ? null : this.encode(header, response);
-          if (frame !== null && this.options.quotas) frame = this.applyQuotas(header, requestBytes, response!, frame, handlerTimeMs, dispatchThrottleMs);
+          if (frame !== null && this.options.quotas) frame = this.applyQuotas(header, response!, frame, handlerTimeMs, dispatchThrottleMs);
         } catch (err) {
           // A response the codec cannot encode for this version is a broker bug: drop this client only.
           log.error({ err }, 'response encoding failed');
@@ -459,14 +458,11 @@ export class Connection {
    * Records the request with the client quotas; when its client is over a quota, the response says
    * for how long (throttle_time_ms) and this connection holds its further requests that long.
    */
-  private applyQuotas(header: RequestHeader, requestBytes: number, response: object, frame: Buffer[], handlerTimeMs: number, dispatchThrottleMs: number): Buffer[] {
+  private applyQuotas(header: RequestHeader, response: object, frame: Buffer[], handlerTimeMs: number, dispatchThrottleMs: number): Buffer[] {
     let responseBytes = 0;
     for (const c of frame) responseBytes += c.length;
     const nowMs = Date.now();
-    const q = this.options.quotas!;
-    const after = q.recordRequest && q.recordResponse
-      ? q.recordResponse({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, responseBytes, handlerTimeMs, nowMs })
-      : q.record({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, requestBytes, responseBytes, handlerTimeMs, nowMs });
+    const after = this.options.quotas!.recordResponse({ session: this.session, clientId: header.clientId, apiKey: header.apiKey, responseBytes, handlerTimeMs, nowMs });
     const throttleMs = Math.max(dispatchThrottleMs, Math.ceil(after));
     if (!(throttleMs > 0)) return frame;
     this.throttle(nowMs + throttleMs);

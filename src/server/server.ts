@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { Connection, type ConnectionOptions, type ConnectionShared, type MuteReason, type TimeoutReason } from './connection.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { ByteBudget, RateLimitedWarn, normalizeAddress } from './limits.js';
-import { newSession, ANONYMOUS, type KafkaPrincipal, type SecurityProtocol } from './session.js';
+import { newSession, usesTls, ANONYMOUS, type KafkaPrincipal, type SecurityProtocol } from './session.js';
 
 export type RefusalReason = 'connections_max' | 'per_ip' | 'creation_rate';
 
@@ -131,7 +131,7 @@ export class KafkaServer {
 
   private makeListener(spec: ListenerOptions): BoundListener {
     const bound: BoundListener = { options: spec, server: createServer((socket) => this.accept(bound, socket)), secure: null };
-    const tls = spec.protocol === 'SSL' || spec.protocol === 'SASL_SSL';
+    const tls = usesTls(spec.protocol);
     if (tls) {
       if (!spec.tls) throw new Error(`listener ${spec.name} (${spec.protocol}) has no TLS settings`);
       const opts = spec.tls.serverOptions();

@@ -8,6 +8,12 @@ export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SS
 
 export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 
+/** SSL and SASL_SSL run over TLS. */
+export function usesTls(p: SecurityProtocol): boolean { return p === 'SSL' || p === 'SASL_SSL'; }
+
+/** SASL_PLAINTEXT and SASL_SSL authenticate with SASL. */
+export function usesSasl(p: SecurityProtocol): boolean { return p === 'SASL_PLAINTEXT' || p === 'SASL_SSL'; }
+
 /** Kafka's KafkaPrincipal: a type (always "User" here) and a name; written "User:alice". */
 export interface KafkaPrincipal {
   readonly type: string;
@@ -65,7 +71,7 @@ export interface Session {
 }
 
 export function newSession(listenerName: string, securityProtocol: SecurityProtocol, clientAddress: string, principal: KafkaPrincipal = ANONYMOUS): Session {
-  const sasl = securityProtocol === 'SASL_PLAINTEXT' || securityProtocol === 'SASL_SSL';
+  const sasl = usesSasl(securityProtocol);
   return {
     listenerName, securityProtocol, clientAddress, principal,
     sasl: sasl ? 'handshake' : 'none', mechanism: null, expiresAtMs: null, exchange: null, rawToken: null,

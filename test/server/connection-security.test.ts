@@ -165,8 +165,15 @@ test('a TLS ClientHello on a plaintext listener closes that connection at once, 
 
 test('a client over its quota gets throttle_time_ms and its next request waits that long', async (t) => {
   const recorded: { apiKey: number; requestBytes: number; responseBytes: number; user: string }[] = [];
+  const requestBytes: number[] = [];
   const s = await serve(t, {
-    quotas: { record: (r) => { recorded.push({ apiKey: r.apiKey, requestBytes: r.requestBytes, responseBytes: r.responseBytes, user: r.session.principal.name }); return r.apiKey === ApiKey.ListGroups ? 400 : 0; } },
+    quotas: {
+      recordRequest: (r) => { if (r.apiKey === ApiKey.ListGroups) requestBytes.push(r.requestBytes); return 0; },
+      recordResponse: (r) => {
+        recorded.push({ apiKey: r.apiKey, requestBytes: requestBytes.shift() ?? 0, responseBytes: r.responseBytes, user: r.session.principal.name });
+        return r.apiKey === ApiKey.ListGroups ? 400 : 0;
+      },
+    },
   });
   const c = await RawKafkaConnection.connect(s.address('PLAINTEXT'));
   t.after(() => c.close());

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { requireTool } from '../../helpers/require-tool.js';
-import { encodeRequestFrame } from '../../helpers/raw-kafka.js';
-import { looksLikeTlsClientHello } from '../../../src/security/tls/tls-sniff.js';
+import { requireTool } from '../helpers/require-tool.js';
+import { encodeRequestFrame } from '../helpers/raw-kafka.js';
+import { looksLikeTlsClientHello } from '../../src/protocol/tls-sniff.js';
 
 /** The first bytes a client sends to a plain TCP server. */
 async function firstBytes(startClient: (port: number) => () => void): Promise<Buffer> {
