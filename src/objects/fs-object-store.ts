@@ -70,13 +70,15 @@ export class FsObjectStore implements ObjectStore {
     let tmp: string | null = null;
     try {
       let fh: FileHandle | null = null;
-      // The directory can vanish between mkdir and open (a concurrent delete removes empty dirs).
+      // The directories can vanish between mkdir, their fsync and the open (a concurrent delete
+      // removes empty dirs): make them again.
       for (let attempt = 0; fh === null; attempt++) {
-        await this.makeDirs(dir);
-        tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
         try {
+          await this.makeDirs(dir);
+          tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
           fh = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
         } catch (err) {
+          tmp = null;
           if (code(err) !== 'ENOENT' || attempt >= 5) throw err;
         }
       }
