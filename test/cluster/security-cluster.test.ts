@@ -37,10 +37,24 @@ test('3 brokers: users and ACLs made on one apply on all within a second; transa
   t.after(() => rmSync(work, { recursive: true, force: true }));
   const brokers: BrokerProcess[] = [];
   const sasl: string[] = [];
+  t.after(async () => { await Promise.all(brokers.map((b) => b.dispose())); });
   for (let id = 1; id <= 3; id++) {
-    const [plain, secure] = [await freePort(), await freePort()];
-    sasl.push(`127.0.0.1:${secure}`);
-    brokers.push(new BrokerProcess({
+    // A port found free can be taken by another test before the broker binds it: try new ones.
+    for (let attempt = 1; ; attempt++) {
+      const broker = saslBroker(id, await freePort(), await freePort());
+      try {
+        await broker.b.start(60_000);
+        brokers.push(broker.b);
+        sasl.push(broker.sasl);
+        break;
+      } catch (err) {
+        await broker.b.dispose();
+        if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+      }
+    }
+  }
+  function saslBroker(id: number, plain: number, secure: number): { b: BrokerProcess; sasl: string } {
+    return { sasl: `127.0.0.1:${secure}`, b: new BrokerProcess({
       port: plain,
       config: {
         'metadata.backend': 'etcd', 'etcd.endpoints': etcd.endpoint, 'cluster.name': 'sec', 'node.id': String(id), rack: `r${id}`,
@@ -50,10 +64,8 @@ test('3 brokers: users and ACLs made on one apply on all within a second; transa
         'sasl.jaas.config': plainServerJaas(),
         'authorizer.class.name': 'ferry', 'super.users': `User:${ADMIN_USER.name}`,
       },
-    }));
+    }) };
   }
-  t.after(async () => { await Promise.all(brokers.map((b) => b.dispose())); });
-  await Promise.all(brokers.map((b) => b.start(60_000)));
   const adminConfig = join(work, 'admin.properties');
   writeFileSync(adminConfig, `security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${ADMIN_USER.name}" password="${ADMIN_USER.password}";\n`);
   const admin = (i: number) => ['--bootstrap-server', sasl[i]!, '--command-config', adminConfig];

@@ -22,6 +22,17 @@ export function plainServerJaas(): string {
 }
 
 export async function startSecureBroker(opts: { sasl?: boolean; config?: Record<string, string>; verbose?: boolean } = {}): Promise<SecureBroker> {
+  // Ports found free can be taken by another test before the broker binds them: try new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnFreePorts(opts: { sasl?: boolean; config?: Record<string, string>; verbose?: boolean }): Promise<SecureBroker> {
   const pki = testPki();
   const names: ListenerName[] = opts.sasl === false ? ['PLAINTEXT', 'SSL', 'MTLS'] : ['PLAINTEXT', 'SSL', 'MTLS', 'SASL_PLAINTEXT', 'SASL_SSL'];
   const ports = new Map<ListenerName, number>();
@@ -39,7 +50,12 @@ export async function startSecureBroker(opts: { sasl?: boolean; config?: Record<
     ...(opts.config ?? {}),
   };
   const broker = new BrokerProcess({ port: ports.get('PLAINTEXT'), config, verbose: opts.verbose });
-  await broker.start();
+  try {
+    await broker.start();
+  } catch (err) {
+    await broker.dispose();
+    throw err;
+  }
   return {
     broker, pki,
     address: (l) => `127.0.0.1:${ports.get(l)}`,

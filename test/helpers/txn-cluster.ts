@@ -33,6 +33,11 @@ export async function startTxnCluster(t: TestContext, o: { name: string; work: s
   o.clusters.push(cluster);
   await cluster.start();
   const running = () => cluster.brokers.filter((b) => b.running);
+  // kafkajs' admin sends CreateTopics to the controller and fails on a Metadata answering -1.
+  await waitFor(async () => {
+    for (const b of running()) if ((await cluster.metadata('x', b)).controllerId < 0) return false;
+    return true;
+  }, 20_000, 'every broker names the controller');
   await o.createTopics(running());
   // Every broker must tell the same (clients ask any of them; one that has not seen the
   // assignments yet answers leader -1, which kafkajs caches and then fails on).
