@@ -10,6 +10,7 @@ import { requirePythonModules, requireTool, requireNodeModule } from '../helpers
 import { runJson, runProcess, runChecked } from '../helpers/run-process.js';
 import { startSecureBroker, type SecureBroker, type ListenerName } from '../helpers/secure-broker.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SCRIPT = fileURLToPath(new URL('./py/secure_client.py', import.meta.url));
 
@@ -110,6 +111,7 @@ describe('real clients over TLS', { timeout: 180_000 }, () => {
     assert.equal(untrusted.ok, false);
     assert.notEqual(plainOnTls.code, 0, 'kcat in plaintext cannot list metadata from the SSL port');
     assert.notEqual(tlsOnPlain.code, 0);
+    await waitFor(async () => /TLS handshake on a plaintext listener/.test(sb.broker.logs) && /TLS handshake failed/.test(sb.broker.logs), 5_000, 'both refusals logged');
     assert.match(sb.broker.logs, /TLS handshake on a plaintext listener/);
     assert.match(sb.broker.logs, /TLS handshake failed/);
     // Everyone else is still served.

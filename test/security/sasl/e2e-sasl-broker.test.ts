@@ -12,6 +12,7 @@
  *  - connections.max.reauth.ms: kafkajs and node-rdkafka keep producing across re-authentications.
  *  - OAUTHBEARER with a JWKS file: signed tokens accepted, unsigned and wrongly signed ones refused.
  */
+import { waitFor } from '../../helpers/wait.js';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -94,6 +95,8 @@ describe('SASL on a broker process: users, real clients, refusals', { timeout: 1
     assert.match(r.stderr.toString(), /Authentication failed: Invalid username or password/);
     await assert.rejects(KafkaConnection.connect(sb.address('SASL_PLAINTEXT'), { security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'SCRAM-SHA-256', username: 'nobody', password: wrong } } }),
       (e: unknown) => e instanceof AdminError && /invalid credentials with SASL mechanism SCRAM-SHA-256/.test(e.message));
+    // The broker's log line may reach this process after the client's refusal.
+    await waitFor(async () => /"user":"nobody"/.test(sb.broker.logs), 5_000, 'the failure is logged with the user');
     assert.match(sb.broker.logs, /SASL authentication failed/);
     assert.match(sb.broker.logs, /"user":"nobody"/);
     for (const secret of [wrong, PLAIN_USER.password, ADMIN_USER.password, 'carol-scram-pw']) assert.ok(!sb.broker.logs.includes(secret), 'a password in the broker log');
