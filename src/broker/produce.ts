@@ -30,6 +30,7 @@ import type { BrokerContext } from './context.js';
 import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
 import { requestAcl, type RequestAcl } from './authorize.js';
+import { checkRecordKeys } from './compacted-keys.js';
 
 type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
 type PartitionResult = NonNullable<PartitionResponse>[number];
@@ -110,6 +111,14 @@ function appendPartition(
   }
   if (transactional && (req.transactionalId === null || parsed[0].producerId < 0n)) {
     return fail(result, ErrorCode.INVALID_RECORD, 'transactional batches need a transactional id and a producer id');
+  }
+  if (topic.compactPolicy) {
+    const keys = checkRecordKeys(parsed, topicName, partition);
+    if (keys) {
+      ctx.log.info({ topic: topicName, partition, code: keys.errorCode, records: keys.recordErrors.length }, 'produce to a compacted topic rejected: records without a key');
+      result.recordErrors = keys.recordErrors;
+      return fail(result, keys.errorCode, keys.errorMessage);
+    }
   }
   const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result);
   const first = parsed[0];

@@ -8,12 +8,33 @@ import { Args, parseKeyValues, type OptionSpecs } from './args.js';
 import { COMMON_OPTIONS_USAGE, COMMON_OPTIONS, connectAdmin, runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { renderTable, toJson } from '../common/text-format.js';
+import { MetricsSnapshot } from '../admin/prom-text.js';
+
+interface CleanerState { dirtyRatio: number; lagSeconds: number }
+
+/** topic/partition -> the log cleaner's view, from the brokers' metrics (each reports the partitions it leads). */
+async function cleanerStates(urls: readonly string[]): Promise<Map<string, CleanerState> | null> {
+  if (urls.length === 0) return null;
+  const out = new Map<string, CleanerState>();
+  for (const snap of await Promise.all(urls.map((u) => MetricsSnapshot.fetch(u)))) {
+    for (const s of snap.samples) {
+      if (s.name !== 'ferry_cleaner_dirty_ratio' && s.name !== 'ferry_cleaner_lag_seconds') continue;
+      const key = `${s.labels.topic}/${s.labels.partition}`;
+      const st = out.get(key) ?? { dirtyRatio: 0, lagSeconds: 0 };
+      if (s.name === 'ferry_cleaner_dirty_ratio') st.dirtyRatio = s.value; else st.lagSeconds = s.value;
+      out.set(key, st);
+    }
+  }
+  return out;
+}
 
 export const TOPICS_USAGE = `usage: ferry topics <action> [options]
 
 actions:
   list                                   topics with partition counts
-  describe [--topic T]                   partitions, leaders, replicas, non-default configs
+  describe [--topic T] [--metrics URL]   partitions, leaders, replicas, non-default configs; with
+                                         --metrics (a broker's metrics endpoint, repeatable) also
+                                         each compacted partition's dirty ratio and cleaner lag
   create --topic T [--partitions N] [--replication-factor R] [--config k=v ...]
   delete --topic T
   alter-config --topic T [--add-config k=v[,k=v]] [--delete-config k[,k]]
@@ -30,6 +51,7 @@ const OPTIONS: OptionSpecs = {
   'add-config': { kind: 'list', aliases: ['--set'] },
   'delete-config': { kind: 'list' },
   'include-internal': { kind: 'bool' },
+  metrics: { kind: 'list' },
 };
 
 export async function runTopics(argv: string[], io: Io): Promise<number> {
@@ -49,7 +71,7 @@ export async function runTopics(argv: string[], io: Io): Promise<number> {
     try {
       switch (action) {
         case 'list': return await list(admin, args, io, json);
-        case 'describe': return await describe(admin, topic, io, json);
+        case 'describe': return await describe(admin, topic, io, json, await cleanerStates(args.list('metrics')));
         case 'create': {
           const name = needTopic();
           const partitions = args.numOr('partitions', -1);
@@ -100,7 +122,7 @@ async function list(admin: AdminClient, args: Args, io: Io, json: boolean): Prom
   return 0;
 }
 
-async function describe(admin: AdminClient, topic: string | undefined, io: Io, json: boolean): Promise<number> {
+async function describe(admin: AdminClient, topic: string | undefined, io: Io, json: boolean, cleaner: Map<string, CleanerState> | null): Promise<number> {
   const md = await admin.metadata(topic ? [topic] : null);
   const topics = md.topics.filter((t) => !t.isInternal || topic !== undefined);
   for (const t of topics) if (t.errorCode !== 0) throw new AdminError(t.errorCode, `describe topic ${t.name}`);
@@ -117,7 +139,10 @@ async function describe(admin: AdminClient, topic: string | undefined, io: Io, j
   if (json) {
     io.out(toJson(described.map((t) => ({
       name: t.name, topicId: t.topicId, internal: t.isInternal, configs: Object.fromEntries(t.configs.map((c) => [c.name, c.value])),
-      partitions: t.partitions.map((p) => ({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, error: p.errorCode })),
+      partitions: t.partitions.map((p) => {
+        const c = cleaner?.get(`${t.name}/${p.partition}`);
+        return { partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr, error: p.errorCode, ...(c ? { dirtyRatio: c.dirtyRatio, cleanerLagSeconds: c.lagSeconds } : {}) };
+      }),
     }))));
     return 0;
   }
@@ -125,9 +150,14 @@ async function describe(admin: AdminClient, topic: string | undefined, io: Io, j
   for (const t of described) {
     io.out(`Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${t.partitions[0]?.replicas.length ?? 0}\n`);
     io.out(`Configs: ${t.configs.length === 0 ? '(defaults)' : t.configs.map((c) => `${c.name}=${c.value}`).join(',')}\n`);
-    io.out(renderTable(['PARTITION', 'LEADER', 'RACK', 'EPOCH', 'REPLICAS', 'ISR'], t.partitions.map((p) => [
-      p.partition, p.leader, racks.get(p.leader) ?? null, p.leaderEpoch, p.replicas.join(','), p.isr.join(','),
-    ])));
+    const compacted = cleaner !== null && t.partitions.some((p) => cleaner.has(`${t.name}/${p.partition}`));
+    const head = ['PARTITION', 'LEADER', 'RACK', 'EPOCH', 'REPLICAS', 'ISR', ...(compacted ? ['DIRTY RATIO', 'CLEANER LAG'] : [])];
+    io.out(renderTable(head, t.partitions.map((p) => {
+      const c = cleaner?.get(`${t.name}/${p.partition}`);
+      const row: (string | number | null)[] = [p.partition, p.leader, racks.get(p.leader) ?? null, p.leaderEpoch, p.replicas.join(','), p.isr.join(',')];
+      if (compacted) row.push(c ? c.dirtyRatio.toFixed(3) : null, c ? `${c.lagSeconds.toFixed(0)}s` : null);
+      return row;
+    })));
     io.out('\n');
   }
   return 0;

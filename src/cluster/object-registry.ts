@@ -4,7 +4,10 @@
 // deleted after a grace period, as are objects whose records were removed (compaction, retention).
 //
 //   objects/<id>           compact JSON: {"k": key, "s": size, "t": kind, "c": createdMs,
-//                          "tp": [topicId...], "b": [[topicIndex, partition, base, end, count, maxTimestamp, pos, size]...]}
+//                          "tp": [topicId...], "b": [[topicIndex, partition, base, end, count, maxTimestamp, pos, size]...],
+//                          "x": [[end, cleanedAtMs]...] (compacted objects only: when each offset range was first cleaned)}
+//                          kind: "m" stream-set (many partitions, one upload), "s" stream (one partition),
+//                          "c" compacted (one partition, written by the log cleaner)
 //   dead-objects/<id>      {"k": key, "d": deadSinceMs}   unreferenced, deleted from the store after the grace period
 //   producers/<topicId>/<p>  idempotent-producer snapshot of the uploaded data, written with each upload commit
 //
@@ -21,7 +24,7 @@ import { decodeJson, encodeJson, ETCD_LIMITS, type Compare, type MetadataStore, 
 import type { MetadataKeys } from './metadata-keys.js';
 import type { IndexEntry } from '../objects/object-format.js';
 
-export type ObjectKind = 'stream-set' | 'stream';
+export type ObjectKind = 'stream-set' | 'stream' | 'compacted';
 
 /** A block of one partition in an object: the object index's entry (see object-format.ts). */
 export type ObjectBlock = IndexEntry;
@@ -33,6 +36,13 @@ export interface ObjectRecord {
   kind: ObjectKind;
   createdMs: number;
   blocks: ObjectBlock[];
+  /**
+   * Compacted objects: [end (exclusive), ms] in offset order, each range (from the previous end)
+   * first cleaned at ms. The last end is where the pass that wrote the object stopped: the
+   * partition's first dirty offset. Kept in the object record so it moves in the same
+   * transaction as the swap; the times let tombstones stay delete.retention.ms after their first cleaning.
+   */
+  cleanedRanges?: [number, number][];
 }
 
 export interface PartitionGuard { topicId: string; partition: number; modRevision: number }
@@ -42,7 +52,10 @@ export interface DeadObject { id: string; key: string; deadSinceMs: number }
 /** Compares left for partition guards in one transaction (one is kept for other guards). */
 export const PARTITIONS_PER_COMMIT_MAX = ETCD_LIMITS.txnOpsMax - 1;
 
-interface StoredObject { k: string; s: number; t: 's' | 'm'; c: number; tp: string[]; b: [number, number, number, number, number, number, number, number][] }
+interface StoredObject { k: string; s: number; t: 's' | 'm' | 'c'; c: number; tp: string[]; b: [number, number, number, number, number, number, number, number][]; x?: [number, number][] }
+
+const KIND_CODE: Record<ObjectKind, StoredObject['t']> = { 'stream-set': 'm', stream: 's', compacted: 'c' };
+const KIND_OF: Record<StoredObject['t'], ObjectKind> = { m: 'stream-set', s: 'stream', c: 'compacted' };
 
 export function encodeObjectRecord(o: ObjectRecord): Buffer {
   const topics: string[] = [];
@@ -52,14 +65,17 @@ export function encodeObjectRecord(o: ObjectRecord): Buffer {
     if (i === undefined) { i = topics.length; topics.push(x.topicId); index.set(x.topicId, i); }
     return [i, x.partition, x.baseOffset, x.endOffset, x.recordCount, x.maxTimestamp, x.position, x.size];
   });
-  const stored: StoredObject = { k: o.key, s: o.size, t: o.kind === 'stream' ? 's' : 'm', c: o.createdMs, tp: topics, b };
+  const stored: StoredObject = { k: o.key, s: o.size, t: KIND_CODE[o.kind], c: o.createdMs, tp: topics, b };
+  if (o.cleanedRanges !== undefined) stored.x = o.cleanedRanges;
   return encodeJson(stored);
 }
 
 export function decodeObjectRecord(id: string, value: Buffer, what: string): ObjectRecord {
   const s = decodeJson<StoredObject>(value, what);
+  const kind = KIND_OF[s.t];
+  if (!kind) throw new Error(`${what}: unknown object kind ${JSON.stringify(s.t)}`);
   return {
-    id, key: s.k, size: s.s, kind: s.t === 's' ? 'stream' : 'stream-set', createdMs: s.c,
+    id, key: s.k, size: s.s, kind, createdMs: s.c, ...(s.x !== undefined ? { cleanedRanges: s.x } : {}),
     blocks: s.b.map(([ti, partition, baseOffset, endOffset, recordCount, maxTimestamp, position, size]) => ({
       topicId: s.tp[ti], partition, baseOffset, endOffset, recordCount, maxTimestamp, position, size,
     })),

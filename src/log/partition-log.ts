@@ -158,6 +158,21 @@ export class PartitionLog {
     return freed;
   }
 
+  /**
+   * Drop cached batches wholly below `offset` (all uploaded): after the log cleaner rewrote that
+   * range in objects, reads must come from there, not from the uncleaned copies here.
+   */
+  dropCachedBelow(offset: number): number {
+    assert(offset <= this.uploadedEndOffset, `dropCachedBelow(${offset}) past the uploaded end ${this.uploadedEndOffset}`);
+    let freed = 0, drop = 0;
+    while (drop < this.batches.length && this.batches[drop].lastOffset < offset) freed += this.batches[drop++].bytes.length;
+    if (drop) {
+      this.batches.splice(0, drop);
+      this.cachedBytes -= freed;
+    }
+    return freed;
+  }
+
   /** Bytes kept for this partition: object blocks at or above the log start plus un-uploaded cache. */
   retainedBytes(): number {
     let n = 0;

@@ -8,6 +8,7 @@
  * ports are bound (early-listeners.ts; the Kafka port refuses connections until the
  * listener takes it over), so a port in use fails the start before the WAL is allocated.
  */
+import { loadCompressionCodecs } from '../protocol/compression.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -136,6 +137,8 @@ export class Broker {
     const early = await EarlyListeners.bind(listeners, settings.config.metricsListener, metrics, () => broker?.ready === true && health.writable);
     let meta: ClusterMetadata;
     try {
+      // Produce decompresses batches of compacted topics to check their keys (zstd is wasm, loaded once).
+      await loadCompressionCodecs();
       mkdirSync(settings.dataDir, { recursive: true });
       meta = clustered ? await openEtcdMetadata(settings, log) : await openLocalMetadata(settings, log);
     } catch (err) {

@@ -27,6 +27,12 @@ import { Retention } from '../uploader/retention.js';
 import { ObjectGc } from '../uploader/object-gc.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import { InstrumentedObjectStore } from '../objects/instrumented-object-store.js';
+import { Turns } from '../common/turns.js';
+import { LogCleaner } from '../cleaner/log-cleaner.js';
+import { CleanerThread } from '../cleaner/cleaner-thread.js';
+
+/** Decompressed bytes one batch may have in the cleaner (a zip bomb guard; a larger batch makes its partition uncleanable). */
+const CLEANER_BATCH_BYTES_MIN = 64 * 1024 * 1024;
 
 export async function createObjectStore(config: BrokerConfig, log: Logger): Promise<ObjectStore> {
   if (config.objectStore === 'azure-blob') {
@@ -79,6 +85,9 @@ export class ObjectTier {
   readonly compactor: Compactor;
   readonly retention: Retention;
   readonly gc: ObjectGc;
+  /** Null when log.cleaner.enable is false. */
+  readonly cleaner: LogCleaner | null;
+  private readonly cleanerThread: CleanerThread | null;
   private readonly jobs: Periodic[];
 
   private constructor(
@@ -116,9 +125,29 @@ export class ObjectTier {
       clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...compactorSizes(config.compactionStepMaxBytes),
     }, log.child({ component: 'compactor' }));
     this.retention = new Retention(topics, logs, this.index, registry, log.child({ component: 'retention' }));
+    // Compaction steps and cleaning passes take turns: they share compaction.step.max.bytes.
+    const turns = new Turns();
+    this.cleanerThread = config.logCleanerEnable ? new CleanerThread() : null;
+    this.cleaner = this.cleanerThread ? new LogCleaner(store, registry, this.index, logs, () => topics.list(), this.cleanerThread, {
+      clusterName: config.clusterName, dedupeBufferBytes: config.logCleanerDedupeBufferSize, ioBytesPerSecMax: config.logCleanerIoMaxBytesPerSecond,
+      targetObjectBytes: compactorSizes(config.compactionStepMaxBytes).targetObjectBytes,
+      batchBytesMax: Math.max(CLEANER_BATCH_BYTES_MIN, 32 * config.messageMaxBytes),
+    }, log.child({ component: 'log-cleaner' }), {
+      passDone: (r) => metrics.cleanerPass('done', {
+        bytesRead: r.bytesRead, bytesWritten: r.bytesWritten, bytesCleaned: r.stats.bytesIn,
+        removed: { superseded: r.stats.superseded, tombstone: r.stats.tombstonesRemoved, keyless: r.stats.keylessRemoved, aborted: r.stats.abortedRemoved, marker: r.stats.markersRemoved },
+      }),
+      passFailed: () => metrics.cleanerPass('failed'),
+      passLost: () => metrics.cleanerPass('lost_race'),
+    }, (job) => turns.run(job)) : null;
+    if (this.cleaner) {
+      const cleaner = this.cleaner;
+      metrics.addCollector(() => metrics.cleanerPartitions(cleaner.partitionStates()));
+    }
     this.gc = new ObjectGc(store, registry, this.index, objectKeyPrefix(config.clusterName), objectIdOfKey, config.objectGcGraceMs, log.child({ component: 'object-gc' }));
     this.jobs = [
-      new Periodic('compaction', config.compactionIntervalMs, async () => metrics.compactionStepsDone(await this.compactor.runOnce()), log),
+      new Periodic('compaction', config.compactionIntervalMs, async () => metrics.compactionStepsDone(await turns.run(() => this.compactor.runOnce())), log),
+      ...(this.cleaner ? [new Periodic('log-cleaner', config.logCleanerBackoffMs, () => this.cleaner!.runOnce(), log)] : []),
       new Periodic('retention', config.retentionCheckIntervalMs, () => this.retention.runOnce(), log),
       new Periodic('object-gc', Math.max(10_000, Math.min(config.objectGcGraceMs, 300_000)), () => this.gc.runOnce(), log),
     ];
@@ -163,6 +192,7 @@ export class ObjectTier {
 
   async stop(): Promise<void> {
     for (const j of this.jobs) await j.stop();
+    await this.cleanerThread?.close();
     await this.uploader.stop();
     await this.store.close();
   }

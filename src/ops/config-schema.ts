@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { formatListener, type Listener } from './config-values.js';
 
 export type ConfigType =
-  | 'string' | 'int' | 'long' | 'bool' | 'list' | 'enum' | 'bytes' | 'duration' | 'path' | 'listeners' | 'hostport';
+  | 'string' | 'int' | 'long' | 'double' | 'bool' | 'list' | 'enum' | 'bytes' | 'duration' | 'path' | 'listeners' | 'hostport';
 
 export type ConfigValue = string | number | boolean | string[] | Listener[] | null;
 
@@ -148,7 +148,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'wal.capacity.bytes', type: 'bytes', group: 'Storage', default: 2147483648, min: 1048576, doc: 'Size of the WAL ring. When uploads lag and it fills, produce requests wait and then fail with a retriable error.' },
   { key: 'wal.append.timeout.ms', type: 'duration', group: 'Storage', default: 5000, min: 1, doc: 'How long an append may wait for space in a full WAL before it fails with a retriable error (REQUEST_TIMED_OUT). The WAL is then full: further produce requests are refused at once, and /readyz answers 503, until uploads free space. Keep it well below the clients\' request.timeout.ms (30 s), so they see the broker\'s answer rather than their own timeout.' },
   { key: 'cache.max.bytes', type: 'bytes', group: 'Storage', default: 1073741824, min: 0, doc: 'Memory for recently written and read batches (the log cache).' },
-  { key: 'memory.max.bytes', type: 'bytes', group: 'Storage', default: null, nullable: true, min: 1048576, doc: 'Optional memory budget: the broker refuses to start when the bounds that make up its memory add up to more (runtime 160 MiB + cache.max.bytes + block.cache.max.bytes + queued.max.response.bytes + queued.max.request.bytes + upload.max.bytes + compaction.step.max.bytes + 68 MiB of WAL buffers; `ferry config check` prints the sum). RSS stays within about 1.25x of that sum at any load (npm run bench:memory).' },
+  { key: 'memory.max.bytes', type: 'bytes', group: 'Storage', default: null, nullable: true, min: 1048576, doc: 'Optional memory budget: the broker refuses to start when the bounds that make up its memory add up to more (runtime 160 MiB + cache.max.bytes + block.cache.max.bytes + queued.max.response.bytes + queued.max.request.bytes + upload.max.bytes + compaction.step.max.bytes + log.cleaner.dedupe.buffer.size (when log.cleaner.enable) + 68 MiB of WAL buffers; `ferry config check` prints the sum). RSS stays within about 1.25x of that sum at any load (npm run bench:memory).' },
 
   // ---- object storage (S3 tier)
   { key: 'object.store', type: 'enum', group: 'Object storage', values: ['fs', 's3', 'azure-blob'], default: 'fs', doc: 'Where uploaded data lives: fs (files under <data.dir>/objects, the embedded default), s3 (any S3-compatible service) or azure-blob (an Azure storage account container, through the managed identity or DefaultAzureCredential).' },
@@ -219,11 +219,22 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'message.max.bytes', type: 'bytes', group: 'Topics', default: 1048588, min: 0, max: INT_MAX, doc: 'Largest record batch accepted, unless the topic sets max.message.bytes.' },
   { key: 'log.retention.ms', type: 'duration', group: 'Topics', default: 604800000, min: -1, doc: 'Default retention.ms of topics: how long data is kept (-1: forever).' },
   { key: 'log.retention.bytes', type: 'bytes', group: 'Topics', default: -1, min: -1, doc: 'Default retention.bytes of topics: bytes kept per partition (-1: no limit).' },
-  { key: 'log.segment.bytes', type: 'bytes', group: 'Topics', default: 1073741824, min: 14, max: INT_MAX, doc: 'Default segment.bytes of topics (accepted for compatibility; Ferry\'s object layout does not use segments).' },
+  { key: 'log.segment.bytes', type: 'bytes', group: 'Topics', default: 1073741824, min: 14, max: INT_MAX, doc: 'Default segment.bytes of topics. Ferry has no segment files; on compacted topics uploaded data counts as the active segment (not cleaned) until this much newer data follows it or it is log.roll.ms old.' },
+  { key: 'log.roll.ms', type: 'duration', group: 'Topics', default: 604800000, min: 1, doc: 'Default segment.ms of topics: on compacted topics, how old uploaded data must be before it leaves the active segment and may be cleaned (unless log.segment.bytes of newer data follow it).' },
   { key: 'log.cleanup.policy', type: 'list', group: 'Topics', default: ['delete'], doc: 'Default cleanup.policy of topics: delete, compact, or both.', check: (v) => checkCleanupPolicy(v as string[]) },
   { key: 'log.message.timestamp.type', type: 'enum', group: 'Topics', values: ['CreateTime', 'LogAppendTime'], default: 'CreateTime', doc: 'Default message.timestamp.type of topics.' },
   { key: 'compression.type', type: 'enum', group: 'Topics', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'producer', doc: 'Default compression.type of topics. Ferry never recompresses batches; only producer is honoured, other values are accepted and reported.' },
   { key: 'min.insync.replicas', type: 'int', group: 'Topics', default: 1, min: 1, doc: 'Default min.insync.replicas of topics (accepted and reported; with one leader per partition it is always met).' },
+
+  // ---- log cleaner (cleanup.policy=compact)
+  { key: 'log.cleaner.enable', type: 'bool', group: 'Log cleaner', default: true, doc: 'Run the log cleaner: topics whose cleanup.policy includes compact keep the latest record of each key (docs/compaction.md).' },
+  { key: 'log.cleaner.backoff.ms', type: 'duration', group: 'Log cleaner', default: 15000, min: 10, doc: 'How often the cleaner looks for partitions to clean when it has nothing to do.' },
+  { key: 'log.cleaner.dedupe.buffer.size', type: 'bytes', group: 'Log cleaner', default: 33554432, min: 65536, doc: 'Memory of the key map of one cleaning pass (24 bytes per key, filled to 90 %: 32 MiB holds about 1.26 M keys). A partition whose dirty data has more keys is cleaned in several passes. Kafka\'s default is 128 MiB shared by its cleaner threads; Ferry runs one pass at a time.' },
+  { key: 'log.cleaner.io.max.bytes.per.second', type: 'double', group: 'Log cleaner', default: 52428800, min: 1024, doc: 'Rate limit of the cleaner\'s object reads plus writes, in bytes per second.' },
+  { key: 'log.cleaner.min.cleanable.ratio', type: 'double', group: 'Log cleaner', default: 0.5, min: 0, max: 1, doc: 'Default min.cleanable.dirty.ratio of topics.' },
+  { key: 'log.cleaner.min.compaction.lag.ms', type: 'long', group: 'Log cleaner', default: 0, min: 0, doc: 'Default min.compaction.lag.ms of topics.' },
+  { key: 'log.cleaner.max.compaction.lag.ms', type: 'long', group: 'Log cleaner', default: Number.MAX_SAFE_INTEGER, min: 1, doc: 'Default max.compaction.lag.ms of topics.' },
+  { key: 'log.cleaner.delete.retention.ms', type: 'long', group: 'Log cleaner', default: 86400000, min: 0, doc: 'Default delete.retention.ms of topics.' },
 
   // ---- fetch
   { key: 'fetch.max.bytes', type: 'bytes', group: 'Fetch', default: 57671680, min: 1024, max: INT_MAX, doc: 'Upper bound on the bytes one Fetch response returns, whatever the client asks.' },

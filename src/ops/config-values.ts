@@ -2,7 +2,7 @@
 // parser returns the typed value or throws ConfigValueError saying what was expected (the caller
 // adds which key and which source).
 //
-// API: parseInt32, parseLong, parseBool, parseList, parseBytes, parseDurationMs, parseEnum,
+// API: parseInt32, parseLong, parseDouble, parseBool, parseList, parseBytes, parseDurationMs, parseEnum,
 //      parseListener, formatListener, parseHostPort, parseProperties, ConfigValueError, Listener
 
 export class ConfigValueError extends Error {
@@ -32,6 +32,12 @@ export function parseInt32(raw: string | number): number {
 
 export function parseLong(raw: string | number): number {
   return integerOf(raw, 'an integer (at most 2^53-1)');
+}
+
+export function parseDouble(raw: string | number): number {
+  const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw.trim());
+  if (!Number.isFinite(n)) throw new ConfigValueError('a number');
+  return n;
 }
 
 export function parseBool(raw: string | boolean): boolean {

@@ -26,7 +26,7 @@ import {
 } from './config-schema.js';
 import {
   ConfigValueError, formatListener, isWildcardHost, parseBool, parseBytes, parseDurationMs, parseEnum, parseHostPort,
-  parseInt32, parseList, parseListener, parseLong, parseProperties, type Listener,
+  parseInt32, parseList, parseListener, parseLong, parseDouble, parseProperties, type Listener,
 } from './config-values.js';
 
 export type { ConfigValue, ConfigKeySpec } from './config-schema.js';
@@ -101,6 +101,15 @@ export interface BrokerConfig {
   compactionIntervalMs: number;
   compactionMaxBytesPerSec: number;
   compactionStepMaxBytes: number;
+  logCleanerEnable: boolean;
+  logCleanerBackoffMs: number;
+  logCleanerDedupeBufferSize: number;
+  logCleanerIoMaxBytesPerSecond: number;
+  logCleanerMinCleanableRatio: number;
+  logCleanerMinCompactionLagMs: number;
+  logCleanerMaxCompactionLagMs: number;
+  logCleanerDeleteRetentionMs: number;
+  logRollMs: number;
   retentionCheckIntervalMs: number;
   metadataBackend: 'local' | 'etcd';
   etcdEndpoints: string[];
@@ -405,6 +414,7 @@ function parseValue(spec: ConfigKeySpec, raw: RawSetting['raw']): ConfigValue {
     }
     case 'int': return parseInt32(typeof text === 'number' ? text : asText());
     case 'long': return parseLong(typeof text === 'number' ? text : asText());
+    case 'double': return parseDouble(typeof text === 'number' ? text : asText());
     case 'bytes': return parseBytes(typeof text === 'number' ? text : asText());
     case 'duration': return parseDurationMs(typeof text === 'number' ? text : asText());
     case 'bool': return parseBool(typeof text === 'boolean' ? text : asText());
@@ -581,7 +591,7 @@ function editDistance(a: string, b: string): number {
 }
 
 const TYPE_DOCS: Record<ConfigKeySpec['type'], string> = {
-  string: 'string', int: 'int', long: 'long', bool: 'boolean', list: 'list', enum: 'enum',
+  string: 'string', int: 'int', long: 'long', double: 'double', bool: 'boolean', list: 'list', enum: 'enum',
   bytes: 'bytes', duration: 'duration (ms)', path: 'path', listeners: 'listeners', hostport: 'host:port',
 };
 

@@ -32,6 +32,8 @@ export interface MemoryConfig {
   queuedMaxRequestBytes: number;
   uploadMaxBytes: number;
   compactionStepMaxBytes: number;
+  logCleanerEnable: boolean;
+  logCleanerDedupeBufferSize: number;
 }
 
 const bounded = (n: number): number => (n < 0 ? Infinity : n);
@@ -53,6 +55,8 @@ export function memoryBudget(c: MemoryConfig): MemoryBudget {
     { key: 'queued.max.request.bytes', bytes: bounded(c.queuedMaxRequestBytes), what: 'requests being received, all connections' },
     { key: 'upload.max.bytes', bytes: c.uploadMaxBytes, what: 'the object an upload is building (uploads are cut at this size)' },
     { key: 'compaction.step.max.bytes', bytes: c.compactionStepMaxBytes, what: 'objects one compaction step reads and writes' },
+    // The cleaner's objects take turns with compaction's steps in compaction.step.max.bytes.
+    { key: 'log.cleaner.dedupe.buffer.size', bytes: c.logCleanerEnable ? c.logCleanerDedupeBufferSize : 0, what: 'the log cleaner\'s key map (its objects share compaction.step.max.bytes, taking turns with compaction)' },
     { key: 'wal', bytes: WAL_GROUP_BUFFER_BYTES + WAL_IN_FLIGHT_BYTES, what: 'WAL group buffer and appends in flight' },
   ];
   return { parts, totalBytes: parts.reduce((n, p) => n + p.bytes, 0) };

@@ -103,6 +103,14 @@ export class BrokerMetrics {
   private readonly uploadSeconds: Histogram;
   private readonly s3Requests: Counter<'operation'>;
   private readonly compactionSteps: Counter;
+  private readonly cleanerPasses: Counter<'result'>;
+  private readonly cleanerBytesRead: Counter;
+  private readonly cleanerBytesWritten: Counter;
+  private readonly cleanerBytesCleaned: Counter;
+  private readonly cleanerRecordsRemoved: Counter<'reason'>;
+  private readonly cleanerDirtyRatio: Gauge<'topic' | 'partition'>;
+  private readonly cleanerLagSeconds: Gauge<'topic' | 'partition'>;
+  private readonly cleanerUncleanable: Gauge;
   private readonly objectsGauge: Gauge;
   private readonly s3Bytes: Counter<'operation' | 'direction'>;
   private readonly s3Errors: Counter<'operation' | 'code'>;
@@ -187,6 +195,14 @@ export class BrokerMetrics {
     this.uploads = counter('ferry_uploads_total', 'Upload rounds (stream-set/stream objects committed), by result.', ['result']);
     this.uploadedBytes = counter('ferry_uploaded_bytes_total', 'Bytes uploaded to object storage and committed.');
     this.compactionSteps = counter('ferry_compaction_steps_total', 'Compaction steps committed (objects swapped for merged ones).');
+    this.cleanerPasses = counter('ferry_cleaner_passes_total', 'Log cleaner passes over a compacted partition, by result (done, lost_race, failed).', ['result']);
+    this.cleanerBytesRead = counter('ferry_cleaner_bytes_read_total', 'Object bytes the log cleaner read (dirty objects twice: to index keys, then to filter).');
+    this.cleanerBytesWritten = counter('ferry_cleaner_bytes_written_total', 'Object bytes the log cleaner wrote.');
+    this.cleanerBytesCleaned = counter('ferry_cleaner_bytes_cleaned_total', 'Batch bytes that went through the cleaner\'s filter (the clean and dirty sections of each pass).');
+    this.cleanerRecordsRemoved = counter('ferry_cleaner_records_removed_total', 'Records the log cleaner removed, by reason (superseded, tombstone, keyless, aborted, marker).', ['reason']);
+    this.cleanerDirtyRatio = gauge('ferry_cleaner_dirty_ratio', 'Cleanable dirty bytes / (clean + cleanable dirty bytes) of each compacted partition this broker leads (a pass runs at min.cleanable.dirty.ratio).', ['topic', 'partition']);
+    this.cleanerLagSeconds = gauge('ferry_cleaner_lag_seconds', 'Age of the oldest cleanable data not yet cleaned, per compacted partition (0: nothing dirty).', ['topic', 'partition']);
+    this.cleanerUncleanable = gauge('ferry_cleaner_uncleanable_partitions', 'Compacted partitions the cleaner skips after a failure (corrupt or undecodable data), until retried.');
     this.objectsGauge = gauge('ferry_objects', 'Objects referenced by committed metadata (as loaded by this broker).');
     this.uploadSeconds = histogram('ferry_upload_duration_seconds', 'Duration of one upload round: PUT(s) and metadata commit.', S3_BUCKETS);
     this.s3Requests = counter('ferry_s3_requests_total', 'Object storage requests, by operation (put, get, head, delete, list, multipart).', ['operation']);
@@ -331,6 +347,27 @@ export class BrokerMetrics {
   uploadCompleted(bytes: number, seconds: number): void { this.uploads.inc({ result: 'ok' }); this.uploadedBytes.inc(bytes); this.uploadSeconds.observe(seconds); }
   uploadFailed(): void { this.uploads.inc({ result: 'failed' }); }
   compactionStepsDone(steps: number): void { if (steps > 0) this.compactionSteps.inc(steps); }
+  cleanerPass(result: 'done' | 'lost_race' | 'failed', p?: { bytesRead: number; bytesWritten: number; bytesCleaned: number; removed: Record<string, number> }): void {
+    this.cleanerPasses.inc({ result });
+    if (!p) return;
+    this.cleanerBytesRead.inc(p.bytesRead);
+    this.cleanerBytesWritten.inc(p.bytesWritten);
+    this.cleanerBytesCleaned.inc(p.bytesCleaned);
+    for (const [reason, n] of Object.entries(p.removed)) if (n > 0) this.cleanerRecordsRemoved.inc({ reason }, n);
+  }
+  /** Read at each scrape: the cleaner's view of every compacted partition led here. */
+  cleanerPartitions(states: readonly { topic: string; partition: number; dirtyRatio: number; lagMs: number; uncleanable: boolean }[]): void {
+    this.cleanerDirtyRatio.reset();
+    this.cleanerLagSeconds.reset();
+    let uncleanable = 0;
+    for (const s of states) {
+      const labels = { topic: s.topic, partition: String(s.partition) };
+      this.cleanerDirtyRatio.set(labels, s.dirtyRatio);
+      this.cleanerLagSeconds.set(labels, s.lagMs / 1000);
+      if (s.uncleanable) uncleanable++;
+    }
+    this.cleanerUncleanable.set(uncleanable);
+  }
   objects(count: number): void { this.objectsGauge.set(count); }
 
   s3Request(operation: S3Operation, seconds: number, bytes = 0, direction: Direction = operation === 'put' || operation === 'multipart' ? 'out' : 'in'): void {

@@ -2,7 +2,7 @@
 // what DescribeConfigs reports. Topic records store only the keys a user set (as Kafka does);
 // everything else comes from the broker's config (the key's broker synonym) or the static default.
 //
-// Enforced by Ferry: retention.ms, retention.bytes, cleanup.policy, max.message.bytes,
+// Enforced by Ferry: retention.ms, retention.bytes, cleanup.policy (with the compaction keys), max.message.bytes,
 // message.timestamp.type. Accepted, validated and described for client compatibility, but without
 // effect: every other key in TOPIC_CONFIG_SPECS (their documentation says so).
 //
@@ -46,12 +46,12 @@ export interface TopicConfigSpec {
 const NOT_ENFORCED = ' Accepted for compatibility; Ferry does not act on it.';
 
 export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
-  { name: 'cleanup.policy', kind: 'list', brokerKey: 'log.cleanup.policy', defaultValue: 'delete', values: ['delete', 'compact'], nonEmpty: true, enforced: true, doc: 'delete: remove old data by retention.ms and retention.bytes; compact: keep the latest record per key (accepted, but key compaction is not implemented yet: a compact-only topic keeps all its data).' },
+  { name: 'cleanup.policy', kind: 'list', brokerKey: 'log.cleanup.policy', defaultValue: 'delete', values: ['delete', 'compact'], nonEmpty: true, enforced: true, doc: 'delete: remove old data by retention.ms and retention.bytes; compact: keep the latest record of each key (the log cleaner; records without a key are refused with INVALID_RECORD); compact,delete: both.' },
   { name: 'compression.gzip.level', kind: 'int', defaultValue: '-1', min: -1, max: 9, enforced: false, doc: 'Level for compression.type=gzip.' + NOT_ENFORCED },
   { name: 'compression.lz4.level', kind: 'int', defaultValue: '9', min: 1, max: 17, enforced: false, doc: 'Level for compression.type=lz4.' + NOT_ENFORCED },
   { name: 'compression.type', kind: 'string', brokerKey: 'compression.type', defaultValue: 'producer', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], enforced: false, doc: 'Final compression of the topic\'s batches. Ferry stores batches as producers sent them (producer).' + NOT_ENFORCED },
   { name: 'compression.zstd.level', kind: 'int', defaultValue: '3', min: -131072, max: 22, enforced: false, doc: 'Level for compression.type=zstd.' + NOT_ENFORCED },
-  { name: 'delete.retention.ms', kind: 'long', defaultValue: '86400000', min: 0, enforced: false, doc: 'How long delete tombstones are kept on compacted topics.' + NOT_ENFORCED },
+  { name: 'delete.retention.ms', kind: 'long', brokerKey: 'log.cleaner.delete.retention.ms', defaultValue: '86400000', min: 0, enforced: true, doc: 'Compacted topics: how long a tombstone (and the marker of a transaction with nothing left) is kept after the cleaner first cleaned its offset.' },
   { name: 'file.delete.delay.ms', kind: 'long', defaultValue: '60000', min: 0, enforced: false, doc: 'Delay before deleting a file from the filesystem.' + NOT_ENFORCED },
   { name: 'flush.messages', kind: 'long', defaultValue: LONG_MAX, min: 1, enforced: false, doc: 'Messages between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
   { name: 'flush.ms', kind: 'long', defaultValue: LONG_MAX, min: 0, enforced: false, doc: 'Time between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
@@ -60,7 +60,7 @@ export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
   { name: 'leader.replication.throttled.replicas', kind: 'list', defaultValue: '', enforced: false, doc: 'Replicas to throttle on the leader side. Ferry has no followers.' + NOT_ENFORCED },
   { name: 'local.retention.bytes', kind: 'long', defaultValue: '-2', min: -2, enforced: false, doc: 'Tiered storage: bytes kept locally (-2: same as retention.bytes).' + NOT_ENFORCED },
   { name: 'local.retention.ms', kind: 'long', defaultValue: '-2', min: -2, enforced: false, doc: 'Tiered storage: time kept locally (-2: same as retention.ms).' + NOT_ENFORCED },
-  { name: 'max.compaction.lag.ms', kind: 'long', defaultValue: LONG_MAX, min: 1, enforced: false, doc: 'Longest time a record stays uncompacted.' + NOT_ENFORCED },
+  { name: 'max.compaction.lag.ms', kind: 'long', brokerKey: 'log.cleaner.max.compaction.lag.ms', defaultValue: LONG_MAX, min: 1, enforced: true, doc: 'Compacted topics: dirty data older than this is cleaned whatever the dirty ratio.' },
   { name: 'max.message.bytes', kind: 'int', brokerKey: 'message.max.bytes', defaultValue: '1048588', min: 0, enforced: true, doc: 'Largest record batch the topic accepts; larger batches get MESSAGE_TOO_LARGE.' },
   { name: 'message.downconversion.enable', kind: 'boolean', defaultValue: 'true', enforced: false, doc: 'Down-convert batches for old consumers. Ferry serves magic 2 only.' + NOT_ENFORCED },
   { name: 'message.format.version', kind: 'string', defaultValue: '3.0-IV1', enforced: false, doc: 'Deprecated message format version.' + NOT_ENFORCED },
@@ -68,17 +68,17 @@ export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
   { name: 'message.timestamp.before.max.ms', kind: 'long', defaultValue: LONG_MAX, min: 0, enforced: false, doc: 'Largest allowed distance of a record timestamp into the past.' + NOT_ENFORCED },
   { name: 'message.timestamp.difference.max.ms', kind: 'long', defaultValue: LONG_MAX, min: 0, enforced: false, doc: 'Deprecated: largest allowed timestamp difference.' + NOT_ENFORCED },
   { name: 'message.timestamp.type', kind: 'string', brokerKey: 'log.message.timestamp.type', defaultValue: 'CreateTime', values: ['CreateTime', 'LogAppendTime'], enforced: true, doc: 'CreateTime keeps the producer\'s timestamps; LogAppendTime stamps batches with the broker\'s time on append.' },
-  { name: 'min.cleanable.dirty.ratio', kind: 'double', defaultValue: '0.5', min: 0, max: 1, enforced: false, doc: 'Dirty ratio that triggers compaction.' + NOT_ENFORCED },
-  { name: 'min.compaction.lag.ms', kind: 'long', defaultValue: '0', min: 0, enforced: false, doc: 'Shortest time a record stays uncompacted.' + NOT_ENFORCED },
+  { name: 'min.cleanable.dirty.ratio', kind: 'double', brokerKey: 'log.cleaner.min.cleanable.ratio', defaultValue: '0.5', min: 0, max: 1, enforced: true, doc: 'Compacted topics: a partition is cleaned once its cleanable dirty bytes are at least this share of its cleanable bytes.' },
+  { name: 'min.compaction.lag.ms', kind: 'long', brokerKey: 'log.cleaner.min.compaction.lag.ms', defaultValue: '0', min: 0, enforced: true, doc: 'Compacted topics: a record stays uncompacted at least this long.' },
   { name: 'min.insync.replicas', kind: 'int', brokerKey: 'min.insync.replicas', defaultValue: '1', min: 1, enforced: false, doc: 'Replicas that must acknowledge acks=all writes. With one leader per partition and a replicated volume, always met.' + NOT_ENFORCED },
   { name: 'preallocate', kind: 'boolean', defaultValue: 'false', enforced: false, doc: 'Preallocate segment files.' + NOT_ENFORCED },
   { name: 'remote.storage.enable', kind: 'boolean', defaultValue: 'false', enforced: false, doc: 'Kafka tiered storage. Ferry keeps all data in object storage anyway.' + NOT_ENFORCED },
   { name: 'retention.bytes', kind: 'long', brokerKey: 'log.retention.bytes', defaultValue: '-1', min: -1, enforced: true, doc: 'Bytes kept per partition before old data is deleted (-1: no limit).' },
   { name: 'retention.ms', kind: 'long', brokerKey: 'log.retention.ms', defaultValue: '604800000', min: -1, enforced: true, doc: 'How long data is kept before it is deleted (-1: forever).' },
-  { name: 'segment.bytes', kind: 'int', brokerKey: 'log.segment.bytes', defaultValue: '1073741824', min: 14, enforced: false, doc: 'Segment file size. Ferry\'s object layout has no segments.' + NOT_ENFORCED },
+  { name: 'segment.bytes', kind: 'int', brokerKey: 'log.segment.bytes', defaultValue: '1073741824', min: 14, enforced: true, doc: 'Ferry has no segment files. Compacted topics: uploaded data stays in the active segment (not cleaned) until this many bytes of newer data follow it, or it is segment.ms old.' },
   { name: 'segment.index.bytes', kind: 'int', defaultValue: '10485760', min: 4, enforced: false, doc: 'Size of the offset index per segment.' + NOT_ENFORCED },
   { name: 'segment.jitter.ms', kind: 'long', defaultValue: '0', min: 0, enforced: false, doc: 'Random jitter on segment rolling.' + NOT_ENFORCED },
-  { name: 'segment.ms', kind: 'long', defaultValue: '604800000', min: 1, enforced: false, doc: 'Time after which a segment is rolled.' + NOT_ENFORCED },
+  { name: 'segment.ms', kind: 'long', brokerKey: 'log.roll.ms', defaultValue: '604800000', min: 1, enforced: true, doc: 'Compacted topics: uploaded data older than this leaves the active segment and may be cleaned.' },
   { name: 'unclean.leader.election.enable', kind: 'boolean', defaultValue: 'false', enforced: false, doc: 'Allow out-of-sync replicas to become leader. Ferry never loses acknowledged data on leader change.' + NOT_ENFORCED },
 ];
 
@@ -269,8 +269,13 @@ export interface EffectiveTopicConfig {
   maxMessageBytes: number;
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
   segmentBytes: number;
+  segmentMs: number;
   minInsyncReplicas: number;
   compressionType: string;
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  deleteRetentionMs: number;
 }
 
 /** The typed values the log and retention act on. Assumes validated topic configs. */
@@ -288,8 +293,13 @@ export function resolveTopicConfig(topicConfigs: Readonly<Record<string, string>
     maxMessageBytes: safe('max.message.bytes'),
     messageTimestampType: get('message.timestamp.type') as 'CreateTime' | 'LogAppendTime',
     segmentBytes: safe('segment.bytes'),
+    segmentMs: safe('segment.ms'),
     minInsyncReplicas: safe('min.insync.replicas'),
     compressionType: get('compression.type'),
+    minCleanableDirtyRatio: Number(get('min.cleanable.dirty.ratio')),
+    minCompactionLagMs: safe('min.compaction.lag.ms'),
+    maxCompactionLagMs: safe('max.compaction.lag.ms'),
+    deleteRetentionMs: safe('delete.retention.ms'),
   };
 }
 

@@ -30,6 +30,19 @@ export interface TopicInfo {
   retentionBytes: number;
   /** cleanup.policy includes delete (retention applies). */
   deletePolicy: boolean;
+  /** cleanup.policy includes compact (the log cleaner applies; records need keys). */
+  compactPolicy: boolean;
+  /** What the log cleaner acts on (compacted topics). */
+  compaction: TopicCompaction;
+}
+
+export interface TopicCompaction {
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  deleteRetentionMs: number;
+  segmentMs: number;
+  segmentBytes: number;
 }
 
 /** The metadata a topic service reads and writes (the process's ClusterMetadata provides it). */
@@ -167,6 +180,11 @@ export class TopicService {
     return {
       maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime',
       retentionMs: eff.retentionMs, retentionBytes: eff.retentionBytes, deletePolicy: eff.cleanupPolicy.includes('delete'),
+      compactPolicy: eff.cleanupPolicy.includes('compact'),
+      compaction: {
+        minCleanableDirtyRatio: eff.minCleanableDirtyRatio, minCompactionLagMs: eff.minCompactionLagMs, maxCompactionLagMs: eff.maxCompactionLagMs,
+        deleteRetentionMs: eff.deleteRetentionMs, segmentMs: eff.segmentMs, segmentBytes: eff.segmentBytes,
+      },
     };
   }
 

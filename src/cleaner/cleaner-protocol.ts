@@ -1,0 +1,30 @@
+/** Messages between the log cleaner and its worker thread (one pass at a time). */
+import type { AbortedRange, CleanStats, PassParams } from './batch-cleaner.js';
+
+export type CleanerRequest =
+  | { op: 'begin'; mapBytes: number; aborted: AbortedRange[]; batchBytesMax: number }
+  /** Batches concatenated (whole batches, offset order). */
+  | { op: 'index'; data: ArrayBuffer }
+  | { op: 'startFilter'; params: PassParams }
+  | { op: 'filter'; data: ArrayBuffer }
+  | { op: 'end' };
+
+export type CleanerReply =
+  | { op: 'begin'; slots: number; capacity: number }
+  /** stoppedAt: base offset of the first batch the map had no room for (null: all indexed). */
+  | { op: 'index'; stoppedAt: number | null; keys: number }
+  | { op: 'startFilter' }
+  /** The kept batches concatenated, `lengths` cutting them apart. */
+  | { op: 'filter'; data: ArrayBuffer; lengths: number[] }
+  | { op: 'end'; stats: CleanStats | null }
+  | { op: 'error'; message: string; name: string };
+
+/** Copies `buffers` into one ArrayBuffer of its own (transferable: nothing else shares it). */
+export function packBuffers(buffers: readonly Buffer[]): ArrayBuffer {
+  let n = 0;
+  for (const b of buffers) n += b.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const b of buffers) { out.set(b, at); at += b.length; }
+  return out.buffer;
+}

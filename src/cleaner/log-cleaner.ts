@@ -1,0 +1,324 @@
+/**
+ * The log cleaner: key-based compaction of topics whose cleanup.policy includes compact, over
+ * the partition's objects in the object store (see clean-plan.ts for what a pass takes and
+ * batch-cleaner.ts for what it keeps).
+ *
+ * A pass over one partition, on its leader only:
+ *  1. index: the dirty objects are read in offset order and their keys go to the worker's offset
+ *     map, until the map is full (mapEnd) or the dirty section ends;
+ *  2. filter: the clean section and the dirty objects up to mapEnd are read again, the worker
+ *     drops what is superseded, and the kept batches are written as new compacted objects (the
+ *     rest of an object past mapEnd as a plain stream object);
+ *  3. swap: one metadata transaction adds the new objects and retires the old ones, guarded by
+ *     the partition record (leadership) and the old records still existing (compaction and
+ *     retention race with it). Old objects are deleted by the GC after its grace period.
+ * A crash anywhere before 3 leaves only unreferenced new objects (the GC's orphans); after it,
+ * the new objects are the partition's. Reads and writes are rate-limited; the CPU work runs in a
+ * worker thread. A partition whose data the cleaner cannot decode is skipped and reported (as
+ * Kafka marks it uncleanable) until it is retried after `uncleanableRetryMs`.
+ */
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../objects/object-store.js';
+import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
+import { baseOffsetOf, lastOffsetOf, splitBatches, verifyCrc } from '../protocol/record-batch.js';
+import type { ObjectRecord, ObjectRegistry } from '../cluster/object-registry.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { ObjectIndex } from '../uploader/object-index.js';
+import type { TopicInfo } from '../topics/topic-service.js';
+import { crashPoint } from '../ops/crash-point.js';
+import { assert } from '../common/assert.js';
+import { emptyStats, nextCleanedRanges, type AbortedRange, type CleanStats } from './batch-cleaner.js';
+import { placedObjects, planPass, type CleanPlan, type PlacedObject } from './clean-plan.js';
+import type { CleanerThread } from './cleaner-thread.js';
+
+/** Most bytes of an object one read of a pass fetches (whole blocks; a larger block is read alone). */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export interface LogCleanerOptions {
+  clusterName: string;
+  dedupeBufferBytes: number;
+  /** Object reads plus writes per second. */
+  ioBytesPerSecMax: number;
+  /** Largest object a pass writes. */
+  targetObjectBytes: number;
+  /** Decompressed bytes of one batch (a zip bomb guard). */
+  batchBytesMax: number;
+  uncleanableRetryMs?: number;
+}
+
+/** Where the cleaner stands on one partition (metrics, `ferry topics describe`). */
+export interface PartitionCleanState {
+  topic: string;
+  topicId: string;
+  partition: number;
+  dirtyRatio: number;
+  cleanBytes: number;
+  dirtyBytes: number;
+  /** Age of the oldest uploaded data not yet cleaned (0: none). */
+  lagMs: number;
+  uncleanable: boolean;
+}
+
+export interface PassResult {
+  topicId: string;
+  partition: number;
+  firstDirtyOffset: number;
+  mapEndOffset: number;
+  bytesRead: number;
+  bytesWritten: number;
+  objectsIn: number;
+  objectsOut: number;
+  stats: CleanStats;
+  durationMs: number;
+}
+
+export interface CleanerEvents {
+  passDone?(r: PassResult, topic: string): void;
+  passFailed?(topic: string, partition: number, reason: string): void;
+  passLost?(topic: string, partition: number): void;
+}
+
+export class LogCleaner {
+  private bucketBytes = 0;
+  private bucketStartMs = 0;
+  private readonly uncleanable = new Map<string, number>();
+  private readonly states = new Map<string, PartitionCleanState>();
+  /** Of the pass in progress. */
+  private bytesRead = 0;
+  passes = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly registry: ObjectRegistry,
+    private readonly index: ObjectIndex,
+    private readonly logs: LogManager,
+    private readonly topics: () => readonly TopicInfo[],
+    private readonly thread: CleanerThread,
+    private readonly options: LogCleanerOptions,
+    private readonly log: Logger,
+    private readonly events: CleanerEvents = {},
+    /** Runs a pass in turn with compaction steps (they share one memory allowance). */
+    private readonly inTurn: <T>(job: () => Promise<T>) => Promise<T> = (job) => job(),
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** The latest plan of every compacted partition this broker leads. */
+  partitionStates(): PartitionCleanState[] { return [...this.states.values()]; }
+
+  /** Plans every compacted partition led here and cleans those due, dirtiest first. Returns passes done. */
+  async runOnce(): Promise<number> {
+    const plans: { plan: CleanPlan; topic: TopicInfo }[] = [];
+    const seen = new Set<string>();
+    for (const t of this.topics()) {
+      if (!t.compactPolicy) continue;
+      for (let p = 0; p < t.partitionCount; p++) {
+        const plan = this.plan(t, p);
+        if (!plan) continue;
+        const key = `${t.topicId}:${p}`;
+        seen.add(key);
+        const blocked = (this.uncleanable.get(key) ?? 0) > this.now();
+        this.states.set(key, {
+          topic: t.name, topicId: t.topicId, partition: p, dirtyRatio: plan.dirtyRatio, cleanBytes: plan.cleanBytes, dirtyBytes: plan.dirtyBytes,
+          lagMs: this.lagMs(plan), uncleanable: blocked,
+        });
+        if (plan.due && !blocked) plans.push({ plan, topic: t });
+      }
+    }
+    for (const key of this.states.keys()) if (!seen.has(key)) this.states.delete(key);
+    plans.sort((a, b) => b.plan.dirtyRatio - a.plan.dirtyRatio);
+    let done = 0;
+    for (const { plan, topic } of plans) {
+      const key = `${plan.topicId}:${plan.partition}`;
+      try {
+        const r = await this.inTurn(() => this.clean(plan));
+        if (!r) { this.events.passLost?.(topic.name, plan.partition); continue; }
+        done++;
+        this.passes++;
+        this.events.passDone?.(r, topic.name);
+        this.log.info({ topic: topic.name, partition: plan.partition, firstDirty: r.firstDirtyOffset, mapEnd: r.mapEndOffset, bytesRead: r.bytesRead, bytesWritten: r.bytesWritten, recordsIn: r.stats.recordsIn, recordsOut: r.stats.recordsOut, ms: r.durationMs }, 'cleaned partition');
+      } catch (err) {
+        const reason = (err as Error).message;
+        this.uncleanable.set(key, this.now() + (this.options.uncleanableRetryMs ?? 600_000));
+        const st = this.states.get(key);
+        if (st) st.uncleanable = true;
+        this.events.passFailed?.(topic.name, plan.partition, reason);
+        this.log.error({ err, topic: topic.name, partition: plan.partition }, 'log cleaner failed on partition; skipping it until the retry time');
+      }
+    }
+    return done;
+  }
+
+  private plan(t: TopicInfo, p: number): CleanPlan | null {
+    const st = this.logs.get(t.topicId, p);
+    if (!st) return null;
+    const log = st.log;
+    let headBytes = 0;
+    for (const b of log.pendingUpload()) headBytes += b.bytes.length;
+    const lso = st.producers.txns.lastStableOffset(log.highWatermark);
+    const placed = placedObjects(this.index.all(), t.topicId, p, log.logStartOffset);
+    return planPass({ topicId: t.topicId, partition: p, logStartOffset: log.logStartOffset, stableUploadedEnd: Math.min(log.uploadedEndOffset, lso), headBytes }, placed, t.compaction, this.now());
+  }
+
+  private lagMs(plan: CleanPlan): number {
+    const first = plan.dirty[0];
+    return first ? Math.max(0, this.now() - first.block.maxTimestamp) : 0;
+  }
+
+  private async throttle(bytes: number): Promise<void> {
+    const now = this.now();
+    if (now - this.bucketStartMs >= 1000) { this.bucketStartMs = now; this.bucketBytes = 0; }
+    this.bucketBytes += bytes;
+    const allowedMs = (this.bucketBytes / this.options.ioBytesPerSecMax) * 1000;
+    const elapsed = now - this.bucketStartMs;
+    if (allowedMs > elapsed) await this.sleep(allowedMs - elapsed);
+  }
+
+  /**
+   * This partition's batches of one object, CRC-checked (a corrupt batch makes the partition
+   * uncleanable), in runs of whole blocks of about READ_CHUNK_BYTES, one ranged GET each, so a
+   * pass holds little of an object at once.
+   */
+  private async *readBatches(p: PlacedObject, topicId: string, partition: number): AsyncGenerator<Buffer[]> {
+    const blocks = p.object.blocks.filter((b) => b.topicId === topicId && b.partition === partition).sort((a, b) => a.baseOffset - b.baseOffset);
+    for (let i = 0; i < blocks.length;) {
+      let j = i + 1, bytes = blocks[i].size;
+      while (j < blocks.length && blocks[j].position === blocks[j - 1].position + blocks[j - 1].size && bytes + blocks[j].size <= READ_CHUNK_BYTES) bytes += blocks[j++].size;
+      const start = blocks[i].position;
+      await this.throttle(bytes);
+      const body = await this.store.get(p.object.key, { start, end: start + bytes });
+      this.bytesRead += bytes;
+      const out: Buffer[] = [];
+      for (const batch of splitBatches(body)) {
+        if (!verifyCrc(batch)) throw new Error(`CRC mismatch in batch at offset ${baseOffsetOf(batch)} of object ${p.object.id}`);
+        out.push(batch);
+      }
+      yield out;
+      i = j;
+    }
+  }
+
+  /** One pass. Null when the swap lost a race (nothing changed; the next run tries again). */
+  private async clean(plan: CleanPlan): Promise<PassResult | null> {
+    const started = this.now();
+    const { topicId, partition } = plan;
+    const st = this.logs.get(topicId, partition);
+    if (!st) return null;
+    // Taken first: a leadership change during the pass fails the swap.
+    const revision = await this.registry.partitionRevision(topicId, partition);
+    const aborted: AbortedRange[] = st.producers.txns.abortedIn(st.log.logStartOffset, plan.cleanableEndOffset)
+      .map((a) => ({ producerId: a.producerId.toString(), firstOffset: a.firstOffset, lastOffset: a.lastOffset }));
+    this.bytesRead = 0;
+    await this.thread.begin(this.options.dedupeBufferBytes, aborted, this.options.batchBytesMax);
+    try {
+      let mapEnd = plan.cleanableEndOffset;
+      const dirtyUsed: PlacedObject[] = [];
+      indexing: for (const p of plan.dirty) {
+        dirtyUsed.push(p);
+        for await (const batches of this.readBatches(p, topicId, partition)) {
+          const r = await this.thread.index(batches);
+          if (r.stoppedAt !== null) { mapEnd = r.stoppedAt; break indexing; }
+        }
+      }
+      crashPoint('clean-after-index');
+      if (mapEnd <= plan.firstDirtyOffset) throw new Error(`log.cleaner.dedupe.buffer.size (${this.options.dedupeBufferBytes} bytes) holds not even the first dirty batch's keys`);
+      // The last dirty object may reach past mapEnd; if no batch of it was indexed, it stays as it is.
+      if (dirtyUsed.length && dirtyUsed[dirtyUsed.length - 1].block.baseOffset >= mapEnd) dirtyUsed.pop();
+      const now = this.now();
+      const deleteRetentionMs = this.topicOf(topicId)?.compaction.deleteRetentionMs ?? 0;
+      await this.thread.startFilter({
+        firstDirtyOffset: plan.firstDirtyOffset, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs,
+        cleanedRanges: plan.cleanedRanges, aborted, batchBytesMax: this.options.batchBytesMax,
+      });
+      const ranges = nextCleanedRanges(plan.cleanedRanges, plan.firstDirtyOffset, mapEnd, now, deleteRetentionMs);
+      const writer = new ObjectWriter(this.store, this.options, topicId, partition, (n) => this.throttle(n), now);
+      const inputs = [...plan.clean, ...dirtyUsed];
+      let lastOut = -1;
+      for (const p of inputs) {
+        for await (const batches of this.readBatches(p, topicId, partition)) {
+          for (const b of await this.thread.filter(batches)) {
+            const base = baseOffsetOf(b);
+            assert(base > lastOut, `cleaner output offsets must grow: ${base} after ${lastOut} in ${topicId}/${partition}`);
+            lastOut = lastOffsetOf(b);
+            await writer.add(b, base < mapEnd ? ranges : null);
+          }
+        }
+      }
+      const added = await writer.finish();
+      crashPoint('clean-after-put');
+      const stats = (await this.thread.end()) ?? emptyStats();
+      const removed = inputs.map((p) => p.object);
+      const ok = await this.registry.commit({ add: added, remove: removed, guards: [{ topicId, partition, modRevision: revision }] });
+      if (!ok) {
+        this.log.info({ topicId, partition }, 'cleaning pass lost a race (leadership, compaction or retention changed the partition); its new objects are garbage');
+        return null;
+      }
+      crashPoint('clean-after-commit');
+      this.index.swapped(removed, added);
+      // The log cache still holds the uncleaned batches: reads of the cleaned range go to the new objects.
+      st.log.dropCachedBelow(mapEnd);
+      return {
+        topicId, partition, firstDirtyOffset: plan.firstDirtyOffset, mapEndOffset: mapEnd, bytesRead: this.bytesRead, bytesWritten: writer.bytesWritten,
+        objectsIn: removed.length, objectsOut: added.length, stats, durationMs: this.now() - started,
+      };
+    } finally {
+      await this.thread.end().catch(() => undefined);
+    }
+  }
+
+  private topicOf(topicId: string): TopicInfo | undefined {
+    return this.topics().find((t) => t.topicId === topicId);
+  }
+}
+
+/**
+ * Cuts the kept batches into objects of about targetObjectBytes: compacted objects for the
+ * cleaned part, a stream object for batches past mapEnd (ranges null), and PUTs each when full.
+ */
+class ObjectWriter {
+  private batches: { baseOffset: number; lastOffset: number; recordCount: number; bytes: Buffer }[] = [];
+  private bytes = 0;
+  private ranges: [number, number][] | null = null;
+  private readonly out: ObjectRecord[] = [];
+  bytesWritten = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: LogCleanerOptions,
+    private readonly topicId: string,
+    private readonly partition: number,
+    private readonly throttle: (bytes: number) => Promise<void>,
+    private readonly createdMs: number,
+  ) {}
+
+  async add(batch: Buffer, ranges: [number, number][] | null): Promise<void> {
+    if (this.batches.length && (ranges === null) !== (this.ranges === null)) await this.flush();
+    this.ranges = ranges;
+    const baseOffset = baseOffsetOf(batch), lastOffset = lastOffsetOf(batch);
+    this.batches.push({ baseOffset, lastOffset, recordCount: lastOffset - baseOffset + 1, bytes: batch });
+    this.bytes += batch.length;
+    if (this.bytes >= this.options.targetObjectBytes) await this.flush();
+  }
+
+  async finish(): Promise<ObjectRecord[]> {
+    await this.flush();
+    return this.out;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batches.length === 0) return;
+    const id = newObjectId();
+    const key = objectKey(this.options.clusterName, id);
+    const encoded = encodeObject([{ topicId: this.topicId, partition: this.partition, batches: this.batches }]);
+    await this.throttle(encoded.size);
+    await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
+    this.bytesWritten += encoded.size;
+    const compacted = this.ranges !== null;
+    this.out.push({
+      id, key, size: encoded.size, kind: compacted ? 'compacted' : 'stream', createdMs: this.createdMs,
+      blocks: encoded.index.map((e) => ({ ...e })), ...(compacted ? { cleanedRanges: this.ranges! } : {}),
+    });
+    this.batches = [];
+    this.bytes = 0;
+  }
+}
