@@ -176,7 +176,12 @@ export class ObjectTier {
    * Returns what to apply to the partition once it exists.
    */
   async partitionData(topicId: string, partition: number): Promise<{ blocks: ObjectBlockRef[]; producers: ProducerSnapshot | null; logStart: number }> {
+    // Objects known before the listing and missing from it were retired by other brokers (their
+    // compaction, cleaning or retention): forgotten, or this broker's jobs would plan with them.
+    const known = [...this.index.all()];
     const records = await this.registry.list();
+    const live = new Set(records.map((o) => o.id));
+    this.index.removed(known.filter((o) => !live.has(o.id)));
     const fresh = records.filter((o) => !this.index.has(o.id));
     this.index.added(fresh);
     const blocks = partitionBlocks(records, topicId, partition);

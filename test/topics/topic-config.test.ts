@@ -121,8 +121,13 @@ describe('resolveTopicConfig', () => {
     const e = resolveTopicConfig({ 'retention.bytes': '1000', 'cleanup.policy': 'compact,delete' }, brokerTopicDefaults(config));
     assert.deepEqual(e, {
       retentionMs: 604800000, retentionBytes: 1000, cleanupPolicy: ['compact', 'delete'], maxMessageBytes: 2 * 1024 * 1024,
-      messageTimestampType: 'LogAppendTime', segmentBytes: 1073741824, minInsyncReplicas: 1, compressionType: 'producer',
+      messageTimestampType: 'LogAppendTime', segmentBytes: 1073741824, segmentMs: 604800000, minInsyncReplicas: 1, compressionType: 'producer',
+      minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 86400000,
     });
+    // The compaction keys take the broker's log.cleaner.* values (Kafka's synonyms).
+    const cleaner = loadConfig({ argv: ['--log.cleaner.min.cleanable.ratio=0.2', '--log.cleaner.delete.retention.ms=5000', '--log.roll.ms=60000'], env: {}, cwd: '/' });
+    const c = resolveTopicConfig({ 'min.compaction.lag.ms': '7' }, brokerTopicDefaults(cleaner));
+    assert.deepEqual([c.minCleanableDirtyRatio, c.deleteRetentionMs, c.segmentMs, c.minCompactionLagMs], [0.2, 5000, 60000, 7]);
     assert.equal(resolveTopicConfig({ 'retention.ms': '9223372036854775807' }, defaults).retentionMs, Number.MAX_SAFE_INTEGER);
   });
 });
