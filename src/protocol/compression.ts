@@ -99,10 +99,18 @@ function gzipDecompress(data: Buffer, maxBytes: number): Buffer {
 
 // ---- shared by the snappy and lz4 block decoders ---------------------------------------------------
 
+/** Below this, a byte loop beats Buffer#copy / copyWithin (a call into the runtime per copy). */
+const SHORT_COPY_BYTES = 128;
+
+function copyBytes(src: Buffer, from: number, dst: Buffer, at: number, length: number): void {
+  if (length < SHORT_COPY_BYTES) for (const end = from + length; from < end;) dst[at++] = src[from++]!;
+  else src.copy(dst, at, from, from + length);
+}
+
 /** Copies `length` bytes from `distance` back in `dst` to `at` (the regions may overlap: a repeat). */
 function copyMatch(dst: Buffer, at: number, distance: number, length: number): void {
   let from = at - distance;
-  if (length < 32) {
+  if (length < SHORT_COPY_BYTES) {
     for (const end = at + length; at < end;) dst[at++] = dst[from++]!;
   } else if (distance >= length) {
     dst.copyWithin(at, from, from + length);
@@ -210,8 +218,9 @@ function snappyDecodeBlock(src: Buffer, at: number, end: number, dst: Buffer, ou
       }
       if (len > end - at) throw corrupt(2, 'literal runs past the end of the block');
       if (len > outEnd - out) throw corrupt(2, `block decodes to more than its declared ${length} bytes`);
-      if (len < 16) for (const e = at + len; at < e;) dst[out++] = src[at++]!;
-      else { src.copy(dst, out, at, at + len); at += len; out += len; }
+      copyBytes(src, at, dst, out, len);
+      at += len;
+      out += len;
       continue;
     }
     let len: number;
@@ -397,8 +406,9 @@ function lz4DecodeBlock(src: Buffer, at: number, end: number, dst: Buffer, out: 
     }
     if (literals > end - at) throw corrupt(3, 'literals run past the end of the block');
     if (literals > outEnd - out) return -1;
-    if (literals < 16) for (const e = at + literals; at < e;) dst[out++] = src[at++]!;
-    else { src.copy(dst, out, at, at + literals); at += literals; out += literals; }
+    copyBytes(src, at, dst, out, literals);
+    at += literals;
+    out += literals;
     if (at === end) return out; // the last sequence has literals only
     if (end - at < 2) throw corrupt(3, 'match offset runs past the end of the block');
     const distance = src[at]! | (src[at + 1]! << 8);
@@ -511,8 +521,8 @@ function lz4EmitSequence(src: Buffer, from: number, to: number, dst: Buffer, out
   } else {
     token = literals << 4;
   }
-  if (literals < 16) for (let i = from; i < to;) dst[out++] = src[i++]!;
-  else { src.copy(dst, out, from, to); out += literals; }
+  copyBytes(src, from, dst, out, literals);
+  out += literals;
   if (matchLength > 0) {
     dst[out++] = distance & 0xff;
     dst[out++] = distance >>> 8;

@@ -57,15 +57,33 @@ export function readRecords(batch: Buffer, opts: ReadRecordsOptions = {}): Recor
   const maxTimestamp = readInt64Number(batch, BatchField.MaxTimestamp);
   const baseTimestamp = readInt64Number(batch, BatchField.BaseTimestamp);
   while (w.next()) {
-    out.push({
-      offsetDelta: w.offsetDelta,
-      timestamp: logAppendTime ? maxTimestamp : baseTimestamp + w.timestampDelta,
-      key: w.keyLength < 0 ? null : data.subarray(w.keyStart, w.keyStart + w.keyLength),
-      valueIsNull: w.valueLength < 0,
-      bytes: data.subarray(w.recordStart, w.recordEnd),
-    });
+    out.push(new RecordSlice(
+      w.offsetDelta,
+      logAppendTime ? maxTimestamp : baseTimestamp + w.timestampDelta,
+      w.keyLength < 0 ? null : data.subarray(w.keyStart, w.keyStart + w.keyLength),
+      w.valueLength < 0,
+      data, w.recordStart, w.recordEnd,
+    ));
   }
   return out;
+}
+
+/** A RecordView whose `bytes` view is made on first use: the cleaner's key-map pass never needs it. */
+class RecordSlice implements RecordView {
+  private view: Buffer | null = null;
+  constructor(
+    readonly offsetDelta: number,
+    readonly timestamp: number,
+    readonly key: Buffer | null,
+    readonly valueIsNull: boolean,
+    private readonly data: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get bytes(): Buffer {
+    return (this.view ??= this.data.subarray(this.start, this.end));
+  }
 }
 
 /** Index (0-based, within the batch) of every record with a null key: produce refuses these for compacted topics. */
