@@ -123,7 +123,7 @@ export class ObjectTier {
     });
     this.compactor = new Compactor(store, registry, this.index, logs, (id) => topics.byId(id) !== undefined, {
       clusterName: config.clusterName, bytesPerSecMax: config.compactionMaxBytesPerSec, ...compactorSizes(config.compactionStepMaxBytes),
-    }, log.child({ component: 'compactor' }));
+    }, log.child({ component: 'compactor' }), (id) => topics.byId(id)?.compactPolicy === true);
     this.retention = new Retention(topics, logs, this.index, registry, log.child({ component: 'retention' }));
     // Compaction steps and cleaning passes take turns: they share compaction.step.max.bytes.
     const turns = new Turns();

@@ -62,6 +62,8 @@ export class Compactor {
     private readonly topicExists: (topicId: string) => boolean,
     private readonly options: CompactorOptions,
     private readonly log: Logger,
+    /** Topics the log cleaner works on: it needs their data in stream objects, so a lone stream-set holding some is split too. */
+    private readonly isCompacted: (topicId: string) => boolean = () => false,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
@@ -161,7 +163,9 @@ export class Compactor {
   /** Step 1: the oldest stream-set objects become per-partition stream objects. */
   private async splitStreamSets(): Promise<boolean> {
     const sets = [...this.index.all()].filter((o) => o.kind === 'stream-set' && this.ownsAll(o)).sort((a, b) => a.createdMs - b.createdMs);
-    if (sets.length < 2) return false;
+    // Usually two at least (an upload is not rewritten at once), unless the cleaner waits for one.
+    const minSets = sets.length === 1 && sets[0].blocks.some((b) => this.isLive(b) && this.isCompacted(b.topicId)) ? 1 : 2;
+    if (sets.length < minSets) return false;
     const chosen: ObjectRecord[] = [];
     const partitions = new Set<string>();
     let bytes = 0;
@@ -174,7 +178,7 @@ export class Compactor {
       for (const k of keys) partitions.add(k);
       bytes += o.size;
     }
-    if (chosen.length < 2) return false;
+    if (chosen.length < minSets) return false;
     const byPartition = new Map<string, PartitionData>();
     for (const o of chosen) {
       const body = await this.readObject(o);
