@@ -9,8 +9,11 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { requireTool } from '../helpers/require-tool.js';
 import { runChecked } from '../helpers/run-process.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
+import { ferry } from '../cli/run-cli.js';
 
-const FAST = { 'upload.interval.ms': '100', 'compaction.interval.ms': '200', 'log.cleaner.backoff.ms': '200', 'object.gc.grace.ms': '1000' };
+const metricsPort = await freePort();
+const FAST = { 'upload.interval.ms': '100', 'compaction.interval.ms': '200', 'log.cleaner.backoff.ms': '200', 'object.gc.grace.ms': '1000', 'metrics.listener': `127.0.0.1:${metricsPort}` };
 const broker = new BrokerProcess({ config: FAST });
 after(() => broker.dispose());
 
@@ -73,4 +76,15 @@ test('cleaning removes keyless records of a topic turned compacted; the end offs
   await waitFor(() => seen.length >= expected.length, 20_000, 'kafkajs reads the cleaned log');
   await consumer.disconnect();
   assert.deepEqual(seen, expected);
+
+  // `ferry topics describe --metrics` shows each compacted partition's dirty ratio and cleaner lag.
+  const metrics = `http://127.0.0.1:${metricsPort}`;
+  await waitFor(async () => (await fetch(`${metrics}/metrics`).then((r) => r.text())).includes(`ferry_cleaner_dirty_ratio{topic="${topic}"`), 10_000, 'the dirty ratio metric');
+  const described = await ferry('topics', 'describe', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--metrics', metrics, '--json');
+  assert.equal(described.code, 0, described.stderr);
+  const [d] = JSON.parse(described.stdout) as { partitions: { dirtyRatio?: number; cleanerLagSeconds?: number }[] }[];
+  assert.equal(typeof d.partitions[0].dirtyRatio, 'number');
+  assert.ok(d.partitions[0].dirtyRatio! >= 0 && d.partitions[0].dirtyRatio! <= 1);
+  const table = await ferry('topics', 'describe', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--metrics', metrics);
+  assert.match(table.stdout, /DIRTY RATIO\s+CLEANER LAG/);
 });
