@@ -24,6 +24,8 @@ export interface AbortedRange { producerId: string; firstOffset: number; lastOff
 export type CleanedRange = [number, number];
 
 export interface PassParams {
+  /** Batches wholly below it are dropped (DeleteRecords or retention moved it; no reader may see them). */
+  logStartOffset: number;
   firstDirtyOffset: number;
   /** Batches at or above this are not cleaned this pass (the offset map stopped there). */
   mapEndOffset: number;
@@ -103,6 +105,7 @@ export class BatchCleaner {
   clean(batch: Buffer): Buffer | null {
     const base = baseOffsetOf(batch);
     if (base >= this.p.mapEndOffset) return batch;
+    if (lastOffsetOf(batch) < this.p.logStartOffset) return null;
     const v = new BatchView(batch);
     this.stats.batchesIn++;
     this.stats.bytesIn += batch.length;

@@ -110,10 +110,11 @@ export class LogCleaner {
   async runOnce(): Promise<number> {
     const plans: { plan: CleanPlan; topic: TopicInfo }[] = [];
     const seen = new Set<string>();
-    for (const t of this.topics()) {
-      if (!t.compactPolicy) continue;
+    const compacted = this.topics().filter((t) => t.compactPolicy);
+    const byPartition = this.objectsByPartition(new Set(compacted.map((t) => t.topicId)));
+    for (const t of compacted) {
       for (let p = 0; p < t.partitionCount; p++) {
-        const plan = this.plan(t, p);
+        const plan = this.plan(t, p, byPartition.get(`${t.topicId}:${p}`) ?? []);
         if (!plan) continue;
         const key = `${t.topicId}:${p}`;
         seen.add(key);
@@ -149,14 +150,28 @@ export class LogCleaner {
     return done;
   }
 
-  private plan(t: TopicInfo, p: number): CleanPlan | null {
+  /** The objects holding data of each partition of these topics (one walk over the index per run). */
+  private objectsByPartition(topicIds: ReadonlySet<string>): Map<string, ObjectRecord[]> {
+    const out = new Map<string, ObjectRecord[]>();
+    for (const o of this.index.all()) {
+      const keys = new Set<string>();
+      for (const b of o.blocks) if (topicIds.has(b.topicId)) keys.add(`${b.topicId}:${b.partition}`);
+      for (const k of keys) {
+        const list = out.get(k);
+        if (list) list.push(o); else out.set(k, [o]);
+      }
+    }
+    return out;
+  }
+
+  private plan(t: TopicInfo, p: number, objects: readonly ObjectRecord[]): CleanPlan | null {
     const st = this.logs.get(t.topicId, p);
     if (!st) return null;
     const log = st.log;
     let headBytes = 0;
     for (const b of log.pendingUpload()) headBytes += b.bytes.length;
     const lso = st.producers.txns.lastStableOffset(log.highWatermark);
-    const placed = placedObjects(this.index.all(), t.topicId, p, log.logStartOffset);
+    const placed = placedObjects(objects, t.topicId, p, log.logStartOffset);
     return planPass({ topicId: t.topicId, partition: p, logStartOffset: log.logStartOffset, stableUploadedEnd: Math.min(log.uploadedEndOffset, lso), headBytes }, placed, t.compaction, this.now());
   }
 
@@ -227,7 +242,7 @@ export class LogCleaner {
       const now = this.now();
       const deleteRetentionMs = this.topicOf(topicId)?.compaction.deleteRetentionMs ?? 0;
       await this.thread.startFilter({
-        firstDirtyOffset: plan.firstDirtyOffset, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs,
+        logStartOffset: st.log.logStartOffset, firstDirtyOffset: plan.firstDirtyOffset, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs,
         cleanedRanges: plan.cleanedRanges, aborted, batchBytesMax: this.options.batchBytesMax,
       });
       const ranges = nextCleanedRanges(plan.cleanedRanges, plan.firstDirtyOffset, mapEnd, now, deleteRetentionMs);

@@ -104,7 +104,7 @@ test('cleaning passes keep exactly the latest value of every key, like a last-va
           if (!indexBatch(map, b, abortedIdx, BATCH_BYTES_MAX)) { mapEnd = baseOffsetOf(b); break; }
         }
         if (mapEnd <= firstDirty) continue; // the map holds not even one batch: the cleaner refuses
-        const cleaner = new BatchCleaner(map, { firstDirtyOffset: firstDirty, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs: RETENTION_MS, cleanedRanges: ranges, aborted, batchBytesMax: BATCH_BYTES_MAX });
+        const cleaner = new BatchCleaner(map, { logStartOffset: 0, firstDirtyOffset: firstDirty, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs: RETENTION_MS, cleanedRanges: ranges, aborted, batchBytesMax: BATCH_BYTES_MAX });
         const out: Buffer[] = [];
         for (const b of log) { const k = cleaner.clean(b); if (k) out.push(k); }
         totals.passes++;
