@@ -18,6 +18,7 @@
  * Kafka marks it uncleanable) until it is retried after `uncleanableRetryMs`.
  */
 import type { Logger } from 'pino';
+import { ByteRateLimit } from '../common/byte-rate-limit.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
 import { baseOffsetOf, lastOffsetOf, splitBatches, verifyCrc } from '../protocol/record-batch.js';
@@ -79,8 +80,7 @@ export interface CleanerEvents {
 }
 
 export class LogCleaner {
-  private bucketBytes = 0;
-  private bucketStartMs = 0;
+  private readonly rate: ByteRateLimit;
   private readonly uncleanable = new Map<string, number>();
   private readonly states = new Map<string, PartitionCleanState>();
   /** Of the pass in progress. */
@@ -100,8 +100,10 @@ export class LogCleaner {
     /** Runs a pass in turn with compaction steps (they share one memory allowance). */
     private readonly inTurn: <T>(job: () => Promise<T>) => Promise<T> = (job) => job(),
     private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
-  ) {}
+    sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.rate = new ByteRateLimit(options.ioBytesPerSecMax, now, sleep);
+  }
 
   /** The latest plan of every compacted partition this broker leads. */
   partitionStates(): PartitionCleanState[] { return [...this.states.values()]; }
@@ -180,14 +182,7 @@ export class LogCleaner {
     return first ? Math.max(0, this.now() - first.block.maxTimestamp) : 0;
   }
 
-  private async throttle(bytes: number): Promise<void> {
-    const now = this.now();
-    if (now - this.bucketStartMs >= 1000) { this.bucketStartMs = now; this.bucketBytes = 0; }
-    this.bucketBytes += bytes;
-    const allowedMs = (this.bucketBytes / this.options.ioBytesPerSecMax) * 1000;
-    const elapsed = now - this.bucketStartMs;
-    if (allowedMs > elapsed) await this.sleep(allowedMs - elapsed);
-  }
+  private throttle(bytes: number): Promise<void> { return this.rate.take(bytes); }
 
   /**
    * This partition's batches of one object, CRC-checked (a corrupt batch makes the partition

@@ -8,6 +8,7 @@
  * partition's log start is dropped on the way.
  */
 import type { Logger } from 'pino';
+import { ByteRateLimit } from '../common/byte-rate-limit.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
 import { baseOffsetOf, lastOffsetOf, splitBatches } from '../protocol/record-batch.js';
@@ -50,8 +51,7 @@ function contiguousRuns(p: PartitionData, heldElsewhere: (from: number, to: numb
 }
 
 export class Compactor {
-  private bucketBytes = 0;
-  private bucketStartMs = 0;
+  private readonly rate: ByteRateLimit;
   steps = 0;
 
   constructor(
@@ -65,8 +65,10 @@ export class Compactor {
     /** Topics the log cleaner works on: it needs their data in stream objects, so a lone stream-set holding some is split too. */
     private readonly isCompacted: (topicId: string) => boolean = () => false,
     private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
-  ) {}
+    sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.rate = new ByteRateLimit(options.bytesPerSecMax, now, sleep);
+  }
 
   /** One pass: split stream-set objects, then merge small stream objects. Returns steps done. */
   async runOnce(): Promise<number> {
@@ -77,14 +79,7 @@ export class Compactor {
     return steps;
   }
 
-  private async throttle(bytes: number): Promise<void> {
-    const now = this.now();
-    if (now - this.bucketStartMs >= 1000) { this.bucketStartMs = now; this.bucketBytes = 0; }
-    this.bucketBytes += bytes;
-    const allowedMs = (this.bucketBytes / this.options.bytesPerSecMax) * 1000;
-    const elapsed = now - this.bucketStartMs;
-    if (allowedMs > elapsed) await this.sleep(allowedMs - elapsed);
-  }
+  private throttle(bytes: number): Promise<void> { return this.rate.take(bytes); }
 
   /**
    * Only objects all of whose (live) partitions this broker leads are rewritten: reads of a
