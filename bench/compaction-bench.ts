@@ -10,7 +10,8 @@
 //      pass was running), then until no pass came for 5 s;
 // and reports:
 //   - cleaner throughput: ferry_cleaner_bytes_cleaned_total / time spent in passes (the `ms` of the
-//     broker's "cleaned partition" lines; passes run one at a time), and bytes read / s;
+//     broker's "cleaned partition" lines; passes run one at a time; a pass that lost its race is
+//     counted but not timed: it logs no duration), and bytes read / s;
 //   - object store bytes the cleaner wrote per cleaned byte and per produced byte, and the store's
 //     bytes written per produced byte with the cleaner off and on (write amplification);
 //   - records left of those produced, RSS peak of the broker, CPU of the broker and the generator;
