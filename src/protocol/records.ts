@@ -20,6 +20,8 @@ export interface RecordView {
   key: Buffer | null;
   /** A tombstone: the value is null. */
   valueIsNull: boolean;
+  /** The value (null for a tombstone), a view. */
+  readonly value: Buffer | null;
   /** The encoded record exactly as in the batch, its leading length varint included (copied verbatim by rebuildBatch). */
   bytes: Buffer;
 }
@@ -62,7 +64,7 @@ export function readRecords(batch: Buffer, opts: ReadRecordsOptions = {}): Recor
       logAppendTime ? maxTimestamp : baseTimestamp + w.timestampDelta,
       w.keyLength < 0 ? null : data.subarray(w.keyStart, w.keyStart + w.keyLength),
       w.valueLength < 0,
-      data, w.recordStart, w.recordEnd,
+      data, w.recordStart, w.recordEnd, w.valueStart, w.valueLength,
     ));
   }
   return out;
@@ -79,10 +81,16 @@ class RecordSlice implements RecordView {
     private readonly data: Buffer,
     private readonly start: number,
     private readonly end: number,
+    private readonly valueStart: number,
+    private readonly valueLength: number,
   ) {}
 
   get bytes(): Buffer {
     return (this.view ??= this.data.subarray(this.start, this.end));
+  }
+
+  get value(): Buffer | null {
+    return this.valueLength < 0 ? null : this.data.subarray(this.valueStart, this.valueStart + this.valueLength);
   }
 }
 
@@ -179,6 +187,8 @@ class RecordWalker {
   timestampDelta = 0;
   offsetDelta = 0;
   keyStart = 0;
+  /** Where the value's bytes start. */
+  valueStart = 0;
   /** -1 for a null key. */
   keyLength = 0;
   /** -1 for a null value. */
@@ -221,6 +231,7 @@ class RecordWalker {
     this.keyLength = this.bytesField(recordEnd, 'key');
     this.keyStart = this.at - Math.max(0, this.keyLength);
     this.valueLength = this.bytesField(recordEnd, 'value');
+    this.valueStart = this.at - Math.max(0, this.valueLength);
     const headers = this.varint(recordEnd);
     if (headers < 0) this.fail(`header count ${headers} is negative`);
     for (let h = 0; h < headers; h++) {
@@ -279,3 +290,4 @@ class RecordWalker {
     throw new RecordsFormatError(`record ${this.index}: ${message}`);
   }
 }
+

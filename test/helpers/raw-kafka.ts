@@ -125,9 +125,9 @@ export interface StoredBatch {
 }
 
 /** Reads every stored batch of one partition with sessionless Fetch v11 (topic names). */
-export async function fetchAllBatches(conn: RawKafkaConnection, topic: string, partition: number): Promise<{ highWatermark: bigint; logStartOffset: bigint; batches: StoredBatch[] }> {
+export async function fetchAllBatches(conn: RawKafkaConnection, topic: string, partition: number, from = 0): Promise<{ highWatermark: bigint; logStartOffset: bigint; batches: StoredBatch[] }> {
   const batches: StoredBatch[] = [];
-  let offset = 0n;
+  let offset = BigInt(from);
   let highWatermark = -1n;
   let logStartOffset = -1n;
   for (let rounds = 0; rounds < 100_000; rounds++) {
