@@ -3,9 +3,9 @@
  * onto objects):
  *  - the clean section: the partition's compacted objects, from the log start up to its first
  *    dirty offset (the largest cleaned end recorded in them);
- *  - the dirty section: the whole stream objects after it, in offset order, as long as each is
- *    below the last stable offset, older than `min.compaction.lag.ms`, and no longer in the
- *    active head. Ferry's head is the WAL tail not yet uploaded plus uploaded data that would
+ *  - the dirty section: the blocks of the stream objects after it, in offset order, as long as
+ *    each is below the last stable offset, older than `min.compaction.lag.ms`, and no longer in
+ *    the active head (it may end inside an object). Ferry's head is the WAL tail not yet uploaded plus uploaded data that would
  *    still be in Kafka's active segment: newer than `segment.ms` with less than `segment.bytes`
  *    after it. Stream-set objects (many partitions) end the section until compaction splits them.
  * A pass runs when dirty / (clean + dirty) reaches `min.cleanable.dirty.ratio`, or when the
@@ -38,7 +38,7 @@ export interface CleanPlan {
   topicId: string;
   partition: number;
   firstDirtyOffset: number;
-  /** End of the dirty section (exclusive). */
+  /** End of the dirty section (exclusive): a batch boundary, perhaps inside the last dirty object. */
   cleanableEndOffset: number;
   cleanBytes: number;
   dirtyBytes: number;
@@ -91,26 +91,36 @@ export function planPass(view: PartitionView, placed: readonly PlacedObject[], s
   clean.sort((a, b) => a.block.baseOffset - b.block.baseOffset);
 
   const candidates = placed.filter((p) => p.object.kind !== 'compacted' && p.block.baseOffset >= firstDirty);
+  // The dirty section goes block by block (blocks hold whole batches), so it may end inside an
+  // object: the pass then rewrites the rest of that object as it is.
   const dirty: PlacedObject[] = [];
-  let after = view.headBytes;
-  for (const p of candidates) after += p.block.size;
-  for (const p of candidates) {
-    after -= p.block.size;
+  let cleanableEnd = firstDirty, dirtyBytes = 0, after = view.headBytes;
+  const blocksOf = (p: PlacedObject) => p.object.blocks.filter((b) => b.topicId === view.topicId && b.partition === view.partition).sort((a, b) => a.baseOffset - b.baseOffset);
+  for (const p of candidates) for (const b of blocksOf(p)) after += b.size;
+  scan: for (const p of candidates) {
     if (p.object.kind !== 'stream') break;
-    if (p.block.endOffset > view.stableUploadedEnd) break;
-    if (p.block.maxTimestamp > nowMs - s.minCompactionLagMs) break;
-    const rolled = p.block.maxTimestamp <= nowMs - s.segmentMs || after >= s.segmentBytes;
-    if (!rolled) break;
-    dirty.push(p);
+    let took = 0;
+    const blocks = blocksOf(p);
+    for (const b of blocks) {
+      after -= b.size;
+      if (b.baseOffset >= view.stableUploadedEnd) break;
+      if (b.maxTimestamp > nowMs - s.minCompactionLagMs) break;
+      const rolled = b.maxTimestamp <= nowMs - s.segmentMs || after >= s.segmentBytes;
+      if (!rolled) break;
+      took++;
+      dirtyBytes += b.size;
+      cleanableEnd = Math.min(b.endOffset, view.stableUploadedEnd);
+    }
+    if (took > 0) dirty.push(p);
+    if (took < blocks.length || cleanableEnd < p.block.endOffset) break scan;
   }
   const cleanBytes = clean.reduce((n, p) => n + p.block.size, 0);
-  const dirtyBytes = dirty.reduce((n, p) => n + p.block.size, 0);
   const dirtyRatio = cleanBytes + dirtyBytes === 0 ? 0 : dirtyBytes / (cleanBytes + dirtyBytes);
   const overdue = dirty.length > 0 && dirty[0].block.maxTimestamp <= nowMs - s.maxCompactionLagMs;
   return {
     topicId: view.topicId, partition: view.partition,
     firstDirtyOffset: firstDirty,
-    cleanableEndOffset: dirty.length ? dirty[dirty.length - 1].block.endOffset : firstDirty,
+    cleanableEndOffset: cleanableEnd,
     cleanBytes, dirtyBytes, dirtyRatio,
     due: dirty.length > 0 && (dirtyRatio >= s.minCleanableDirtyRatio || overdue),
     clean, dirty, cleanedRanges: ranges,

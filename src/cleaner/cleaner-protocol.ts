@@ -2,7 +2,8 @@
 import type { AbortedRange, CleanStats, PassParams } from './batch-cleaner.js';
 
 export type CleanerRequest =
-  | { op: 'begin'; mapBytes: number; aborted: AbortedRange[]; batchBytesMax: number }
+  /** Batches at or past indexEndOffset are not indexed (the dirty section ends there). */
+  | { op: 'begin'; mapBytes: number; aborted: AbortedRange[]; batchBytesMax: number; indexEndOffset: number }
   /** Batches concatenated (whole batches, offset order). */
   | { op: 'index'; data: ArrayBuffer }
   | { op: 'startFilter'; params: PassParams }
@@ -11,7 +12,7 @@ export type CleanerRequest =
 
 export type CleanerReply =
   | { op: 'begin'; slots: number; capacity: number }
-  /** stoppedAt: base offset of the first batch the map had no room for (null: all indexed). */
+  /** stoppedAt: base offset of the first batch not indexed: past the dirty section, or no room in the map (null: all indexed). */
   | { op: 'index'; stoppedAt: number | null; keys: number }
   | { op: 'startFilter' }
   /** The kept batches concatenated, `lengths` cutting them apart. */

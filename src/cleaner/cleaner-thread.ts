@@ -53,11 +53,11 @@ export class CleanerThread {
     });
   }
 
-  async begin(mapBytes: number, aborted: AbortedRange[], batchBytesMax: number): Promise<{ capacity: number }> {
-    return this.call<'begin'>({ op: 'begin', mapBytes, aborted, batchBytesMax });
+  async begin(mapBytes: number, aborted: AbortedRange[], batchBytesMax: number, indexEndOffset: number): Promise<{ capacity: number }> {
+    return this.call<'begin'>({ op: 'begin', mapBytes, aborted, batchBytesMax, indexEndOffset });
   }
 
-  /** Indexes the batches; `stoppedAt` is where the map ran out of room (null: all indexed). */
+  /** Indexes the batches; `stoppedAt` is the first batch not indexed (past the end, or no room), null: all indexed. */
   async index(batches: readonly Buffer[]): Promise<{ stoppedAt: number | null; keys: number }> {
     const data = packBuffers(batches);
     return this.call<'index'>({ op: 'index', data }, [data]);

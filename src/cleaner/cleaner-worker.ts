@@ -4,7 +4,7 @@
  * serves produce and fetch. The main thread does all I/O and owns every decision about objects.
  */
 import { parentPort } from 'node:worker_threads';
-import { splitBatches } from '../protocol/record-batch.js';
+import { baseOffsetOf, splitBatches } from '../protocol/record-batch.js';
 import { loadCompressionCodecs } from '../protocol/compression.js';
 import { AbortedIndex, BatchCleaner, indexBatch } from './batch-cleaner.js';
 import { OffsetMap } from './offset-map.js';
@@ -13,6 +13,7 @@ import { packBuffers, type CleanerReply, type CleanerRequest } from './cleaner-p
 let map: OffsetMap | null = null;
 let aborted = new AbortedIndex([]);
 let batchBytesMax = 0;
+let indexEnd = 0;
 let cleaner: BatchCleaner | null = null;
 /** Set once the map ran out of room: nothing after that batch may be indexed this pass. */
 let stopped = false;
@@ -23,6 +24,7 @@ function handle(req: CleanerRequest): { reply: CleanerReply; transfer?: ArrayBuf
       map = new OffsetMap(req.mapBytes);
       aborted = new AbortedIndex(req.aborted);
       batchBytesMax = req.batchBytesMax;
+      indexEnd = req.indexEndOffset;
       cleaner = null;
       stopped = false;
       return { reply: { op: 'begin', slots: map.slots, capacity: map.capacity } };
@@ -30,9 +32,10 @@ function handle(req: CleanerRequest): { reply: CleanerReply; transfer?: ArrayBuf
       const m = need(map);
       let stoppedAt: number | null = null;
       for (const batch of splitBatches(Buffer.from(req.data))) {
-        if (stopped || !indexBatch(m, batch, aborted, batchBytesMax)) {
+        const base = baseOffsetOf(batch);
+        if (stopped || base >= indexEnd || !indexBatch(m, batch, aborted, batchBytesMax)) {
           stopped = true;
-          stoppedAt = Number(batch.readBigInt64BE(0));
+          stoppedAt = base;
           break;
         }
       }

@@ -219,7 +219,7 @@ export class LogCleaner {
     const aborted: AbortedRange[] = st.producers.txns.abortedIn(st.log.logStartOffset, plan.cleanableEndOffset)
       .map((a) => ({ producerId: a.producerId.toString(), firstOffset: a.firstOffset, lastOffset: a.lastOffset }));
     this.bytesRead = 0;
-    await this.thread.begin(this.options.dedupeBufferBytes, aborted, this.options.batchBytesMax);
+    await this.thread.begin(this.options.dedupeBufferBytes, aborted, this.options.batchBytesMax, plan.cleanableEndOffset);
     try {
       let mapEnd = plan.cleanableEndOffset;
       const dirtyUsed: PlacedObject[] = [];
