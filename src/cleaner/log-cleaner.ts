@@ -32,6 +32,12 @@ import { emptyStats, nextCleanedRanges, type AbortedRange, type CleanStats } fro
 import { placedObjects, planPass, type CleanPlan, type PlacedObject } from './clean-plan.js';
 import type { CleanerThread } from './cleaner-thread.js';
 
+/**
+ * Objects one pass may retire: its swap is one metadata transaction, which etcd caps at 128 ops
+ * (a put per new object, a delete and a dead-object put per old one).
+ */
+const INPUT_OBJECTS_MAX = 40;
+
 /** Most bytes of an object one read of a pass fetches (whole blocks; a larger block is read alone). */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -221,9 +227,12 @@ export class LogCleaner {
     this.bytesRead = 0;
     await this.thread.begin(this.options.dedupeBufferBytes, aborted, this.options.batchBytesMax, plan.cleanableEndOffset);
     try {
+      if (plan.clean.length >= INPUT_OBJECTS_MAX) throw new Error(`the clean section has ${plan.clean.length} objects, more than one pass may swap (${INPUT_OBJECTS_MAX - 1}); raise compaction.step.max.bytes for larger objects`);
       let mapEnd = plan.cleanableEndOffset;
       const dirtyUsed: PlacedObject[] = [];
       indexing: for (const p of plan.dirty) {
+        // The rest waits for the next pass.
+        if (plan.clean.length + dirtyUsed.length >= INPUT_OBJECTS_MAX) { mapEnd = p.block.baseOffset; break; }
         dirtyUsed.push(p);
         for await (const batches of this.readBatches(p, topicId, partition)) {
           const r = await this.thread.index(batches);
