@@ -140,7 +140,13 @@ export class LogCleaner {
     for (const { plan, topic } of plans) {
       const key = `${plan.topicId}:${plan.partition}`;
       try {
-        const r = await this.inTurn(() => this.clean(plan));
+        // Planned again inside the turn: compaction (which takes turns with passes) may have
+        // merged the objects of the first plan meanwhile, and a pass on those would lose its swap.
+        const r = await this.inTurn(async () => {
+          const fresh = this.plan(topic, plan.partition, this.objectsByPartition(new Set([topic.topicId])).get(key) ?? []);
+          return fresh?.due ? this.clean(fresh) : undefined;
+        });
+        if (r === undefined) continue;
         if (!r) { this.events.passLost?.(topic.name, plan.partition); continue; }
         done++;
         this.passes++;
@@ -214,7 +220,7 @@ export class LogCleaner {
     }
   }
 
-  /** One pass. Null when the swap lost a race (nothing changed; the next run tries again). */
+  /** One pass. Null when the swap lost a race (leadership or retention changed the partition; the next run tries again). */
   private async clean(plan: CleanPlan): Promise<PassResult | null> {
     const started = this.now();
     const { topicId, partition } = plan;
