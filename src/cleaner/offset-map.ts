@@ -1,27 +1,26 @@
 /**
  * Key -> offset of its latest record, in memory fixed at construction (Kafka's SkimpyOffsetMap):
- * each slot is the key's MD5 (16 bytes) and an offset (8 bytes); open addressing with linear
- * probing, filled to at most `loadFactor` of the slots. Only hashes are kept, never keys, so a
- * partition with more keys than fit is cleaned in several passes (the caller stops indexing when
- * `wouldFit` says no).
+ * each slot is a 128-bit hash of the key (16 bytes) and an offset (8 bytes); open addressing with
+ * linear probing, filled to at most `loadFactor` of the slots. Only hashes are kept, never keys,
+ * so a partition with more keys than fit is cleaned in several passes (the caller stops indexing
+ * when `wouldFit` says no). The hash is SipHash-2-4-128 under a key drawn for each map (Kafka
+ * uses MD5, where colliding keys can be made on purpose).
  */
-import * as crypto from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { assert } from '../common/assert.js';
+import { sipHash, sipKeyOf, type SipKey } from './siphash.js';
 
-const HASH_BYTES = 16;
-export const OFFSET_MAP_SLOT_BYTES = HASH_BYTES + 8;
-
-type HashFn = (key: Buffer) => Buffer;
-// crypto.hash (Node >= 20.12) is about twice as fast as createHash for short keys.
-const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'buffer') => Buffer }).hash;
-const md5: HashFn = oneShot ? (k) => oneShot('md5', k, 'buffer') : (k) => crypto.createHash('md5').update(k).digest();
+const HASH_WORDS = 4;
+export const OFFSET_MAP_SLOT_BYTES = HASH_WORDS * 4 + 8;
 
 export class OffsetMap {
   readonly slots: number;
   /** Most keys held before the map counts as full. */
   readonly capacity: number;
-  private readonly hashes: Buffer;
+  private readonly hashes: Uint32Array;
   private readonly offsets: Float64Array;
+  private readonly secret: SipKey = sipKeyOf(randomBytes(16));
+  private readonly h = new Uint32Array(HASH_WORDS);
   private used = 0;
   /** Probes beyond the first slot (for stats: a high number means clustering). */
   collisions = 0;
@@ -31,7 +30,7 @@ export class OffsetMap {
     this.slots = Math.floor(memoryBytes / OFFSET_MAP_SLOT_BYTES);
     assert(this.slots >= 2, `offset map of ${memoryBytes} bytes holds no key`);
     this.capacity = Math.max(1, Math.floor(this.slots * loadFactor));
-    this.hashes = Buffer.alloc(this.slots * HASH_BYTES);
+    this.hashes = new Uint32Array(this.slots * HASH_WORDS);
     this.offsets = new Float64Array(this.slots).fill(-1);
   }
 
@@ -42,11 +41,10 @@ export class OffsetMap {
 
   /** Records are indexed in offset order, so a put always holds the newest offset of its key. */
   put(key: Buffer, offset: number): void {
-    const h = md5(key);
-    const slot = this.find(h);
+    const slot = this.find(key);
     if (this.offsets[slot] < 0) {
       assert(this.used < this.capacity, 'offset map is full');
-      h.copy(this.hashes, slot * HASH_BYTES);
+      this.hashes.set(this.h, slot * HASH_WORDS);
       this.used++;
     } else {
       assert(offset >= this.offsets[slot], `offset map: offsets of a key must grow (${offset} after ${this.offsets[slot]})`);
@@ -56,7 +54,7 @@ export class OffsetMap {
 
   /** The latest offset indexed for `key`, or -1. */
   get(key: Buffer): number {
-    return this.offsets[this.find(md5(key))];
+    return this.offsets[this.find(key)];
   }
 
   clear(): void {
@@ -66,15 +64,16 @@ export class OffsetMap {
     this.collisions = 0;
   }
 
-  /** The slot holding `h`, or the empty slot where it would go. */
-  private find(h: Buffer): number {
-    let slot = h.readUInt32BE(0) % this.slots;
-    const a = h.readUInt32BE(4), b = h.readUInt32BE(8), c = h.readUInt32BE(12), d = h.readUInt32BE(0);
+  /** The slot holding `key`'s hash (left in this.h), or the empty slot where it would go. */
+  private find(key: Buffer): number {
+    const h = this.h;
+    sipHash(this.secret, key, h);
+    const a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!;
+    let slot = a % this.slots;
     for (;;) {
       if (this.offsets[slot] < 0) return slot;
-      const at = slot * HASH_BYTES;
-      if (this.hashes.readUInt32BE(at) === d && this.hashes.readUInt32BE(at + 4) === a
-        && this.hashes.readUInt32BE(at + 8) === b && this.hashes.readUInt32BE(at + 12) === c) return slot;
+      const at = slot * HASH_WORDS;
+      if (this.hashes[at] === a && this.hashes[at + 1] === b && this.hashes[at + 2] === c && this.hashes[at + 3] === d) return slot;
       this.collisions++;
       slot = slot + 1 === this.slots ? 0 : slot + 1;
     }
