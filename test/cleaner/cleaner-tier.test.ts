@@ -5,13 +5,14 @@
 // compact,delete topics get both retention and cleaning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 import { buildRecordBatch, baseOffsetOf } from '../../src/protocol/record-batch.js';
 import { readRecords } from '../../src/protocol/records.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { startBroker } from '../broker/in-process-broker.js';
+import { filesUnder } from '../helpers/files-under.js';
 import type { ObjectTier } from '../../src/node/object-tier.js';
 
 const MANUAL = {
@@ -186,17 +187,3 @@ test('compact,delete: retention moves the log start and the cleaner keeps the la
     await env.cleanup();
   }
 });
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try { names = readdirSync(d); } catch { return; }
-    for (const n of names) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p); else if (!n.startsWith('.tmp-')) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}

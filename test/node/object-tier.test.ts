@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { objectKey, newObjectId } from '../../src/objects/object-format.js';
 import { startBroker } from '../broker/in-process-broker.js';
+import { filesUnder } from '../helpers/files-under.js';
 import { FaultyObjectStore } from '../../src/objects/faulty-object-store.js';
 import type { ObjectStore } from '../../src/objects/object-store.js';
 
@@ -22,19 +23,6 @@ const MANUAL = {
   'object.gc.grace.ms': '0',
 };
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try { names = readdirSync(d); } catch { return; }
-    for (const n of names) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p); else if (!n.startsWith('.tmp-')) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function setup(conn: RawKafkaConnection, topic: string, partitions = 1, configs: { name: string; value: string }[] = []) {
   const r = await conn.request(ApiKey.CreateTopics, 7, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: -1, assignments: [], configs }], timeoutMs: 5000, validateOnly: false });
