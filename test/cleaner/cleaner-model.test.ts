@@ -154,8 +154,17 @@ test('cleaning passes keep exactly the latest value of every key, like a last-va
     }
   }), {
     numRuns: 300,
-    // Always among the runs: more distinct keys than one pass's map holds, so passes stop early.
-    examples: [[[...Array.from({ length: 20 }, (_, i) => ({ t: 'put' as const, key: i, value: i })), { t: 'clean' as const, mapKeys: 2, advanceMs: 0 }, { t: 'clean' as const, mapKeys: 2, advanceMs: 2000 }], 0]],
+    // Always among the runs, whatever the seed: a history that reaches every path (superseded
+    // records, an aborted transaction, a tombstone removed after its horizon, passes cut short).
+    examples: [[[
+      { t: 'put' as const, key: 0, value: 1 }, { t: 'put' as const, key: 0, value: null }, { t: 'put' as const, key: null, value: 7 },
+      { t: 'txn' as const, producer: 1, puts: [{ key: 2, value: 5 }], commit: false },
+      { t: 'clean' as const, mapKeys: 30, advanceMs: 0 },
+      { t: 'put' as const, key: 5, value: 2 },
+      { t: 'clean' as const, mapKeys: 30, advanceMs: 2000 },
+      ...Array.from({ length: 20 }, (_, i) => ({ t: 'put' as const, key: i, value: i })),
+      { t: 'clean' as const, mapKeys: 2, advanceMs: 0 },
+    ], 0]],
   });
   // The generator reaches every path: removals of each kind, and passes the map cut short.
   for (const [what, n] of Object.entries(totals)) assert.ok(n > 0, `no run exercised ${what}`);
