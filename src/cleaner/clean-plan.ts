@@ -13,14 +13,10 @@
  */
 import type { ObjectBlock, ObjectRecord } from '../cluster/object-registry.js';
 import type { CleanedRange } from './batch-cleaner.js';
+import type { TopicCompaction } from '../topics/topic-service.js';
 
-export interface CompactionSettings {
-  minCleanableDirtyRatio: number;
-  minCompactionLagMs: number;
-  maxCompactionLagMs: number;
-  segmentMs: number;
-  segmentBytes: number;
-}
+/** The topic's settings a plan reads (tombstones' delete.retention.ms is the filter's). */
+export type CompactionSettings = Omit<TopicCompaction, 'deleteRetentionMs'>;
 
 export interface PartitionView {
   topicId: string;

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AbortedRange, CleanStats, PassParams } from './batch-cleaner.js';
-import { packBuffers, type CleanerReply, type CleanerRequest } from './cleaner-protocol.js';
+import { transferable, type CleanerReply, type CleanerRequest } from './cleaner-protocol.js';
 
 export class CleanerWorkerError extends Error {
   override name = 'CleanerWorkerError';
@@ -53,24 +53,27 @@ export class CleanerThread {
     });
   }
 
-  async begin(mapBytes: number, aborted: AbortedRange[], batchBytesMax: number, indexEndOffset: number): Promise<{ capacity: number }> {
-    return this.call<'begin'>({ op: 'begin', mapBytes, aborted, batchBytesMax, indexEndOffset });
+  async begin(mapBytes: number, aborted: AbortedRange[], batchBytesMax: number, indexEndOffset: number): Promise<void> {
+    await this.call<'begin'>({ op: 'begin', mapBytes, aborted, batchBytesMax, indexEndOffset });
   }
 
-  /** Indexes the batches; `stoppedAt` is the first batch not indexed (past the end, or no room), null: all indexed. */
-  async index(batches: readonly Buffer[]): Promise<{ stoppedAt: number | null; keys: number }> {
-    const data = packBuffers(batches);
-    return this.call<'index'>({ op: 'index', data }, [data]);
+  /**
+   * Indexes the batches of `chunk` (whole blocks of object `source`; the chunk is handed over, not
+   * to be used after); `stoppedAt` is the first batch not indexed (past the end, or no room), null: all indexed.
+   */
+  async index(chunk: Buffer, source: string): Promise<{ stoppedAt: number | null; keys: number }> {
+    const data = transferable(chunk);
+    return this.call<'index'>({ op: 'index', data, source }, [data]);
   }
 
   async startFilter(params: PassParams): Promise<void> {
     await this.call<'startFilter'>({ op: 'startFilter', params });
   }
 
-  /** The batches to keep, in order. */
-  async filter(batches: readonly Buffer[]): Promise<Buffer[]> {
-    const data = packBuffers(batches);
-    const r = await this.call<'filter'>({ op: 'filter', data }, [data]);
+  /** The batches of `chunk` (handed over, as for index) to keep, in order. */
+  async filter(chunk: Buffer, source: string): Promise<Buffer[]> {
+    const data = transferable(chunk);
+    const r = await this.call<'filter'>({ op: 'filter', data, source }, [data]);
     const all = Buffer.from(r.data);
     const out: Buffer[] = [];
     let at = 0;

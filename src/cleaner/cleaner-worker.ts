@@ -4,7 +4,7 @@
  * serves produce and fetch. The main thread does all I/O and owns every decision about objects.
  */
 import { parentPort } from 'node:worker_threads';
-import { baseOffsetOf, splitBatches } from '../protocol/record-batch.js';
+import { baseOffsetOf, splitBatches, verifyCrc } from '../protocol/record-batch.js';
 import { loadCompressionCodecs } from '../protocol/compression.js';
 import { AbortedIndex, BatchCleaner, indexBatch } from './batch-cleaner.js';
 import { OffsetMap } from './offset-map.js';
@@ -27,11 +27,11 @@ function handle(req: CleanerRequest): { reply: CleanerReply; transfer?: ArrayBuf
       indexEnd = req.indexEndOffset;
       cleaner = null;
       stopped = false;
-      return { reply: { op: 'begin', slots: map.slots, capacity: map.capacity } };
+      return { reply: { op: 'begin' } };
     case 'index': {
       const m = need(map);
       let stoppedAt: number | null = null;
-      for (const batch of splitBatches(Buffer.from(req.data))) {
+      for (const batch of checkedBatches(req.data, req.source)) {
         const base = baseOffsetOf(batch);
         if (stopped || base >= indexEnd || !indexBatch(m, batch, aborted, batchBytesMax)) {
           stopped = true;
@@ -47,7 +47,7 @@ function handle(req: CleanerRequest): { reply: CleanerReply; transfer?: ArrayBuf
     case 'filter': {
       const c = need(cleaner);
       const kept: Buffer[] = [];
-      for (const batch of splitBatches(Buffer.from(req.data))) {
+      for (const batch of checkedBatches(req.data, req.source)) {
         const out = c.clean(batch);
         if (out) kept.push(out);
       }
@@ -61,6 +61,13 @@ function handle(req: CleanerRequest): { reply: CleanerReply; transfer?: ArrayBuf
       return { reply: { op: 'end', stats } };
     }
   }
+}
+
+/** The batches of whole blocks, each CRC-checked. */
+function checkedBatches(data: ArrayBuffer, source: string): Buffer[] {
+  const batches = splitBatches(Buffer.from(data));
+  for (const b of batches) if (!verifyCrc(b)) throw new Error(`CRC mismatch in batch at offset ${baseOffsetOf(b)} of object ${source}`);
+  return batches;
 }
 
 function need<T>(v: T | null): T {

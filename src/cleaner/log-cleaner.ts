@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { ByteRateLimit } from '../common/byte-rate-limit.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
-import { baseOffsetOf, lastOffsetOf, splitBatches, verifyCrc } from '../protocol/record-batch.js';
+import { baseOffsetOf, lastOffsetOf } from '../protocol/record-batch.js';
 import type { ObjectRecord, ObjectRegistry } from '../cluster/object-registry.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { ObjectIndex } from '../uploader/object-index.js';
@@ -91,7 +91,6 @@ export class LogCleaner {
   private readonly states = new Map<string, PartitionCleanState>();
   /** Of the pass in progress. */
   private bytesRead = 0;
-  passes = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -144,12 +143,11 @@ export class LogCleaner {
         // merged the objects of the first plan meanwhile, and a pass on those would lose its swap.
         const r = await this.inTurn(async () => {
           const fresh = this.plan(topic, plan.partition, this.objectsByPartition(new Set([topic.topicId])).get(key) ?? []);
-          return fresh?.due ? this.clean(fresh) : undefined;
+          return fresh?.due ? this.clean(fresh, topic) : undefined;
         });
         if (r === undefined) continue;
         if (!r) { this.events.passLost?.(topic.name, plan.partition); continue; }
         done++;
-        this.passes++;
         this.events.passDone?.(r, topic.name);
         this.log.info({ topic: topic.name, partition: plan.partition, firstDirty: r.firstDirtyOffset, mapEnd: r.mapEndOffset, bytesRead: r.bytesRead, bytesWritten: r.bytesWritten, recordsIn: r.stats.recordsIn, recordsOut: r.stats.recordsOut, ms: r.durationMs }, 'cleaned partition');
       } catch (err) {
@@ -197,11 +195,11 @@ export class LogCleaner {
   private throttle(bytes: number): Promise<void> { return this.rate.take(bytes); }
 
   /**
-   * This partition's batches of one object, CRC-checked (a corrupt batch makes the partition
-   * uncleanable), in runs of whole blocks of about READ_CHUNK_BYTES, one ranged GET each, so a
-   * pass holds little of an object at once.
+   * This partition's blocks of one object in runs of about READ_CHUNK_BYTES, one ranged GET each,
+   * so a pass holds little of an object at once. The worker cuts them into batches and checks
+   * their CRCs (a corrupt batch makes the partition uncleanable): none of that on this thread.
    */
-  private async *readBatches(p: PlacedObject, topicId: string, partition: number): AsyncGenerator<Buffer[]> {
+  private async *readChunks(p: PlacedObject, topicId: string, partition: number): AsyncGenerator<Buffer> {
     const blocks = p.object.blocks.filter((b) => b.topicId === topicId && b.partition === partition).sort((a, b) => a.baseOffset - b.baseOffset);
     for (let i = 0; i < blocks.length;) {
       let j = i + 1, bytes = blocks[i].size;
@@ -210,18 +208,13 @@ export class LogCleaner {
       await this.throttle(bytes);
       const body = await this.store.get(p.object.key, { start, end: start + bytes });
       this.bytesRead += bytes;
-      const out: Buffer[] = [];
-      for (const batch of splitBatches(body)) {
-        if (!verifyCrc(batch)) throw new Error(`CRC mismatch in batch at offset ${baseOffsetOf(batch)} of object ${p.object.id}`);
-        out.push(batch);
-      }
-      yield out;
+      yield body;
       i = j;
     }
   }
 
   /** One pass. Null when the swap lost a race (leadership or retention changed the partition; the next run tries again). */
-  private async clean(plan: CleanPlan): Promise<PassResult | null> {
+  private async clean(plan: CleanPlan, topic: TopicInfo): Promise<PassResult | null> {
     const started = this.now();
     const { topicId, partition } = plan;
     const st = this.logs.get(topicId, partition);
@@ -240,8 +233,8 @@ export class LogCleaner {
         // The rest waits for the next pass.
         if (plan.clean.length + dirtyUsed.length >= INPUT_OBJECTS_MAX) { mapEnd = p.block.baseOffset; break; }
         dirtyUsed.push(p);
-        for await (const batches of this.readBatches(p, topicId, partition)) {
-          const r = await this.thread.index(batches);
+        for await (const chunk of this.readChunks(p, topicId, partition)) {
+          const r = await this.thread.index(chunk, p.object.id);
           if (r.stoppedAt !== null) { mapEnd = r.stoppedAt; break indexing; }
         }
       }
@@ -250,7 +243,7 @@ export class LogCleaner {
       // The last dirty object may reach past mapEnd; if no batch of it was indexed, it stays as it is.
       if (dirtyUsed.length && dirtyUsed[dirtyUsed.length - 1].block.baseOffset >= mapEnd) dirtyUsed.pop();
       const now = this.now();
-      const deleteRetentionMs = this.topicOf(topicId)?.compaction.deleteRetentionMs ?? 0;
+      const deleteRetentionMs = topic.compaction.deleteRetentionMs;
       await this.thread.startFilter({
         logStartOffset: st.log.logStartOffset, firstDirtyOffset: plan.firstDirtyOffset, mapEndOffset: mapEnd, nowMs: now, deleteRetentionMs,
         cleanedRanges: plan.cleanedRanges, aborted, batchBytesMax: this.options.batchBytesMax,
@@ -260,8 +253,8 @@ export class LogCleaner {
       const inputs = [...plan.clean, ...dirtyUsed];
       let lastOut = -1;
       for (const p of inputs) {
-        for await (const batches of this.readBatches(p, topicId, partition)) {
-          for (const b of await this.thread.filter(batches)) {
+        for await (const chunk of this.readChunks(p, topicId, partition)) {
+          for (const b of await this.thread.filter(chunk, p.object.id)) {
             const base = baseOffsetOf(b);
             assert(base > lastOut, `cleaner output offsets must grow: ${base} after ${lastOut} in ${topicId}/${partition}`);
             lastOut = lastOffsetOf(b);
@@ -291,9 +284,6 @@ export class LogCleaner {
     }
   }
 
-  private topicOf(topicId: string): TopicInfo | undefined {
-    return this.topics().find((t) => t.topicId === topicId);
-  }
 }
 
 /**
