@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import { ByteRateLimit } from '../common/byte-rate-limit.js';
 import type { ObjectStore } from '../objects/object-store.js';
-import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
+import { putPartitionObject } from '../uploader/partition-object.js';
 import { baseOffsetOf, lastOffsetOf } from '../protocol/record-batch.js';
 import type { ObjectRecord, ObjectRegistry } from '../cluster/object-registry.js';
 import type { LogManager } from '../log/log-manager.js';
@@ -291,7 +291,7 @@ export class LogCleaner {
  * cleaned part, a stream object for batches past mapEnd (ranges null), and PUTs each when full.
  */
 class ObjectWriter {
-  private batches: { baseOffset: number; lastOffset: number; recordCount: number; bytes: Buffer }[] = [];
+  private batches: Buffer[] = [];
   private bytes = 0;
   private ranges: [number, number][] | null = null;
   private readonly out: ObjectRecord[] = [];
@@ -309,8 +309,7 @@ class ObjectWriter {
   async add(batch: Buffer, ranges: [number, number][] | null): Promise<void> {
     if (this.batches.length && (ranges === null) !== (this.ranges === null)) await this.flush();
     this.ranges = ranges;
-    const baseOffset = baseOffsetOf(batch), lastOffset = lastOffsetOf(batch);
-    this.batches.push({ baseOffset, lastOffset, recordCount: lastOffset - baseOffset + 1, bytes: batch });
+    this.batches.push(batch);
     this.bytes += batch.length;
     if (this.bytes >= this.options.targetObjectBytes) await this.flush();
   }
@@ -322,17 +321,13 @@ class ObjectWriter {
 
   private async flush(): Promise<void> {
     if (this.batches.length === 0) return;
-    const id = newObjectId();
-    const key = objectKey(this.options.clusterName, id);
-    const encoded = encodeObject([{ topicId: this.topicId, partition: this.partition, batches: this.batches }]);
-    await this.throttle(encoded.size);
-    await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
-    this.bytesWritten += encoded.size;
     const compacted = this.ranges !== null;
-    this.out.push({
-      id, key, size: encoded.size, kind: compacted ? 'compacted' : 'stream', createdMs: this.createdMs,
-      blocks: encoded.index.map((e) => ({ ...e })), ...(compacted ? { cleanedRanges: this.ranges! } : {}),
+    const record = await putPartitionObject(this.store, this.topicId, this.partition, this.batches, {
+      clusterName: this.options.clusterName, kind: compacted ? 'compacted' : 'stream', createdMs: this.createdMs, throttle: this.throttle,
+      ...(compacted ? { cleanedRanges: this.ranges! } : {}),
     });
+    this.bytesWritten += record.size;
+    this.out.push(record);
     this.batches = [];
     this.bytes = 0;
   }

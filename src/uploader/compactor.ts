@@ -10,8 +10,8 @@
 import type { Logger } from 'pino';
 import { ByteRateLimit } from '../common/byte-rate-limit.js';
 import type { ObjectStore } from '../objects/object-store.js';
-import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
-import { baseOffsetOf, lastOffsetOf, splitBatches } from '../protocol/record-batch.js';
+import { splitBatches } from '../protocol/record-batch.js';
+import { putPartitionObject } from './partition-object.js';
 import { PARTITIONS_PER_COMMIT_MAX, type ObjectBlock, type ObjectRecord, type ObjectRegistry, type PartitionGuard } from '../cluster/object-registry.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { ObjectIndex } from './object-index.js';
@@ -110,18 +110,10 @@ export class Compactor {
     return this.store.get(o.key);
   }
 
-  private async writeStream(p: PartitionData): Promise<ObjectRecord> {
-    const id = newObjectId();
-    const key = objectKey(this.options.clusterName, id);
-    const batches = p.blocks.flatMap(({ bytes }) => splitBatches(bytes)).map((bytes) => {
-      const baseOffset = baseOffsetOf(bytes);
-      const lastOffset = lastOffsetOf(bytes);
-      return { baseOffset, lastOffset, recordCount: lastOffset - baseOffset + 1, bytes };
+  private writeStream(p: PartitionData): Promise<ObjectRecord> {
+    return putPartitionObject(this.store, p.topicId, p.partition, p.blocks.flatMap(({ bytes }) => splitBatches(bytes)), {
+      clusterName: this.options.clusterName, kind: 'stream', createdMs: this.now(), throttle: (n) => this.throttle(n),
     });
-    const encoded = encodeObject([{ topicId: p.topicId, partition: p.partition, batches }]);
-    await this.throttle(encoded.size);
-    await this.store.put(key, encoded.chunks, { ifNoneMatch: true });
-    return { id, key, size: encoded.size, kind: 'stream', createdMs: this.now(), blocks: encoded.index.map((e) => ({ ...e })) };
   }
 
   private async commitSwap(removed: ObjectRecord[], added: ObjectRecord[], partitionKeys: Set<string>): Promise<boolean> {
