@@ -20,6 +20,13 @@ export const APIS = [
   'DescribeUserScramCredentials', 'AlterUserScramCredentials',
 ] as const;
 
+/**
+ * Ferry's own inter-broker APIs (api keys 30000+), from the specs in protocol/ferry/ (Ferry's, in
+ * Kafka's format): generated the same way, never advertised to clients.
+ */
+export const FERRY_APIS = ['FerryProxyProduce', 'FerryRemoteFetch'] as const;
+const FERRY_SPEC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../protocol/ferry');
+
 /** Data messages (no api key, no header): encode/decode only. */
 export const DATA_MESSAGES = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'] as const;
 
@@ -844,9 +851,10 @@ function emitSchema(models: { kind: string; apiKey: number | null; name: string;
 export function generate(specDir: string): Map<string, string> {
   const files = new Map<string, string>();
   const apis: { name: string; file: string; apiKey: number; req: MessageModel; resp: MessageModel }[] = [];
-  for (const name of APIS) {
-    const req = loadSpec(specDir, `${name}Request`);
-    const resp = loadSpec(specDir, `${name}Response`);
+  const sources = [...APIS.map((name) => ({ name, dir: specDir })), ...FERRY_APIS.map((name) => ({ name, dir: FERRY_SPEC_DIR }))];
+  for (const { name, dir } of sources) {
+    const req = loadSpec(dir, `${name}Request`);
+    const resp = loadSpec(dir, `${name}Response`);
     if (req.type !== 'request' || resp.type !== 'response' || req.apiKey === undefined || req.apiKey !== resp.apiKey) {
       throw new Error(`${name}: request/response specs do not match`);
     }

@@ -6,7 +6,7 @@ import type { LogManager } from '../log/log-manager.js';
 import type { TopicService } from '../topics/topic-service.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { HandlerRegistry } from '../server/handler-registry.js';
-import type { ReadPath } from '../log/read-path.js';
+import type { ReadPath, BlockReader } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import type { TransactionCoordinatorApi } from '../txn/types.js';
 import type { Authorizer } from '../security/types.js';
@@ -28,7 +28,8 @@ export type HandlerGroups = Pick<GroupCoordinator,
   | 'commitOffsets' | 'fetchOffsets' | 'deleteOffsets' | 'deleteTopicOffsets' | 'deleteOffsetsOfMissingTopics' | 'adoptGroup'
   | 'commitTxnOffsets' | 'completeTxn'>;
 /** The per-request figures handlers count. */
-export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'>;
+export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'
+  | 'replicaBytes' | 'proxyStaged' | 'proxyProduced' | 'proxyPendingBytes' | 'readReplicaRedirect' | 'readReplicaServed'>;
 
 export interface BrokerEndpoint {
   nodeId: number;
@@ -59,6 +60,37 @@ export interface BrokerLimits {
   fetchSessionSlots: number;
 }
 
+/**
+ * Requests to other brokers of the cluster, on inter.broker.listener.name (one cached connection
+ * per broker). Throws when the broker is not alive or the request fails; the caller answers its
+ * client a retriable error.
+ */
+export interface InterBrokerRequests {
+  request<T>(nodeId: number, apiKey: number, version: number, body: object): Promise<T>;
+}
+
+/** The object store as zone-local produce uses it (staging objects); the full interface is src/objects/object-store.ts. */
+export interface StagingStore {
+  put(key: string, body: Buffer | readonly Buffer[]): Promise<void>;
+  get(key: string, range?: { start: number; end: number }): Promise<Buffer>;
+  delete(keys: readonly string[]): Promise<void>;
+  list(prefix: string): AsyncIterable<{ key: string; size: number; lastModifiedMs: number }>;
+}
+
+/** Zone-local traffic (docs/zone-local.md): what the produce proxy and the read replica use. */
+export interface ZoneServices {
+  /** Null on a single node: there is no other broker to proxy for or read from. */
+  interBroker: InterBrokerRequests | null;
+  /** The object store (staging objects of the produce proxy). */
+  store: StagingStore;
+  /** Key prefix of staging objects, ending in '/': `<cluster>/staging/`. */
+  stagingPrefix: string;
+  /** Object blocks through this broker's block cache (read replicas serve uploaded data with it). */
+  blocks: BlockReader;
+  proxyLingerMs: number;
+  proxyBufferBytes: number;
+}
+
 export interface ProducerIdSource {
   next(): Promise<bigint>;
 }
@@ -83,6 +115,8 @@ export interface BrokerContext {
   metrics: HandlerMetrics;
   /** Who leads which partition, which brokers are alive, who coordinates a group. */
   leadership: Leadership;
+  /** Zone-local produce and read replicas. */
+  zones: ZoneServices;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

@@ -25,15 +25,15 @@ import { registerTxnApis } from './txn-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 
-export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler) => void;
+export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler, options?: { internal?: boolean }) => void;
 
 /** `more` registers the APIs built outside src/broker's own table (SASL, ACLs, quotas: src/node/security-wiring.ts). */
 export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics, more?: (add: AddApi) => void): void {
-  const add = (key: number, v: { min: number; max: number }, handler: Handler) => {
+  const add: AddApi = (key, v, handler, options) => {
     const spec = API_TABLE.get(key);
     if (!spec) throw new Error(`no codec for api key ${key}`);
     // Never advertise a version the codecs cannot encode.
-    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), instrumentHandler(metrics, handler));
+    registry.register(key, Math.max(v.min, spec.minVersion), Math.min(v.max, spec.maxVersion), instrumentHandler(metrics, handler), options);
   };
   add(ApiKey.ApiVersions, API_VERSIONS_VERSIONS, makeApiVersionsHandler(b));
   add(ApiKey.Metadata, METADATA_VERSIONS, makeMetadataHandler(b));

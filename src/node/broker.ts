@@ -21,6 +21,7 @@ import { LogManager } from '../log/log-manager.js';
 import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
+import { stagingKeyPrefix } from '../objects/object-format.js';
 import { BrokerMetrics } from '../ops/metrics.js';
 import { EarlyListeners } from './early-listeners.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
@@ -215,6 +216,11 @@ export class Broker {
         reads: new ReadPath(tier.reader),
         producerIds: meta.producerIds,
         transactions: null as unknown as TransactionCoordinator, // set below: it needs the context to write markers
+        zones: {
+          interBroker: null, // set below: the channels need the context's leadership
+          store: tier.store, stagingPrefix: stagingKeyPrefix(settings.clusterName), blocks: tier.reader,
+          proxyLingerMs: settings.config.ferryProxyLingerMs, proxyBufferBytes: settings.config.ferryProxyBufferBytes,
+        },
         log,
         now: () => Date.now(),
         fatal: (err) => {
@@ -232,6 +238,7 @@ export class Broker {
         const at = endpointFor(e, interBroker.name);
         return `${at.host}:${at.port}`;
       }, txnLog, 10_000, interBrokerClientSecurity(c, interBroker));
+      if (clustered) context.zones.interBroker = channels;
       const transactions = new TransactionCoordinator({
         store: meta.store, clusterName: settings.clusterName, producerIds: meta.producerIds,
         markers: new BrokerMarkerWriter(context, channels),

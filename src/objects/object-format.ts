@@ -312,6 +312,16 @@ export function objectKeyPrefix(cluster: string): string {
   return `${cluster}/o/`;
 }
 
+/**
+ * `<cluster>/staging/`: zone-local produce's staging objects (batches a proxy hands a leader by
+ * reference). Outside the objects prefix: object GC never sees them; they are deleted by the proxy
+ * once answered, or after ferry.proxy.staging.retention.ms by any broker.
+ */
+export function stagingKeyPrefix(cluster: string): string {
+  checkCluster(cluster);
+  return `${cluster}/staging/`;
+}
+
 /** `<cluster>/o/<2-hex hash of the id>/<objectId>`: spreads keys over 256 prefixes (S3 partitions by prefix). */
 export function objectKey(cluster: string, objectId: string): string {
   if (!OBJECT_ID_RE.test(objectId)) fail('input', `bad object id ${JSON.stringify(objectId)}`);

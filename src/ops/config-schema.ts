@@ -236,6 +236,13 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'log.cleaner.max.compaction.lag.ms', type: 'long', group: 'Log cleaner', default: Number.MAX_SAFE_INTEGER, min: 1, doc: 'Default max.compaction.lag.ms of topics.' },
   { key: 'log.cleaner.delete.retention.ms', type: 'long', group: 'Log cleaner', default: 86400000, min: 0, doc: 'Default delete.retention.ms of topics.' },
 
+  // ---- zone-local traffic (docs/zone-local.md)
+  { key: 'ferry.produce.routing', type: 'enum', group: 'Zones', values: ['leader', 'zone-local'], default: 'leader', doc: 'Default ferry.produce.routing of topics: leader, or zone-local (producers with ferry_az=<zone> in client.id write through a broker of their zone and the object store; no record byte crosses a zone).' },
+  { key: 'ferry.remote.read.mode', type: 'enum', group: 'Zones', values: ['tail', 'uploaded-only', 'leader'], default: 'tail', doc: 'Default ferry.remote.read.mode of topics: how consumers in another zone than the leader read (tail, uploaded-only, or leader: no redirection).' },
+  { key: 'ferry.proxy.linger.ms', type: 'duration', group: 'Zones', default: 10, min: 0, max: 60000, doc: 'Zone-local produce: how long a proxy broker gathers the batches of all partitions before it writes them as one staging object (the object-store PUT cost is per object).' },
+  { key: 'ferry.proxy.buffer.bytes', type: 'bytes', group: 'Zones', default: 8388608, min: 65536, max: 268435456, doc: 'Zone-local produce: a staging object is written as soon as this many bytes are gathered; also the bound of staged bytes waiting for leaders, beyond which produces are refused with a retriable error. Counts in memory.max.bytes (twice: gathering and in flight).' },
+  { key: 'ferry.proxy.staging.retention.ms', type: 'duration', group: 'Zones', default: 3600000, min: 60000, doc: 'Staging objects older than this are deleted by any broker (a proxy that died before deleting its own).' },
+
   // ---- fetch
   { key: 'fetch.max.bytes', type: 'bytes', group: 'Fetch', default: 57671680, min: 1024, max: INT_MAX, doc: 'Upper bound on the bytes one Fetch response returns, whatever the client asks.' },
   { key: 'fetch.session.cache.slots', type: 'int', group: 'Fetch', default: 1000, min: 0, doc: 'Incremental fetch sessions kept at once (0 disables fetch sessions).' },

@@ -110,6 +110,11 @@ export interface BrokerConfig {
   logCleanerMaxCompactionLagMs: number;
   logCleanerDeleteRetentionMs: number;
   logRollMs: number;
+  ferryProduceRouting: 'leader' | 'zone-local';
+  ferryRemoteReadMode: 'tail' | 'uploaded-only' | 'leader';
+  ferryProxyLingerMs: number;
+  ferryProxyBufferBytes: number;
+  ferryProxyStagingRetentionMs: number;
   retentionCheckIntervalMs: number;
   metadataBackend: 'local' | 'etcd';
   etcdEndpoints: string[];

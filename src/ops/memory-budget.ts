@@ -34,6 +34,7 @@ export interface MemoryConfig {
   compactionStepMaxBytes: number;
   logCleanerEnable: boolean;
   logCleanerDedupeBufferSize: number;
+  ferryProxyBufferBytes: number;
 }
 
 const bounded = (n: number): number => (n < 0 ? Infinity : n);
@@ -57,6 +58,7 @@ export function memoryBudget(c: MemoryConfig): MemoryBudget {
     { key: 'compaction.step.max.bytes', bytes: c.compactionStepMaxBytes, what: 'objects one compaction step reads and writes' },
     // The cleaner's objects take turns with compaction's steps in compaction.step.max.bytes.
     { key: 'log.cleaner.dedupe.buffer.size', bytes: c.logCleanerEnable ? c.logCleanerDedupeBufferSize : 0, what: 'the log cleaner\'s key map (its objects share compaction.step.max.bytes, taking turns with compaction)' },
+    { key: 'ferry.proxy.buffer.bytes', bytes: 2 * c.ferryProxyBufferBytes, what: 'zone-local produce: batches a proxy gathers and those staged for leaders (twice the key)' },
     { key: 'wal', bytes: WAL_GROUP_BUFFER_BYTES + WAL_IN_FLIGHT_BYTES, what: 'WAL group buffer and appends in flight' },
   ];
   return { parts, totalBytes: parts.reduce((n, p) => n + p.bytes, 0) };

@@ -77,6 +77,14 @@ export class BrokerMetrics {
   private readonly fetchedBytesTotal: Counter<'topic'>;
   private readonly clientBytes: Counter<'direction' | 'locality'>;
   private readonly crossAzBytesTotal: Counter<'direction' | 'client_rack' | 'broker_rack'>;
+  private readonly replicaCrossAzBytes: Counter<'peer_rack' | 'broker_rack'>;
+  private readonly proxyObjects: Counter<'result'>;
+  private readonly proxyBytes: Counter;
+  private readonly proxyStageSeconds: Histogram;
+  private readonly proxyProduceSeconds: Histogram;
+  private readonly proxyStagedBytesGauge: Gauge;
+  private readonly readRedirects: Counter;
+  private readonly readReplicaBytes: Counter<'source'>;
   // WAL
   private readonly walAppends: Counter;
   private readonly walAppendedBytes: Counter;
@@ -171,6 +179,14 @@ export class BrokerMetrics {
     this.fetchedBytesTotal = counter('ferry_fetched_bytes_total', 'Record batch bytes returned by Fetch to consumers, by topic.', ['topic']);
     this.clientBytes = counter('ferry_client_bytes_total', 'Record bytes between clients and this broker by direction (in: produce, out: fetch) and locality (same_az, cross_az, unknown).', ['direction', 'locality']);
     this.crossAzBytesTotal = counter('ferry_cross_az_bytes_total', 'Record bytes between a client and this broker in different racks/AZs (billed cross-AZ traffic).', ['direction', 'client_rack', 'broker_rack']);
+    this.replicaCrossAzBytes = counter('ferry_replica_cross_az_bytes_total', 'Record bytes this leader sent a read replica in another rack/AZ (the un-uploaded tail of ferry.remote.read.mode=tail; billed cross-AZ traffic).', ['peer_rack', 'broker_rack']);
+    this.proxyObjects = counter('ferry_proxy_staged_objects_total', 'Zone-local produce: staging objects this proxy wrote, by result (ok, failed).', ['result']);
+    this.proxyBytes = counter('ferry_proxy_staged_bytes_total', 'Zone-local produce: record batch bytes this proxy staged in the object store for other brokers\' partitions.');
+    this.proxyStageSeconds = histogram('ferry_proxy_stage_duration_seconds', 'Zone-local produce: the PUT of one staging object.', S3_BUCKETS);
+    this.proxyProduceSeconds = histogram('ferry_proxy_produce_duration_seconds', 'Zone-local produce: from a staged batch gathered to the leader\'s answer (linger, PUT, leader GET and WAL append).', S3_BUCKETS);
+    this.proxyStagedBytesGauge = gauge('ferry_proxy_pending_bytes', 'Zone-local produce: bytes gathered or staged and waiting for the leaders\' answers (bounded by 2x ferry.proxy.buffer.bytes).');
+    this.readRedirects = counter('ferry_fetch_read_replica_redirects_total', 'Fetch answers that sent a consumer in another zone to a read replica of its own zone (KIP-392 preferredReadReplica).');
+    this.readReplicaBytes = counter('ferry_read_replica_bytes_total', 'Record bytes this broker served as a read replica, by where they came from (object: the object store through the block cache; tail: the leader\'s un-uploaded tail).', ['source']);
 
     this.walAppends = counter('ferry_wal_group_commits_total', 'WAL group commits made durable (one write + fdatasync each).');
     this.walAppendedBytes = counter('ferry_wal_appended_bytes_total', 'WAL record body bytes made durable.');
@@ -292,6 +308,27 @@ export class BrokerMetrics {
    * request's rackId (client.rack) or from the client id (see clientRackFromClientId); null when
    * unknown. Counts every call in ferry_client_bytes_total; cross-AZ ones also by rack pair.
    */
+  /** Tail bytes this leader sent a read replica (inter-broker); counted when the replica is in another rack. */
+  replicaBytes(peerRack: string | null, brokerRack: string | null, bytes: number): void {
+    if (bytes > 0 && peerRack && brokerRack && peerRack !== brokerRack) this.replicaCrossAzBytes.inc({ peer_rack: peerRack, broker_rack: brokerRack }, bytes);
+  }
+
+  /** A staging object written by the zone-local produce proxy (or failed). */
+  proxyStaged(ok: boolean, bytes: number, seconds: number): void {
+    this.proxyObjects.inc({ result: ok ? 'ok' : 'failed' });
+    if (ok) { this.proxyBytes.inc(bytes); this.proxyStageSeconds.observe(seconds); }
+  }
+
+  proxyProduced(seconds: number): void { this.proxyProduceSeconds.observe(seconds); }
+
+  proxyPendingBytes(bytes: number): void { this.proxyStagedBytesGauge.set(bytes); }
+
+  readReplicaRedirect(): void { this.readRedirects.inc(); }
+
+  readReplicaServed(source: 'object' | 'tail', bytes: number): void {
+    if (bytes > 0) this.readReplicaBytes.inc({ source }, bytes);
+  }
+
   crossAzBytes(clientRack: string | null, brokerRack: string | null, bytes: number, direction: Direction): void {
     if (bytes <= 0) return;
     const locality = !clientRack || !brokerRack ? 'unknown' : clientRack === brokerRack ? 'same_az' : 'cross_az';

@@ -44,18 +44,21 @@ export interface ApiRegistration {
   minVersion: number;
   maxVersion: number;
   handler: Handler;
+  /** Ferry's own inter-broker API (api key 30000+): served, never advertised in ApiVersions. */
+  internal?: boolean;
 }
 
 export class HandlerRegistry {
   private readonly byKey = new Map<number, ApiRegistration>();
 
-  register(apiKey: number, minVersion: number, maxVersion: number, handler: Handler): void {
+  register(apiKey: number, minVersion: number, maxVersion: number, handler: Handler, options: { internal?: boolean } = {}): void {
     if (this.byKey.has(apiKey)) throw new Error(`api ${apiKey} registered twice`);
     if (minVersion > maxVersion) throw new Error(`api ${apiKey}: minVersion ${minVersion} > maxVersion ${maxVersion}`);
-    this.byKey.set(apiKey, { apiKey, minVersion, maxVersion, handler });
+    this.byKey.set(apiKey, { apiKey, minVersion, maxVersion, handler, ...(options.internal ? { internal: true } : {}) });
   }
 
   get(apiKey: number): ApiRegistration | undefined { return this.byKey.get(apiKey); }
 
-  list(): ApiRegistration[] { return [...this.byKey.values()].sort((a, b) => a.apiKey - b.apiKey); }
+  /** The APIs advertised to clients (ApiVersions): Ferry's internal ones are left out. */
+  list(): ApiRegistration[] { return [...this.byKey.values()].filter((a) => !a.internal).sort((a, b) => a.apiKey - b.apiKey); }
 }

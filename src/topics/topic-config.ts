@@ -52,6 +52,8 @@ export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
   { name: 'compression.type', kind: 'string', brokerKey: 'compression.type', defaultValue: 'producer', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], enforced: false, doc: 'Final compression of the topic\'s batches. Ferry stores batches as producers sent them (producer).' + NOT_ENFORCED },
   { name: 'compression.zstd.level', kind: 'int', defaultValue: '3', min: -131072, max: 22, enforced: false, doc: 'Level for compression.type=zstd.' + NOT_ENFORCED },
   { name: 'delete.retention.ms', kind: 'long', brokerKey: 'log.cleaner.delete.retention.ms', defaultValue: '86400000', min: 0, enforced: true, doc: 'Compacted topics: how long a tombstone (and the marker of a transaction with nothing left) is kept after the cleaner first cleaned its offset.' },
+  { name: 'ferry.produce.routing', kind: 'string', brokerKey: 'ferry.produce.routing', defaultValue: 'leader', values: ['leader', 'zone-local'], enforced: true, doc: 'leader: producers write to the partition leader, wherever it is (lowest latency). zone-local: a producer whose client.id carries ferry_az=<zone> is given a broker of its own zone as the leader; that broker stages the batches in the object store and hands the leader a reference, so no record byte crosses a zone (docs/zone-local.md).' },
+  { name: 'ferry.remote.read.mode', kind: 'string', brokerKey: 'ferry.remote.read.mode', defaultValue: 'tail', values: ['tail', 'uploaded-only', 'leader'], enforced: true, doc: 'How consumers in another zone than the leader read (KIP-392 preferredReadReplica, from client.rack or ferry_az=<zone>). tail: a broker of their zone serves uploaded data from the object store and the un-uploaded tail from the leader, one copy per broker. uploaded-only: only what is uploaded (no record byte crosses a zone; reads lag by the upload interval). leader: no redirection, read from the leader.' },
   { name: 'file.delete.delay.ms', kind: 'long', defaultValue: '60000', min: 0, enforced: false, doc: 'Delay before deleting a file from the filesystem.' + NOT_ENFORCED },
   { name: 'flush.messages', kind: 'long', defaultValue: LONG_MAX, min: 1, enforced: false, doc: 'Messages between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
   { name: 'flush.ms', kind: 'long', defaultValue: LONG_MAX, min: 0, enforced: false, doc: 'Time between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
@@ -276,6 +278,8 @@ export interface EffectiveTopicConfig {
   minCompactionLagMs: number;
   maxCompactionLagMs: number;
   deleteRetentionMs: number;
+  produceRouting: 'leader' | 'zone-local';
+  remoteReadMode: 'tail' | 'uploaded-only' | 'leader';
 }
 
 /** The typed values the log and retention act on. Assumes validated topic configs. */
@@ -300,6 +304,8 @@ export function resolveTopicConfig(topicConfigs: Readonly<Record<string, string>
     minCompactionLagMs: safe('min.compaction.lag.ms'),
     maxCompactionLagMs: safe('max.compaction.lag.ms'),
     deleteRetentionMs: safe('delete.retention.ms'),
+    produceRouting: get('ferry.produce.routing') as EffectiveTopicConfig['produceRouting'],
+    remoteReadMode: get('ferry.remote.read.mode') as EffectiveTopicConfig['remoteReadMode'],
   };
 }
 

@@ -34,6 +34,10 @@ export interface TopicInfo {
   compactPolicy: boolean;
   /** What the log cleaner acts on (compacted topics). */
   compaction: TopicCompaction;
+  /** ferry.produce.routing: zone-local producers write through a broker of their zone. */
+  produceRouting: 'leader' | 'zone-local';
+  /** ferry.remote.read.mode: how consumers in other zones than the leader's read. */
+  remoteReadMode: 'tail' | 'uploaded-only' | 'leader';
 }
 
 export interface TopicCompaction {
@@ -181,6 +185,7 @@ export class TopicService {
       maxMessageBytes: eff.maxMessageBytes, logAppendTime: eff.messageTimestampType === 'LogAppendTime',
       retentionMs: eff.retentionMs, retentionBytes: eff.retentionBytes, deletePolicy: eff.cleanupPolicy.includes('delete'),
       compactPolicy: eff.cleanupPolicy.includes('compact'),
+      produceRouting: eff.produceRouting, remoteReadMode: eff.remoteReadMode,
       compaction: {
         minCleanableDirtyRatio: eff.minCleanableDirtyRatio, minCompactionLagMs: eff.minCompactionLagMs, maxCompactionLagMs: eff.maxCompactionLagMs,
         deleteRetentionMs: eff.deleteRetentionMs, segmentMs: eff.segmentMs, segmentBytes: eff.segmentBytes,

@@ -103,7 +103,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, opts: { autoCr
     now: () => clock,
     fatal: (err) => { fatal.push(err); },
     brokerConfig: unused('brokerConfig'), reads: unused('reads'), groups: unused('groups'),
-    producerIds: unused('producerIds'), registry: unused('registry'), authorizer: ALLOW_ALL,
+    producerIds: unused('producerIds'), registry: unused('registry'), authorizer: ALLOW_ALL, zones: unused('zones'),
     transactions: opts.verify ? new Proxy({ verify: opts.verify }, { get: (o, prop) => { if (prop === 'verify') return o.verify; throw new Error(`produce touched context.transactions.${String(prop)}`); } }) as unknown as BrokerContext['transactions'] : unused('transactions'),
   };
   const handler = makeProduceHandler(context);

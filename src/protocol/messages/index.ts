@@ -43,6 +43,8 @@ import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, d
 import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from './alter-client-quotas.js';
 import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
 import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
+import { decodeFerryProxyProduceRequest, encodeFerryProxyProduceRequest, decodeFerryProxyProduceResponse, encodeFerryProxyProduceResponse } from './ferry-proxy-produce.js';
+import { decodeFerryRemoteFetchRequest, encodeFerryRemoteFetchRequest, decodeFerryRemoteFetchResponse, encodeFerryRemoteFetchResponse } from './ferry-remote-fetch.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -87,6 +89,8 @@ export * from './describe-client-quotas.js';
 export * from './alter-client-quotas.js';
 export * from './describe-user-scram-credentials.js';
 export * from './alter-user-scram-credentials.js';
+export * from './ferry-proxy-produce.js';
+export * from './ferry-remote-fetch.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -134,6 +138,8 @@ export const ApiKey = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  FerryProxyProduce: 30000,
+  FerryRemoteFetch: 30001,
 } as const;
 export type ApiKeyName = keyof typeof ApiKey;
 /** Same object as `ApiKey`. */
@@ -214,4 +220,6 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [61, info(61, 'DescribeProducers', 0, 0, 0, 0, { decodeRequest: decodeDescribeProducersRequest, encodeRequest: encodeDescribeProducersRequest, decodeResponse: decodeDescribeProducersResponse, encodeResponse: encodeDescribeProducersResponse })],
   [65, info(65, 'DescribeTransactions', 0, 0, 0, 0, { decodeRequest: decodeDescribeTransactionsRequest, encodeRequest: encodeDescribeTransactionsRequest, decodeResponse: decodeDescribeTransactionsResponse, encodeResponse: encodeDescribeTransactionsResponse })],
   [66, info(66, 'ListTransactions', 0, 1, 0, 0, { decodeRequest: decodeListTransactionsRequest, encodeRequest: encodeListTransactionsRequest, decodeResponse: decodeListTransactionsResponse, encodeResponse: encodeListTransactionsResponse })],
+  [30000, info(30000, 'FerryProxyProduce', 0, 0, 0, 0, { decodeRequest: decodeFerryProxyProduceRequest, encodeRequest: encodeFerryProxyProduceRequest, decodeResponse: decodeFerryProxyProduceResponse, encodeResponse: encodeFerryProxyProduceResponse })],
+  [30001, info(30001, 'FerryRemoteFetch', 0, 0, 0, 0, { decodeRequest: decodeFerryRemoteFetchRequest, encodeRequest: encodeFerryRemoteFetchRequest, decodeResponse: decodeFerryRemoteFetchResponse, encodeResponse: encodeFerryRemoteFetchResponse })],
 ]);
