@@ -7,6 +7,8 @@
  * >= the target. Uncompressed batches are searched record by record (off the hot path);
  * compressed batches answer with the batch's first offset.
  * ACLs (Kafka's): DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED whether it exists or not.
+ * Zone-local topics: a partition led elsewhere, asked by a client of this broker's zone, is
+ * answered by its leader (zone-forward.ts).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../protocol/messages/list-offsets.js';
@@ -17,6 +19,8 @@ import { missingPartitionError } from './partition-errors.js';
 import { firstRecordAtOrAfter } from '../log/timestamp-index.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { requestAcl } from './authorize.js';
+import { Forwarded, FORWARD_FAILED, zoneLeaderFor } from './zone-forward.js';
+import { ApiKey } from '../protocol/messages/index.js';
 
 export const LIST_OFFSETS_VERSIONS = { min: 0, max: 10 } as const;
 
@@ -29,6 +33,8 @@ export function makeListOffsetsHandler(b: BrokerContext) {
     const version = ctx.header.apiVersion;
     const acl = requestAcl(b, ctx);
     const topics = [];
+    // Zone-local topics: partitions this broker answers for its zone but does not lead.
+    const forwarded = new Forwarded<ListOffsetsRequest['topics'][number]['partitions'][number], PartitionAnswer>();
     for (const t of req.topics) {
       if (!acl.allowed('DESCRIBE', 'TOPIC', t.name)) {
         topics.push({ name: t.name, partitions: t.partitions.map((p) => refused(p.partitionIndex)) });
@@ -37,6 +43,13 @@ export function makeListOffsetsHandler(b: BrokerContext) {
       const topic = b.topics.byName(t.name);
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
+        const leaderId = zoneLeaderFor(b, ctx, topic, p.partitionIndex);
+        if (leaderId !== null) {
+          const slot = partitions.length;
+          partitions.push({ partitionIndex: p.partitionIndex, errorCode: FORWARD_FAILED, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] });
+          forwarded.add(leaderId, t.name, p, (a) => { if (a) partitions[slot] = { ...a, oldStyleOffsets: a.oldStyleOffsets ?? [] }; });
+          continue;
+        }
         const st = topic ? b.logs.get(topic.topicId, p.partitionIndex) : undefined;
         const latest = st ? (req.isolationLevel === 1 ? st.producers.txns.lastStableOffset(st.log.highWatermark) : st.log.highWatermark) : -1;
         const out = st ? await answer(b, st.log, p.partitionIndex, p.currentLeaderEpoch, p.timestamp, latest)
@@ -45,6 +58,10 @@ export function makeListOffsetsHandler(b: BrokerContext) {
         partitions.push(out);
       }
       topics.push({ name: t.name, partitions });
+    }
+    if (forwarded.size > 0) {
+      await forwarded.send<ListOffsetsResponse>(b, ctx, ApiKey.ListOffsets, (ts) => ({ ...req, topics: ts }),
+        (res, name, p) => res.topics.find((x) => x.name === name)?.partitions.find((x) => x.partitionIndex === p.partitionIndex));
     }
     return { throttleTimeMs: 0, topics };
   };

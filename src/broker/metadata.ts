@@ -19,6 +19,7 @@ import type { TopicInfo } from '../topics/topic-service.js';
 import { validateTopicName } from '../topics/topic-service.js';
 import { CLUSTER_RESOURCE_NAME } from '../security/types.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, requestAcl, type RequestAcl } from './authorize.js';
+import { clientZone, liveZones, zoneBrokerFor } from './zones.js';
 
 export const METADATA_VERSIONS = { min: 0, max: 12 } as const;
 const ZERO_UUID = '0'.repeat(32);
@@ -30,12 +31,13 @@ export function makeMetadataHandler(b: BrokerContext) {
     const version = ctx.header.apiVersion;
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
     const acl = requestAcl(b, ctx);
+    const zone = clientZone(ctx.header.clientId);
     const topics: TopicResult[] = [];
     if (all) {
       // Topics the principal may not describe are left out, unseen.
-      for (const t of b.topics.list()) if (acl.allowed('DESCRIBE', 'TOPIC', t.name)) topics.push(withOperations(acl, req, describeTopic(b, t)));
+      for (const t of b.topics.list()) if (acl.allowed('DESCRIBE', 'TOPIC', t.name)) topics.push(withOperations(acl, req, describeTopic(b, t, zone)));
     } else {
-      for (const rt of req.topics!) topics.push(withOperations(acl, req, await requestedTopic(b, ctx, req, acl, rt)));
+      for (const rt of req.topics!) topics.push(withOperations(acl, req, await requestedTopic(b, ctx, req, acl, rt, zone)));
     }
     let clusterAuthorizedOperations = AUTHORIZED_OPERATIONS_OMITTED;
     if (version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations) {
@@ -57,12 +59,12 @@ export function makeMetadataHandler(b: BrokerContext) {
  * principal may not describe is TOPIC_AUTHORIZATION_FAILED whether it exists or not (no id given
  * back for a name); an unknown one is auto-created only with CREATE on the cluster or the topic.
  */
-async function requestedTopic(b: BrokerContext, ctx: RequestContext, req: MetadataRequest, acl: RequestAcl, rt: NonNullable<MetadataRequest['topics']>[number]): Promise<TopicResult> {
+async function requestedTopic(b: BrokerContext, ctx: RequestContext, req: MetadataRequest, acl: RequestAcl, rt: NonNullable<MetadataRequest['topics']>[number], zone: string | null): Promise<TopicResult> {
   const denied = (name: string | null, topicId: string): TopicResult => ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId, isInternal: false, partitions: [] });
   if (rt.name === null) {
     const t = rt.topicId !== ZERO_UUID ? b.topics.byId(rt.topicId) : undefined;
     if (!t) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: rt.topicId, isInternal: false, partitions: [] };
-    return acl.allowed('DESCRIBE', 'TOPIC', t.name) ? describeTopic(b, t) : denied(null, rt.topicId);
+    return acl.allowed('DESCRIBE', 'TOPIC', t.name) ? describeTopic(b, t, zone) : denied(null, rt.topicId);
   }
   if (!acl.allowed('DESCRIBE', 'TOPIC', rt.name)) return denied(rt.name, ZERO_UUID);
   let t = b.topics.byName(rt.name);
@@ -76,7 +78,7 @@ async function requestedTopic(b: BrokerContext, ctx: RequestContext, req: Metada
       }
     }
   }
-  if (t) return describeTopic(b, t);
+  if (t) return describeTopic(b, t, zone);
   const invalid = validateTopicName(rt.name) !== null;
   return {
     errorCode: invalid ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -92,18 +94,40 @@ function withOperations(acl: RequestAcl, req: MetadataRequest, t: TopicResult): 
   return t;
 }
 
-function describeTopic(b: BrokerContext, t: TopicInfo): TopicResult {
+/**
+ * One topic's partitions as this client should see them. Replication factor 1: the leader is the
+ * only copy. Zones (docs/zone-local.md): a zone-local topic names, to a client whose client id
+ * carries ferry_az=<zone>, the broker of its zone as the leader (it proxies produce and serves
+ * reads), with the real leader's epoch. Where consumers of other zones may read from a broker of
+ * their zone (ferry.remote.read.mode not leader), those brokers are listed as replicas and in the
+ * ISR: they serve every acknowledged offset (the Java client follows a preferredReadReplica only
+ * to a listed replica).
+ */
+function describeTopic(b: BrokerContext, t: TopicInfo, zone: string | null): TopicResult {
   const partitions = [];
+  const brokers = b.leadership.clustered ? b.leadership.brokers() : [];
+  const zones = t.remoteReadMode !== 'leader' || t.produceRouting === 'zone-local' ? liveZones(brokers) : [];
   for (let p = 0; p < t.partitionCount; p++) {
     const leader = b.leadership.leaderOf(t.topicId, p);
-    // Replication factor 1: the leader is the only replica.
+    let shown = leader?.nodeId ?? -1;
+    const replicas = leader ? [leader.nodeId] : [];
+    if (leader && zones.length > 1) {
+      const leaderRack = b.leadership.broker(leader.nodeId)?.rack ?? null;
+      for (const z of zones) {
+        if (z === leaderRack) continue;
+        const zb = zoneBrokerFor(brokers, z, t.topicId, p);
+        if (!zb) continue;
+        replicas.push(zb.nodeId);
+        if (z === zone && t.produceRouting === 'zone-local') shown = zb.nodeId;
+      }
+    }
     partitions.push({
       errorCode: leader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p,
-      leaderId: leader ? leader.nodeId : -1,
+      leaderId: shown,
       leaderEpoch: leader ? leader.epoch : -1,
-      replicaNodes: leader ? [leader.nodeId] : [],
-      isrNodes: leader ? [leader.nodeId] : [],
+      replicaNodes: replicas,
+      isrNodes: replicas,
       offlineReplicas: [],
     });
   }

@@ -31,37 +31,56 @@ import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
 import { requestAcl, type RequestAcl } from './authorize.js';
 import { checkRecordKeys } from './compacted-keys.js';
+import { zoneLeaderFor } from './zone-forward.js';
+import type { ProduceProxy } from './produce-proxy.js';
 
 type PartitionResponse = NonNullable<DeepPartial<ProduceResponse>['responses']>[number]['partitionResponses'];
 type PartitionResult = NonNullable<PartitionResponse>[number];
 
 export const PRODUCE_VERSIONS = { min: 0, max: 11 } as const;
 
-export function makeProduceHandler(b: BrokerContext) {
-  return async (ctx: RequestContext, req: ProduceRequest): Promise<DeepPartial<ProduceResponse> | null> => {
-    const pending: Promise<void>[] = [];
-    const acl = requestAcl(b, ctx);
-    const txnDenied = acl.enabled && carriesTransactionalBatch(req) && (req.transactionalId === null || !acl.allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId));
-    const responses = req.topicData.map((topic) => ({
-      name: topic.name,
-      partitionResponses: topic.partitionData.map((p) => {
-        const result: PartitionResult = { index: p.index, errorCode: ErrorCode.NONE, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
-        if (txnDenied) result.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-        else if (!acl.allowed('WRITE', 'TOPIC', topic.name)) result.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-        if (result.errorCode !== ErrorCode.NONE) return result;
-        const settle = appendPartition(b, ctx, acl, req, topic.name, p.index, p.records, result);
-        if (settle) pending.push(settle);
-        return result;
-      }),
-    }));
-    if (req.acks === 0) {
-      // Nothing is sent back; failures are only logged.
-      void Promise.all(pending).catch((err) => ctx.log.warn({ err }, 'acks=0 produce failed'));
-      return null;
-    }
-    await Promise.all(pending);
-    return { responses, throttleTimeMs: 0 };
-  };
+/**
+ * Who sent a produce: a client connected here, or a zone-local proxy broker that staged the
+ * client's batches in the object store (the proxy checked the client's ACLs and counts its bytes).
+ */
+export interface ProduceOrigin {
+  acl: RequestAcl;
+  /** The client's bytes came through a proxy broker (object store), not over this connection. */
+  proxied: boolean;
+}
+
+export function makeProduceHandler(b: BrokerContext, proxy?: ProduceProxy) {
+  return async (ctx: RequestContext, req: ProduceRequest): Promise<DeepPartial<ProduceResponse> | null> =>
+    produceRecords(b, ctx, req, { acl: requestAcl(b, ctx), proxied: false }, proxy);
+}
+
+/** Produce, for a client here or for a proxy broker (src/broker/proxy-produce-api.ts). */
+export async function produceRecords(b: BrokerContext, ctx: RequestContext, req: ProduceRequest, origin: ProduceOrigin, proxy?: ProduceProxy): Promise<DeepPartial<ProduceResponse> | null> {
+  const pending: Promise<void>[] = [];
+  const acl = origin.acl;
+  const txnDenied = acl.enabled && carriesTransactionalBatch(req) && (req.transactionalId === null || !acl.allowed('WRITE', 'TRANSACTIONAL_ID', req.transactionalId));
+  const responses = req.topicData.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map((p) => {
+      const result: PartitionResult = { index: p.index, errorCode: ErrorCode.NONE, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+      if (txnDenied) result.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      else if (!acl.allowed('WRITE', 'TOPIC', topic.name)) result.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      if (result.errorCode !== ErrorCode.NONE) return result;
+      const via = proxy && !origin.proxied ? zoneLeaderFor(b, ctx, b.topics.byName(topic.name), p.index) : null;
+      const settle = via !== null
+        ? proxy!.stage(ctx, req, topic.name, p.index, via, p.records, result)
+        : appendPartition(b, ctx, acl, req, topic.name, p.index, p.records, result, origin);
+      if (settle) pending.push(settle);
+      return result;
+    }),
+  }));
+  if (req.acks === 0) {
+    // Nothing is sent back; failures are only logged.
+    void Promise.all(pending).catch((err) => ctx.log.warn({ err }, 'acks=0 produce failed'));
+    return null;
+  }
+  await Promise.all(pending);
+  return { responses, throttleTimeMs: 0 };
 }
 
 /** Whether any partition's first batch is transactional (Kafka's RequestUtils.hasTransactionalRecords; mixed batches are refused per partition). */
@@ -81,7 +100,7 @@ function fail(result: PartitionResult, code: number, message: string | null = nu
  */
 function appendPartition(
   b: BrokerContext, ctx: RequestContext, acl: RequestAcl, req: ProduceRequest, topicName: string, partition: number,
-  records: Buffer | null, result: PartitionResult,
+  records: Buffer | null, result: PartitionResult, origin: ProduceOrigin,
 ): Promise<void> | undefined {
   const topic = b.topics.byName(topicName);
   if (!topic) {
@@ -120,7 +139,7 @@ function appendPartition(
       return fail(result, keys.errorCode, keys.errorMessage);
     }
   }
-  const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result);
+  const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result, origin);
   const first = parsed[0];
   // Already open here at this epoch: verified when its first batch came.
   if (!transactional || (st.producers.txns.openFirstOffset(first.producerId) >= 0 && st.producers.epochOf(first.producerId) === first.producerEpoch)) return append();
@@ -135,7 +154,7 @@ function appendPartition(
 /** Sequence checks and the append, synchronously (so offsets follow request order). */
 function appendVerified(
   b: BrokerContext, ctx: RequestContext, st: PartitionState, topic: { topicId: string; logAppendTime: boolean }, topicName: string, partition: number, epoch: number,
-  parsed: BatchView[], result: PartitionResult,
+  parsed: BatchView[], result: PartitionResult, origin: ProduceOrigin,
 ): Promise<void> | undefined {
   if (b.logs.get(topic.topicId, partition) !== st || st.log.leaderEpoch !== epoch) return fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   if (parsed[0].producerId >= 0n) {
@@ -163,7 +182,8 @@ function appendVerified(
     if (!b.leadership.mayAcknowledge(topic.topicId, partition, epoch)) { fail(result, ErrorCode.NOT_LEADER_OR_FOLLOWER); return; }
     b.metrics.walAppendSeconds((performance.now() - t0) / 1000);
     b.metrics.producedBytes(topicName, bytes, recordCount);
-    b.metrics.crossAzBytes(clientRackFromClientId(ctx.header.clientId), b.self.rack, bytes, 'in');
+    // Proxied bytes came through the object store; the proxy counted the client's.
+    if (!origin.proxied) b.metrics.crossAzBytes(clientRackFromClientId(ctx.header.clientId), b.self.rack, bytes, 'in');
   });
 }
 

@@ -5,6 +5,8 @@ import type { BrokerContext } from './context.js';
 import { makeApiVersionsHandler, API_VERSIONS_VERSIONS } from './api-versions.js';
 import { makeMetadataHandler, METADATA_VERSIONS } from './metadata.js';
 import { makeProduceHandler, PRODUCE_VERSIONS } from './produce.js';
+import { ProduceProxy } from './produce-proxy.js';
+import { makeProxyProduceHandler, FERRY_PROXY_PRODUCE_VERSIONS } from './proxy-produce-api.js';
 import { makeFetchHandler, FETCH_VERSIONS } from './fetch.js';
 import { makeListOffsetsHandler, LIST_OFFSETS_VERSIONS } from './list-offsets.js';
 import { makeOffsetForLeaderEpochHandler, OFFSET_FOR_LEADER_EPOCH_VERSIONS } from './offset-for-leader-epoch.js';
@@ -27,8 +29,12 @@ import type { BrokerMetrics } from '../ops/metrics.js';
 
 export type AddApi = (key: number, v: { min: number; max: number }, handler: Handler, options?: { internal?: boolean }) => void;
 
-/** `more` registers the APIs built outside src/broker's own table (SASL, ACLs, quotas: src/node/security-wiring.ts). */
-export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics, more?: (add: AddApi) => void): void {
+/**
+ * `more` registers the APIs built outside src/broker's own table (SASL, ACLs, quotas:
+ * src/node/security-wiring.ts). Returns the zone-local produce proxy (a cluster member only), which
+ * the process closes when it stops taking requests.
+ */
+export function registerApis(registry: HandlerRegistry, b: BrokerContext, metrics: BrokerMetrics, more?: (add: AddApi) => void): { proxy: ProduceProxy | null } {
   const add: AddApi = (key, v, handler, options) => {
     const spec = API_TABLE.get(key);
     if (!spec) throw new Error(`no codec for api key ${key}`);
@@ -37,7 +43,9 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   };
   add(ApiKey.ApiVersions, API_VERSIONS_VERSIONS, makeApiVersionsHandler(b));
   add(ApiKey.Metadata, METADATA_VERSIONS, makeMetadataHandler(b));
-  add(ApiKey.Produce, PRODUCE_VERSIONS, makeProduceHandler(b));
+  const proxy = b.zones.interBroker ? new ProduceProxy(b) : null;
+  add(ApiKey.Produce, PRODUCE_VERSIONS, makeProduceHandler(b, proxy ?? undefined));
+  add(ApiKey.FerryProxyProduce, FERRY_PROXY_PRODUCE_VERSIONS, makeProxyProduceHandler(b), { internal: true });
   add(ApiKey.Fetch, FETCH_VERSIONS, makeFetchHandler(b));
   add(ApiKey.ListOffsets, LIST_OFFSETS_VERSIONS, makeListOffsetsHandler(b));
   add(ApiKey.OffsetForLeaderEpoch, OFFSET_FOR_LEADER_EPOCH_VERSIONS, makeOffsetForLeaderEpochHandler(b));
@@ -55,4 +63,5 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   registerGroupApis(b, add);
   registerTxnApis(b, add);
   more?.(add);
+  return { proxy };
 }

@@ -22,6 +22,7 @@ import { ReadPath } from '../log/read-path.js';
 import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { stagingKeyPrefix } from '../objects/object-format.js';
+import type { ProduceProxy } from '../broker/produce-proxy.js';
 import { BrokerMetrics } from '../ops/metrics.js';
 import { EarlyListeners } from './early-listeners.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
@@ -117,7 +118,7 @@ export class Broker {
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
     /** The concrete parts behind the context's narrow views (tests and operations reach them here). */
-    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels; security: BrokerSecurity },
+    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels; security: BrokerSecurity; proxy: ProduceProxy | null },
     private readonly server: KafkaServer,
     private readonly wal: Wal,
     readonly tier: ObjectTier,
@@ -255,7 +256,7 @@ export class Broker {
         onTimedOut: () => metrics.transactionTimedOut(),
       });
       context.transactions = transactions;
-      registerApis(registry, context, metrics, (add) => security!.registerApis(context, add));
+      const { proxy } = registerApis(registry, context, metrics, (add) => security!.registerApis(context, add));
       const server = new KafkaServer(registry, {
         listeners: listeners.map((l) => ({ name: l.name, protocol: l.protocol, host: l.host, port: l.port, tls: security!.tlsFor(l), admit: security!.admitFor(l) })),
         quotas: security.quotas,
@@ -285,7 +286,7 @@ export class Broker {
       for (const [i, l] of listeners.entries()) if (advertised[l.name]!.port === 0) advertised[l.name]!.port = bound[i]!.port;
       if (context.self.port === 0) context.self.port = bound[0]!.port;
       const address = { host: bound[0]!.host, port: bound[0]!.port };
-      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels, security }, server, wal, tier, meta, log, address, bound);
+      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels, security, proxy }, server, wal, tier, meta, log, address, bound);
       broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
@@ -333,6 +334,8 @@ export class Broker {
     this.stopFollowingTopics?.();
     if (this.producerExpiry) clearInterval(this.producerExpiry);
     await this.server.close();
+    // Staged batches still reach their leaders and get answered.
+    await this.parts.proxy?.close().catch((err) => this.log.warn({ err }, 'closing the zone-local produce proxy failed'));
     // Markers in flight still append; then no more.
     await this.parts.transactions.close().catch((err) => this.log.warn({ err }, 'closing the transaction coordinator failed'));
     this.parts.channels.close();

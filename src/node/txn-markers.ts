@@ -38,7 +38,8 @@ export class BrokerChannels {
     }
     try {
       const c = await conn;
-      return await c.request<T>(apiKey, version, body);
+      // Ferry's own inter-broker APIs (30000+) are never advertised in ApiVersions: sent at their version as is.
+      return apiKey >= 30000 ? await c.requestAt<T>(apiKey, version, body) : await c.request<T>(apiKey, version, body);
     } catch (err) {
       if (this.open.get(nodeId) === conn) this.open.delete(nodeId);
       conn.then((c) => c.close(), () => {});

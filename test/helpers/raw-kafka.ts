@@ -67,9 +67,9 @@ export class RawKafkaConnection {
   }
 
   /** Sends a request and decodes its response with the generated codec. Concurrent calls are run one at a time. */
-  request<T = any>(apiKey: number, version: number, body: object, timeoutMs = 10_000): Promise<T> {
+  request<T = any>(apiKey: number, version: number, body: object, timeoutMs = 10_000, clientId?: string): Promise<T> {
     const run = async (): Promise<T> => {
-      const correlationId = await this.send(apiKey, version, body);
+      const correlationId = await this.send(apiKey, version, body, clientId);
       const frame = await this.readFrame(timeoutMs);
       if (frame === null) throw new Error(`connection closed instead of answering api ${apiKey} v${version}`);
       return decodeResponseFrame(apiKey, version, frame, correlationId) as T;
