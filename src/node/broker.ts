@@ -23,6 +23,7 @@ import { ObjectTier } from './object-tier.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { stagingKeyPrefix } from '../objects/object-format.js';
 import type { ProduceProxy } from '../broker/produce-proxy.js';
+import { StagingJanitor } from '../broker/staging-janitor.js';
 import { BrokerMetrics } from '../ops/metrics.js';
 import { EarlyListeners } from './early-listeners.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
@@ -112,6 +113,7 @@ export class Broker {
   private cluster: ClusterMode | null = null;
   private stopFollowingTopics: (() => void) | null = null;
   private producerExpiry: NodeJS.Timeout | null = null;
+  stagingJanitor: StagingJanitor | null = null;
   private ops: OpsHttpServer | null = null;
 
   private constructor(
@@ -295,6 +297,10 @@ export class Broker {
         tier.start();
       }
       transactions.start();
+      if (cluster) {
+        broker.stagingJanitor = new StagingJanitor(tier.store, context.zones.stagingPrefix, c.ferryProxyStagingRetentionMs, log.child({ component: 'staging-janitor' }));
+        broker.stagingJanitor.start();
+      }
       // producer.id.expiration.ms: idle producers' states go (Kafka checks every 10 minutes; here every minute at most).
       broker.producerExpiry = setInterval(() => {
         const n = logs.expireProducers(Date.now(), c.producerIdExpirationMs);
@@ -336,6 +342,7 @@ export class Broker {
     await this.server.close();
     // Staged batches still reach their leaders and get answered.
     await this.parts.proxy?.close().catch((err) => this.log.warn({ err }, 'closing the zone-local produce proxy failed'));
+    await this.stagingJanitor?.stop();
     // Markers in flight still append; then no more.
     await this.parts.transactions.close().catch((err) => this.log.warn({ err }, 'closing the transaction coordinator failed'));
     this.parts.channels.close();

@@ -122,7 +122,7 @@ describe('resolveTopicConfig', () => {
     assert.deepEqual(e, {
       retentionMs: 604800000, retentionBytes: 1000, cleanupPolicy: ['compact', 'delete'], maxMessageBytes: 2 * 1024 * 1024,
       messageTimestampType: 'LogAppendTime', segmentBytes: 1073741824, segmentMs: 604800000, minInsyncReplicas: 1, compressionType: 'producer',
-      minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 86400000,
+      minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 86400000, produceRouting: 'leader', remoteReadMode: 'tail',
     });
     // The compaction keys take the broker's log.cleaner.* values (Kafka's synonyms).
     const cleaner = loadConfig({ argv: ['--log.cleaner.min.cleanable.ratio=0.2', '--log.cleaner.delete.retention.ms=5000', '--log.roll.ms=60000'], env: {}, cwd: '/' });
