@@ -12,6 +12,16 @@
  * client drops their records; read_uncommitted reads up to the high watermark.
  * v7+: fetch sessions (see fetch-sessions.ts). v13+: topics by id.
  *
+ * Zones (KIP-392, docs/zone-local.md): v11+, the leader answers a consumer whose zone (rackId, or
+ * ferry_az=<zone> in its client id) is not its own rack, for a topic whose ferry.remote.read.mode
+ * is not `leader`, with preferredReadReplica = the live broker that serves that zone for the
+ * partition (zoneBrokerFor) and no records, at once. A broker that does not lead a partition of
+ * such a topic serves consumers as its read replica (read-replica.ts): it asks the leader
+ * (FerryRemoteFetch, one request per leader) and serves uploaded data from the object store and
+ * the tail from its tail cache and the leader's answer; waiting for data, it has the leader long
+ * poll for it, raced with the local notifier. Sessions keep working for such partitions (the
+ * leader's high watermark and log start are what the session remembers).
+ *
  * ACLs (Kafka's): a consumer needs READ on each topic, a follower (replica id >= 0) CLUSTER_ACTION
  * on the cluster; refused partitions answer TOPIC_AUTHORIZATION_FAILED whether they exist or not
  * (an unknown topic id stays UNKNOWN_TOPIC_ID: ids are no secret). Checked on every request, for
@@ -24,11 +34,13 @@ import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
 import { FetchSessionCache, sessionKey, type SessionPartition, type FetchSession } from './fetch-sessions.js';
-import { partitionKey } from '../log/data-notifier.js';
+import { partitionKey, type DataWatch } from '../log/data-notifier.js';
 import type { ReadResult } from '../log/partition-log.js';
 import { lastOffsetOf } from '../protocol/record-batch.js';
 import type { TopicInfo } from '../topics/topic-service.js';
 import { requestAcl } from './authorize.js';
+import { clientZone, zoneBrokerFor } from './zones.js';
+import { ReadReplica, type RemoteAnswer, type RemotePart } from './read-replica.js';
 
 export const FETCH_VERSIONS = { min: 4, max: 17 } as const;
 const READ_COMMITTED = 1;
@@ -50,12 +62,20 @@ interface PartitionRead {
   changed: boolean;
   /** High watermark and log start as read, for the session; null when the partition is not here. */
   seen: { hw: number; logStart: number } | null;
+  /** Sent to a read replica of the consumer's zone (answered at once, as Kafka does). */
+  redirected: boolean;
+  /** Read through its leader (this broker is a read replica): where a long poll waits from. */
+  remote: { leaderId: number; next: number; full: boolean } | null;
+  /** Of `bytes`, read replicas only: from object blocks, from the leader's tail. */
+  objectBytes: number;
+  tailBytes: number;
 }
 
 const NO_RECORDS: readonly Buffer[] = [];
 
 export function makeFetchHandler(b: BrokerContext) {
   const sessions = new FetchSessionCache(b.limits.fetchSessionSlots);
+  const replica = new ReadReplica(b);
 
   return async (ctx: RequestContext, req: FetchRequest): Promise<DeepPartial<FetchResponse>> => {
     const version = ctx.header.apiVersion;
@@ -112,16 +132,18 @@ export function makeFetchHandler(b: BrokerContext) {
       wanted = requested;
     }
 
-    const reads = new PartitionReads(b, ctx, req, wanted);
+    const reads = new PartitionReads(b, ctx, req, wanted, replica, follower);
     const watch = b.logs.notifier.watch(wanted.map((w) => partitionKey(w.topicId, w.partition)));
     try {
       const deadline = b.now() + Math.max(0, req.maxWaitMs);
       await reads.readAll();
       for (;;) {
         const remaining = deadline - b.now();
-        if (reads.bytes >= req.minBytes || reads.hasError() || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) break;
-        // Not enough yet: what was read stays (and stays claimed); only partitions with news are read again.
-        await watch.wait(remaining, ctx.signal);
+        if (reads.bytes >= req.minBytes || reads.answerNow() || remaining <= 0 || ctx.signal.aborted || wanted.length === 0) break;
+        // Not enough yet: what was read stays (and stays claimed); only partitions with news are read
+        // again. Partitions read through their leaders wait on a long poll of the leader (its tail
+        // lands in the replica's cache and is notified like local data).
+        await waitForNews(watch, remaining, ctx.signal, reads.pollLeaders(remaining));
         await reads.readAgain(watch.take());
       }
     } finally {
@@ -130,6 +152,21 @@ export function makeFetchHandler(b: BrokerContext) {
     if (session) remember(session, reads.seen(incremental));
     return { errorCode: ErrorCode.NONE, sessionId: session ? session.id : 0, responses: reads.responses(incremental, byId), throttleTimeMs: 0 };
   };
+}
+
+/** The watch's wait, cut short when `poll` ends (aborting the wait keeps the watch's state right). */
+async function waitForNews(watch: DataWatch, timeoutMs: number, signal: AbortSignal, poll: Promise<void> | null): Promise<void> {
+  if (!poll) return watch.wait(timeoutMs, signal);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+  void poll.then(onAbort);
+  try {
+    await watch.wait(timeoutMs, stop.signal);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function remember(session: FetchSession, seen: { key: string; hw: number; logStart: number }[]): void {
@@ -144,7 +181,8 @@ function remember(session: FetchSession, seen: { key: string; hw: number; logSta
  * send queue (ctx.responseBytes) before each read and held until the response is built, so a
  * client that pipelines fetches and does not read the answers gets smaller ones, not unbounded
  * memory; past the grant only KIP-74's first batch is read. A partition read again first gives
- * back what it held.
+ * back what it held. Partitions read through their leaders (read replica) are asked of each
+ * leader in one FerryRemoteFetch, sent before the reads in request order begin.
  */
 class PartitionReads {
   private readonly reads: PartitionRead[] = [];
@@ -157,24 +195,72 @@ class PartitionReads {
     private readonly ctx: RequestContext,
     private readonly req: FetchRequest,
     private readonly wanted: readonly Wanted[],
+    private readonly replica: ReadReplica,
+    private readonly follower: boolean,
   ) {
     this.maxBytes = Math.min(req.maxBytes, b.limits.fetchMaxBytes);
   }
 
   async readAll(): Promise<void> {
-    for (let i = 0; i < this.wanted.length; i++) await this.read(i);
+    await this.readSome(this.wanted.map((_, i) => i));
   }
 
   /** Reads again the partitions whose keys were notified, in request order. */
   async readAgain(keys: ReadonlySet<string>): Promise<void> {
     if (keys.size === 0) return;
-    for (let i = 0; i < this.wanted.length; i++) {
-      if (keys.has(partitionKey(this.wanted[i].topicId, this.wanted[i].partition))) await this.read(i);
+    await this.readSome(this.wanted.flatMap((w, i) => (keys.has(partitionKey(w.topicId, w.partition)) ? [i] : [])));
+  }
+
+  /** An error or a redirect answers at once. */
+  answerNow(): boolean {
+    return this.reads.some((r) => r.data.errorCode !== ErrorCode.NONE || r.redirected);
+  }
+
+  /**
+   * Long polls of the leaders of the partitions read through them that got no error and have
+   * room for more, from where their reads ended; null when there are none.
+   */
+  pollLeaders(remainingMs: number): Promise<void> | null {
+    const groups = new Map<number, RemotePart[]>();
+    this.reads.forEach((r, i) => {
+      if (!r.remote || r.remote.full || r.data.errorCode !== ErrorCode.NONE) return;
+      const part = this.remotePart(i, r.remote.next);
+      const list = groups.get(r.remote.leaderId);
+      if (list) list.push(part); else groups.set(r.remote.leaderId, [part]);
+    });
+    if (groups.size === 0) return null;
+    return this.replica.poll(groups, { isolationLevel: this.req.isolationLevel, maxBytes: this.maxBytes, maxWaitMs: remainingMs });
+  }
+
+  private async readSome(indices: readonly number[]): Promise<void> {
+    // Leaders are asked first (one request each, in parallel); the reads then go in request order.
+    const byLeader = new Map<number, number[]>();
+    for (const i of indices) {
+      const w = this.wanted[i];
+      if (w.resolveError !== ErrorCode.NONE || this.b.logs.get(w.topicId, w.partition)) continue;
+      const leaderId = this.replica.leaderFor(this.b.topics.byId(w.topicId), w.partition, this.follower);
+      if (leaderId === null) continue;
+      const list = byLeader.get(leaderId);
+      if (list) list.push(i); else byLeader.set(leaderId, [i]);
+    }
+    const answers = new Map<number, { leaderId: number; answer: Promise<RemoteAnswer> }>();
+    for (const [leaderId, list] of byLeader) {
+      const asked = this.replica.fetch(leaderId, list.map((i) => this.remotePart(i, this.wanted[i].fetchOffset)), { isolationLevel: this.req.isolationLevel, maxBytes: this.maxBytes });
+      list.forEach((i, k) => answers.set(i, { leaderId, answer: asked.then((a) => a[k]) }));
+    }
+    for (const i of indices) {
+      const remote = answers.get(i);
+      if (remote) await this.readRemote(i, remote.leaderId, await remote.answer);
+      else await this.read(i);
     }
   }
 
-  hasError(): boolean {
-    return this.reads.some((r) => r.data.errorCode !== ErrorCode.NONE);
+  private remotePart(i: number, fetchOffset: number): RemotePart {
+    const w = this.wanted[i];
+    return {
+      topicId: w.topicId, topicName: w.topicName, partition: w.partition, fetchOffset, partitionMaxBytes: w.partitionMaxBytes,
+      currentLeaderEpoch: w.currentLeaderEpoch, uploadedOnly: this.b.topics.byId(w.topicId)?.remoteReadMode === 'uploaded-only',
+    };
   }
 
   private release(i: number): void {
@@ -185,17 +271,44 @@ class PartitionReads {
     prev.bytes = 0;
   }
 
-  private async read(i: number): Promise<void> {
+  private begin(i: number): PartitionRead {
     this.release(i);
-    const { b, ctx, req } = this;
-    const w = this.wanted[i];
     const data: PartitionData = {
-      partitionIndex: w.partition, errorCode: ErrorCode.NONE, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n,
-      abortedTransactions: req.isolationLevel === READ_COMMITTED ? [] : null, preferredReadReplica: -1, records: NO_RECORDS,
+      partitionIndex: this.wanted[i].partition, errorCode: ErrorCode.NONE, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n,
+      abortedTransactions: this.req.isolationLevel === READ_COMMITTED ? [] : null, preferredReadReplica: -1, records: NO_RECORDS,
     };
-    const st = w.resolveError === ErrorCode.NONE ? b.logs.get(w.topicId, w.partition) : undefined;
-    const out: PartitionRead = { data, bytes: 0, changed: true, seen: null };
+    const out: PartitionRead = { data, bytes: 0, changed: true, seen: null, redirected: false, remote: null, objectBytes: 0, tailBytes: 0 };
     this.reads[i] = out;
+    return out;
+  }
+
+  /** The bytes this partition may read now: claimed in the send queue (give back what is not used). */
+  private claim(w: Wanted): number {
+    const wantBytes = Math.min(w.partitionMaxBytes, Math.max(0, this.maxBytes - this.bytes));
+    return this.ctx.responseBytes ? this.ctx.responseBytes.claim(wantBytes) : wantBytes;
+  }
+
+  /**
+   * KIP-392: the broker of the consumer's zone that serves it this partition, when that is not
+   * this broker (the leader) and the topic is read remotely. Fetch v11+ only (preferredReadReplica).
+   */
+  private readReplicaFor(w: Wanted): number | null {
+    const { b, req, ctx } = this;
+    if (ctx.header.apiVersion < 11 || this.follower) return null;
+    const zone = clientZone(ctx.header.clientId, req.rackId);
+    if (!zone || zone === b.self.rack) return null;
+    const topic = b.topics.byId(w.topicId);
+    if (!topic || topic.remoteReadMode === 'leader') return null;
+    const target = zoneBrokerFor(b.leadership.brokers(), zone, w.topicId, w.partition);
+    return target && target.nodeId !== b.self.nodeId ? target.nodeId : null;
+  }
+
+  private async read(i: number): Promise<void> {
+    const { b, req } = this;
+    const w = this.wanted[i];
+    const out = this.begin(i);
+    const data = out.data;
+    const st = w.resolveError === ErrorCode.NONE ? b.logs.get(w.topicId, w.partition) : undefined;
     if (w.resolveError !== ErrorCode.NONE) {
       data.errorCode = w.resolveError;
       return;
@@ -219,12 +332,19 @@ class PartitionReads {
     data.highWatermark = BigInt(log.highWatermark);
     data.lastStableOffset = BigInt(lso);
     data.logStartOffset = BigInt(log.logStartOffset);
+    const readReplica = this.readReplicaFor(w);
+    if (readReplica !== null) {
+      // As Kafka: the replica's id and the offsets, no records.
+      data.preferredReadReplica = readReplica;
+      out.redirected = true;
+      b.metrics.readReplicaRedirect();
+      return;
+    }
     if (w.fetchOffset < log.logStartOffset || w.fetchOffset > log.highWatermark) {
       data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       return;
     }
-    const wantBytes = Math.min(w.partitionMaxBytes, Math.max(0, this.maxBytes - this.bytes));
-    const budget = ctx.responseBytes ? ctx.responseBytes.claim(wantBytes) : wantBytes;
+    const budget = this.claim(w);
     let read: ReadResult;
     try {
       read = await b.reads.read(log, w.fetchOffset, budget, this.bytes === 0, readCommitted ? lso : log.highWatermark);
@@ -234,7 +354,7 @@ class PartitionReads {
       read = { batches: [], bytes: 0 };
       data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     }
-    ctx.responseBytes?.adjust(read.bytes - budget);
+    this.ctx.responseBytes?.adjust(read.bytes - budget);
     if (read.bytes > 0) {
       data.records = read.batches;
       if (readCommitted) {
@@ -242,10 +362,54 @@ class PartitionReads {
         data.abortedTransactions = st.producers.txns.abortedIn(w.fetchOffset, to).map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
       }
     }
-    out.bytes = read.bytes;
-    this.bytes += read.bytes;
+    this.finish(out, w, read.bytes);
+  }
+
+  /** A partition this broker reads through its leader: the leader's answer, then the data from where it says. */
+  private async readRemote(i: number, leaderId: number, a: RemoteAnswer): Promise<void> {
+    const { b } = this;
+    const w = this.wanted[i];
+    const out = this.begin(i);
+    const data = out.data;
+    out.remote = { leaderId, next: w.fetchOffset, full: false };
+    if (a.highWatermark >= 0) {
+      out.seen = { hw: a.highWatermark, logStart: a.logStartOffset };
+      data.highWatermark = BigInt(a.highWatermark);
+      data.lastStableOffset = BigInt(a.lastStableOffset);
+      data.logStartOffset = BigInt(a.logStartOffset);
+    }
+    if (a.errorCode !== ErrorCode.NONE) {
+      data.errorCode = a.errorCode;
+      return;
+    }
+    const budget = this.claim(w);
+    let bytes = 0;
+    try {
+      const served = await this.replica.serve(a, partitionKey(w.topicId, w.partition), w.fetchOffset, budget, this.bytes === 0);
+      out.remote = { leaderId, next: served.next, full: served.full };
+      bytes = served.bytes;
+      if (bytes > 0) {
+        data.records = served.batches;
+        out.objectBytes = served.objectBytes;
+        out.tailBytes = served.tailBytes;
+        if (a.abortedTransactions) {
+          const last = served.next - 1;
+          data.abortedTransactions = a.abortedTransactions.filter((t) => t.firstOffset <= last).map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }));
+        }
+      }
+    } catch (err) {
+      b.log.warn({ err, topic: w.topicName, partition: w.partition, offset: w.fetchOffset }, 'read replica: reading object blocks failed');
+      data.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    this.ctx.responseBytes?.adjust(bytes - budget);
+    this.finish(out, w, bytes);
+  }
+
+  private finish(out: PartitionRead, w: Wanted, bytes: number): void {
+    out.bytes = bytes;
+    this.bytes += bytes;
     // The high watermark and log start as they were when the read began (what the data matches).
-    out.changed = read.bytes > 0 || data.errorCode !== ErrorCode.NONE || out.seen.hw !== w.lastHighWatermark || out.seen.logStart !== w.lastLogStartOffset;
+    out.changed = bytes > 0 || out.data.errorCode !== ErrorCode.NONE || !out.seen || out.seen.hw !== w.lastHighWatermark || out.seen.logStart !== w.lastLogStartOffset;
   }
 
   /** Session bookkeeping: the high watermark and log start each partition in the response carries. */
@@ -267,7 +431,9 @@ class PartitionReads {
       const w = this.wanted[i];
       if (r.bytes > 0) {
         this.b.metrics.fetchedBytes(w.topicName, r.bytes);
-        this.b.metrics.crossAzBytes(this.req.rackId || null, this.b.self.rack, r.bytes, 'out');
+        this.b.metrics.crossAzBytes(clientZone(this.ctx.header.clientId, this.req.rackId), this.b.self.rack, r.bytes, 'out');
+        this.b.metrics.readReplicaServed('object', r.objectBytes);
+        this.b.metrics.readReplicaServed('tail', r.tailBytes);
       }
       const tkey = byId ? w.topicId : w.topicName;
       let topic = topicIndex.get(tkey);

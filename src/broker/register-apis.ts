@@ -8,6 +8,7 @@ import { makeProduceHandler, PRODUCE_VERSIONS } from './produce.js';
 import { ProduceProxy } from './produce-proxy.js';
 import { makeProxyProduceHandler, FERRY_PROXY_PRODUCE_VERSIONS } from './proxy-produce-api.js';
 import { makeFetchHandler, FETCH_VERSIONS } from './fetch.js';
+import { makeRemoteFetchHandler } from './remote-fetch-api.js';
 import { makeListOffsetsHandler, LIST_OFFSETS_VERSIONS } from './list-offsets.js';
 import { makeOffsetForLeaderEpochHandler, OFFSET_FOR_LEADER_EPOCH_VERSIONS } from './offset-for-leader-epoch.js';
 import { makeFindCoordinatorHandler, FIND_COORDINATOR_VERSIONS } from './find-coordinator.js';
@@ -47,6 +48,7 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   add(ApiKey.Produce, PRODUCE_VERSIONS, makeProduceHandler(b, proxy ?? undefined));
   add(ApiKey.FerryProxyProduce, FERRY_PROXY_PRODUCE_VERSIONS, makeProxyProduceHandler(b), { internal: true });
   add(ApiKey.Fetch, FETCH_VERSIONS, makeFetchHandler(b));
+  add(ApiKey.FerryRemoteFetch, { min: 0, max: 0 }, makeRemoteFetchHandler(b), { internal: true });
   add(ApiKey.ListOffsets, LIST_OFFSETS_VERSIONS, makeListOffsetsHandler(b));
   add(ApiKey.OffsetForLeaderEpoch, OFFSET_FOR_LEADER_EPOCH_VERSIONS, makeOffsetForLeaderEpochHandler(b));
   add(ApiKey.FindCoordinator, FIND_COORDINATOR_VERSIONS, makeFindCoordinatorHandler(b));

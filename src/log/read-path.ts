@@ -1,7 +1,8 @@
 /**
  * Reads for Fetch and ListOffsets: the log cache first; below the cache, the object store
  * through a block reader (block cache + readahead). Only requests that need object data wait
- * for it: a fetch the cache can answer never touches the object store.
+ * for it: a fetch the cache can answer never touches the object store. For a read replica in
+ * another zone (FerryRemoteFetch), blockRefs names the blocks it reads itself.
  */
 import type { PartitionLog, ReadResult, ObjectBlockRef } from './partition-log.js';
 import { scanBatchForTimestamp } from './timestamp-index.js';
@@ -76,4 +77,39 @@ export class ReadPath {
     }
     return cacheLookup();
   }
+}
+
+/**
+ * For a read replica: the object blocks holding [offset, min(upTo, uploaded end)), in offset
+ * order, about `maxBytes` of them (at least one), then up to `aheadBytes` more (not counted in
+ * `bytes`) for the replica's readahead. `end` is where the counted blocks stop (`offset` when
+ * there are none): past it the replica gets the tail only when `end` reached the uploaded end.
+ */
+export function blockRefs(log: PartitionLog, offset: number, upTo: number, maxBytes: number, aheadBytes = 0): { refs: ObjectBlockRef[]; bytes: number; end: number } {
+  const from = Math.max(offset, log.logStartOffset);
+  const stop = Math.min(upTo, log.uploadedEndOffset);
+  const blocks = log.objectBlocks();
+  let lo = 0, hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (blocks[mid].endOffset <= from) lo = mid + 1; else hi = mid;
+  }
+  const refs: ObjectBlockRef[] = [];
+  let bytes = 0;
+  let end = from;
+  let i = lo;
+  for (; i < blocks.length && blocks[i].baseOffset < stop; i++) {
+    if (refs.length > 0 && bytes + blocks[i].size > maxBytes) break;
+    refs.push(blocks[i]);
+    bytes += blocks[i].size;
+    end = Math.min(blocks[i].endOffset, stop);
+    if (bytes >= maxBytes) { i++; break; }
+  }
+  if (end < stop) {
+    for (let ahead = 0; i < blocks.length && blocks[i].baseOffset < stop && ahead < aheadBytes; i++) {
+      refs.push(blocks[i]);
+      ahead += blocks[i].size;
+    }
+  }
+  return { refs, bytes, end: Math.max(end, from) };
 }
