@@ -61,7 +61,9 @@ const HEADER_BYTES = 13;
 
 interface ChildConfig { bootstrap: string; topic: string; partitions: number; zone: string; rate: number; messageBytes: number; warmupSec: number; seconds: number; lingerMs: number; fetchWaitMaxMs: number }
 
-interface ProducerResult { sent: number; acked: number; errors: number; firstError: string | null; bytes: number; seconds: number; latency: LatencySummary; cpuSeconds: number; maxRss: number }
+/** From librdkafka's statistics (the last report): per broker it sent to, and per topic. */
+interface ProducerStats { brokers: Array<{ name: string; produceRequests: number; retries: number; errors: number; rttP50Ms: number; rttP99Ms: number }>; batchSizeAvgBytes: number | null; batchCountAvg: number | null }
+interface ProducerResult { sent: number; acked: number; errors: number; firstError: string | null; bytes: number; seconds: number; latency: LatencySummary; cpuSeconds: number; maxRss: number; stats: ProducerStats | null }
 interface ConsumerResult { received: number; expected: number; bytes: number; latency: LatencySummary; cpuSeconds: number; firstError: string | null }
 
 const emit = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -72,8 +74,10 @@ async function producerChild(cfg: ChildConfig): Promise<void> {
   const p = new rd.Producer({
     'metadata.broker.list': cfg.bootstrap, 'client.id': `zone-local-bench;ferry_az=${cfg.zone}`, 'dr_cb': true,
     'enable.idempotence': true, 'linger.ms': cfg.lingerMs, 'compression.codec': 'none',
-    'queue.buffering.max.messages': 1_000_000, 'queue.buffering.max.kbytes': 1_048_576,
+    'queue.buffering.max.messages': 1_000_000, 'queue.buffering.max.kbytes': 1_048_576, 'statistics.interval.ms': 1000,
   }, { 'request.required.acks': -1, 'message.timeout.ms': 30_000 });
+  let lastStats: string | null = null;
+  p.on('event.stats', (e) => { lastStats = e.message; });
   await new Promise<void>((resolve, reject) => {
     p.once('ready', () => resolve());
     p.once('event.error', reject);
@@ -123,17 +127,28 @@ async function producerChild(cfg: ChildConfig): Promise<void> {
   const seconds = (performance.now() - measuredAt) / 1000;
   const result: ProducerResult = {
     sent: total - measuredFrom, acked, errors, firstError, bytes: acked * cfg.messageBytes, seconds, latency: lat.summary(),
-    cpuSeconds: cpuSeconds() - cpu0, maxRss: process.resourceUsage().maxRSS,
+    cpuSeconds: cpuSeconds() - cpu0, maxRss: process.resourceUsage().maxRSS, stats: lastStats ? producerStats(JSON.parse(lastStats), cfg.topic) : null,
   };
   await new Promise<void>((r) => p.disconnect(() => r()));
   emit({ event: 'done', result });
+}
+
+/** The parts of librdkafka's statistics JSON the table shows (produce request RTT, retries, batch sizes). */
+function producerStats(j: any, topic: string): ProducerStats {
+  const brokers = Object.values(j.brokers ?? {}).filter((b: any) => b.nodeid >= 0 && (b.req?.Produce ?? 0) > 0).map((b: any) => ({
+    name: `${b.nodeid}`, produceRequests: b.req.Produce, retries: b.txretries ?? 0, errors: b.txerrs ?? 0,
+    rttP50Ms: (b.rtt?.p50 ?? 0) / 1000, rttP99Ms: (b.rtt?.p99 ?? 0) / 1000,
+  }));
+  const t = j.topics?.[topic];
+  return { brokers, batchSizeAvgBytes: t?.batchsize?.avg ?? null, batchCountAvg: t?.batchcnt?.avg ?? null };
 }
 
 async function consumerChild(cfg: ChildConfig): Promise<void> {
   const rd = requireNodeModule<typeof Rd>('node-rdkafka');
   const c = new rd.KafkaConsumer({
     'metadata.broker.list': cfg.bootstrap, 'group.id': `zone-local-bench-${cfg.topic}-${process.pid}`,
-    'client.id': `zone-local-bench-consumer;ferry_az=${cfg.zone}`, 'client.rack': cfg.zone,
+    // client.rack only (KIP-392): it fetches from the leader and follows its preferredReadReplica.
+    'client.id': 'zone-local-bench-consumer', 'client.rack': cfg.zone,
     'enable.auto.commit': false, 'fetch.wait.max.ms': cfg.fetchWaitMaxMs, 'fetch.min.bytes': 1,
   }, { 'auto.offset.reset': 'latest' });
   await new Promise<void>((resolve, reject) => {
@@ -371,16 +386,19 @@ class Bench {
       const [m0, cpu0, t0] = [await this.scrape(), this.brokers.map((b) => procCpuMs(b.pid!)), performance.now()];
       log(`${spec.topic}: measuring for ${settings.seconds} s ...`);
       const prod = await expectEvent(producer, 'done', (settings.seconds + 60) * 1000) as ProducerResult;
+      // Rates over the produce window; the consumer's bytes until it has read everything.
+      const [m1, cpu1, t1] = [await this.scrape(), this.brokers.map((b) => procCpuMs(b.pid!)), performance.now()];
       consumer.send({ expect: prod.sent });
       const cons = await expectEvent(consumer, 'done', 60_000) as ConsumerResult;
-      const [m1, cpu1, t1] = [await this.scrape(), this.brokers.map((b) => procCpuMs(b.pid!)), performance.now()];
+      const m2 = await this.scrape();
       const windowSeconds = (t1 - t0) / 1000;
       const d = delta(m0, m1);
+      const dc = delta(m0, m2);
       const producedBytes = d.sum('ferry_produced_bytes_total', { topic: spec.topic });
-      const consumedRecordBytes = d.sum('ferry_client_bytes_total', { direction: 'out' });
+      const consumedRecordBytes = dc.sum('ferry_client_bytes_total', { direction: 'out' });
       const crossAzInBytes = d.sum('ferry_cross_az_bytes_total', { direction: 'in' });
-      const crossAzOutBytes = d.sum('ferry_cross_az_bytes_total', { direction: 'out' });
-      const replicaCrossAzBytes = d.sum('ferry_replica_cross_az_bytes_total');
+      const crossAzOutBytes = dc.sum('ferry_cross_az_bytes_total', { direction: 'out' });
+      const replicaCrossAzBytes = dc.sum('ferry_replica_cross_az_bytes_total');
       return {
         ...spec, leaders, zoneLeaders, windowSeconds, producer: prod, consumer: cons,
         producedBytes, consumedRecordBytes, crossAzInBytes, crossAzOutBytes, replicaCrossAzBytes,
@@ -393,8 +411,8 @@ class Bench {
         stagingObjects: d.sum('ferry_proxy_staged_objects_total', { result: 'ok' }),
         stagingBytes: d.sum('ferry_proxy_staged_bytes_total'),
         walFsyncMs: quantilesMs(d, 'ferry_wal_fsync_duration_seconds'),
-        readReplicaBytes: Object.fromEntries(d.byLabel('ferry_read_replica_bytes_total', 'source')),
-        readReplicaRedirects: d.sum('ferry_fetch_read_replica_redirects_total'),
+        readReplicaBytes: Object.fromEntries(dc.byLabel('ferry_read_replica_bytes_total', 'source')),
+        readReplicaRedirects: dc.sum('ferry_fetch_read_replica_redirects_total'),
         brokers: this.brokers.map((b, i) => ({ nodeId: i + 1, rack: RACKS[i]!, cpu: (cpu1[i]! - cpu0[i]!) / 1000 / windowSeconds, rssPeakMiB: rssPeak[i]! / 1024 })),
         generatorCpu: { producer: prod.cpuSeconds / prod.seconds, consumer: cons.cpuSeconds / prod.seconds },
       };
@@ -450,10 +468,12 @@ function print(phases: PhaseResult[], put: { bytes: number; latency: LatencySumm
     const added = (op: string) => (base ? (p.s3RequestsPerSec[op] ?? 0) - (base.s3RequestsPerSec[op] ?? 0) : NaN);
     console.log(`| ${p.topic} | ${ops.map((o) => f(p.s3RequestsPerSec[o] ?? 0, 1)).join(' | ')} | ${f(added('put'), 1)}, ${f(added('get'), 1)} | ${f(p.s3PutMs.p50, 1)} / ${f(p.s3PutMs.p99, 1)} | ${f(p.proxyStageMs.p50, 1)} / ${f(p.proxyStageMs.p99, 1)} (${p.stagingObjects}, ${f(p.stagingObjects ? p.stagingBytes / p.stagingObjects / 1024 : null, 0)}) | ${f(p.proxyProduceMs.p50, 1)} / ${f(p.proxyProduceMs.p99, 1)} | ${f(p.walFsyncMs.p50, 2)} / ${f(p.walFsyncMs.p99, 2)} | ${f((p.readReplicaBytes.object ?? 0) / 1e6, 1)} MB / ${f((p.readReplicaBytes.tail ?? 0) / 1e6, 1)} MB |`);
   }
-  console.log('\n| topic | broker CPU (1, 2, 3) | broker RSS peak MiB (1, 2, 3) | generator CPU (producer, consumer) | cross-AZ bytes in / out / replica tail |');
-  console.log('|---|---|---|---|---|');
+  console.log('\n| topic | broker CPU (1, 2, 3) | broker RSS peak MiB (1, 2, 3) | generator CPU (producer, consumer) | cross-AZ bytes in / out / replica tail | read-replica redirects | producer → broker: Produce requests, retries, RTT p50 / p99 ms | batch avg KiB (messages) |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const p of phases) {
-    console.log(`| ${p.topic} | ${p.brokers.map((b) => pct(b.cpu)).join(', ')} | ${p.brokers.map((b) => f(b.rssPeakMiB, 0)).join(', ')} | ${pct(p.generatorCpu.producer)}, ${pct(p.generatorCpu.consumer)} | ${f(p.crossAzInBytes / 1e6, 1)} MB / ${f(p.crossAzOutBytes / 1e6, 1)} MB / ${f(p.replicaCrossAzBytes / 1e6, 1)} MB |`);
+    const st = p.producer.stats;
+    const to = st ? st.brokers.map((b) => `${b.name}: ${b.produceRequests}, ${b.retries}, ${f(b.rttP50Ms, 1)} / ${f(b.rttP99Ms, 1)}`).join('; ') : '-';
+    console.log(`| ${p.topic} | ${p.brokers.map((b) => pct(b.cpu)).join(', ')} | ${p.brokers.map((b) => f(b.rssPeakMiB, 0)).join(', ')} | ${pct(p.generatorCpu.producer)}, ${pct(p.generatorCpu.consumer)} | ${f(p.crossAzInBytes / 1e6, 1)} MB / ${f(p.crossAzOutBytes / 1e6, 1)} MB / ${f(p.replicaCrossAzBytes / 1e6, 1)} MB | ${p.readReplicaRedirects} | ${to} | ${f(st?.batchSizeAvgBytes == null ? null : st.batchSizeAvgBytes / 1024, 1)} (${f(st?.batchCountAvg, 0)}) |`);
   }
   const l = put.latency;
   console.log(`\ndirect PUTs to radosgw from the bench (same run, idle cluster): ${l.count} x ${f(put.bytes / 1024, 0)} KiB: p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, max ${f(l.maxMs, 2)} ms`);
