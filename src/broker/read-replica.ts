@@ -39,6 +39,8 @@ const POLL_WAIT_MS_MAX = 5_000;
 /** Limits on what a leader's answer may hold (checked: it comes from the network). */
 const BLOCKS_PER_PARTITION_MAX = 4096;
 const BLOCK_BYTES_MAX = 256 * 1024 * 1024;
+/** Partitions whose uploaded floor is remembered (a number each; forgotten all at once past this). */
+const UPLOADED_FLOORS_MAX = 100_000;
 
 /** One partition a consumer fetches through its leader. */
 export interface RemotePart {
@@ -189,6 +191,8 @@ export class ReadReplica {
   readonly cache: TailCache;
   /** Long polls in flight, by partition key and isolation level: each ends (never rejects) when the leader answers. */
   private readonly polls = new Map<string, Promise<void>>();
+  /** Per partition, an offset known to be uploaded (the end of a block the leader named): the uploaded end is at or past it. */
+  private readonly uploadedFloor = new Map<string, number>();
 
   constructor(private readonly b: BrokerContext, cacheBytes = TAIL_CACHE_BYTES) {
     this.cache = new TailCache(cacheBytes);
@@ -206,7 +210,7 @@ export class ReadReplica {
 
   /** Asks `leaderId` for `parts` (one FerryRemoteFetch); answers in the order of `parts`. */
   async fetch(leaderId: number, parts: readonly RemotePart[], o: { isolationLevel: number; maxBytes: number; maxWaitMs?: number; minBytes?: number }): Promise<RemoteAnswer[]> {
-    const held = parts.map((p) => this.cache.runFrom(partitionKey(p.topicId, p.partition), p.fetchOffset));
+    const held = parts.map((p) => this.held(partitionKey(p.topicId, p.partition), p.fetchOffset));
     const byTopic = new Map<string, NonNullable<DeepPartial<FerryRemoteFetchRequest>['topics']>[number]>();
     parts.forEach((p, i) => {
       let t = byTopic.get(p.topicId);
@@ -238,6 +242,18 @@ export class ReadReplica {
     return parts.map((p, i) => this.answer(p, answers.get(partitionKey(p.topicId, p.partition)), held[i], leaderId));
   }
 
+  /**
+   * The cached run this broker can say it holds from `fetchOffset`: every un-uploaded batch below
+   * its end. The run from the fetch offset; or, when the fetch offset is below what is known to be
+   * uploaded (the consumer reads objects), the run from there on.
+   */
+  private held(key: string, fetchOffset: number): Buffer[] {
+    const run = this.cache.runFrom(key, fetchOffset);
+    if (run.length) return run;
+    const floor = this.uploadedFloor.get(key);
+    return floor !== undefined && floor > fetchOffset ? this.cache.runFrom(key, floor) : [];
+  }
+
   private answer(p: RemotePart, r: FerryRemoteFetchResponseRemoteFetchPartitionResponse | undefined, held: Buffer[], leaderId: number): RemoteAnswer {
     if (!r) return errorAnswer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const state = {
@@ -256,7 +272,14 @@ export class ReadReplica {
       return errorAnswer(ErrorCode.KAFKA_STORAGE_ERROR);
     }
     // Blocks end at or below the uploaded end: the tail cache needs nothing below.
-    if (blocks.length) this.cache.dropBelow(key, blocks[blocks.length - 1].endOffset);
+    if (blocks.length) {
+      const floor = blocks[blocks.length - 1].endOffset;
+      if (floor > (this.uploadedFloor.get(key) ?? -1)) {
+        if (this.uploadedFloor.size >= UPLOADED_FLOORS_MAX) this.uploadedFloor.clear();
+        this.uploadedFloor.set(key, floor);
+      }
+      this.cache.dropBelow(key, floor);
+    }
     this.cache.add(key, records);
     return { errorCode: ErrorCode.NONE, ...state, blocks, serveTo: Number(r.serveTo), tail: held.concat(records), received: records.length };
   }

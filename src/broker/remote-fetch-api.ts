@@ -8,8 +8,9 @@
  *     few more for the replica's readahead); the replica GETs them from the object store in its
  *     own zone, so no uploaded byte crosses a zone;
  *   - Records: the un-uploaded tail as record bytes (mode tail only), from TailFrom when the replica
- *     says it already holds the tail up to there, so each tail byte reaches a replica once. Only
- *     when the blocks reached the uploaded end (the replica serves contiguous data).
+ *     says it already holds every un-uploaded batch below it (from the fetch offset), so each tail
+ *     byte reaches a replica once. Only when the blocks reached the uploaded end (the replica
+ *     serves contiguous data).
  * ferry.remote.read.mode=uploaded-only (the topic's, or the request's UploadedOnly): nothing past
  * the uploaded end, which is reported as the high watermark (and bounds the LSO) so the consumer's
  * lag is honest; a fetch offset between that end and the real high watermark is not out of range.
@@ -157,14 +158,13 @@ class RemoteReads {
 
     const budget = Math.min(w.partitionMaxBytes, Math.max(0, this.maxBytes - this.bytes));
     const minOneBatch = this.bytes === 0;
-    // What the replica holds ([fetch offset, held)) it serves itself: data starts after it.
+    // The replica holds every un-uploaded batch of [fetch offset, held): the tail starts after it.
     const held = w.tailFrom > w.fetchOffset ? Math.min(w.tailFrom, upTo) : -1;
-    const from = Math.max(w.fetchOffset, held);
     const objectEnd = Math.min(upTo, uploadedEnd);
-    let end = from;
-    let describedEnd = from;
-    if (from < objectEnd && (budget > 0 || minOneBatch)) {
-      const r = blockRefs(log, from, upTo, budget, READAHEAD_REF_BYTES);
+    let end = w.fetchOffset;
+    let describedEnd = Math.max(w.fetchOffset, held);
+    if (w.fetchOffset < objectEnd && (budget > 0 || minOneBatch)) {
+      const r = blockRefs(log, w.fetchOffset, upTo, budget, READAHEAD_REF_BYTES);
       data.blocks = r.refs.map((ref) => ({
         objectId: ref.objectId, objectKey: ref.objectKey, objectSize: BigInt(ref.objectSize), baseOffset: BigInt(ref.baseOffset),
         endOffset: BigInt(ref.endOffset), maxTimestamp: BigInt(ref.maxTimestamp), position: BigInt(ref.position), size: ref.size,
@@ -175,7 +175,7 @@ class RemoteReads {
     }
     // The tail only right after the blocks (never bytes of uploaded data).
     if (!uploadedOnly && end >= objectEnd && upTo > uploadedEnd) {
-      const tailFrom = Math.max(uploadedEnd, from);
+      const tailFrom = Math.max(uploadedEnd, w.fetchOffset, held);
       const left = budget - out.bytes;
       const firstBatch = minOneBatch && data.blocks!.length === 0 && held < 0;
       if (tailFrom < upTo && (left > 0 || firstBatch)) {
