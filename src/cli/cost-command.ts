@@ -1,31 +1,48 @@
 /**
- * `ferry cost`: the monthly cost of a workload on Ferry vs Kafka RF=3 (with and without tiered
- * storage). Every input is a flag with a documented default (ferry cost --help, docs/cost-model.md).
- * `--from-metrics URL` (repeatable, one per broker) replaces the write rate and read fan-out by
- * the rates measured on running brokers.
+ * `ferry cost`: the monthly cost of a workload in several deployment modes side by side: Kafka
+ * RF=3 (with and without tiered storage), an AutoMQ-style block WAL, Ferry leader-routed and
+ * Ferry zone-local. Every input is a flag with a documented default (ferry cost --help,
+ * docs/cost-model.md); `--workload seed` sets issue #15's workload; `--from-metrics URL`
+ * (repeatable, one per broker) replaces the write rate and read fan-out by the rates measured on
+ * running brokers.
  */
 import { UsageError } from '../admin/errors.js';
 import { MetricsSnapshot } from '../admin/prom-text.js';
 import { INPUT_SPECS, defaultInputs, type CostInputs } from '../cost/inputs.js';
 import { computeCosts } from '../cost/model.js';
+import { DEFAULT_MODES, MODE_IDS, parseModes } from '../cost/modes.js';
 import { dec, renderCost } from '../cost/render.js';
+import { parseDurationHours, parseRateMBps } from '../cost/units.js';
+import { WORKLOADS } from '../cost/workloads.js';
 import { Args, type OptionSpecs } from './args.js';
 import { runReporting } from './admin-common.js';
 import { type Io } from './output.js';
 import { toJson } from '../common/text-format.js';
 
 export function costUsage(): string {
-  const lines = INPUT_SPECS.map((s) => `  --${s.flag.padEnd(28)} ${String(s.default).padStart(10)} ${s.unit.padEnd(11)} ${s.source}`);
-  return `usage: ferry cost [--<input> value ...] [--from-metrics URL ...] [--sample-seconds 10] [--json]
+  const flags = INPUT_SPECS.map((s) => `--${s.flag}${s.aliases ? ` (${s.aliases.join(', ')})` : ''}`);
+  const width = Math.max(...flags.map((f) => f.length));
+  const lines = INPUT_SPECS.map((s, k) => `  ${flags[k]!.padEnd(width)} ${String(s.default).padStart(10)} ${s.unit.padEnd(11)} ${s.source}`);
+  const workloads = Object.entries(WORKLOADS).map(([name, w]) => `${name} (${w.description})`).join('; ');
+  return `usage: ferry cost [--workload NAME] [--in RATE] [--out RATE] [--retention DURATION]
+                  [--modes MODE,...] [--<input> value ...] [--from-metrics URL ...] [--json]
 
-Monthly cost of a workload: Ferry vs Kafka RF=3 on broker disks vs Kafka RF=3 with tiered
-storage. Inputs (flag, default, unit, source of the default):
+Monthly cost of a workload in deployment modes side by side. Inputs (flag, default, unit,
+source of the default):
 ${lines.join('\n')}
 
+  --in RATE            produced payload before compression, e.g. 1GB/s (sets --write-mbps)
+  --out RATE           consumed payload, e.g. 3GB/s (sets --read-fanout to out / in)
+  --retention D        e.g. 7d, 36h (sets --retention-hours)
+  --workload NAME      a named workload, flags override its values: ${workloads}
+  --modes LIST         default ${DEFAULT_MODES}
+                       (modes: ${MODE_IDS.join(', ')};
+                       a ferry mode may name its read mode: ferry-zone-local:uploaded-only)
   --from-metrics URL   a Ferry broker's metrics endpoint (repeatable): use the measured compressed
                        write rate (x --compression-ratio) and read fan-out instead of the flags
   --sample-seconds N   measure over N seconds between two scrapes (0: average since broker start)
-See docs/cost-model.md for the formulas and a worked example.
+  --json               the result as JSON
+See docs/cost-model.md for the formulas, the prices and the worked examples.
 `;
 }
 
@@ -34,8 +51,60 @@ const OPTIONS: OptionSpecs = {
   help: { kind: 'bool', aliases: ['-h'] },
   'from-metrics': { kind: 'list' },
   'sample-seconds': { kind: 'number' },
-  ...Object.fromEntries(INPUT_SPECS.map((s) => [s.flag, { kind: typeof s.default === 'boolean' ? 'bool' as const : 'number' as const }])),
+  in: { kind: 'string' },
+  out: { kind: 'string' },
+  retention: { kind: 'string' },
+  workload: { kind: 'string' },
+  modes: { kind: 'string', aliases: ['--mode'] },
+  ...Object.fromEntries(INPUT_SPECS.map((s) => [s.flag, {
+    kind: typeof s.default === 'boolean' ? 'bool' as const : typeof s.default === 'string' ? 'string' as const : 'number' as const,
+    ...(s.aliases ? { aliases: s.aliases } : {}),
+  }])),
 };
+
+/** Defaults, then the named workload, then the flags. */
+function inputsFrom(args: Args): { inputs: CostInputs; modes: string } {
+  const inputs = defaultInputs();
+  const set = inputs as unknown as Record<string, number | boolean | string>;
+  let modes = DEFAULT_MODES;
+  const name = args.str('workload');
+  if (name !== undefined) {
+    const w = WORKLOADS[name];
+    if (!w) throw new UsageError(`unknown workload ${name} (workloads: ${Object.keys(WORKLOADS).join(', ')})`);
+    Object.assign(inputs, w.inputs);
+    modes = w.modes;
+  }
+  for (const s of INPUT_SPECS) {
+    if (!args.has(s.flag)) continue;
+    if (typeof s.default === 'boolean') set[s.key] = args.bool(s.flag);
+    else if (typeof s.default === 'string') {
+      const v = args.str(s.flag)!;
+      if (s.choices && !s.choices.includes(v)) throw new UsageError(`--${s.flag} must be one of ${s.choices.join(', ')}, got ${v}`);
+      set[s.key] = v;
+    } else set[s.key] = args.num(s.flag)!;
+  }
+  const parse = <T>(flag: string, f: (t: string) => T): T | undefined => {
+    const v = args.str(flag);
+    if (v === undefined) return undefined;
+    try { return f(v); } catch (err) { throw new UsageError(`--${flag}: ${(err as Error).message}`); }
+  };
+  const inMBps = parse('in', parseRateMBps);
+  const outMBps = parse('out', parseRateMBps);
+  const retention = parse('retention', parseDurationHours);
+  if (inMBps !== undefined && args.has('write-mbps')) throw new UsageError('give --in or --write-mbps, not both');
+  if (outMBps !== undefined && args.has('read-fanout')) throw new UsageError('give --out or --read-fanout, not both');
+  if (retention !== undefined && args.has('retention-hours')) throw new UsageError('give --retention or --retention-hours, not both');
+  if (inMBps !== undefined) {
+    // --in alone keeps the fan-out (of the workload or the default); --out sets it.
+    inputs.writeMBps = inMBps;
+  }
+  if (outMBps !== undefined) {
+    if (!(inputs.writeMBps > 0)) throw new UsageError('--out needs a write rate above 0');
+    inputs.readFanout = outMBps / inputs.writeMBps;
+  }
+  if (retention !== undefined) inputs.retentionHours = retention;
+  return { inputs, modes: args.str('modes') ?? modes };
+}
 
 export interface MeasuredRates { compressedWriteMBps: number; readFanout: number; seconds: number }
 
@@ -69,11 +138,7 @@ export async function runCost(argv: string[], io: Io): Promise<number> {
     const args = Args.parse(argv, OPTIONS);
     if (args.bool('help')) { io.out(costUsage()); return 0; }
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-    const inputs: CostInputs = defaultInputs();
-    for (const s of INPUT_SPECS) {
-      if (!args.has(s.flag)) continue;
-      (inputs as unknown as Record<string, number | boolean>)[s.key] = typeof s.default === 'boolean' ? args.bool(s.flag) : args.num(s.flag)!;
-    }
+    const { inputs, modes } = inputsFrom(args);
     let measured: MeasuredRates | undefined;
     const urls = args.list('from-metrics');
     if (urls.length > 0) {
@@ -83,7 +148,7 @@ export async function runCost(argv: string[], io: Io): Promise<number> {
     }
     let result;
     try {
-      result = computeCosts(inputs);
+      result = computeCosts(inputs, parseModes(modes));
     } catch (err) {
       if (err instanceof RangeError) throw new UsageError(err.message);
       throw err;

@@ -1,139 +1,140 @@
 /**
- * The monthly cost model: Ferry vs classic Kafka (RF=3 on broker disks) vs Kafka with tiered
- * storage (KIP-405). Pure arithmetic over CostInputs; docs/cost-model.md explains each formula
- * and works one example that test/cost/cost.test.ts reproduces.
+ * The monthly cost model: the deployment modes of modes.ts priced side by side. Pure
+ * arithmetic over CostInputs; docs/cost-model.md explains each formula and works the examples
+ * that test/cost/*.test.ts reproduce.
  *
- * Conventions: 1 MB = 10^6 bytes, 1 GB = 10^9 bytes, a month is 730 hours (AWS's convention).
- * w = writeMBps / compressionRatio is the compressed rate every wire, volume and object carries.
+ * Conventions: 1 MB = 10^6 bytes, 1 GB = 10^9 bytes, a month is `hoursPerMonth` hours (730 by
+ * default, AWS's convention). Network bytes are the client batches as sent (compressed unless
+ * compressedOnWire is false); disks and objects hold compressed batches.
  */
-import type { CostInputs } from './inputs.js';
+import { REMOTE_READ_MODES, type CostInputs } from './inputs.js';
+import { DEFAULT_MODES, parseModes, trafficOf, workloadOf, type ModeSpec, type Traffic } from './modes.js';
+import { breakEvenLingerMs, leadersPerStagingObject, stagingBreakEvenBytes } from './traffic.js';
 
+/** AWS's hours in a month, the default of hoursPerMonth. */
 export const HOURS_PER_MONTH = 730;
-export const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
-/** Objects a tiered-Kafka segment upload writes: the segment, offset index, time index, leader-epoch checkpoint. */
-export const KAFKA_PUTS_PER_SEGMENT = 4;
 
 export interface CostBreakdown {
   instances: number;
   crossAz: number;
   blockStorage: number;
   s3Storage: number;
+  s3Puts: number;
+  s3Gets: number;
+  /** s3Puts + s3Gets. */
   s3Api: number;
   total: number;
 }
 
-export interface Scenario {
-  name: string;
-  brokers: number;
-  /** Cluster network through broker NICs, MB/s (what sizes the fleet). */
-  networkMBps: number;
+export interface Scenario extends Traffic {
   crossAzMBps: number;
   crossAzGBMonth: number;
-  blockStorageGB: number;
-  s3StoredGB: number;
+  s3PutsPerSec: number;
+  s3GetsPerSec: number;
   s3PutsMonth: number;
   s3GetsMonth: number;
   monthly: CostBreakdown;
 }
 
+/** What zone-local produce changes against leader routing with the same reads. */
+export interface ZoneLocalTrade {
+  /** Index in CostResult.scenarios of the zone-local scenario. */
+  scenario: number;
+  leaderRouted: Scenario;
+  removedCrossAzMBps: number;
+  removedMonthly: number;
+  addedPutsPerSec: number;
+  addedGetsPerSec: number;
+  /** FerryProxyProduce bytes crossing AZs. */
+  addedCrossAzMBps: number;
+  /** The added requests and cross-AZ bytes, per month. */
+  addedMonthly: number;
+  /** zone-local total minus leader-routed total (instances included). */
+  netMonthly: number;
+  /** ferry.proxy.linger.ms where the added requests cost what the removed transfer cost, at this fleet (null: none does). */
+  breakEvenLingerMs: number | null;
+  /** Bytes a proxy stages per window at this linger, and the size from which an object pays for itself. */
+  stagingObjectBytes: number;
+  breakEvenObjectBytes: number;
+}
+
 export interface CostResult {
   inputs: CostInputs;
+  /** Stored (compressed) MB/s. */
   compressedMBps: number;
+  /** MB/s on the network. */
+  wireMBps: number;
   retainedGB: number;
   scenarios: Scenario[];
+  zoneLocal: ZoneLocalTrade[];
 }
 
-const gbPerMonth = (mbps: number) => (mbps * SECONDS_PER_MONTH) / 1000;
-
-function brokersFor(networkMBps: number, minimum: number, inputs: CostInputs): number {
-  const byNetwork = Math.ceil(networkMBps / inputs.brokerMBps - 1e-9);
-  const n = Math.max(minimum, byNetwork, 1);
-  // Same count in every AZ.
-  return Math.ceil(n / inputs.azCount) * inputs.azCount;
-}
-
-function price(s: Omit<Scenario, 'monthly'>, inputs: CostInputs): Scenario {
-  const instances = s.brokers * inputs.instanceHourly * HOURS_PER_MONTH;
-  const crossAz = s.crossAzGBMonth * inputs.crossAzPerGB;
-  const blockStorage = s.blockStorageGB * inputs.ebsPerGBMonth;
-  const s3Storage = s.s3StoredGB * inputs.s3PerGBMonth;
-  const s3Api = (s.s3PutsMonth / 1000) * inputs.s3PutPer1000 + (s.s3GetsMonth / 1000) * inputs.s3GetPer1000;
-  return { ...s, monthly: { instances, crossAz, blockStorage, s3Storage, s3Api, total: instances + crossAz + blockStorage + s3Storage + s3Api } };
+function price(t: Traffic, i: CostInputs): Scenario {
+  const seconds = i.hoursPerMonth * 3600;
+  const c = t.crossAz;
+  const crossAzMBps = c.produceMBps + c.replicationMBps + c.consumeMBps + c.replicaTailMBps + c.proxyRequestMBps;
+  const crossAzGBMonth = (crossAzMBps * seconds) / 1000;
+  const r = t.requests;
+  const s3PutsPerSec = r.uploadPuts + r.compactionPuts + r.tieredPuts + r.stagingPuts;
+  const s3GetsPerSec = r.compactionGets + r.laggingGets + r.replicaGets + r.stagingGets;
+  const s3PutsMonth = s3PutsPerSec * seconds;
+  const s3GetsMonth = s3GetsPerSec * seconds;
+  const instances = t.brokers * i.instanceHourly * i.hoursPerMonth;
+  const crossAz = crossAzGBMonth * i.crossAzPerGB;
+  const blockStorage = t.blockStorageGB * i.ebsPerGBMonth;
+  const s3Storage = t.s3StoredGB * i.s3PerGBMonth;
+  const s3Puts = (s3PutsMonth / 1000) * i.s3PutPer1000;
+  const s3Gets = (s3GetsMonth / 1000) * i.s3GetPer1000;
+  return {
+    ...t, crossAzMBps, crossAzGBMonth, s3PutsPerSec, s3GetsPerSec, s3PutsMonth, s3GetsMonth,
+    monthly: { instances, crossAz, blockStorage, s3Storage, s3Puts, s3Gets, s3Api: s3Puts + s3Gets, total: instances + crossAz + blockStorage + s3Storage + s3Puts + s3Gets },
+  };
 }
 
 export function validateInputs(i: CostInputs): void {
-  const positive: Array<keyof CostInputs> = ['writeMBps', 'compressionRatio', 'brokerMBps', 'diskFillMax', 'kafkaSegmentBytes', 'uploadIntervalSec', 'uploadMaxBytes', 's3PartBytes', 's3GetBytes'];
+  const positive: Array<keyof CostInputs> = [
+    'writeMBps', 'compressionRatio', 'brokerMBps', 'diskFillMax', 'kafkaSegmentBytes', 'uploadIntervalSec', 'uploadMaxBytes', 's3PartBytes', 's3GetBytes',
+    'hoursPerMonth', 'proxyLingerMs', 'proxyBufferBytes', 'blockBytes',
+  ];
   for (const k of positive) if (!((i[k] as number) > 0)) throw new RangeError(`${k} must be > 0, got ${i[k]}`);
   for (const [k, v] of Object.entries(i)) if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k} must be a non-negative number, got ${v}`);
   if (!Number.isInteger(i.azCount) || i.azCount < 1) throw new RangeError(`azCount must be an integer >= 1, got ${i.azCount}`);
   if (!Number.isInteger(i.replicationFactor) || i.replicationFactor < 1) throw new RangeError(`replicationFactor must be an integer >= 1, got ${i.replicationFactor}`);
+  if (!Number.isInteger(i.brokersPerZone)) throw new RangeError(`brokersPerZone must be an integer >= 0, got ${i.brokersPerZone}`);
   if (i.laggingReadFraction > 1 || i.diskFillMax > 1) throw new RangeError('laggingReadFraction and diskFillMax must be <= 1');
   if (i.kafkaLocalRetentionHours > i.retentionHours) throw new RangeError('kafkaLocalRetentionHours must be <= retentionHours');
+  if (!REMOTE_READ_MODES.includes(i.remoteReadMode)) throw new RangeError(`remoteReadMode must be one of ${REMOTE_READ_MODES.join(', ')}, got ${i.remoteReadMode}`);
 }
 
-export function computeCosts(inputs: CostInputs): CostResult {
+export function computeCosts(inputs: CostInputs, modes: ModeSpec[] = parseModes(DEFAULT_MODES)): CostResult {
   validateInputs(inputs);
-  const w = inputs.writeMBps / inputs.compressionRatio;
-  const F = inputs.readFanout;
-  const A = inputs.azCount;
-  const RF = inputs.replicationFactor;
-  const crossFraction = (A - 1) / A;
-  const retainedGB = (w * inputs.retentionHours * 3600) / 1000;
-  const monthBytes = w * 1e6 * SECONDS_PER_MONTH;
-  const laggingBytes = F * inputs.laggingReadFraction * monthBytes;
-
-  // Kafka: producers reach the leader from any AZ; each follower sits in another AZ (rack-aware
-  // placement); consumers fetch from the leader unless follower fetching is on.
-  const kafkaProduceCross = w * crossFraction;
-  const kafkaReplicationCross = w * Math.min(RF - 1, A - 1);
-  const kafkaConsumeCross = inputs.kafkaFollowerFetching ? 0 : F * w * crossFraction;
-  const kafkaCross = kafkaProduceCross + kafkaReplicationCross + kafkaConsumeCross;
-  const kafkaNetwork = w * (1 + 2 * (RF - 1) + F);
-  const classic = price({
-    name: `Kafka RF=${RF}`,
-    brokers: brokersFor(kafkaNetwork, RF, inputs),
-    networkMBps: kafkaNetwork,
-    crossAzMBps: kafkaCross,
-    crossAzGBMonth: gbPerMonth(kafkaCross),
-    blockStorageGB: (retainedGB * RF) / inputs.diskFillMax,
-    s3StoredGB: 0,
-    s3PutsMonth: 0,
-    s3GetsMonth: 0,
-  }, inputs);
-
-  // Tiered Kafka: the same replication; disks keep local retention only; the leader uploads each
-  // closed segment once; lagging reads come from S3.
-  const tieredNetwork = kafkaNetwork + w + F * w * inputs.laggingReadFraction;
-  const tiered = price({
-    name: `Kafka RF=${RF} tiered`,
-    brokers: brokersFor(tieredNetwork, RF, inputs),
-    networkMBps: tieredNetwork,
-    crossAzMBps: kafkaCross,
-    crossAzGBMonth: gbPerMonth(kafkaCross),
-    blockStorageGB: (((w * inputs.kafkaLocalRetentionHours * 3600) / 1000) * RF) / inputs.diskFillMax,
-    s3StoredGB: retainedGB,
-    s3PutsMonth: (monthBytes / inputs.kafkaSegmentBytes) * KAFKA_PUTS_PER_SEGMENT,
-    s3GetsMonth: laggingBytes / inputs.s3GetBytes,
-  }, inputs);
-
-  // Ferry: one leader per partition; the WAL volume is the replication (no broker-to-broker
-  // copy); every byte goes to S3 once plus compaction; consumers read from the leader.
-  const ferryCross = w * crossFraction + F * w * crossFraction;
-  const ferryNetwork = w * (1 + F + 1 + 2 * inputs.compactionRewrites) + F * w * inputs.laggingReadFraction;
-  const ferryBrokers = brokersFor(ferryNetwork, A, inputs);
-  const perBrokerBytesPerSec = (w * 1e6) / ferryBrokers;
-  const uploadsPerBrokerPerSec = Math.max(1 / inputs.uploadIntervalSec, perBrokerBytesPerSec / inputs.uploadMaxBytes);
-  const ferry = price({
-    name: 'Ferry',
-    brokers: ferryBrokers,
-    networkMBps: ferryNetwork,
-    crossAzMBps: ferryCross,
-    crossAzGBMonth: gbPerMonth(ferryCross),
-    blockStorageGB: ferryBrokers * inputs.walVolumeGB,
-    s3StoredGB: retainedGB,
-    s3PutsMonth: ferryBrokers * uploadsPerBrokerPerSec * SECONDS_PER_MONTH + (inputs.compactionRewrites * monthBytes) / inputs.s3PartBytes,
-    s3GetsMonth: (inputs.compactionRewrites * monthBytes) / inputs.s3GetBytes + laggingBytes / inputs.s3GetBytes,
-  }, inputs);
-
-  return { inputs, compressedMBps: w, retainedGB, scenarios: [ferry, classic, tiered] };
+  const wl = workloadOf(inputs);
+  const scenarios = modes.map((m) => price(trafficOf(m, inputs, wl), inputs));
+  const zoneLocal: ZoneLocalTrade[] = [];
+  scenarios.forEach((z, index) => {
+    if (z.mode !== 'ferry-zone-local') return;
+    const readMode = modes[index]!.readMode;
+    const leader = price(trafficOf({ id: 'ferry-leader', ...(readMode ? { readMode } : {}) }, inputs, wl), inputs);
+    const removedCrossAzMBps = leader.crossAz.produceMBps - z.crossAz.produceMBps;
+    const addedPutsPerSec = z.requests.stagingPuts;
+    const addedGetsPerSec = z.requests.stagingGets;
+    const addedCrossAzMBps = z.crossAz.proxyRequestMBps;
+    const seconds = inputs.hoursPerMonth * 3600;
+    zoneLocal.push({
+      scenario: index,
+      leaderRouted: leader,
+      removedCrossAzMBps,
+      removedMonthly: ((removedCrossAzMBps * seconds) / 1000) * inputs.crossAzPerGB,
+      addedPutsPerSec,
+      addedGetsPerSec,
+      addedCrossAzMBps,
+      addedMonthly: ((addedPutsPerSec * seconds) / 1000) * inputs.s3PutPer1000 + ((addedGetsPerSec * seconds) / 1000) * inputs.s3GetPer1000
+        + ((addedCrossAzMBps * seconds) / 1000) * inputs.crossAzPerGB,
+      netMonthly: z.monthly.total - leader.monthly.total,
+      breakEvenLingerMs: breakEvenLingerMs(z.brokers, inputs.azCount, removedCrossAzMBps, inputs.proxyBufferBytes, inputs.proxyRequestBytes, inputs),
+      stagingObjectBytes: addedPutsPerSec > 0 ? (removedCrossAzMBps * 1e6) / addedPutsPerSec : 0,
+      breakEvenObjectBytes: stagingBreakEvenBytes(leadersPerStagingObject(z.brokers, inputs.azCount), inputs.proxyRequestBytes, inputs),
+    });
+  });
+  return { inputs, compressedMBps: wl.stored, wireMBps: wl.wire, retainedGB: wl.retainedGB, scenarios, zoneLocal };
 }

@@ -29,11 +29,13 @@ test('values, aliases, unknown options', () => {
   assert.throws(() => parseArgs(['--count', 'x'], SPECS), /--count expects a number/);
 });
 
-test('ferry cost --kafka-follower-fetching true|false (a bool input)', async () => {
-  const on = JSON.parse((await ferry('cost', '--kafka-follower-fetching', 'true', '--json')).stdout);
-  const off = JSON.parse((await ferry('cost', '--kafka-follower-fetching', 'false', '--json')).stdout);
-  const bare = JSON.parse((await ferry('cost', '--kafka-follower-fetching', '--json')).stdout);
-  assert.equal(on.inputs.kafkaFollowerFetching, true);
-  assert.equal(off.inputs.kafkaFollowerFetching, false);
-  assert.equal(bare.inputs.kafkaFollowerFetching, true);
+test('ferry cost --fetch-from-follower true|false (a bool input, also spelled --kafka-follower-fetching)', async () => {
+  const on = JSON.parse((await ferry('cost', '--fetch-from-follower', 'true', '--json')).stdout);
+  const off = JSON.parse((await ferry('cost', '--fetch-from-follower', 'false', '--json')).stdout);
+  const bare = JSON.parse((await ferry('cost', '--fetch-from-follower', '--json')).stdout);
+  const old = JSON.parse((await ferry('cost', '--kafka-follower-fetching', '--json')).stdout);
+  assert.equal(on.inputs.fetchFromFollower, true);
+  assert.equal(off.inputs.fetchFromFollower, false);
+  assert.equal(bare.inputs.fetchFromFollower, true);
+  assert.equal(old.inputs.fetchFromFollower, true);
 });
