@@ -299,7 +299,7 @@ class PartitionReads {
     if (!zone || zone === b.self.rack) return null;
     const topic = b.topics.byId(w.topicId);
     if (!topic || topic.remoteReadMode === 'leader') return null;
-    const target = zoneBrokerFor(b.leadership.brokers(), zone, w.topicId, w.partition);
+    const target = zoneBrokerFor(b.leadership.brokers(), zone, w.topicId, w.partition, b.self.nodeId);
     return target && target.nodeId !== b.self.nodeId ? target.nodeId : null;
   }
 

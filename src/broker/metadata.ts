@@ -115,7 +115,7 @@ function describeTopic(b: BrokerContext, t: TopicInfo, zone: string | null): Top
       const leaderRack = b.leadership.broker(leader.nodeId)?.rack ?? null;
       for (const z of zones) {
         if (z === leaderRack) continue;
-        const zb = zoneBrokerFor(brokers, z, t.topicId, p);
+        const zb = zoneBrokerFor(brokers, z, t.topicId, p, leader.nodeId);
         if (!zb) continue;
         replicas.push(zb.nodeId);
         if (z === zone && t.produceRouting === 'zone-local') shown = zb.nodeId;

@@ -5,7 +5,7 @@
  *   config   check a config file
  *   topics, groups, transactions, cluster   admin over the Kafka protocol (any Kafka-compatible broker)
  *   perf     produce/consume/e2e load tests and the disk's limit
- *   cost     monthly cost model, Ferry vs classic Kafka
+ *   cost     monthly cost of a workload: Kafka, block WAL, Ferry leader-routed and zone-local
  *   version  print the version
  */
 import { runBroker, brokerHelp } from './broker-command.js';

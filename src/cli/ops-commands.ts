@@ -21,7 +21,7 @@ export const OPS_COMMANDS_USAGE = `  config     check a config file (ferry confi
   quotas     describe|alter client quotas (users, client ids, ips)
   cluster    describe (brokers, racks, controller, leaders, WAL and upload lag)
   perf       produce|consume|e2e|disk load tests
-  cost       monthly cost of a workload: Ferry vs Kafka RF=3
+  cost       monthly cost of a workload: Kafka, block WAL, Ferry leader-routed and zone-local
   drill      failover drill: kill-broker|kill-rack|pause-broker|etcd-leader-loss under a real workload
 `;
 
