@@ -17,14 +17,22 @@ import { Args, type OptionSpecs } from './args.js';
 import { type Io } from './output.js';
 import { toJson } from '../common/text-format.js';
 
-export const DRILL_USAGE = `usage: ferry drill --bootstrap HOST:PORT --scenario kill-broker|kill-rack|pause-broker|etcd-leader-loss [options]
+export const DRILL_USAGE = `usage: ferry drill --bootstrap HOST:PORT --scenario kill-broker|kill-rack|pause-broker|etcd-leader-loss|kill-proxy [options]
 
   --cycles N                 fault cycles (default 1)
   --topic T                  drill topic, created when missing (default ferry-drill)
   --partitions P             partitions when creating it (default 12)
   --rate N                   messages/s over all partitions (default 200)
   --message-bytes N          size of each message (default 100)
-  --broker ID                kill-broker/pause-broker: always this broker (default: rotate over leaders)
+  --topic-config KEY=VALUE   a config of the topic when the drill creates it (repeatable), e.g.
+                             ferry.produce.routing=zone-local; an existing topic must have it
+  --client-zone ZONE         run the workload as clients of ZONE: client ids carry ferry_az=ZONE
+                             (zone-local topics route them through their zone's proxy), the
+                             read-back fetches with rackId ZONE (following read replicas);
+                             scenario kill-proxy needs it: it kills the broker Metadata names to
+                             the zone's clients as leader of partitions another broker leads
+  --broker ID                kill-broker/pause-broker/kill-proxy: always this broker (default:
+                             rotate over leaders; kill-proxy: over the zone's proxies)
   --rack R                   kill-rack: always this rack (default: rotate over racks)
   --kill-cmd TEMPLATE        kills/stops/resumes a broker: run with /bin/sh -c; placeholders
                              {id} {host} {port} {rack} {signal} (KILL, STOP, CONT), shell-quoted
@@ -57,6 +65,8 @@ const OPTIONS: OptionSpecs = {
   partitions: { kind: 'number' },
   rate: { kind: 'number' },
   'message-bytes': { kind: 'number' },
+  'topic-config': { kind: 'list' },
+  'client-zone': { kind: 'string' },
   broker: { kind: 'number' },
   rack: { kind: 'string' },
   'kill-cmd': { kind: 'string' },
@@ -126,7 +136,18 @@ export function parseDrillArgs(argv: readonly string[], io?: Pick<Io, 'err'>): D
   if (scenario === 'etcd-leader-loss') {
     if (!templates.etcdKillCmd || !templates.etcdRestartCmd) throw new UsageError('etcd-leader-loss needs --etcd-kill-cmd and --etcd-restart-cmd');
   } else if (!templates.killCmd) throw new UsageError(`${scenario} needs --kill-cmd (e.g. 'ssh {host} sudo kill -{signal} $(pgrep -f "ferry broker")')`);
-  if (args.has('broker') && scenario !== 'kill-broker' && scenario !== 'pause-broker') throw new UsageError('--broker applies to kill-broker and pause-broker');
+  if (args.has('broker') && scenario !== 'kill-broker' && scenario !== 'pause-broker' && scenario !== 'kill-proxy') throw new UsageError('--broker applies to kill-broker and pause-broker (and kill-proxy)');
+  const clientZone = args.str('client-zone');
+  // The zone is a token of the client id: no separator (, ; whitespace) may be part of it.
+  if (clientZone !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(clientZone)) throw new UsageError(`--client-zone ${clientZone} is not 1-64 of A-Z a-z 0-9 . _ : -`);
+  if (scenario === 'kill-proxy' && clientZone === undefined) throw new UsageError('kill-proxy needs --client-zone (the zone whose proxy to kill)');
+  const topicConfigs: Record<string, string> = {};
+  for (const kv of args.list('topic-config')) {
+    const m = /^([A-Za-z0-9._-]+)=(.*)$/.exec(kv);
+    if (!m || m[2] === '') throw new UsageError(`--topic-config expects KEY=VALUE, got ${kv}`);
+    if (m[1]! in topicConfigs) throw new UsageError(`--topic-config ${m[1]} given twice`);
+    topicConfigs[m[1]!] = m[2]!;
+  }
   if (args.has('rack') && scenario !== 'kill-rack') throw new UsageError('--rack applies to kill-rack');
   const etcdArg = args.str('etcd');
   const clusterName = args.str('cluster');
@@ -161,6 +182,7 @@ export function parseDrillArgs(argv: readonly string[], io?: Pick<Io, 'err'>): D
       requestTimeoutMs: int(args, 'request-timeout-ms', 5000, 100),
       sendRetries: int(args, 'send-retries', 60, 1, 1_000_000),
       security: commandSecurity(args.str('command-config'), io),
+      clientZone, topicConfigs,
     },
     templates,
     commandTimeoutMs: int(args, 'command-timeout-ms', 60_000),

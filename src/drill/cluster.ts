@@ -61,8 +61,8 @@ export class DrillCluster {
     return md;
   }
 
-  /** The topic's partitions, creating it with `partitions` when missing; waits for every leader. */
-  async ensureTopic(topic: string, partitions: number, timeoutMs: number): Promise<PartitionInfo[]> {
+  /** The topic's partitions, creating it with `partitions` (and `configs`) when missing; waits for every leader. */
+  async ensureTopic(topic: string, partitions: number, timeoutMs: number, configs: Record<string, string> = {}): Promise<PartitionInfo[]> {
     const deadline = Date.now() + timeoutMs;
     let created = false;
     for (;;) {
@@ -70,7 +70,7 @@ export class DrillCluster {
       if (t && t.errorCode === 0 && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) return t.partitions;
       if (!created && (!t || t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
         try {
-          await this.with((a) => a.createTopic(topic, partitions, -1));
+          await this.with((a) => a.createTopic(topic, partitions, -1, configs));
         } catch (err) {
           if (!(err instanceof AdminError && err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
         }

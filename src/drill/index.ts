@@ -5,7 +5,8 @@ export { expandTemplate, checkTemplate, shellQuote, TemplateError, PLACEHOLDERS 
 export { Ledger, SendState, encodeMessage, decodeMessageId, payloadHash } from './ledger.js';
 export { Verifier, type VerifyResult } from './verify.js';
 export { readBack, batchRecords } from './read-back.js';
-export { pickBroker, pickRack, rotateAfter, affectedPartitions, VictimError } from './victims.js';
+export { pickBroker, pickRack, pickProxy, proxiedPartitions, rotateAfter, affectedPartitions, VictimError } from './victims.js';
+export { zoneClientId, topicZoneSettings, TopicConfigMismatchError } from './zone.js';
 export { readFailovers, observeFailover, type FailoverObservation } from './failovers.js';
 export { summarize, writableAfter, latencyTimeline, type Summary } from './measure.js';
 export { renderDrillReport } from './report.js';

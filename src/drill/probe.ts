@@ -22,6 +22,8 @@ export interface WritableProbeOptions {
   clock: () => number;
   /** TLS/SASL of every connection (--command-config; unset: PLAINTEXT). */
   security?: ClientSecurity;
+  /** Client id of Metadata and Produce (default ferry-drill-probe); with --client-zone it carries ferry_az=<zone>, so the probe writes where the zone's clients do (the proxy). */
+  clientId?: string;
 }
 
 export class WritableProbe {
@@ -31,7 +33,7 @@ export class WritableProbe {
   private readonly loops: Promise<void>[] = [];
 
   constructor(private readonly o: WritableProbeOptions) {
-    this.cluster = new DrillCluster({ bootstrap: o.bootstrap, clientId: 'ferry-drill-probe', requestTimeoutMs: o.timeoutMs ?? 1000, security: o.security });
+    this.cluster = new DrillCluster({ bootstrap: o.bootstrap, clientId: o.clientId ?? 'ferry-drill-probe', requestTimeoutMs: o.timeoutMs ?? 1000, security: o.security });
   }
 
   /** Probe each partition from t0 until it takes a write (or stop()). */
@@ -57,7 +59,7 @@ export class WritableProbe {
         const leader = md.topics.find((t) => t.name === this.o.topic)?.partitions.find((x) => x.partition === partition)?.leader ?? -1;
         const b = md.brokers.find((x) => x.nodeId === leader);
         if (b) {
-          const connOpts: ConnectionOptions & { security?: ClientSecurity } = { clientId: 'ferry-drill-probe', requestTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs, security: this.o.security };
+          const connOpts: ConnectionOptions & { security?: ClientSecurity } = { clientId: this.o.clientId ?? 'ferry-drill-probe', requestTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs, security: this.o.security };
           const conn = await KafkaConnection.connect(`${b.host}:${b.port}`, connOpts);
           try {
             const res = await conn.request(ApiKey.Produce, 9, {

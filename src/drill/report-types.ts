@@ -6,7 +6,7 @@ import type { FailoverObservation } from './failovers.js';
 import type { Summary, TimelinePoint } from './measure.js';
 import type { LostSample, DuplicateSample } from './verify.js';
 
-export const SCENARIOS = ['kill-broker', 'kill-rack', 'pause-broker', 'etcd-leader-loss'] as const;
+export const SCENARIOS = ['kill-broker', 'kill-rack', 'pause-broker', 'etcd-leader-loss', 'kill-proxy'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface PartitionOutcome {
@@ -21,6 +21,26 @@ export interface PartitionOutcome {
   clientWritableMs: number | null;
   /** Longest time in the cycle (t0 to its end) without a workload ack: the outage, wherever in the cycle it fell. Null: no ack at all. */
   maxAckGapMs: number | null;
+  /** With --client-zone: the leader Metadata names to the zone's clients (the proxy of a zone-local topic) at the fault and at the end; null without. */
+  zoneLeaderBefore?: number | null;
+  zoneLeaderAfter?: number | null;
+}
+
+/** With --client-zone: where the workload runs and how the topic routes it. */
+export interface ZoneSettings {
+  /** The workload's zone: its client ids carry ferry_az=<zone>, the read-back sets Fetch's rackId. */
+  clientZone: string;
+  /** The topic's ferry.produce.routing and ferry.remote.read.mode (DescribeConfigs; null: not reported). */
+  routing: string | null;
+  readMode: string | null;
+  /** --topic-config, applied when the drill created the topic. */
+  topicConfigs: Record<string, string>;
+  /** Per partition at the start: the real leader and the broker the zone's clients are told leads it. */
+  leaders: Array<{ partition: number; leader: number; zoneLeader: number }>;
+  /** Partitions the read-back fetched from a read replica (following preferredReadReplica), by broker. */
+  readFrom: Record<number, number>;
+  /** The leader of each partition when the read-back read it (the cluster may have moved partitions since the start). */
+  readLeaders: Record<number, number>;
 }
 
 export interface CycleReport {
@@ -108,6 +128,8 @@ export interface DrillReport {
   sendErrors: Record<string, number>;
   clientLog: Record<string, number>;
   etcd: { endpoints: string[]; cluster: string } | null;
+  /** Null (or absent, in reports of earlier versions) without --client-zone. */
+  zone?: ZoneSettings | null;
   metadataPollErrors: number;
   timeline: {
     bucketMs: number;

@@ -1,7 +1,7 @@
 // The drill report as text: one table per cycle (partitions, failover phases), then the totals.
 import { renderTable } from '../common/text-format.js';
 import type { Summary } from './measure.js';
-import type { CycleReport, DrillReport } from './report-types.js';
+import type { CycleReport, DrillReport, ZoneSettings } from './report-types.js';
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
 const sum = (s: Summary) => (s.count === 0 ? '-' : `p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}  (n=${s.count})`);
@@ -12,8 +12,11 @@ function renderCycle(c: CycleReport): string {
   out.push(`cycle ${c.cycle}: ${c.scenario} ${who} — ${c.passed ? 'PASS' : 'FAIL'}`);
   out.push(`  t0 = ${new Date(c.t0EpochMs).toISOString()} (run +${c.t0AtMs} ms)${c.restartedBeforeWritable ? '; restarted before writable (no other broker)' : ''}`);
   const ms = (x: number | null) => (x === null ? 'never' : Math.round(x));
-  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, p.affected ? 'yes' : 'no', ms(p.writableMs), ms(p.clientWritableMs), p.maxAckGapMs === null ? '-' : Math.round(p.maxAckGapMs)]);
-  out.push(renderTable(['partition', 'leader before', 'leader after', 'affected', 'writable ms', 'client ms', 'max gap ms'], rows).trimEnd().replace(/^/gm, '  '));
+  // With a client zone: the broker that zone's clients were told leads the partition (the proxy of a zone-local topic).
+  const zoned = c.partitions.some((p) => p.zoneLeaderBefore !== undefined && p.zoneLeaderBefore !== null);
+  const rows = c.partitions.map((p) => [p.partition, p.leaderBefore, p.leaderAfter, ...(zoned ? [p.zoneLeaderBefore ?? '-', p.zoneLeaderAfter ?? '-'] : []), p.affected ? 'yes' : 'no', ms(p.writableMs), ms(p.clientWritableMs), p.maxAckGapMs === null ? '-' : Math.round(p.maxAckGapMs)]);
+  const head = ['partition', 'leader before', 'leader after', ...(zoned ? ['zone leader before', 'zone leader after'] : []), 'affected', 'writable ms', 'client ms', 'max gap ms'];
+  out.push(renderTable(head, rows).trimEnd().replace(/^/gm, '  '));
   out.push(`  writable after t0 (affected): ${sum(c.writableAffectedMs)}; the workload client: ${sum(c.clientWritableAffectedMs)}`);
   const gaps = c.partitions.filter((p) => p.affected && p.maxAckGapMs !== null).map((p) => p.maxAckGapMs!);
   if (gaps.length > 0) out.push(`  longest gap without an ack (affected): ${Math.round(Math.max(...gaps))} ms`);
@@ -33,10 +36,23 @@ function renderCycle(c: CycleReport): string {
   return out.join('\n') + '\n';
 }
 
+/** Where the workload ran and how the topic routed it. */
+function zoneLine(z: ZoneSettings): string {
+  const proxied = z.leaders.filter((l) => l.zoneLeader !== l.leader);
+  const configs = Object.entries(z.topicConfigs).map(([k, v]) => `${k}=${v}`).join(', ');
+  const leaders = Object.entries(z.readLeaders);
+  return [
+    `clients in zone ${z.clientZone} (client ids with ferry_az=${z.clientZone}; read-back with rackId ${z.clientZone}); topic routing ${z.routing ?? 'unknown'}, read mode ${z.readMode ?? 'unknown'}${configs ? ` (--topic-config ${configs})` : ''}`,
+    `  at the start, ${proxied.length} of ${z.leaders.length} partitions proxied for the zone${proxied.length ? `: ${proxied.map((l) => `${l.partition} via ${l.zoneLeader} (leader ${l.leader})`).join(', ')}` : ''}`,
+    `  read back: ${leaders.length ? leaders.map(([p, l]) => (z.readFrom[Number(p)] !== undefined ? `${p} from read replica ${z.readFrom[Number(p)]} (leader ${l})` : `${p} from leader ${l}`)).join(', ') : '-'}`,
+  ].join('\n');
+}
+
 export function renderDrillReport(r: DrillReport): string {
   const t = r.totals;
   const out: string[] = [];
-  out.push(`ferry drill ${r.runId}: ${r.scenario}, ${r.cycles.length} cycle(s), topic ${r.topic} (${r.partitions} partitions), ${(r.durationMs / 1000).toFixed(1)} s\n`);
+  out.push(`ferry drill ${r.runId}: ${r.scenario}, ${r.cycles.length} cycle(s), topic ${r.topic} (${r.partitions} partitions), ${(r.durationMs / 1000).toFixed(1)} s${r.zone ? '' : '\n'}`);
+  if (r.zone) out.push(`${zoneLine(r.zone)}\n`);
   for (const c of r.cycles) out.push(renderCycle(c));
   out.push('totals (ms after t0; p50/p99/max over every cycle)');
   const rows: Array<[string, string]> = [

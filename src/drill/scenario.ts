@@ -16,10 +16,11 @@ import { WritableProbe } from './probe.js';
 import { firstIndexAtOrAfter, longestAckGap, latencies, latencyTimeline, summarize, timelineBucketMs, writableAfter, round1 } from './measure.js';
 import { MetadataWatch } from './metadata-watch.js';
 import { readBack, type ReadBackStats } from './read-back.js';
-import type { CycleReport, DrillReport, PartitionOutcome, Scenario } from './report-types.js';
+import type { CycleReport, DrillReport, PartitionOutcome, Scenario, ZoneSettings } from './report-types.js';
 import { Verifier, type VerifyResult } from './verify.js';
-import { affectedPartitions, pickBroker, pickRack } from './victims.js';
+import { affectedPartitions, pickBroker, pickProxy, pickRack } from './victims.js';
 import { Workload } from './workload.js';
+import { topicZoneSettings, zoneClientId } from './zone.js';
 
 export interface DrillOptions {
   bootstrap: string[];
@@ -49,6 +50,15 @@ export interface DrillOptions {
   sendRetries: number;
   /** TLS/SASL for the admin client, the probe and the kafkajs workload (--command-config; unset: PLAINTEXT). */
   security?: ClientSecurity;
+  /**
+   * The workload's zone (--client-zone): the workload's and the probe's client ids carry
+   * ferry_az=<zone> (a zone-local topic routes them through their zone's proxy), the read-back
+   * fetches with rackId=<zone> (following preferredReadReplica), and a second Metadata watch asks
+   * as a client of the zone. kill-proxy needs it.
+   */
+  clientZone?: string;
+  /** Configs of the topic when the drill creates it (--topic-config); an existing topic must have them. */
+  topicConfigs?: Record<string, string>;
   executor: FaultExecutor;
   /** The executor appends every command it ran here (ShellFaultExecutor's onRun). */
   commandLog?: CommandRun[];
@@ -79,22 +89,39 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const rel = (t: number) => Math.round(t - startMs);
   const ledger = new Ledger(opts.runId ?? randomBytes(4).toString('hex'));
   const cluster = new DrillCluster({ bootstrap: opts.bootstrap, clientId: 'ferry-drill', requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
+  const zone = opts.clientZone;
+  const zoneCluster = zone === undefined ? null : new DrillCluster({ bootstrap: opts.bootstrap, clientId: zoneClientId('ferry-drill', zone), requestTimeoutMs: opts.requestTimeoutMs, security: opts.security });
   let store: EtcdMetadataStore | null = null;
   let watch: MetadataWatch | null = null;
+  let zoneWatch: MetadataWatch | null = null;
   let workload: Workload | null = null;
   try {
     const keys = opts.etcd ? new MetadataKeys(opts.etcd.cluster) : null;
     if (opts.etcd) store = await EtcdMetadataStore.open({ endpoints: opts.etcd.endpoints });
-    const partitionInfos = await cluster.ensureTopic(opts.topic, opts.partitions, 30_000);
+    const topicConfigs = opts.topicConfigs ?? {};
+    const partitionInfos = await cluster.ensureTopic(opts.topic, opts.partitions, 30_000, topicConfigs);
     const partitionIds = partitionInfos.map((p) => p.partition);
+    // Checked even without a zone: --topic-config must hold for the topic the drill runs on.
+    const zoneConfig = Object.keys(topicConfigs).length > 0 || zoneCluster ? await topicZoneSettings(cluster, opts.topic, topicConfigs) : null;
     watch = new MetadataWatch(cluster, opts.topic, clock, opts.metadataIntervalMs ?? 200);
     await watch.poll();
     watch.start();
+    let zoneSettings: ZoneSettings | null = null;
+    if (zoneCluster && zone !== undefined) {
+      zoneWatch = new MetadataWatch(zoneCluster, opts.topic, clock, opts.metadataIntervalMs ?? 200);
+      await zoneWatch.poll();
+      zoneWatch.start();
+      zoneSettings = {
+        clientZone: zone, routing: zoneConfig?.routing ?? null, readMode: zoneConfig?.readMode ?? null, topicConfigs,
+        leaders: watch.partitions.map((p) => ({ partition: p.partition, leader: p.leader, zoneLeader: zoneWatch!.leaderOf(p.partition) })), readFrom: {}, readLeaders: {},
+      };
+      log(`client zone ${zone}: ${opts.topic} routing ${zoneSettings.routing ?? '?'}, read mode ${zoneSettings.readMode ?? '?'}; leaders ${zoneSettings.leaders.map((l) => (l.zoneLeader === l.leader ? `${l.leader}` : `${l.leader} (zone: ${l.zoneLeader})`)).join(', ')}`);
+    }
     let cycle = 1;
     workload = new Workload({
       bootstrap: opts.bootstrap, topic: opts.topic, partitions: partitionIds, ratePerSec: opts.ratePerSec, messageBytes: opts.messageBytes,
       ledger, clock, currentCycle: () => cycle, requestTimeoutMs: opts.requestTimeoutMs, retries: opts.sendRetries, onClientLog: opts.clientLog,
-      security: opts.security,
+      security: opts.security, clientId: zoneClientId('ferry-drill', zone),
     });
     await workload.start();
     log(`drill ${ledger.run}: ${opts.scenario} x${opts.cycles} on ${opts.topic} (${partitionIds.length} partitions, ${opts.ratePerSec} msg/s)`);
@@ -103,7 +130,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     const states: CycleState[] = [];
     const last = { broker: null as number | null, rack: null as string | null };
     for (; cycle <= opts.cycles; cycle++) {
-      const s = await runCycle(cycle, opts, { clock, rel, log, ledger, watch, store, keys, commandLog, last, partitionIds });
+      const s = await runCycle(cycle, opts, { clock, rel, log, ledger, watch, zoneWatch, store, keys, commandLog, last, partitionIds });
       states.push(s);
       if (s.aborted) { log(`cycle ${cycle}: aborting the remaining cycles`); break; }
     }
@@ -113,22 +140,26 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     log('stopping the workload');
     const { unsettled } = await workload.stop(Math.max(opts.requestTimeoutMs * 2, 10_000));
     await watch.stop();
-    log('reading the topic back');
+    await zoneWatch?.stop();
+    log(`reading the topic back${zone !== undefined ? ` as a consumer of zone ${zone}` : ''}`);
     const verifier = new Verifier(ledger);
     let readStats: ReadBackStats | null = null;
     let verifyError: string | null = null;
     try {
-      readStats = await readBack(cluster, opts.topic, (p, o, v) => verifier.record(p, o, v));
+      readStats = await readBack(cluster, opts.topic, (p, o, v) => verifier.record(p, o, v), { rackId: zone });
     } catch (err) {
       verifyError = message(err);
     }
     const verify = verifier.finish();
-    const report = buildReport({ opts, ledger, states, verify, readStats, verifyError, unsettled, workload, watch, startMs, startedAt, durationMs: clock() - startMs, rel, partitionsCount: partitionIds.length });
+    if (zoneSettings && readStats) { zoneSettings.readFrom = readStats.readFrom; zoneSettings.readLeaders = readStats.leaders; }
+    const report = buildReport({ opts, ledger, states, verify, readStats, verifyError, unsettled, workload, watch, zone: zoneSettings, startMs, startedAt, durationMs: clock() - startMs, rel, partitionsCount: partitionIds.length });
     return { report, ledger, verify };
   } finally {
     await workload?.stop(0).catch(() => undefined);
     await watch?.stop();
+    await zoneWatch?.stop();
     cluster.close();
+    zoneCluster?.close();
     await store?.close().catch(() => undefined);
   }
 }
@@ -139,6 +170,8 @@ interface CycleContext {
   log: (line: string) => void;
   ledger: Ledger;
   watch: MetadataWatch;
+  /** Metadata as a client of --client-zone sees it (null without). */
+  zoneWatch: MetadataWatch | null;
   store: EtcdMetadataStore | null;
   keys: MetadataKeys | null;
   commandLog: CommandRun[];
@@ -147,7 +180,7 @@ interface CycleContext {
 }
 
 async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): Promise<CycleState> {
-  const { clock, rel, log, ledger, watch } = ctx;
+  const { clock, rel, log, ledger, watch, zoneWatch } = ctx;
   const executor = opts.executor;
   const commandsFrom = ctx.commandLog.length;
   const failures: string[] = [];
@@ -156,6 +189,9 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   const brokersBefore = watch.brokers;
   const partsBefore = watch.partitions;
   const leaderBefore = new Map(partsBefore.map((p) => [p.partition, p.leader]));
+  if (zoneWatch) await zoneWatch.poll();
+  const zonePartsBefore = zoneWatch ? zoneWatch.partitions : [];
+  const zoneLeaderBefore = new Map(zonePartsBefore.map((p) => [p.partition, p.leader]));
   let victims: BrokerInfo[] = [];
   let rack: string | null = null;
   const base = (): CycleState['report'] => ({
@@ -167,6 +203,10 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   try {
     if (opts.scenario === 'kill-broker' || opts.scenario === 'pause-broker') {
       victims = [pickBroker(brokersBefore, partsBefore, ctx.last.broker, opts.brokerId)];
+      ctx.last.broker = victims[0]!.nodeId;
+    } else if (opts.scenario === 'kill-proxy') {
+      if (!zoneWatch) throw new Error('kill-proxy needs a client zone (--client-zone)');
+      victims = [pickProxy(brokersBefore, partsBefore, zonePartsBefore, ctx.last.broker, opts.brokerId)];
       ctx.last.broker = victims[0]!.nodeId;
     } else if (opts.scenario === 'kill-rack') {
       const r = pickRack(brokersBefore, ctx.last.rack, opts.rack);
@@ -180,15 +220,17 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   }
   const victimIds = victims.map((v) => v.nodeId);
   const etcdScenario = opts.scenario === 'etcd-leader-loss';
-  const affected = etcdScenario ? [...ctx.partitionIds] : affectedPartitions(partsBefore, victimIds);
+  // With a client zone, a partition is also affected when the victim is the broker its zone's clients write to (the proxy).
+  const affected = etcdScenario ? [...ctx.partitionIds]
+    : [...new Set([...affectedPartitions(partsBefore, victimIds), ...affectedPartitions(zonePartsBefore, victimIds)])].sort((a, b) => a - b);
   const survivors = brokersBefore.filter((b) => !victimIds.includes(b.nodeId));
-  const killScenario = opts.scenario === 'kill-broker' || opts.scenario === 'kill-rack';
+  const killScenario = opts.scenario === 'kill-broker' || opts.scenario === 'kill-rack' || opts.scenario === 'kill-proxy';
   const restartEarly = killScenario && (opts.restartBeforeWritable || survivors.length === 0);
 
   // The fault.
   const faultAt = clock();
   const what = etcdScenario ? 'etcd leader' : `${opts.scenario === 'kill-rack' ? `rack ${rack}: ` : ''}broker${victims.length > 1 ? 's' : ''} ${victimIds.join(',')}`;
-  log(`cycle ${cycle}: ${opts.scenario} ${what} (leads ${affected.length} of ${ctx.partitionIds.length} partitions)`);
+  log(`cycle ${cycle}: ${opts.scenario} ${what} (${zoneWatch ? `leads or proxies for zone ${opts.clientZone}` : 'leads'} ${affected.length} of ${ctx.partitionIds.length} partitions)`);
   try {
     if (killScenario) await Promise.all(victims.map((v) => executor.signalBroker(target(v), 'KILL')));
     else if (opts.scenario === 'pause-broker') await executor.signalBroker(target(victims[0]!), 'STOP');
@@ -200,7 +242,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
   const t0 = clock();
   const t0EpochMs = Date.now();
   const fromIdx = firstIndexAtOrAfter(ledger, t0);
-  const probe = new WritableProbe({ bootstrap: [...opts.bootstrap, ...brokersBefore.map((b) => `${b.host}:${b.port}`)], topic: opts.topic, clock, security: opts.security });
+  const probe = new WritableProbe({ bootstrap: [...opts.bootstrap, ...brokersBefore.map((b) => `${b.host}:${b.port}`)], topic: opts.topic, clock, security: opts.security, clientId: zoneClientId('ferry-drill-probe', opts.clientZone) });
   probe.start(affected, t0);
   let recoveredAt: number | null = null;
   let aborted = false;
@@ -311,6 +353,7 @@ async function runCycle(cycle: number, opts: DrillOptions, ctx: CycleContext): P
       partition: p, leaderBefore: leaderBefore.get(p) ?? -1, leaderAfter: watch.leaderOf(p), affected: affected.includes(p),
       writableMs: probed === undefined ? null : round1(probed), clientWritableMs: client === undefined ? null : round1(client),
       maxAckGapMs: gaps.has(p) ? round1(gaps.get(p)!) : null,
+      zoneLeaderBefore: zoneWatch ? zoneLeaderBefore.get(p) ?? -1 : null, zoneLeaderAfter: zoneWatch ? zoneWatch.leaderOf(p) : null,
     };
   });
   const late = (x: number | null) => x === null || x > opts.writableTimeoutMs;
@@ -343,6 +386,7 @@ interface BuildInput {
   unsettled: boolean;
   workload: Workload;
   watch: MetadataWatch;
+  zone: ZoneSettings | null;
   startMs: number;
   startedAt: string;
   durationMs: number;
@@ -406,7 +450,7 @@ function buildReport(b: BuildInput): DrillReport {
       logStart: b.readStats?.logStart ?? {}, highWatermark: b.readStats?.highWatermark ?? {}, unsettledSends: b.unsettled, error: b.verifyError,
     },
     sendErrors: Object.fromEntries(b.workload.sendErrors), clientLog: Object.fromEntries(b.workload.clientLog),
-    etcd: opts.etcd ?? null, metadataPollErrors: b.watch.pollErrors,
+    etcd: opts.etcd ?? null, zone: b.zone, metadataPollErrors: b.watch.pollErrors,
     timeline: { bucketMs: timelineBucketMs(b.durationMs), points: timeline, errors: b.workload.errorEvents.map((e) => [b.rel(e.atMs), e.partition, e.type] as [number, number, string]) },
     failures, passed: failures.length === 0,
   };

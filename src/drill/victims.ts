@@ -49,6 +49,35 @@ export function pickRack(brokers: readonly BrokerInfo[], last: string | null, ex
   return { rack, brokers: members };
 }
 
+/**
+ * Zone-local produce: the brokers a zone's clients are told lead partitions that another broker
+ * really leads (the proxies), with those partitions. `zoneView` is Metadata asked as a client of
+ * the zone (ferry_az in the client id), `real` as a plain client.
+ */
+export function proxiedPartitions(real: readonly PartitionInfo[], zoneView: readonly PartitionInfo[]): Map<number, number[]> {
+  const leaderOf = new Map(real.map((p) => [p.partition, p.leader]));
+  const out = new Map<number, number[]>();
+  for (const p of zoneView) {
+    const leader = leaderOf.get(p.partition);
+    if (p.leader < 0 || leader === undefined || leader < 0 || leader === p.leader) continue;
+    out.set(p.leader, [...(out.get(p.leader) ?? []), p.partition]);
+  }
+  return out;
+}
+
+/** One proxy broker: `explicit` if given (must proxy a drill partition), else the next proxy after `last`. */
+export function pickProxy(brokers: readonly BrokerInfo[], real: readonly PartitionInfo[], zoneView: readonly PartitionInfo[], last: number | null, explicit?: number): BrokerInfo {
+  const proxies = proxiedPartitions(real, zoneView);
+  const ids = [...proxies.keys()].filter((id) => brokers.some((b) => b.nodeId === id)).sort((a, b) => a - b);
+  if (ids.length === 0) throw new VictimError('no drill partition is proxied for the client zone: Metadata names its real leader to the zone\'s clients (is the topic ferry.produce.routing=zone-local, and does the zone have a live broker other than the leaders?)');
+  if (explicit !== undefined) {
+    if (!ids.includes(explicit)) throw new VictimError(`broker ${explicit} proxies no drill partition for the client zone (proxies: ${ids.join(', ')})`);
+    return brokers.find((b) => b.nodeId === explicit)!;
+  }
+  const id = rotateAfter(ids, last);
+  return brokers.find((b) => b.nodeId === id)!;
+}
+
 /** Partitions whose leader is one of the victims. */
 export function affectedPartitions(partitions: readonly PartitionInfo[], victims: readonly number[]): number[] {
   return partitions.filter((p) => victims.includes(p.leader)).map((p) => p.partition).sort((a, b) => a - b);

@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   onClientLog?: (line: string) => void;
   /** TLS/SASL (--command-config), as kafkajs ssl/sasl options; unset: PLAINTEXT. */
   security?: ClientSecurity;
+  /** kafkajs clientId (default ferry-drill); with --client-zone it carries ferry_az=<zone>. */
+  clientId?: string;
 }
 
 export interface ErrorEvent { atMs: number; partition: number; type: string }
@@ -52,7 +54,7 @@ export class Workload {
     if (!(opts.ratePerSec > 0)) throw new RangeError(`rate ${opts.ratePerSec} must be > 0`);
     if (opts.partitions.length === 0) throw new RangeError('no partitions');
     this.kafka = new Kafka({
-      clientId: 'ferry-drill', brokers: opts.bootstrap, requestTimeout: opts.requestTimeoutMs, connectionTimeout: Math.min(opts.requestTimeoutMs, 3000),
+      clientId: opts.clientId ?? 'ferry-drill', brokers: opts.bootstrap, requestTimeout: opts.requestTimeoutMs, connectionTimeout: Math.min(opts.requestTimeoutMs, 3000),
       ...kafkajsSecurity(opts.security),
       logLevel: logLevel.WARN,
       logCreator: () => ({ level, log }) => {
