@@ -113,7 +113,7 @@ export const INPUT_SPECS: InputSpec[] = [
   { key: 'compactionRewrites', flag: 'compaction-rewrites', unit: 'x', default: 1, source: 'Ferry: each byte compacted once into a stream object' },
   { key: 's3PartBytes', flag: 's3-part-bytes', unit: 'bytes', default: 16 * MiB, source: 'Ferry: multipart part size of compaction writes' },
   { key: 's3GetBytes', flag: 's3-get-bytes', unit: 'bytes', default: 4 * MiB, source: 'Ferry: ranged GET size with block-cache readahead' },
-  { key: 'proxyLingerMs', flag: 'linger-ms', unit: 'ms', default: 10, source: 'Ferry default ferry.proxy.linger.ms' },
+  { key: 'proxyLingerMs', flag: 'linger-ms', unit: 'ms', default: 50, source: 'Ferry default ferry.proxy.linger.ms' },
   { key: 'proxyBufferBytes', flag: 'proxy-buffer-bytes', unit: 'bytes', default: 8 * MiB, source: 'Ferry default ferry.proxy.buffer.bytes' },
   { key: 'remoteReadMode', flag: 'remote-read-mode', unit: 'mode', default: 'tail', choices: REMOTE_READ_MODES, source: 'Ferry default ferry.remote.read.mode' },
   { key: 'blockBytes', flag: 'block-bytes', unit: 'bytes', default: 512 * 1024, source: 'Ferry: object data block and first readahead window (512 KiB)' },

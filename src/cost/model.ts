@@ -9,7 +9,7 @@
  */
 import { REMOTE_READ_MODES, type CostInputs } from './inputs.js';
 import { DEFAULT_MODES, parseModes, trafficOf, workloadOf, type ModeSpec, type Traffic } from './modes.js';
-import { breakEvenLingerMs, leadersPerStagingObject, stagingBreakEvenBytes } from './traffic.js';
+import { breakEvenLingerMs, leadersPerStagingObject, stagingBreakEvenBytes, stagingObjectBytes } from './traffic.js';
 
 /** AWS's hours in a month, the default of hoursPerMonth. */
 export const HOURS_PER_MONTH = 730;
@@ -53,7 +53,9 @@ export interface ZoneLocalTrade {
   netMonthly: number;
   /** ferry.proxy.linger.ms where the added requests cost what the removed transfer cost, at this fleet (null: none does). */
   breakEvenLingerMs: number | null;
-  /** Bytes a proxy stages per window at this linger, and the size from which an object pays for itself. */
+  /** Leaders each staging object serves (one GET and one FerryProxyProduce each): the pairing's L_out / B_zone. */
+  leadersPerObject: number;
+  /** Bytes a proxy stages per window at this linger (at most ferry.proxy.buffer.bytes), and the size from which an object pays for itself. */
   stagingObjectBytes: number;
   breakEvenObjectBytes: number;
 }
@@ -120,6 +122,7 @@ export function computeCosts(inputs: CostInputs, modes: ModeSpec[] = parseModes(
     const addedGetsPerSec = z.requests.stagingGets;
     const addedCrossAzMBps = z.crossAz.proxyRequestMBps;
     const seconds = inputs.hoursPerMonth * 3600;
+    const leadersPerObject = leadersPerStagingObject(z.brokers, inputs.azCount);
     zoneLocal.push({
       scenario: index,
       leaderRouted: leader,
@@ -132,8 +135,9 @@ export function computeCosts(inputs: CostInputs, modes: ModeSpec[] = parseModes(
         + ((addedCrossAzMBps * seconds) / 1000) * inputs.crossAzPerGB,
       netMonthly: z.monthly.total - leader.monthly.total,
       breakEvenLingerMs: breakEvenLingerMs(z.brokers, inputs.azCount, removedCrossAzMBps, inputs.proxyBufferBytes, inputs.proxyRequestBytes, inputs),
-      stagingObjectBytes: addedPutsPerSec > 0 ? (removedCrossAzMBps * 1e6) / addedPutsPerSec : 0,
-      breakEvenObjectBytes: stagingBreakEvenBytes(leadersPerStagingObject(z.brokers, inputs.azCount), inputs.proxyRequestBytes, inputs),
+      leadersPerObject,
+      stagingObjectBytes: stagingObjectBytes(z.brokers, removedCrossAzMBps, inputs.proxyLingerMs, inputs.proxyBufferBytes),
+      breakEvenObjectBytes: stagingBreakEvenBytes(leadersPerObject, inputs.proxyRequestBytes, inputs),
     });
   });
   return { inputs, compressedMBps: wl.stored, wireMBps: wl.wire, retainedGB: wl.retainedGB, scenarios, zoneLocal };

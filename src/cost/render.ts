@@ -80,7 +80,7 @@ export function renderCost(r: CostResult, measured?: string): string {
     out += `  removes ${dec(z.removedCrossAzMBps)} MB/s of cross-AZ produce: ${usd(z.removedMonthly)}/month\n`;
     out += `  adds ${dec(z.addedPutsPerSec)} staging PUTs/s, ${dec(z.addedGetsPerSec)} GETs/s, ${dec(z.addedCrossAzMBps)} MB/s of proxy requests across AZs: ${usd(z.addedMonthly)}/month\n`;
     out += `  total, instances included: ${sign}${usd(Math.abs(z.netMonthly))}/month\n`;
-    out += `  staging objects of ${kb(z.stagingObjectBytes)}, one pays for itself from ${kb(z.breakEvenObjectBytes)}; `;
+    out += `  staging objects of ${kb(z.stagingObjectBytes)} for ${dec(z.leadersPerObject)} leader${z.leadersPerObject === 1 ? '' : 's'}, one pays for itself from ${kb(z.breakEvenObjectBytes)}; `;
     out += z.breakEvenLingerMs === null
       ? 'no linger breaks even at this fleet (the buffer bound alone costs more)\n'
       : `break-even at ${x.brokers} brokers: ferry.proxy.linger.ms >= ${Math.ceil(z.breakEvenLingerMs)}\n`;

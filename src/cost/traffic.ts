@@ -53,12 +53,28 @@ export function stagingPutsPerSec(brokers: number, stagedMBps: number, lingerMs:
 }
 
 /**
- * Leaders one staging object holds batches for: a proxy stages only for producers whose
- * partition leader sits in another AZ, so every broker of the other AZs (once partitions
- * outnumber brokers, every window carries data for each of them).
+ * Bytes in one staging object: a proxy's share of the staged rate over one linger window, or
+ * ferry.proxy.buffer.bytes when that fills first (the proxy then PUTs early).
+ */
+export function stagingObjectBytes(brokers: number, stagedMBps: number, lingerMs: number, bufferBytes: number): number {
+  if (stagedMBps <= 0) return 0;
+  return Math.min(((stagedMBps * 1e6) / brokers) * (lingerMs / 1000), bufferBytes);
+}
+
+/**
+ * Leaders one staging object holds batches for. Each leader outside a zone is paired with one
+ * broker of the zone (src/broker/zones.ts zoneBrokerFor: leader i with zone broker i mod B_zone)
+ * and a proxy stages only for the leaders paired with it: L_out / B_zone of them, with L_out =
+ * brokers x (A-1)/A outside the zone and B_zone = brokers / A in it. That is A-1 (2 for three
+ * AZs) whatever the fleet size. At least 1: when a zone has more brokers than there are leaders
+ * outside it, one leader's partitions are spread over its share of the zone's brokers. (Every
+ * window carries data for each paired leader once its partitions with traffic outnumber its
+ * share of the zone's brokers.)
  */
 export function leadersPerStagingObject(brokers: number, azCount: number): number {
-  return (brokers * (azCount - 1)) / azCount;
+  const outside = (brokers * (azCount - 1)) / azCount;
+  if (outside <= 0) return 0;
+  return Math.max(1, outside / (brokers / azCount));
 }
 
 /** Each leader GETs its own range of each staging object: one GET per (object, leader). */
@@ -78,8 +94,8 @@ export function stagingObjectUsd(leadersPerObject: number, requestBytes: number,
 
 /**
  * The size from which a staging object pays for itself: its bytes no longer cross an AZ
- * (bytes * crossAzPerGB / 10^9) and it costs stagingObjectUsd. Independent of the linger and
- * the rate; a proxy flushing smaller objects loses money on every one.
+ * (bytes * crossAzPerGB / 10^9) and it costs stagingObjectUsd. Independent of the linger, the
+ * rate and (with pairing) the fleet size; a proxy flushing smaller objects loses money on every one.
  */
 export function stagingBreakEvenBytes(leadersPerObject: number, requestBytes: number, p: BreakEvenPrices): number {
   return (stagingObjectUsd(leadersPerObject, requestBytes, p) * 1e9) / p.crossAzPerGB;
@@ -88,7 +104,9 @@ export function stagingBreakEvenBytes(leadersPerObject: number, requestBytes: nu
 /**
  * The ferry.proxy.linger.ms at which what zone-local produce adds (per broker and window: one
  * staging object, see stagingObjectUsd) costs what the cross-AZ produce bytes it removes cost:
- * L = 1000 * brokers * objectUsd / (removed GB/s * crossAzPerGB), in ms. Null when the buffer
+ * L = 1000 * brokers * objectUsd / (removed GB/s * crossAzPerGB), in ms: the linger at which each
+ * proxy's objects (its share of the removed bytes over one window) reach stagingBreakEvenBytes,
+ * so it grows with the fleet (more proxies, each with a smaller share). Null when the buffer
  * bound alone (objects of ferry.proxy.buffer.bytes) already costs more. Counts requests and
  * transfer only, not the proxies' extra network.
  */

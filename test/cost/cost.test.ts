@@ -56,7 +56,7 @@ describe('ferry cost', () => {
     r = await ferry('cost', '--help');
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--cross-az-per-gb\s+0\.02/);
-    assert.match(r.stdout, /--linger-ms\s+10 ms/);
+    assert.match(r.stdout, /--linger-ms\s+50 ms/);
   });
 
   test('--from-metrics uses the measured write rate and fan-out', async () => {

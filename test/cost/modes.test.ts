@@ -69,37 +69,56 @@ describe('deployment modes, seed workload (1 GB/s in, 3 GB/s out, 4:1, 7 days, f
     assert.equal(zoneUp.crossAz.produceMBps, 0);
     assert.equal(zoneUp.crossAz.replicaTailMBps, 0);
     assert.equal(zoneUp.brokers, 27); // 1,787.5 + 334.26 (replica GETs) + 2 x 166.67 (staging) = 2,455 MB/s
-    assert.equal(zoneUp.requests.stagingPuts, 2700); // 27 brokers x 1000 / 10 ms
-    assert.equal(zoneUp.requests.stagingGets, 48_600); // x 18 leaders in the other AZs
+    assert.equal(zoneUp.requests.stagingPuts, 540); // 27 brokers x 1000 / 50 ms
+    assert.equal(zoneUp.requests.stagingGets, 1080); // x 2 leaders paired with each proxy
     close(zoneUp.requests.replicaGets, (W * ZR * 0.95 * 1e6) / 524_288, 'replica GETs: 637.55/s');
-    close(zoneUp.crossAz.proxyRequestMBps, (48_600 * 300) / 1e6, 'FerryProxyProduce: 14.58 MB/s');
+    close(zoneUp.crossAz.proxyRequestMBps, (1080 * 300) / 1e6, 'FerryProxyProduce: 0.324 MB/s');
     close(zoneUp.monthly.s3Puts, (zoneUp.s3PutsPerSec * 2_628_000 / 1000) * 0.005, 'PUTs $');
     const trade = r.zoneLocal.find((z) => r.scenarios[z.scenario] === zoneUp)!;
     close(trade.removedCrossAzMBps, W * 2 / 3, 'removed');
     close(trade.removedMonthly, 8_760, 'removed $');
-    close(trade.addedMonthly, 2700 * 2628 * 0.005 + 48_600 * 2628 * 0.0004 + 14.58 * 2628 * 0.02, 'added $'); // 35,478 + 51,088 + 766
+    close(trade.addedMonthly, 540 * 2628 * 0.005 + 1080 * 2628 * 0.0004 + 0.324 * 2628 * 0.02, 'added $'); // 7,095.6 + 1,135.3 + 17.0
     assert.equal(trade.leaderRouted.reads, 'uploaded-only');
+    assert.equal(trade.leaderRouted.brokers, 24); // 1,787.5 + 334.26 = 2,122 MB/s
+    // Against leader routing: 3 more brokers ($420.48) and their WAL volumes ($3.84), 0.6 more
+    // upload PUTs/s ($7.88), the staging requests, minus the transfer removed: about even.
     close(trade.netMonthly, zoneUp.monthly.total - trade.leaderRouted.monthly.total, 'net');
-    assert.equal(Math.ceil(trade.breakEvenLingerMs!), 100);
-    close(trade.stagingObjectBytes, (W * 2 / 3 * 1e6) / 2700, 'bytes per staging object: 61.7 kB');
+    close(trade.netMonthly, 3 * 0.192 * 730 + 3 * 16 * 0.08 + 0.6 * 2628 * 0.005 + trade.addedMonthly - 8_760, 'net by hand: -$79.9');
+    assert.equal(trade.leadersPerObject, 2);
+    assert.equal(Math.ceil(trade.breakEvenLingerMs!), 48);
+    close(trade.stagingObjectBytes, (W * 2 / 3 * 1e6) / 540, 'bytes per staging object: 308.6 kB');
+    close(trade.breakEvenObjectBytes, 290_600, 'break-even size');
   });
 
-  test('Ferry zone-local, tail reads: the tail still crosses; more brokers, more staging objects', () => {
+  test('Ferry zone-local, tail reads: the tail still crosses; more brokers, smaller staging objects, a loss', () => {
     close(zoneTail.crossAz.replicaTailMBps, W * ZR * 0.95, 'tail');
     assert.equal(zoneTail.brokers, 30);
-    assert.equal(zoneTail.requests.stagingPuts, 3000);
-    assert.equal(zoneTail.requests.stagingGets, 60_000);
+    assert.equal(zoneTail.requests.stagingPuts, 600);
+    assert.equal(zoneTail.requests.stagingGets, 1200);
+    const trade = r.zoneLocal.find((z) => r.scenarios[z.scenario] === zoneTail)!;
+    close(trade.stagingObjectBytes, (W * 2 / 3 * 1e6) / 600, '277.8 kB, below the 290.6 kB from which one pays');
+    assert.equal(Math.ceil(trade.breakEvenLingerMs!), 53);
+    assert.ok(trade.netMonthly > 0, `zone-local costs more: ${trade.netMonthly}`);
   });
 
-  test('bigger brokers and a 50 ms linger: zone-local pays', () => {
-    const t = seed({ brokerMBps: 780, instanceHourly: 1.536, proxyLingerMs: 50 });
+  test('bigger brokers: zone-local pays at the default 50 ms linger', () => {
+    const t = seed({ brokerMBps: 780, instanceHourly: 1.536 });
     const z = byName(t.scenarios, 'ferry-zone-local', 'uploaded-only');
     assert.equal(z.brokers, 6);
     assert.equal(z.requests.stagingPuts, 120);
-    assert.equal(z.requests.stagingGets, 480);
+    assert.equal(z.requests.stagingGets, 240);
     const trade = t.zoneLocal.find((x) => t.scenarios[x.scenario] === z)!;
+    close(trade.addedMonthly, 120 * 2628 * 0.005 + 240 * 2628 * 0.0004 + 0.072 * 2628 * 0.02, 'added $: 1,832.8');
     assert.ok(trade.netMonthly < 0, `zone-local saves: ${trade.netMonthly}`);
-    assert.equal(Math.ceil(trade.breakEvenLingerMs!), 12);
+    assert.equal(Math.ceil(trade.breakEvenLingerMs!), 11);
+    close(trade.stagingObjectBytes, (W * 2 / 3 * 1e6) / 120, '1,389 kB');
+  });
+
+  test('at a 10 ms linger (the old default) even six big brokers stage objects below the 291 kB from which they pay', () => {
+    const t = seed({ proxyLingerMs: 10, brokerMBps: 780, instanceHourly: 1.536 });
+    const trade = t.zoneLocal.find((x) => t.scenarios[x.scenario]!.reads === 'uploaded-only')!;
+    close(trade.stagingObjectBytes, (W * 2 / 3 * 1e6) / 6 * 0.01, '277.8 kB at 6 brokers');
+    assert.ok(trade.stagingObjectBytes < trade.breakEvenObjectBytes);
   });
 
   test('AutoMQ\'s convention (network at the uncompressed rate, 720-hour month) gives their figures', () => {
@@ -155,7 +174,7 @@ describe('deployment modes, other cases', () => {
   test('brokers per zone fixes every fleet', () => {
     const r = seed({ brokersPerZone: 2 });
     assert.ok(r.scenarios.every((s) => s.brokers === 6));
-    assert.equal(byName(r.scenarios, 'ferry-zone-local', 'uploaded-only').requests.stagingPuts, 600);
+    assert.equal(byName(r.scenarios, 'ferry-zone-local', 'uploaded-only').requests.stagingPuts, 120); // 6 x 1000 / 50 ms
   });
 
   test('the scale: more write, more brokers; every fleet the same in each AZ', () => {
