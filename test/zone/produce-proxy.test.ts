@@ -15,6 +15,9 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startBroker } from '../broker/in-process-broker.js';
 import { RawKafkaConnection } from '../helpers/raw-kafka.js';
 import { waitFor } from '../helpers/wait.js';
+import { requirePythonModules } from '../helpers/require-tool.js';
+import { runJson } from '../helpers/run-process.js';
+import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
@@ -49,9 +52,10 @@ function faulty(store: ObjectStore): ObjectStore {
 let proxy: { broker: Broker; bootstrap: string; cleanup: () => Promise<void> };
 let leader: { broker: Broker; bootstrap: string; cleanup: () => Promise<void> };
 let partition = -1;
+const stops: (() => Promise<void>)[] = [];
 
 before(async () => {
-  const etcd = await startEtcd({ after });
+  const etcd = await startEtcd({ after: (fn) => { stops.push(fn); } });
   const common = { 'metadata.backend': 'etcd', 'etcd.endpoints': etcd.endpoint, 'cluster.name': 'px', 'object.store.path': shared, 'broker.session.timeout.ms': '3000', 'upload.interval.ms': '500', 'ferry.proxy.linger.ms': '2', 'ferry.proxy.buffer.bytes': '65536' };
   proxy = await startBroker({ ...common, 'node.id': '1', rack: 'a' }, undefined, { wrapObjectStore: faulty });
   leader = await startBroker({ ...common, 'node.id': '2', rack: 'b' });
@@ -75,6 +79,7 @@ before(async () => {
 after(async () => {
   await proxy?.cleanup();
   await leader?.cleanup();
+  for (const stop of stops) await stop();
   rmSync(shared, { recursive: true, force: true });
 });
 
@@ -169,6 +174,15 @@ test('the leader refuses a staged range whose CRC-32C does not match', async () 
     const versions = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     assert.ok(!versions.apiKeys.some((k: any) => k.apiKey >= 30000));
   } finally { c.close(); }
+});
+
+test('a transactional librdkafka producer through the proxy: committed records read once, aborted ones never', { timeout: 120_000 }, async () => {
+  const python = requirePythonModules('confluent_kafka');
+  const res = await runJson(python, [fileURLToPath(new URL('./ck_txn_zone.py', import.meta.url)), '--bootstrap', proxy.bootstrap, '--topic', 'px', '--partition', String(partition), '--count', '200'], { timeoutMs: 100_000 });
+  const committed = res.read.filter((v: string) => v.startsWith('c-'));
+  assert.equal(committed.length, 200, 'every committed record once');
+  assert.deepEqual(committed, [...committed].sort(), 'in order');
+  assert.equal(res.read.filter((v: string) => v.startsWith('a-')).length, 0, 'no aborted record');
 });
 
 test('the staging janitor deletes only staging objects older than the retention', async () => {
