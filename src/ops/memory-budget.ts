@@ -37,6 +37,9 @@ export interface MemoryConfig {
   ferryProxyBufferBytes: number;
 }
 
+/** The read replica's tail cache (fixed). */
+export const READ_REPLICA_TAIL_CACHE_BYTES = 32 * 1024 * 1024;
+
 const bounded = (n: number): number => (n < 0 ? Infinity : n);
 
 /**
@@ -59,6 +62,8 @@ export function memoryBudget(c: MemoryConfig): MemoryBudget {
     // The cleaner's objects take turns with compaction's steps in compaction.step.max.bytes.
     { key: 'log.cleaner.dedupe.buffer.size', bytes: c.logCleanerEnable ? c.logCleanerDedupeBufferSize : 0, what: 'the log cleaner\'s key map (its objects share compaction.step.max.bytes, taking turns with compaction)' },
     { key: 'ferry.proxy.buffer.bytes', bytes: 2 * c.ferryProxyBufferBytes, what: 'zone-local produce: batches a proxy gathers and those staged for leaders (twice the key)' },
+    // src/broker/read-replica.ts TAIL_CACHE_BYTES (test/ops checks they agree).
+    { key: 'read-replica tail cache', bytes: READ_REPLICA_TAIL_CACHE_BYTES, what: 'un-uploaded tail batches kept for consumers of this zone reading partitions led elsewhere' },
     { key: 'wal', bytes: WAL_GROUP_BUFFER_BYTES + WAL_IN_FLIGHT_BYTES, what: 'WAL group buffer and appends in flight' },
   ];
   return { parts, totalBytes: parts.reduce((n, p) => n + p.bytes, 0) };
