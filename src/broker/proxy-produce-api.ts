@@ -26,6 +26,8 @@ export function makeProxyProduceHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: FerryProxyProduceRequest): Promise<DeepPartial<FerryProxyProduceResponse>> => {
     const refuse = (code: number, message: string): DeepPartial<FerryProxyProduceResponse> => ({ errorCode: code, errorMessage: message, responses: [] });
     if (!requestAcl(b, ctx).allowedOnCluster('CLUSTER_ACTION')) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'FerryProxyProduce needs CLUSTER_ACTION (brokers only)');
+    // Only staging objects: never another object of the bucket (a topic's data, or not Ferry's).
+    if (!req.objectKey.startsWith(b.zones.stagingPrefix) || req.objectKey.includes('..')) return refuse(ErrorCode.INVALID_REQUEST, 'not a staging object key');
     let start = Infinity, end = 0;
     for (const t of req.topics) {
       for (const p of t.partitions) {

@@ -170,6 +170,12 @@ test('the leader refuses a staged range whose CRC-32C does not match', async () 
       topics: [{ name: 'px', partitions: [{ index: partition, position: 0n, length: 10, crc: 0 }] }],
     });
     assert.equal(missing.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    // A reference outside the staging prefix (another object of the bucket) is refused unread.
+    const foreign = await c.request(ApiKey.FerryProxyProduce, 0, {
+      proxyId: 9, clientId: 'x', produceVersion: 9, transactionalId: null, acks: -1, timeoutMs: 5000, objectKey: 'px/o/00/some-object',
+      topics: [{ name: 'px', partitions: [{ index: partition, position: 0n, length: 10, crc: 0 }] }],
+    });
+    assert.equal(foreign.errorCode, ErrorCode.INVALID_REQUEST);
     // Internal APIs are served but never advertised.
     const versions = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     assert.ok(!versions.apiKeys.some((k: any) => k.apiKey >= 30000));
