@@ -27,11 +27,12 @@
 // 50 ms ... for S3); so the run also times --put-probes direct PUTs of the mean staging object size
 // to radosgw from the bench, exact. Writes a table (markdown) and, with --json, the full result.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type * as Rd from 'node-rdkafka';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { procCpuMs } from './proc-cpu.js';
+import { spawnSync } from 'node:child_process';
 import { LatencyRecorder, type LatencySummary } from '../src/perf/latency.js';
 import { AdminClient } from '../src/admin/admin-client.js';
 import { MetricsSnapshot, type Sample } from '../src/admin/prom-text.js';
@@ -54,6 +55,7 @@ const LEADER_RACK = 'a';
 const CLIENT_ZONE = 'b';
 /** Value header: send time (CLOCK_MONOTONIC ns, u64), sequence (u32), measured flag (u8). */
 const HEADER_BYTES = 13;
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 // ---------------------------------------------------------------------------------------------
 // The load: two child processes running this file (--role=producer / --role=consumer), so the
@@ -63,10 +65,29 @@ interface ChildConfig { bootstrap: string; topic: string; partitions: number; zo
 
 /** From librdkafka's statistics (the last report): per broker it sent to, and per topic. */
 interface ProducerStats { brokers: Array<{ name: string; produceRequests: number; retries: number; errors: number; rttP50Ms: number; rttP99Ms: number }>; batchSizeAvgBytes: number | null; batchCountAvg: number | null }
-interface ProducerResult { sent: number; acked: number; errors: number; firstError: string | null; bytes: number; seconds: number; latency: LatencySummary; cpuSeconds: number; maxRss: number; stats: ProducerStats | null }
+interface ProducerResult {
+  sent: number; acked: number; errors: number; firstError: string | null; bytes: number; seconds: number; latency: LatencySummary; cpuSeconds: number; maxRss: number; stats: ProducerStats | null;
+  /** CPU seconds in the window by thread kind: the JS thread, librdkafka's threads (rdk:*), the rest (V8, libuv). */
+  threadCpuSeconds: Record<string, number>;
+}
 interface ConsumerResult { received: number; expected: number; bytes: number; latency: LatencySummary; cpuSeconds: number; firstError: string | null }
 
 const emit = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+/** This process's CPU seconds by thread kind (from /proc/self/task): js (the main thread), rdkafka (rdk:*), other. */
+function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = { js: 0, rdkafka: 0, other: 0 };
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const s = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const kind = Number(tid) === process.pid ? 'js' : comm.startsWith('rdk:') ? 'rdkafka' : 'other';
+      out[kind]! += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
 const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 async function producerChild(cfg: ChildConfig): Promise<void> {
@@ -103,11 +124,12 @@ async function producerChild(cfg: ChildConfig): Promise<void> {
   const t0 = performance.now();
   let measuredAt = 0;
   let cpu0 = 0;
+  let threads0: Record<string, number> = {};
   let sent = 0;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * cfg.rate));
     while (sent < due) {
-      if (sent === measuredFrom) { measuredAt = performance.now(); cpu0 = cpuSeconds(); emit({ event: 'measuring' }); }
+      if (sent === measuredFrom) { measuredAt = performance.now(); cpu0 = cpuSeconds(); threads0 = threadCpu(); emit({ event: 'measuring' }); }
       const v = Buffer.from(value); // librdkafka copies the payload; a fresh header per message
       v.writeBigUInt64BE(process.hrtime.bigint(), 0);
       v.writeUInt32BE(sent, 8);
@@ -125,9 +147,11 @@ async function producerChild(cfg: ChildConfig): Promise<void> {
   }
   await done;
   const seconds = (performance.now() - measuredAt) / 1000;
+  const threads1 = threadCpu();
   const result: ProducerResult = {
     sent: total - measuredFrom, acked, errors, firstError, bytes: acked * cfg.messageBytes, seconds, latency: lat.summary(),
     cpuSeconds: cpuSeconds() - cpu0, maxRss: process.resourceUsage().maxRSS, stats: lastStats ? producerStats(JSON.parse(lastStats), cfg.topic) : null,
+    threadCpuSeconds: Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, v - (threads0[k] ?? 0)])),
   };
   await new Promise<void>((r) => p.disconnect(() => r()));
   emit({ event: 'done', result });
@@ -276,9 +300,12 @@ interface PhaseResult extends PhaseSpec {
   stagingBytes: number;
   walFsyncMs: { p50: number | null; p99: number | null; count: number };
   readReplicaBytes: Record<string, number>;
+  /** Since the topic was created (the consumer is redirected once, before the measured window). */
   readReplicaRedirects: number;
+  /** The machine's 1-minute load average at the end of the window (2 cores: other work on the machine skews latency). */
+  loadAvg1: number;
   brokers: Array<{ nodeId: number; rack: string; cpu: number; rssPeakMiB: number }>;
-  generatorCpu: { producer: number; consumer: number };
+  generatorCpu: { producer: number; consumer: number; producerThreads: Record<string, number> };
 }
 
 function rssKiB(pid: number | undefined): number {
@@ -375,6 +402,7 @@ class Bench {
       rate: (settings.mbps * 1e6) / settings.messageBytes, messageBytes: settings.messageBytes, warmupSec: settings.warmupSec,
       seconds: settings.seconds, lingerMs: settings.lingerMs, fetchWaitMaxMs: settings.fetchWaitMaxMs,
     };
+    const mStart = await this.scrape();
     const consumer = startChild('consumer', cfg);
     let producer: Child | null = null;
     const rssPeak = this.brokers.map(() => 0);
@@ -412,9 +440,13 @@ class Bench {
         stagingBytes: d.sum('ferry_proxy_staged_bytes_total'),
         walFsyncMs: quantilesMs(d, 'ferry_wal_fsync_duration_seconds'),
         readReplicaBytes: Object.fromEntries(dc.byLabel('ferry_read_replica_bytes_total', 'source')),
-        readReplicaRedirects: dc.sum('ferry_fetch_read_replica_redirects_total'),
+        readReplicaRedirects: delta(mStart, m2).sum('ferry_fetch_read_replica_redirects_total'),
+        loadAvg1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
         brokers: this.brokers.map((b, i) => ({ nodeId: i + 1, rack: RACKS[i]!, cpu: (cpu1[i]! - cpu0[i]!) / 1000 / windowSeconds, rssPeakMiB: rssPeak[i]! / 1024 })),
-        generatorCpu: { producer: prod.cpuSeconds / prod.seconds, consumer: cons.cpuSeconds / prod.seconds },
+        generatorCpu: {
+          producer: prod.cpuSeconds / prod.seconds, consumer: cons.cpuSeconds / prod.seconds,
+          producerThreads: Object.fromEntries(Object.entries(prod.threadCpuSeconds).map(([k, v]) => [k, v / prod.seconds])),
+        },
       };
     } finally {
       clearInterval(sampler);
@@ -468,12 +500,12 @@ function print(phases: PhaseResult[], put: { bytes: number; latency: LatencySumm
     const added = (op: string) => (base ? (p.s3RequestsPerSec[op] ?? 0) - (base.s3RequestsPerSec[op] ?? 0) : NaN);
     console.log(`| ${p.topic} | ${ops.map((o) => f(p.s3RequestsPerSec[o] ?? 0, 1)).join(' | ')} | ${f(added('put'), 1)}, ${f(added('get'), 1)} | ${f(p.s3PutMs.p50, 1)} / ${f(p.s3PutMs.p99, 1)} | ${f(p.proxyStageMs.p50, 1)} / ${f(p.proxyStageMs.p99, 1)} (${p.stagingObjects}, ${f(p.stagingObjects ? p.stagingBytes / p.stagingObjects / 1024 : null, 0)}) | ${f(p.proxyProduceMs.p50, 1)} / ${f(p.proxyProduceMs.p99, 1)} | ${f(p.walFsyncMs.p50, 2)} / ${f(p.walFsyncMs.p99, 2)} | ${f((p.readReplicaBytes.object ?? 0) / 1e6, 1)} MB / ${f((p.readReplicaBytes.tail ?? 0) / 1e6, 1)} MB |`);
   }
-  console.log('\n| topic | broker CPU (1, 2, 3) | broker RSS peak MiB (1, 2, 3) | generator CPU (producer, consumer) | cross-AZ bytes in / out / replica tail | read-replica redirects | producer → broker: Produce requests, retries, RTT p50 / p99 ms | batch avg KiB (messages) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\n| topic | broker CPU (1, 2, 3) | broker RSS peak MiB (1, 2, 3) | generator CPU: producer (js / librdkafka / other threads), consumer | cross-AZ bytes in / out / replica tail | read-replica redirects | producer → broker: Produce requests, retries, RTT p50 / p99 ms | batch avg KiB (messages) | load avg 1 min |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const p of phases) {
     const st = p.producer.stats;
     const to = st ? st.brokers.map((b) => `${b.name}: ${b.produceRequests}, ${b.retries}, ${f(b.rttP50Ms, 1)} / ${f(b.rttP99Ms, 1)}`).join('; ') : '-';
-    console.log(`| ${p.topic} | ${p.brokers.map((b) => pct(b.cpu)).join(', ')} | ${p.brokers.map((b) => f(b.rssPeakMiB, 0)).join(', ')} | ${pct(p.generatorCpu.producer)}, ${pct(p.generatorCpu.consumer)} | ${f(p.crossAzInBytes / 1e6, 1)} MB / ${f(p.crossAzOutBytes / 1e6, 1)} MB / ${f(p.replicaCrossAzBytes / 1e6, 1)} MB | ${p.readReplicaRedirects} | ${to} | ${f(st?.batchSizeAvgBytes == null ? null : st.batchSizeAvgBytes / 1024, 1)} (${f(st?.batchCountAvg, 0)}) |`);
+    console.log(`| ${p.topic} | ${p.brokers.map((b) => pct(b.cpu)).join(', ')} | ${p.brokers.map((b) => f(b.rssPeakMiB, 0)).join(', ')} | ${pct(p.generatorCpu.producer)} (${['js', 'rdkafka', 'other'].map((k) => pct(p.generatorCpu.producerThreads[k] ?? 0)).join(' / ')}), ${pct(p.generatorCpu.consumer)} | ${f(p.crossAzInBytes / 1e6, 1)} MB / ${f(p.crossAzOutBytes / 1e6, 1)} MB / ${f(p.replicaCrossAzBytes / 1e6, 1)} MB | ${p.readReplicaRedirects} | ${to} | ${f(st?.batchSizeAvgBytes == null ? null : st.batchSizeAvgBytes / 1024, 1)} (${f(st?.batchCountAvg, 0)}) | ${f(p.loadAvg1, 1)} |`);
   }
   const l = put.latency;
   console.log(`\ndirect PUTs to radosgw from the bench (same run, idle cluster): ${l.count} x ${f(put.bytes / 1024, 0)} KiB: p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, max ${f(l.maxMs, 2)} ms`);
