@@ -65,7 +65,7 @@ interface PartitionRead {
   /** Sent to a read replica of the consumer's zone (answered at once, as Kafka does). */
   redirected: boolean;
   /** Read through its leader (this broker is a read replica): where a long poll waits from. */
-  remote: { leaderId: number; next: number; full: boolean } | null;
+  remote: { leaderId: number; next: number; more: boolean } | null;
   /** Of `bytes`, read replicas only: from object blocks, from the leader's tail. */
   objectBytes: number;
   tailBytes: number;
@@ -223,7 +223,7 @@ class PartitionReads {
   pollLeaders(remainingMs: number): Promise<void> | null {
     const groups = new Map<number, RemotePart[]>();
     this.reads.forEach((r, i) => {
-      if (!r.remote || r.remote.full || r.data.errorCode !== ErrorCode.NONE) return;
+      if (!r.remote || r.remote.more || r.data.errorCode !== ErrorCode.NONE) return;
       const part = this.remotePart(i, r.remote.next);
       const list = groups.get(r.remote.leaderId);
       if (list) list.push(part); else groups.set(r.remote.leaderId, [part]);
@@ -371,7 +371,7 @@ class PartitionReads {
     const w = this.wanted[i];
     const out = this.begin(i);
     const data = out.data;
-    out.remote = { leaderId, next: w.fetchOffset, full: false };
+    out.remote = { leaderId, next: w.fetchOffset, more: false };
     if (a.highWatermark >= 0) {
       out.seen = { hw: a.highWatermark, logStart: a.logStartOffset };
       data.highWatermark = BigInt(a.highWatermark);
@@ -386,7 +386,7 @@ class PartitionReads {
     let bytes = 0;
     try {
       const served = await this.replica.serve(a, partitionKey(w.topicId, w.partition), w.fetchOffset, budget, this.bytes === 0);
-      out.remote = { leaderId, next: served.next, full: served.full };
+      out.remote = { leaderId, next: served.next, more: served.more };
       bytes = served.bytes;
       if (bytes > 0) {
         data.records = served.batches;

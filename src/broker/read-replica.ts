@@ -77,8 +77,8 @@ export interface RemoteServed {
   tailBytes: number;
   /** The offset after the last batch served (the fetch offset when none). */
   next: number;
-  /** Stopped by the byte budget with more to serve (nothing to wait for). */
-  full: boolean;
+  /** Stopped before the end it may serve (the byte budget, or a hole): nothing to wait for. */
+  more: boolean;
 }
 
 function errorAnswer(errorCode: number): RemoteAnswer {
@@ -291,7 +291,14 @@ export class ReadReplica {
    * first batch whole when `minOneBatch` (KIP-74).
    */
   async serve(a: RemoteAnswer, key: string, fetchOffset: number, budget: number, minOneBatch: boolean): Promise<RemoteServed> {
-    const out: RemoteServed = { errorCode: ErrorCode.NONE, batches: [], bytes: 0, objectBytes: 0, tailBytes: 0, next: fetchOffset, full: false };
+    const out: RemoteServed = { errorCode: ErrorCode.NONE, batches: [], bytes: 0, objectBytes: 0, tailBytes: 0, next: fetchOffset, more: false };
+    await this.collect(out, a, key, budget, minOneBatch);
+    // Below the end it may serve: more is there now (a byte budget or a hole stopped it), no use waiting for it.
+    out.more = out.next < a.serveTo;
+    return out;
+  }
+
+  private async collect(out: RemoteServed, a: RemoteAnswer, key: string, budget: number, minOneBatch: boolean): Promise<void> {
     const fits = (n: number) => out.bytes + n <= budget || (minOneBatch && out.batches.length === 0);
     const take = (batch: Buffer) => {
       out.batches.push(batch);
@@ -302,11 +309,11 @@ export class ReadReplica {
     let ti = 0;
     let blocksRead = a.blocks.length === 0;
     for (;;) {
-      if (out.next >= a.serveTo) return out;
+      if (out.next >= a.serveTo) return;
       while (ti < tail.length && lastOffsetOf(tail[ti]) < out.next) ti++;
       if (ti < tail.length && baseOffsetOf(tail[ti]) <= out.next) {
         const batch = tail[ti++];
-        if (!fits(batch.length)) { out.full = true; return out; }
+        if (!fits(batch.length)) return;
         take(batch);
         out.tailBytes += batch.length;
         continue;
@@ -314,18 +321,18 @@ export class ReadReplica {
       // Cached since the request was sent (another consumer's answer, or past the blocks): no GET for it.
       const cached = this.cache.runFrom(key, out.next);
       if (cached.length) { tail = cached; ti = 0; continue; }
-      if (blocksRead) return out;
+      if (blocksRead) return;
       blocksRead = true;
       let lo = 0;
       while (lo < a.blocks.length && a.blocks[lo].endOffset <= out.next) lo++;
-      if (lo === a.blocks.length) return out;
-      if (!fits(1)) { out.full = true; return out; }
+      if (lo === a.blocks.length) return;
+      if (!fits(1)) return;
       const buffers = await this.b.zones.blocks.readPartition(a.blocks, out.next, Math.max(0, budget - out.bytes));
       for (let k = 0; k < buffers.length; k++) {
         for (const batch of splitBatches(buffers[k])) {
           if (lastOffsetOf(batch) < out.next) continue;
-          if (baseOffsetOf(batch) >= a.serveTo) return out;
-          if (!fits(batch.length)) { out.full = true; return out; }
+          if (baseOffsetOf(batch) >= a.serveTo) return;
+          if (!fits(batch.length)) return;
           take(batch);
           out.objectBytes += batch.length;
         }

@@ -36,7 +36,7 @@ import { lastOffsetOf } from '../protocol/record-batch.js';
 export const FERRY_REMOTE_FETCH_VERSIONS = { min: 0, max: 0 } as const;
 const READ_COMMITTED = 1;
 /** Block references past the byte budget, for the replica's readahead (references only: a few KiB). */
-const READAHEAD_REF_BYTES = 32 * 1024 * 1024;
+const READAHEAD_REF_BYTES = 8 * 1024 * 1024;
 /** A replica's long poll never waits longer (its inter-broker request times out at 10 s). */
 const MAX_WAIT_MS = 5_000;
 

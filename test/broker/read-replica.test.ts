@@ -223,7 +223,15 @@ test('a replica waiting with nothing to read sends the leader one long poll, not
   assert.equal(sent[1].maxWaitMs > 0, true);
 }));
 
-test('local and remote partitions wait together: data on either answers the fetch', () => withHarness(async (h) => {
+test('a replica stopped short of the end by its byte budget does not long-poll for data that is already there', () => withHarness(async (h) => {
+  h.append(0, 10, 500);
+  h.append(0, 10, 500);
+  const res = partitionOf(await fetch(h, 2, { 0: 0 }, { partitionMaxBytes: 100, minBytes: 1 << 20, maxWaitMs: 300 }));
+  assert.deepEqual(offsetsOf(res), [[0, 9]]);
+  assert.deepEqual(h.node(2).sent.map((r) => r.maxWaitMs), [0], 'one read, no poll');
+}));
+
+test('a replica waiting on two partitions answers when either gets data', () => withHarness(async (h) => {
   h.append(0, 1);
   h.append(1, 1);
   const waiting = fetch(h, 2, { 0: 1, 1: 1 }, { minBytes: 1, maxWaitMs: 4000 });
