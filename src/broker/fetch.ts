@@ -16,10 +16,10 @@
  * ferry_az=<zone> in its client id) is not its own rack, for a topic whose ferry.remote.read.mode
  * is not `leader`, with preferredReadReplica = the live broker that serves that zone for the
  * partition (zoneBrokerFor) and no records, at once. A broker that does not lead a partition of
- * such a topic serves consumers as its read replica (read-replica.ts): it asks the leader
- * (FerryRemoteFetch, one request per leader) and serves uploaded data from the object store and
- * the tail from its tail cache and the leader's answer; waiting for data, it has the leader long
- * poll for it, raced with the local notifier. Sessions keep working for such partitions (the
+ * such a topic (or of a zone-local one) serves consumers as its read replica (read-replica.ts):
+ * it asks the leader (FerryRemoteFetch, one request per leader) and serves uploaded data from the
+ * object store and the tail from its tail cache and the leader's answer; waiting for data, it has
+ * the leader long poll for it, raced with the local notifier. Sessions keep working for such partitions (the
  * leader's high watermark and log start are what the session remembers).
  *
  * ACLs (Kafka's): a consumer needs READ on each topic, a follower (replica id >= 0) CLUSTER_ACTION
@@ -299,6 +299,7 @@ class PartitionReads {
     if (!zone || zone === b.self.rack) return null;
     const topic = b.topics.byId(w.topicId);
     if (!topic || topic.remoteReadMode === 'leader') return null;
+    // The broker Metadata lists as the zone's replica (the Java client follows only a listed one).
     const target = zoneBrokerFor(b.leadership.brokers(), zone, w.topicId, w.partition, b.self.nodeId);
     return target && target.nodeId !== b.self.nodeId ? target.nodeId : null;
   }

@@ -200,10 +200,13 @@ export class ReadReplica {
 
   /**
    * The leader to read `partition` through, when this broker serves it as a read replica: a
-   * consumer's fetch of a partition another live broker leads, of a topic read remotely.
+   * consumer's fetch of a partition another live broker leads, of a topic read remotely, or of a
+   * zone-local topic whatever its read mode (Metadata names this broker its zone's leader: the
+   * consumers come here).
    */
   leaderFor(topic: TopicInfo | undefined, partition: number, follower: boolean): number | null {
-    if (follower || !topic || topic.remoteReadMode === 'leader' || !this.b.zones.interBroker) return null;
+    if (follower || !topic || !this.b.zones.interBroker) return null;
+    if (topic.remoteReadMode === 'leader' && topic.produceRouting !== 'zone-local') return null;
     const leader = this.b.leadership.leaderOf(topic.topicId, partition);
     return leader && leader.nodeId !== this.b.self.nodeId ? leader.nodeId : null;
   }

@@ -36,7 +36,7 @@ test('the leader sends a consumer of another zone to its zone\'s broker with the
   const leader = h.node(1);
   const redirected = partitionOf(await fetch(h, 1, { 0: 0 }, { rackId: 'b' }));
   assert.equal(redirected.errorCode, 0);
-  assert.equal(redirected.preferredReadReplica, zoneBrokerFor(leader.ctx.leadership.brokers(), 'b', TOPIC_ID, 0)!.nodeId);
+  assert.equal(redirected.preferredReadReplica, zoneBrokerFor(leader.ctx.leadership.brokers(), 'b', TOPIC_ID, 0, 1)!.nodeId);
   assert.equal(redirected.preferredReadReplica, 2);
   assert.equal(redirected.highWatermark, 20n);
   assert.equal(redirected.logStartOffset, 0n);
@@ -175,9 +175,11 @@ test('the leader\'s errors reach the consumer as they are; an unreachable leader
   assert.equal(partitionOf(down, 0).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   assert.equal(partitionOf(down, 1).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   h.unreachable.delete(1);
-  // Leader-mode topics are not served here.
+  // Leader-mode topics are not served here, unless zone-local (Metadata sends a zone's consumers to its broker).
   h.topic.remoteReadMode = 'leader';
   assert.equal(partitionOf(await fetch(h, 2, { 0: 0 })).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  h.topic.produceRouting = 'zone-local';
+  assertContiguous(offsetsOf(partitionOf(await fetch(h, 2, { 0: 0 }))), 0, 19);
 }));
 
 test('KIP-74 on a replica: the first batch comes whole past partition max bytes (from objects and from the tail); max bytes bounds the rest', () => withHarness(async (h) => {
