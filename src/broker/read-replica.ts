@@ -31,9 +31,10 @@ import { partitionKey } from '../log/data-notifier.js';
 import type { ObjectBlockRef } from '../log/partition-log.js';
 import type { TopicInfo } from '../topics/topic-service.js';
 import type { BrokerContext } from './context.js';
+import { READ_REPLICA_TAIL_CACHE_BYTES } from '../ops/memory-budget.js';
 
-/** Bytes of tail batches one broker keeps for all partitions it serves as a read replica. */
-export const TAIL_CACHE_BYTES = 32 * 1024 * 1024;
+/** Bytes of tail batches one broker keeps for all partitions it serves as a read replica (counted in memory.max.bytes). */
+export const TAIL_CACHE_BYTES = READ_REPLICA_TAIL_CACHE_BYTES;
 /** A long poll asks the leader to wait at most this long (then polls again): under the inter-broker request timeout. */
 const POLL_WAIT_MS_MAX = 5_000;
 /** Limits on what a leader's answer may hold (checked: it comes from the network). */
