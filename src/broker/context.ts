@@ -66,7 +66,12 @@ export interface BrokerLimits {
  * client a retriable error.
  */
 export interface InterBrokerRequests {
-  request<T>(nodeId: number, apiKey: number, version: number, body: object): Promise<T>;
+  /**
+   * `lane: 'poll'` uses a connection of its own to that broker: a broker answers a connection's
+   * requests in order, so a parked long poll (FerryRemoteFetch) would hold up every later answer
+   * (a proxied produce, transaction markers) behind it.
+   */
+  request<T>(nodeId: number, apiKey: number, version: number, body: object, options?: { lane?: 'default' | 'poll' }): Promise<T>;
 }
 
 /** The object store as zone-local produce uses it (staging objects); the full interface is src/objects/object-store.ts. */

@@ -232,7 +232,8 @@ export class ReadReplica {
     };
     let res: FerryRemoteFetchResponse;
     try {
-      res = await this.b.zones.interBroker!.request<FerryRemoteFetchResponse>(leaderId, ApiKey.FerryRemoteFetch, 0, body);
+      // A long poll on a connection of its own: parked, it would hold up later answers on a shared one.
+      res = await this.b.zones.interBroker!.request<FerryRemoteFetchResponse>(leaderId, ApiKey.FerryRemoteFetch, 0, body, { lane: (o.maxWaitMs ?? 0) > 0 ? 'poll' : 'default' });
     } catch (err) {
       this.b.log.warn({ err, leader: leaderId, partitions: parts.length }, 'read replica: the leader did not answer FerryRemoteFetch');
       return parts.map(() => errorAnswer(ErrorCode.NOT_LEADER_OR_FOLLOWER));

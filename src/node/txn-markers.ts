@@ -13,12 +13,17 @@ import type { BrokerContext } from '../broker/context.js';
 import { completeGroups, groupMarkerTopic, writeMarker } from '../broker/txn-apis.js';
 import type { MarkerRequest, MarkerResult, MarkerWriter, TxnTopicPartition } from '../txn/types.js';
 
+/** Connections per broker for long polls (read replicas waiting on different partitions). */
+const POLL_CONNECTIONS_MAX = 8;
+
 /** Codes that mean the partition needs no marker (its topic is gone). */
 const DONE = new Set<number>([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
 
 /** Connections to the other brokers, opened on first use and dropped when they fail. */
 export class BrokerChannels {
-  private readonly open = new Map<number, Promise<KafkaConnection>>();
+  /** By broker id, and `<id>:poll:<n>` for the long-poll pool. */
+  private readonly open = new Map<string, Promise<KafkaConnection>>();
+  private readonly polls = new Map<number, { key: string; inFlight: number }[]>();
 
   constructor(
     private readonly addressOf: (nodeId: number) => string | null,
@@ -28,20 +33,46 @@ export class BrokerChannels {
     private readonly security: ClientSecurity = PLAINTEXT_CLIENT,
   ) {}
 
-  async request<T>(nodeId: number, apiKey: number, version: number, body: object): Promise<T> {
-    let conn = this.open.get(nodeId);
+  async request<T>(nodeId: number, apiKey: number, version: number, body: object, options: { lane?: 'default' | 'poll' } = {}): Promise<T> {
+    if (options.lane === 'poll') return this.pollRequest(nodeId, apiKey, version, body);
+    return this.send(String(nodeId), nodeId, apiKey, version, body);
+  }
+
+  /**
+   * A long poll parks its connection's later answers (a broker answers a connection in order), so
+   * each gets a connection of a small pool of its own: the least busy, a new one while the pool is
+   * below POLL_CONNECTIONS_MAX, shared only past that.
+   */
+  private async pollRequest<T>(nodeId: number, apiKey: number, version: number, body: object): Promise<T> {
+    let pool = this.polls.get(nodeId);
+    if (!pool) this.polls.set(nodeId, (pool = []));
+    let slot = pool.reduce<{ key: string; inFlight: number } | null>((best, s) => (best === null || s.inFlight < best.inFlight ? s : best), null);
+    if (!slot || (slot.inFlight > 0 && pool.length < POLL_CONNECTIONS_MAX)) {
+      slot = { key: `${nodeId}:poll:${pool.length}`, inFlight: 0 };
+      pool.push(slot);
+    }
+    slot.inFlight++;
+    try {
+      return await this.send<T>(slot.key, nodeId, apiKey, version, body);
+    } finally {
+      slot.inFlight--;
+    }
+  }
+
+  private async send<T>(key: string, nodeId: number, apiKey: number, version: number, body: object): Promise<T> {
+    let conn = this.open.get(key);
     if (!conn) {
       const address = this.addressOf(nodeId);
       if (!address) throw new Error(`broker ${nodeId} is not alive`);
       conn = KafkaConnection.connect(address, { clientId: 'ferry-broker', requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: 5000, security: this.security });
-      this.open.set(nodeId, conn);
+      this.open.set(key, conn);
     }
     try {
       const c = await conn;
       // Ferry's own inter-broker APIs (30000+) are never advertised in ApiVersions: sent at their version as is.
       return apiKey >= 30000 ? await c.requestAt<T>(apiKey, version, body) : await c.request<T>(apiKey, version, body);
     } catch (err) {
-      if (this.open.get(nodeId) === conn) this.open.delete(nodeId);
+      if (this.open.get(key) === conn) this.open.delete(key);
       conn.then((c) => c.close(), () => {});
       throw err;
     }
@@ -50,6 +81,7 @@ export class BrokerChannels {
   close(): void {
     for (const c of this.open.values()) c.then((x) => x.close(), () => {});
     this.open.clear();
+    this.polls.clear();
     this.log.debug('inter-broker connections closed');
   }
 }

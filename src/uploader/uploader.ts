@@ -17,6 +17,7 @@ import type { Wal } from '@ferry/wal';
 import type { LogManager, PartitionState } from '../log/log-manager.js';
 import type { CachedBatch, ObjectBlockRef } from '../log/partition-log.js';
 import { isEmptySnapshot } from '../log/producer-state.js';
+import { partitionKey } from '../log/data-notifier.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { encodeJson, type Compare } from '../cluster/metadata-store.js';
 import { encodeObject, newObjectId, objectKey } from '../objects/object-format.js';
@@ -309,6 +310,8 @@ export class Uploader {
         .filter((b) => b.topicId === p.st.log.topicId && b.partition === p.st.log.partition)
         .map((b) => blockRef(record, b));
       p.st.log.addObjectBlocks(refs);
+      // Fetches waiting for uploaded data (read replicas in uploaded-only mode) may go on now.
+      this.logs.notifier.notify(partitionKey(p.st.log.topicId, p.st.log.partition));
     }
     return encoded.size;
   }
