@@ -8,27 +8,13 @@
  * sees the same membership makes the same one.
  */
 import { clientRackFromClientId } from '../protocol/client-id.js';
+import { hash32 } from '../common/hash32.js';
 import type { BrokerEndpoint } from './context.js';
 
 /** The zone a client says it is in, or null when it says nothing. */
 export function clientZone(clientId: string | null | undefined, rackId?: string | null): string | null {
   if (rackId) return rackId;
   return clientRackFromClientId(clientId);
-}
-
-/** 32-bit FNV-1a, then a murmur-style finalizer (FNV alone mixes short keys poorly). */
-function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**

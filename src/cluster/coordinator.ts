@@ -7,6 +7,8 @@
 //
 // API: coordinatorFor(groupId, brokerIds) -> nodeId | null (null: no brokers)
 
+import { hash32 } from '../common/hash32.js';
+
 export function coordinatorFor(groupId: string, brokerIds: readonly number[]): number | null {
   let best: number | null = null;
   let bestWeight = -1;
@@ -20,18 +22,7 @@ export function coordinatorFor(groupId: string, brokerIds: readonly number[]): n
   return best;
 }
 
-/** 32-bit FNV-1a of "<group>\0<id>", then a murmur3 finalizer so near keys spread. */
+/** The weight of broker `nodeId` for `groupId`. */
 function weight(groupId: string, nodeId: number): number {
-  let h = 0x811c9dc5;
-  const s = `${groupId}\u0000${nodeId}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return hash32(`${groupId}\u0000${nodeId}`);
 }
