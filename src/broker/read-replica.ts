@@ -31,6 +31,7 @@ import { partitionKey } from '../log/data-notifier.js';
 import type { ObjectBlockRef } from '../log/partition-log.js';
 import type { TopicInfo } from '../topics/topic-service.js';
 import type { BrokerContext } from './context.js';
+import type { SessionPartition } from './fetch-sessions.js';
 import { READ_REPLICA_TAIL_CACHE_BYTES } from '../ops/memory-budget.js';
 
 /** Bytes of tail batches one broker keeps for all partitions it serves as a read replica (counted in memory.max.bytes). */
@@ -44,13 +45,7 @@ const BLOCK_BYTES_MAX = 256 * 1024 * 1024;
 const UPLOADED_FLOORS_MAX = 100_000;
 
 /** One partition a consumer fetches through its leader. */
-export interface RemotePart {
-  topicId: string;
-  topicName: string;
-  partition: number;
-  fetchOffset: number;
-  partitionMaxBytes: number;
-  currentLeaderEpoch: number;
+export interface RemotePart extends Pick<SessionPartition, 'topicId' | 'topicName' | 'partition' | 'fetchOffset' | 'partitionMaxBytes' | 'currentLeaderEpoch'> {
   uploadedOnly: boolean;
 }
 
