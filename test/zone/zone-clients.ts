@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as KafkaJs from 'kafkajs';
 import { LineProcess } from '../helpers/run-process.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { zoneClientId } from './zone-cluster.js';
 
 export const ZONE_CLIENT_PY = fileURLToPath(new URL('./zone_client.py', import.meta.url));
@@ -33,6 +33,14 @@ export function readAcked(file: string): Acked[] {
 
 export function readConsumed(file: string): Consumed[] {
   return completeLines(file).map((l) => { const [p, o, key] = l.split(' '); return { partition: Number(p), offset: Number(o), key: key ?? '' }; });
+}
+
+/** The process's exit, or null after timeoutMs (the timer is cleared either way: a pending one keeps the test process alive). */
+async function exitedWithin(p: LineProcess, timeoutMs: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.exited, new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); })]);
+  } finally { clearTimeout(timer); }
 }
 
 function lastJson(p: LineProcess): any {
@@ -66,7 +74,7 @@ export class PyProducer {
 
   /** Waits for the process to end by itself (a --bytes run); returns its summary. */
   async done(timeoutMs: number): Promise<any> {
-    const r = await Promise.race([this.proc.exited, sleep(timeoutMs).then(() => null)]);
+    const r = await exitedWithin(this.proc, timeoutMs);
     if (!r) { this.proc.kill('SIGKILL'); throw new Error(`producer ${this.o.name} did not finish in ${timeoutMs} ms; stderr tail:\n${this.proc.stderr.slice(-2000)}`); }
     return lastJson(this.proc);
   }
@@ -84,6 +92,8 @@ export interface PyConsumeOptions {
   bootstrap: string; topic: string; zone: string; name: string; group: string; out: string;
   /** The test writes the expected count here when the producers are done. */
   expectedFile: string; timeoutS?: number; idleS?: number;
+  /** The zone only as client.rack, no ferry_az token in the client id (KIP-392 redirects). */
+  rackOnly?: boolean;
 }
 
 /** A librdkafka consumer group member in its own process. */
@@ -92,7 +102,7 @@ export class PyConsumer {
 
   static async start(python: string, o: PyConsumeOptions): Promise<PyConsumer> {
     const args = [ZONE_CLIENT_PY, 'consume', '--bootstrap', o.bootstrap, '--topic', o.topic, '--zone', o.zone, '--name', o.name,
-      '--group', o.group, '--out', o.out, '--expected-file', o.expectedFile, '--timeout', String(o.timeoutS ?? 150), '--idle', String(o.idleS ?? 2)];
+      '--group', o.group, '--out', o.out, '--expected-file', o.expectedFile, '--timeout', String(o.timeoutS ?? 150), '--idle', String(o.idleS ?? 2), ...(o.rackOnly ? ['--rack-only'] : [])];
     const c = new PyConsumer(new LineProcess(python, args), o);
     await c.proc.waitForLine((l) => l === 'started', 30_000);
     return c;
@@ -101,8 +111,8 @@ export class PyConsumer {
   consumed(): Consumed[] { return readConsumed(this.o.out); }
 
   async done(timeoutMs: number): Promise<any> {
-    const r = await Promise.race([this.proc.exited, sleep(timeoutMs).then(() => null)]);
-    if (!r) { this.proc.kill('SIGTERM'); await Promise.race([this.proc.exited, sleep(5000)]); }
+    const r = await exitedWithin(this.proc, timeoutMs);
+    if (!r) { this.proc.kill('SIGTERM'); await exitedWithin(this.proc, 5000); }
     return lastJson(this.proc);
   }
 
@@ -119,6 +129,13 @@ export interface KjsProduceOptions {
   stop?: { stopped: boolean };
   /** Sent as `acks`: -1 (all) unless set. */
   acks?: number;
+  /**
+   * Each send to one partition (the next one in turn) instead of spreading it. For fault tests:
+   * kafkajs 2.2.4 loses messages when a send spans brokers and one fails: its retry skips every
+   * broker that already answered (sendMessages.js responsePerBroker), so partitions that moved
+   * from the failed broker to one of those are never sent again, and send() resolves without them.
+   */
+  onePartitionPerSend?: boolean;
 }
 
 /**
@@ -143,7 +160,7 @@ export async function kjsProduce(kjs: typeof KafkaJs, o: KjsProduceOptions, acke
         const head = `${o.name} ${seq} `;
         const value = Buffer.alloc(size, 'k');
         value.write(head);
-        msgs.push({ key: `${o.name}-${seq}`, value, partition: seq % o.partitions });
+        msgs.push({ key: `${o.name}-${seq}`, value, partition: o.onePartitionPerSend ? sends % o.partitions : seq % o.partitions });
         bytes += size;
       }
       const meta = await producer.send({ topic: o.topic, acks: o.acks ?? -1, messages: msgs });
@@ -152,7 +169,7 @@ export async function kjsProduce(kjs: typeof KafkaJs, o: KjsProduceOptions, acke
       const next = new Map<number, bigint>();
       for (const m of msgs) {
         const off = next.get(m.partition) ?? base.get(m.partition);
-        if (off === undefined) throw new Error(`kafkajs send answered no offset for partition ${m.partition}`);
+        if (off === undefined) throw new Error(`kafkajs send resolved without an answer for partition ${m.partition} (answers: ${JSON.stringify(meta)})`);
         acked.push({ key: m.key, partition: m.partition, offset: Number(off) });
         next.set(m.partition, off + 1n);
       }

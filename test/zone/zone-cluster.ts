@@ -144,7 +144,7 @@ export class ZoneCluster {
     return ids.map((id) => this.cluster.broker(id).bootstrap).join(',');
   }
 
-  /** Creates a topic with configs (e.g. ferry.produce.routing) and waits until every partition has a leader. */
+  /** Creates a topic with configs (e.g. ferry.produce.routing) and waits until its leaders are spread over the live brokers. */
   async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
     const conn = await RawKafkaConnection.connect(this.cluster.broker(this.liveBrokers()[0]!).bootstrap);
     try {
@@ -155,10 +155,21 @@ export class ZoneCluster {
       const t = r.topics[0];
       if (t.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${t.errorCode} ${t.errorMessage ?? ''}`);
     } finally { conn.close(); }
+    // A new topic's partitions start on the broker that created them; the controller then moves
+    // them (in ~0.2 s) to spread over brokers and racks. Tests want the spread layout.
+    let settled = '';
+    let since = 0;
     await waitFor(async () => {
       const ps = await this.partitions(name);
-      return ps.length === partitions && ps.every((p) => p.leaderId > 0);
-    }, 30_000, `every partition of ${name} has a leader`);
+      if (ps.length !== partitions || ps.some((p) => p.leaderId <= 0)) return false;
+      const live = this.liveBrokers();
+      const counts = live.map((id) => ps.filter((p) => p.leaderId === id).length);
+      const q = Math.floor(partitions / live.length);
+      if (!counts.every((n) => n === q || n === q + 1)) return false;
+      const layout = ps.map((p) => p.leaderId).join(',');
+      if (layout !== settled) { settled = layout; since = Date.now(); }
+      return Date.now() - since >= 1000;
+    }, 30_000, `every partition of ${name} led, spread over the live brokers, for 1 s`, 200);
   }
 
   /**

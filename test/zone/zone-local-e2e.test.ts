@@ -2,8 +2,10 @@
  * Issue #15 end to end: zero cross-AZ traffic. Six brokers in zones a, a, b, b, c, c (real etcd,
  * radosgw, broker processes); in each zone an idempotent librdkafka producer and an idempotent
  * kafkajs producer write to a topic with ferry.produce.routing=zone-local and
- * ferry.remote.read.mode=uploaded-only, and two consumer groups per zone (one librdkafka, one
- * kafkajs; client.rack/rackId and ferry_az set) each read everything. Checked:
+ * ferry.remote.read.mode=uploaded-only, and three consumer groups per zone each read everything:
+ * librdkafka and kafkajs with ferry_az in the client id and client.rack/rackId set (Metadata
+ * sends them to their zone's broker), and librdkafka with client.rack only (the KIP-392 path: the
+ * leader's Fetch answer redirects it to its zone's read replica). Checked:
  *   - every acknowledged message read exactly once by every group, where it was acknowledged,
  *     in order per partition and per producer;
  *   - the brokers' own counters: ferry_cross_az_bytes_total + ferry_replica_cross_az_bytes_total
@@ -72,6 +74,8 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
       for (const zone of ZONES) {
         const group = `${topic}-ck-${zone}`;
         pyConsumers.set(group, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-consumer-${zone}`, group, out: join(work, `${group}.read`), expectedFile, timeoutS: 600 }));
+        const rgroup = `${topic}-rack-${zone}`;
+        pyConsumers.set(rgroup, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-rack-consumer-${zone}`, group: rgroup, out: join(work, `${rgroup}.read`), expectedFile, timeoutS: 600, rackOnly: true }));
         const kgroup = `${topic}-kjs-${zone}`;
         kjsConsumers.set(kgroup, await KjsConsumer.start(kjs, { brokers: z.bootstrap(zone).split(','), topic, zone, name: `e2e-kjs-consumer-${zone}`, group: kgroup }));
       }
@@ -163,6 +167,9 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
     assert.ok(cross <= 0.01 * produced, `cross-AZ bytes ${cross} (in ${tr.crossAzIn}, out ${tr.crossAzOut}, replica ${tr.replicaCrossAz}) <= 1 % of produced ${produced}`);
     assert.ok(tr.sameAzIn >= w.producedPayload, `same-AZ client bytes in ${tr.sameAzIn} cover the produced payload ${w.producedPayload}`);
     assert.ok(tr.sameAzOut >= w.consumedPayload, `same-AZ client bytes out ${tr.sameAzOut} cover the consumed payload ${w.consumedPayload}`);
+    assert.ok((tr.readReplicaBytes.get('object') ?? 0) > 0, 'read replicas served consumers of other zones from the object store');
+    assert.ok(tr.readReplicaRedirects > 0, 'leaders redirected the client.rack-only consumers to their zones\' read replicas');
+    assert.ok(tr.proxyStagedBytes > 0, 'zone proxies staged produce batches in the object store');
   });
 
   test('control: ferry.produce.routing=leader and ferry.remote.read.mode=leader: about 2/3 of the produced bytes cross zones', { timeout: 400_000 }, async (t) => {

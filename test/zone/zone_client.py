@@ -13,6 +13,7 @@ client.rack (Fetch v11+ rackId, which KIP-392 read replicas key on).
            Appends "partition offset key" to --out for every message; stops when it has
            --expected messages (or the count the test writes to --expected-file once the
            producers are done) and nothing new came for --idle seconds (or at --timeout).
+           --rack-only: the zone in client.rack only, no ferry_az token (the KIP-392 path).
            Prints "started", then one JSON summary.
 Exit code 2: the client could not finish (reason in the JSON's "error").
 """
@@ -37,7 +38,7 @@ def err_info(e):
 def cmd_produce(a):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    out = open(a.out, 'a', buffering=1 << 16)
+    out = open(a.out, 'a', buffering=1)
     errors = []           # error_cb events (client-level; librdkafka retries these itself)
     delivery_errors = []  # messages that failed for good
     acked = [0, 0]
@@ -108,15 +109,18 @@ def read_expected(path):
 def cmd_consume(a):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    out = open(a.out, 'a', buffering=1 << 16)
+    out = open(a.out, 'a', buffering=1)
     errors = []
 
     def on_error(e):
         errors.append(err_info(e))
         log('error_cb', e)
 
+    # --rack-only: the zone only as client.rack (Fetch rackId), as a plain KIP-392 client says it:
+    # Metadata then names the real leader, whose Fetch answer points at the zone's read replica.
+    client_id = a.name if a.rack_only else '%s;ferry_az=%s' % (a.name, a.zone)
     c = Consumer({
-        'bootstrap.servers': a.bootstrap, 'client.id': '%s;ferry_az=%s' % (a.name, a.zone), 'client.rack': a.zone,
+        'bootstrap.servers': a.bootstrap, 'client.id': client_id, 'client.rack': a.zone,
         'group.id': a.group, 'auto.offset.reset': 'earliest', 'enable.auto.commit': True,
         'enable.partition.eof': False, 'topic.metadata.refresh.interval.ms': 5000,
         'fetch.wait.max.ms': 200, 'error_cb': on_error,
@@ -168,6 +172,7 @@ def main():
     ap.add_argument('--expected', type=int, default=0)
     ap.add_argument('--expected-file', help='a file the test writes the expected count to once producing is done')
     ap.add_argument('--idle', type=float, default=2.0)
+    ap.add_argument('--rack-only', action='store_true')
     ap.add_argument('--timeout', type=float, default=120)
     a = ap.parse_args()
     try:
