@@ -11,6 +11,8 @@
  *   - the brokers' own counters: ferry_cross_az_bytes_total + ferry_replica_cross_az_bytes_total
  *     <= 1 % of the produced bytes, and ferry_client_bytes_total{locality="same_az"} covers what
  *     was produced and consumed.
+ * The same with ferry.remote.read.mode=tail: clients still stay in their zones; the replicas get the
+ * un-uploaded tail from the leaders (ferry_replica_cross_az_bytes_total, reported).
  * A control topic (ferry.produce.routing=leader, ferry.remote.read.mode=leader) shows the same
  * counters measure something: about 2/3 of the produced bytes cross zones there.
  *
@@ -170,6 +172,25 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
     assert.ok((tr.readReplicaBytes.get('object') ?? 0) > 0, 'read replicas served consumers of other zones from the object store');
     assert.ok(tr.readReplicaRedirects > 0, 'leaders redirected the client.rack-only consumers to their zones\' read replicas');
     assert.ok(tr.proxyStagedBytes > 0, 'zone proxies staged produce batches in the object store');
+  });
+
+  test('zone-local topic with ferry.remote.read.mode=tail: the same delivery; clients stay in their zones; only the un-uploaded tail crosses (leader to replica)', { timeout: 400_000 }, async (t) => {
+    const topic = 'zt';
+    await z.createTopic(topic, PARTITIONS, { 'ferry.produce.routing': 'zone-local', 'ferry.remote.read.mode': 'tail' });
+    const w = await run(topic, Math.max(3 * 1048576, Math.floor(BYTES / 3)));
+    t.diagnostic(describeTraffic(topic, w));
+    checkDelivery(w);
+    const tr = w.traffic;
+    const produced = tr.producedByTopic.get(topic) ?? 0;
+    t.diagnostic(`tail mode: leader-to-replica tail bytes / produced = ${(tr.replicaCrossAz / produced).toFixed(3)}; read-replica bytes from the tail ${tr.readReplicaBytes.get('tail') ?? 0}, from objects ${tr.readReplicaBytes.get('object') ?? 0}`);
+    assert.ok(tr.crossAzIn + tr.crossAzOut <= 0.01 * produced, `client cross-AZ bytes ${tr.crossAzIn + tr.crossAzOut} <= 1 % of produced ${produced}`);
+    // Each tail byte crosses at most once per reading group of another zone (a replica never
+    // fetches the same range twice for one reader). The tail cache's ideal is once per other zone
+    // (2 x produced); groups of one zone reading the tail at the same moment each still get it
+    // from the leader (about 4 x measured).
+    const groupsPerZone = w.groups.size / ZONES.length;
+    assert.ok(tr.replicaCrossAz <= (ZONES.length - 1) * groupsPerZone * produced * 1.05,
+      `tail bytes to replicas ${tr.replicaCrossAz} at most once per reading group of another zone (${ZONES.length - 1} zones x ${groupsPerZone} groups x ${produced})`);
   });
 
   test('control: ferry.produce.routing=leader and ferry.remote.read.mode=leader: about 2/3 of the produced bytes cross zones', { timeout: 400_000 }, async (t) => {
