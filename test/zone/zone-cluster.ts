@@ -28,6 +28,8 @@ export interface ZoneClusterOptions {
   racks?: string[];
   /** Extra broker config (every broker); overrides the defaults below. */
   config?: Record<string, string>;
+  /** radosgw's in-memory store (default 2 GiB; big benchmark runs need more). */
+  memstoreBytes?: number;
 }
 
 /** The client id a zone's client uses: Produce and Metadata carry no rack, the token does. */
@@ -94,7 +96,7 @@ export class ZoneCluster {
   /** Starts radosgw, etcd and the brokers; on failure stops whatever started. */
   static async start(o: ZoneClusterOptions): Promise<ZoneCluster> {
     const racks = o.racks ?? ZONE_RACKS;
-    const rgw = await startRadosgw(undefined, { timeoutMs: 120_000 });
+    const rgw = await startRadosgw(undefined, { timeoutMs: 120_000, ...(o.memstoreBytes ? { memstoreBytes: o.memstoreBytes } : {}) });
     let etcd: EtcdServer | null = null;
     let cluster: VolumeCluster | null = null;
     try {

@@ -34,6 +34,8 @@ const PARTITIONS = 12;
 const SIZE = 1024;
 /** Share of the volume the kafkajs producers send (the librdkafka ones send the rest). */
 const KJS_SHARE = 0.15;
+/** Time limits grow with the volume (the default run takes well under a minute). */
+const LIMIT_MS = Math.max(600_000, Math.ceil(BYTES / 1048576) * 4_000);
 
 interface Workload {
   producedPayload: number;
@@ -47,7 +49,7 @@ interface Workload {
   seconds: number;
 }
 
-describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeout: 900_000 }, () => {
+describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeout: 3 * LIMIT_MS }, () => {
   let z: ZoneCluster;
   let python: string;
   let kjs: typeof KafkaJs;
@@ -56,7 +58,8 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
   before(async () => {
     python = requirePythonModules('confluent_kafka');
     kjs = requireNodeModule<typeof KafkaJs>('kafkajs');
-    z = await ZoneCluster.start({ name: 'ze2e' });
+    // Objects of all three topics (a third of the volume each for two of them) and staging objects.
+    z = await ZoneCluster.start({ name: 'ze2e', memstoreBytes: Math.max(2 * 1024 ** 3, 4 * BYTES) });
   });
   after(async () => {
     await z?.dispose();
@@ -75,9 +78,9 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
     try {
       for (const zone of ZONES) {
         const group = `${topic}-ck-${zone}`;
-        pyConsumers.set(group, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-consumer-${zone}`, group, out: join(work, `${group}.read`), expectedFile, timeoutS: 600 }));
+        pyConsumers.set(group, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-consumer-${zone}`, group, out: join(work, `${group}.read`), expectedFile, timeoutS: LIMIT_MS / 1000 }));
         const rgroup = `${topic}-rack-${zone}`;
-        pyConsumers.set(rgroup, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-rack-consumer-${zone}`, group: rgroup, out: join(work, `${rgroup}.read`), expectedFile, timeoutS: 600, rackOnly: true }));
+        pyConsumers.set(rgroup, await PyConsumer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-rack-consumer-${zone}`, group: rgroup, out: join(work, `${rgroup}.read`), expectedFile, timeoutS: LIMIT_MS / 1000, rackOnly: true }));
         const kgroup = `${topic}-kjs-${zone}`;
         kjsConsumers.set(kgroup, await KjsConsumer.start(kjs, { brokers: z.bootstrap(zone).split(','), topic, zone, name: `e2e-kjs-consumer-${zone}`, group: kgroup }));
       }
@@ -88,7 +91,7 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
         pyProducers.push(await PyProducer.start(python, { bootstrap: z.bootstrap(zone), topic, zone, name: `e2e-producer-${zone}`, out: join(work, `${topic}-${zone}.acked`), bytes: pyBytes, size: SIZE }));
       }
       const kjsRuns = await Promise.allSettled(ZONES.map((zone) => kjsProduce(kjs, { brokers: z.bootstrap(zone).split(','), topic, zone, name: `e2e-kjs-producer-${zone}`, partitions: PARTITIONS, bytes: kjsBytes, size: SIZE, stop })));
-      const producerSummaries = await Promise.all(pyProducers.map((p) => p.done(600_000)));
+      const producerSummaries = await Promise.all(pyProducers.map((p) => p.done(LIMIT_MS)));
       const failed = [
         ...producerSummaries.filter((s) => s.error || s.notFlushed !== 0 || s.deliveryErrors.length > 0).map((s) => `librdkafka producer: ${JSON.stringify(s).slice(0, 1500)}`),
         ...kjsRuns.flatMap((r, i) => (r.status === 'rejected' ? [`kafkajs producer of zone ${ZONES[i]}: ${String(r.reason?.stack ?? r.reason).slice(0, 1500)}`] : [])),
@@ -99,8 +102,8 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
 
       const consumerSummaries = new Map<string, any>();
       await Promise.all([
-        ...[...pyConsumers].map(async ([g, c]) => { consumerSummaries.set(g, await c.done(600_000)); }),
-        ...[...kjsConsumers].map(async ([g, c]) => { await c.waitFor(() => acked.length, 2000, 600_000); consumerSummaries.set(g, { consumed: c.consumed.length, bytes: c.bytes, errors: c.errors }); }),
+        ...[...pyConsumers].map(async ([g, c]) => { consumerSummaries.set(g, await c.done(LIMIT_MS)); }),
+        ...[...kjsConsumers].map(async ([g, c]) => { await c.waitFor(() => acked.length, 2000, LIMIT_MS); consumerSummaries.set(g, { consumed: c.consumed.length, bytes: c.bytes, errors: c.errors }); }),
       ]);
       const groups = new Map<string, Consumed[]>();
       for (const [g, c] of pyConsumers) groups.set(g, c.consumed());
@@ -140,7 +143,8 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
     const fetched = t.fetchedByTopic.get(topic) ?? 0;
     const cross = t.crossAzIn + t.crossAzOut + t.replicaCrossAz;
     const mb = (n: number) => (n / 1048576).toFixed(1);
-    return `${topic}: ${w.acked.length} messages, ${mb(w.producedPayload)} MiB payload produced, ${mb(w.consumedPayload)} MiB consumed by ${w.groups.size} groups, ${w.seconds.toFixed(1)} s; `
+    const produceS = Math.max(...w.producerSummaries.map((s) => s.seconds ?? 0));
+    return `${topic}: ${w.acked.length} messages, ${mb(w.producedPayload)} MiB payload produced (librdkafka producers done in ${produceS} s), ${mb(w.consumedPayload)} MiB consumed by ${w.groups.size} groups, ${w.seconds.toFixed(1)} s in all; `
       + `brokers: produced ${mb(produced)} MiB, fetched ${mb(fetched)} MiB; cross-AZ in ${mb(t.crossAzIn)} out ${mb(t.crossAzOut)} replica ${mb(t.replicaCrossAz)} MiB `
       + `= ${(100 * cross / Math.max(1, produced)).toFixed(3)} % of produced (in alone ${(100 * t.crossAzIn / Math.max(1, produced)).toFixed(1)} %); `
       + `client bytes same_az in ${mb(t.sameAzIn)} out ${mb(t.sameAzOut)}, cross_az in ${mb(t.crossAzLocalityIn)} out ${mb(t.crossAzLocalityOut)}, unknown in ${mb(t.unknownIn)} out ${mb(t.unknownOut)} MiB; `
@@ -148,7 +152,7 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
       + `proxy staged ${mb(t.proxyStagedBytes)} MiB in ${JSON.stringify(Object.fromEntries(t.proxyStagedObjects))} objects`;
   }
 
-  test(`zone-local topic (${(BYTES / 1048576).toFixed(0)} MiB): every group reads every acknowledged message once, in order; cross-AZ bytes <= 1 % of produced`, { timeout: 600_000 }, async (t) => {
+  test(`zone-local topic (${(BYTES / 1048576).toFixed(0)} MiB): every group reads every acknowledged message once, in order; cross-AZ bytes <= 1 % of produced`, { timeout: LIMIT_MS }, async (t) => {
     const topic = 'zl';
     await z.createTopic(topic, PARTITIONS, { 'ferry.produce.routing': 'zone-local', 'ferry.remote.read.mode': 'uploaded-only' });
     t.diagnostic(`real leaders: ${(await z.partitions(topic)).map((p) => p.leaderId).join(',')}`);
@@ -174,7 +178,7 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
     assert.ok(tr.proxyStagedBytes > 0, 'zone proxies staged produce batches in the object store');
   });
 
-  test('zone-local topic with ferry.remote.read.mode=tail: the same delivery; clients stay in their zones; only the un-uploaded tail crosses (leader to replica)', { timeout: 400_000 }, async (t) => {
+  test('zone-local topic with ferry.remote.read.mode=tail: the same delivery; clients stay in their zones; only the un-uploaded tail crosses (leader to replica)', { timeout: LIMIT_MS }, async (t) => {
     const topic = 'zt';
     await z.createTopic(topic, PARTITIONS, { 'ferry.produce.routing': 'zone-local', 'ferry.remote.read.mode': 'tail' });
     const w = await run(topic, Math.max(3 * 1048576, Math.floor(BYTES / 3)));
@@ -193,7 +197,7 @@ describe('zone-local produce and read replicas: zero cross-AZ traffic', { timeou
       `tail bytes to replicas ${tr.replicaCrossAz} at most once per reading group of another zone (${ZONES.length - 1} zones x ${groupsPerZone} groups x ${produced})`);
   });
 
-  test('control: ferry.produce.routing=leader and ferry.remote.read.mode=leader: about 2/3 of the produced bytes cross zones', { timeout: 400_000 }, async (t) => {
+  test('control: ferry.produce.routing=leader and ferry.remote.read.mode=leader: about 2/3 of the produced bytes cross zones', { timeout: LIMIT_MS }, async (t) => {
     const topic = 'ctl';
     await z.createTopic(topic, PARTITIONS, { 'ferry.produce.routing': 'leader', 'ferry.remote.read.mode': 'leader' });
     const ps = await z.partitions(topic);
