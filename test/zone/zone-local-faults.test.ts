@@ -7,11 +7,12 @@
  *   - SIGKILL of the zone-a broker that proxies the producer's partitions (found from Metadata
  *     asked with ferry_az=a): the producer goes on through the zone's other broker;
  *   - SIGKILL of a real leader (in zone b) while the proxy appends to it: its volume and
- *     partitions fail over, the proxy forwards to the new leaders.
+ *     partitions fail over, the proxy forwards to the new leaders;
+ *   - SIGKILL of zone a's last broker: zone a's clients are sent to the real leaders.
  * The producer must see no message fail and no fatal error (only retriable errors, which
  * librdkafka retries), and afterwards a reader from the beginning (kcat, no zone) finds every
  * acknowledged message exactly once, at its acknowledged offset, offsets contiguous.
- * The tests run in this order on one cluster (6, then 5, then 4 live brokers).
+ * The tests run in this order on one cluster (6, then 5, 4 and 3 live brokers).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,6 +193,27 @@ describe('zone-local produce under faults: nothing acknowledged lost, no duplica
       const resumedOnMoved = p.py.acked().slice(atKill.py).filter((a) => moved.includes(a.partition)).length;
       t.diagnostic(`new leaders of ${moved}: ${moved.map((q) => afterKill[q]!.leaderId)}; acknowledged on them since the kill: ${resumedOnMoved}`);
       assert.ok(resumedOnMoved > 0, 'the moved partitions take writes again');
+      await finish(t, topic, p);
+    } finally { stopAll(p); }
+  });
+  test('SIGKILL the zone\'s last broker: the producer goes to the real leaders in other zones', { timeout: 180_000 }, async (t) => {
+    const topic = 'f-last';
+    const p = await startProducers(topic);
+    try {
+      const zoneA = z.brokersIn('a').filter((id) => z.running(id));
+      assert.equal(zoneA.length, 1, `zone a has one live broker left (${zoneA})`);
+      const victim = zoneA[0]!;
+      const killedAt = Date.now();
+      await z.kill(victim);
+      const atKill = marks(p);
+      await z.waitFailoverDone(victim);
+      const failoverMs = Date.now() - killedAt;
+      const ms = await waitResumed(p, atKill, 3000, 90_000);
+      t.diagnostic(`failover of broker ${victim} done ${failoverMs} ms after the kill; 3000 more acknowledged on every partition ${ms} ms later`);
+      const real = await z.partitions(topic);
+      const seen = await z.partitions(topic, 'a');
+      t.diagnostic(`zone a has no broker: zone-a metadata ${seen.map((q) => q.leaderId)}, real ${real.map((q) => q.leaderId)}`);
+      assert.deepEqual(seen.map((q) => q.leaderId), real.map((q) => q.leaderId), 'a zone without live brokers is sent to the real leaders');
       await finish(t, topic, p);
     } finally { stopAll(p); }
   });
