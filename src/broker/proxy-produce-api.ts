@@ -23,7 +23,28 @@ export const FERRY_PROXY_PRODUCE_VERSIONS = { min: 0, max: 0 } as const;
 const RANGE_BYTES_MAX = 1 << 30;
 
 export function makeProxyProduceHandler(b: BrokerContext) {
+  /**
+   * Per proxy: settles once the previous request's appends are issued. The GETs run in parallel,
+   * the appends in arrival order: a proxy that gave up waiting (a slow object store) sends the
+   * next flush while the previous one is still being read here, and a later GET finishing first
+   * must not put a producer's later batch before its earlier one (out-of-order sequence).
+   */
+  const issuedInOrder = new Map<number, Promise<void>>();
   return async (ctx: RequestContext, req: FerryProxyProduceRequest): Promise<DeepPartial<FerryProxyProduceResponse>> => {
+    const prev = issuedInOrder.get(req.proxyId) ?? Promise.resolve();
+    let issued!: () => void;
+    const mine = new Promise<void>((resolve) => { issued = resolve; });
+    issuedInOrder.set(req.proxyId, mine);
+    void mine.then(() => { if (issuedInOrder.get(req.proxyId) === mine) issuedInOrder.delete(req.proxyId); });
+    try {
+      return await handle(ctx, req, async () => { await prev; }, issued);
+    } finally {
+      // Refused before appending: still in turn, after the previous request's appends.
+      void prev.then(issued);
+    }
+  };
+
+  async function handle(ctx: RequestContext, req: FerryProxyProduceRequest, turn: () => Promise<void>, issued: () => void): Promise<DeepPartial<FerryProxyProduceResponse>> {
     const refuse = (code: number, message: string): DeepPartial<FerryProxyProduceResponse> => ({ errorCode: code, errorMessage: message, responses: [] });
     if (!requestAcl(b, ctx).allowedOnCluster('CLUSTER_ACTION')) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'FerryProxyProduce needs CLUSTER_ACTION (brokers only)');
     // Only staging objects: never another object of the bucket (a topic's data, or not Ferry's).
@@ -61,7 +82,11 @@ export function makeProxyProduceHandler(b: BrokerContext) {
     if (corrupt) return refuse(ErrorCode.CORRUPT_MESSAGE, 'a staged range does not match its CRC-32C');
     // The client's own Produce version (which codes it knows) and id (logs); the proxy authorized it.
     const sub: RequestContext = { ...ctx, header: { ...ctx.header, apiVersion: req.produceVersion, clientId: req.clientId } };
-    const res = await produceRecords(b, sub, produce, { acl: ALLOW_EVERYTHING, proxied: true });
+    await turn();
+    // produceRecords issues every append before its first await: the next request may go on then.
+    const pending = produceRecords(b, sub, produce, { acl: ALLOW_EVERYTHING, proxied: true });
+    issued();
+    const res = await pending;
     return {
       errorCode: ErrorCode.NONE, errorMessage: null,
       responses: (res?.responses ?? []).map((t) => ({
@@ -73,5 +98,5 @@ export function makeProxyProduceHandler(b: BrokerContext) {
         })),
       })),
     };
-  };
+  }
 }

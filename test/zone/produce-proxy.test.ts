@@ -25,6 +25,7 @@ import { decodeResponseFrame } from '../helpers/raw-kafka.js';
 import type { ObjectStore } from '../../src/objects/object-store.js';
 import { FsObjectStore } from '../../src/objects/fs-object-store.js';
 import { StagingJanitor } from '../../src/broker/staging-janitor.js';
+import { crc32c } from '@node-rs/crc32';
 import type { Broker } from '../../src/node/broker.js';
 
 const shared = mkdtempSync(join(tmpdir(), 'ferry-proxy-objects-'));
@@ -49,6 +50,19 @@ function faulty(store: ObjectStore): ObjectStore {
   });
 }
 
+/** The leader's object store: GETs of keys with '/slow-' take 300 ms. */
+function slowGets(store: ObjectStore): ObjectStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'get') return Reflect.get(target, prop, receiver);
+      return async (key: string, range?: never) => {
+        if (key.includes('/slow-')) await new Promise((r) => setTimeout(r, 300));
+        return target.get(key, range);
+      };
+    },
+  });
+}
+
 let proxy: { broker: Broker; bootstrap: string; cleanup: () => Promise<void> };
 let leader: { broker: Broker; bootstrap: string; cleanup: () => Promise<void> };
 let partition = -1;
@@ -58,7 +72,7 @@ before(async () => {
   const etcd = await startEtcd({ after: (fn) => { stops.push(fn); } });
   const common = { 'metadata.backend': 'etcd', 'etcd.endpoints': etcd.endpoint, 'cluster.name': 'px', 'object.store.path': shared, 'broker.session.timeout.ms': '3000', 'upload.interval.ms': '500', 'ferry.proxy.linger.ms': '2', 'ferry.proxy.buffer.bytes': '65536' };
   proxy = await startBroker({ ...common, 'node.id': '1', rack: 'a' }, undefined, { wrapObjectStore: faulty });
-  leader = await startBroker({ ...common, 'node.id': '2', rack: 'b' });
+  leader = await startBroker({ ...common, 'node.id': '2', rack: 'b' }, undefined, { wrapObjectStore: slowGets });
   const c = await RawKafkaConnection.connect(proxy.bootstrap);
   try {
     await waitFor(async () => (await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).brokers.length === 2, 15_000, 'both brokers registered');
@@ -189,6 +203,28 @@ test('a transactional librdkafka producer through the proxy: committed records r
   assert.equal(committed.length, 200, 'every committed record once');
   assert.deepEqual(committed, [...committed].sort(), 'in order');
   assert.equal(res.read.filter((v: string) => v.startsWith('a-')).length, 0, 'no aborted record');
+});
+
+test('the leader appends a proxy\'s references in the order they came, whichever GET finishes first', async () => {
+  const store = new FsObjectStore({ root: shared });
+  const first = batch(100), second = batch(101);
+  await store.put('px/staging/9/slow-1', first);
+  await store.put('px/staging/9/fast-2', second);
+  const ref = (key: string, bytes: Buffer) => ({
+    proxyId: 9, clientId: 'x', produceVersion: 9, transactionalId: null, acks: -1, timeoutMs: 5000, objectKey: key,
+    topics: [{ name: 'px', partitions: [{ index: partition, position: 0n, length: bytes.length, crc: crc32c(bytes) | 0 }] }],
+  });
+  const c = await RawKafkaConnection.connect(leader.bootstrap);
+  try {
+    const a = await c.send(ApiKey.FerryProxyProduce, 0, ref('px/staging/9/slow-1', first));
+    const b = await c.send(ApiKey.FerryProxyProduce, 0, ref('px/staging/9/fast-2', second));
+    const ra: any = decodeResponseFrame(ApiKey.FerryProxyProduce, 0, (await c.readFrame(10_000))!, a);
+    const rb: any = decodeResponseFrame(ApiKey.FerryProxyProduce, 0, (await c.readFrame(10_000))!, b);
+    const pa = ra.responses[0].partitions[0], pb = rb.responses[0].partitions[0];
+    assert.equal(pa.errorCode, 0);
+    assert.equal(pb.errorCode, 0);
+    assert.equal(pb.baseOffset, pa.baseOffset + 1n, 'the slow first reference is appended first');
+  } finally { c.close(); }
 });
 
 test('the staging janitor deletes only staging objects older than the retention', async () => {
