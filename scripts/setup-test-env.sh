@@ -16,7 +16,7 @@ APT_PACKAGES=(
   # Real etcd, and Ceph's S3 gateway (radosgw) for the object store tests
   etcd-server ceph-mon ceph-osd radosgw ceph-common
   # node-gyp builds (fs-ext; node-rdkafka builds its bundled librdkafka)
-  build-essential python3 libssl-dev zlib1g-dev
+  build-essential python3 libssl-dev zlib1g-dev libzstd-dev
   # Deploy checks: hclfmt from Debian's HCL library, systemd-analyze; WAL checks: losetup, chattr
   golang-go golang-github-hashicorp-hcl-v2-dev systemd util-linux e2fsprogs curl
 )
