@@ -18,6 +18,9 @@ export const APIS = [
   'DescribeTransactions', 'ListTransactions',
   'DescribeAcls', 'CreateAcls', 'DeleteAcls', 'DescribeClientQuotas', 'AlterClientQuotas',
   'DescribeUserScramCredentials', 'AlterUserScramCredentials',
+  'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'DescribeTopicPartitions', 'DescribeLogDirs',
+  'ElectLeaders', 'AlterPartitionReassignments', 'ListPartitionReassignments',
+  'GetTelemetrySubscriptions', 'PushTelemetry', 'DescribeQuorum', 'UpdateFeatures',
 ] as const;
 
 /**

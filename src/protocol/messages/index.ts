@@ -43,6 +43,17 @@ import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest, d
 import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest, decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from './alter-client-quotas.js';
 import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest, decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials.js';
 import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest, decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials.js';
+import { decodeConsumerGroupHeartbeatRequest, encodeConsumerGroupHeartbeatRequest, decodeConsumerGroupHeartbeatResponse, encodeConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.js';
+import { decodeConsumerGroupDescribeRequest, encodeConsumerGroupDescribeRequest, decodeConsumerGroupDescribeResponse, encodeConsumerGroupDescribeResponse } from './consumer-group-describe.js';
+import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
+import { decodeDescribeLogDirsRequest, encodeDescribeLogDirsRequest, decodeDescribeLogDirsResponse, encodeDescribeLogDirsResponse } from './describe-log-dirs.js';
+import { decodeElectLeadersRequest, encodeElectLeadersRequest, decodeElectLeadersResponse, encodeElectLeadersResponse } from './elect-leaders.js';
+import { decodeAlterPartitionReassignmentsRequest, encodeAlterPartitionReassignmentsRequest, decodeAlterPartitionReassignmentsResponse, encodeAlterPartitionReassignmentsResponse } from './alter-partition-reassignments.js';
+import { decodeListPartitionReassignmentsRequest, encodeListPartitionReassignmentsRequest, decodeListPartitionReassignmentsResponse, encodeListPartitionReassignmentsResponse } from './list-partition-reassignments.js';
+import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
+import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse } from './push-telemetry.js';
+import { decodeDescribeQuorumRequest, encodeDescribeQuorumRequest, decodeDescribeQuorumResponse, encodeDescribeQuorumResponse } from './describe-quorum.js';
+import { decodeUpdateFeaturesRequest, encodeUpdateFeaturesRequest, decodeUpdateFeaturesResponse, encodeUpdateFeaturesResponse } from './update-features.js';
 import { decodeFerryProxyProduceRequest, encodeFerryProxyProduceRequest, decodeFerryProxyProduceResponse, encodeFerryProxyProduceResponse } from './ferry-proxy-produce.js';
 import { decodeFerryRemoteFetchRequest, encodeFerryRemoteFetchRequest, decodeFerryRemoteFetchResponse, encodeFerryRemoteFetchResponse } from './ferry-remote-fetch.js';
 
@@ -89,6 +100,17 @@ export * from './describe-client-quotas.js';
 export * from './alter-client-quotas.js';
 export * from './describe-user-scram-credentials.js';
 export * from './alter-user-scram-credentials.js';
+export * from './consumer-group-heartbeat.js';
+export * from './consumer-group-describe.js';
+export * from './describe-topic-partitions.js';
+export * from './describe-log-dirs.js';
+export * from './elect-leaders.js';
+export * from './alter-partition-reassignments.js';
+export * from './list-partition-reassignments.js';
+export * from './get-telemetry-subscriptions.js';
+export * from './push-telemetry.js';
+export * from './describe-quorum.js';
+export * from './update-features.js';
 export * from './ferry-proxy-produce.js';
 export * from './ferry-remote-fetch.js';
 export * from './consumer-protocol-subscription.js';
@@ -125,19 +147,30 @@ export const ApiKey = {
   DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DescribeLogDirs: 35,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
+  DescribeQuorum: 55,
+  UpdateFeatures: 57,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
+  GetTelemetrySubscriptions: 71,
+  PushTelemetry: 72,
+  DescribeTopicPartitions: 75,
   FerryProxyProduce: 30000,
   FerryRemoteFetch: 30001,
 } as const;
@@ -207,19 +240,30 @@ export const API_TABLE: ReadonlyMap<number, ApiInfo> = new Map<number, ApiInfo>(
   [31, info(31, 'DeleteAcls', 0, 3, 2, 2, { decodeRequest: decodeDeleteAclsRequest, encodeRequest: encodeDeleteAclsRequest, decodeResponse: decodeDeleteAclsResponse, encodeResponse: encodeDeleteAclsResponse })],
   [32, info(32, 'DescribeConfigs', 0, 4, 4, 4, { decodeRequest: decodeDescribeConfigsRequest, encodeRequest: encodeDescribeConfigsRequest, decodeResponse: decodeDescribeConfigsResponse, encodeResponse: encodeDescribeConfigsResponse })],
   [33, info(33, 'AlterConfigs', 0, 2, 2, 2, { decodeRequest: decodeAlterConfigsRequest, encodeRequest: encodeAlterConfigsRequest, decodeResponse: decodeAlterConfigsResponse, encodeResponse: encodeAlterConfigsResponse })],
+  [35, info(35, 'DescribeLogDirs', 0, 4, 2, 2, { decodeRequest: decodeDescribeLogDirsRequest, encodeRequest: encodeDescribeLogDirsRequest, decodeResponse: decodeDescribeLogDirsResponse, encodeResponse: encodeDescribeLogDirsResponse })],
   [36, info(36, 'SaslAuthenticate', 0, 2, 2, 2, { decodeRequest: decodeSaslAuthenticateRequest, encodeRequest: encodeSaslAuthenticateRequest, decodeResponse: decodeSaslAuthenticateResponse, encodeResponse: encodeSaslAuthenticateResponse })],
   [37, info(37, 'CreatePartitions', 0, 3, 2, 2, { decodeRequest: decodeCreatePartitionsRequest, encodeRequest: encodeCreatePartitionsRequest, decodeResponse: decodeCreatePartitionsResponse, encodeResponse: encodeCreatePartitionsResponse })],
   [42, info(42, 'DeleteGroups', 0, 2, 2, 2, { decodeRequest: decodeDeleteGroupsRequest, encodeRequest: encodeDeleteGroupsRequest, decodeResponse: decodeDeleteGroupsResponse, encodeResponse: encodeDeleteGroupsResponse })],
+  [43, info(43, 'ElectLeaders', 0, 2, 2, 2, { decodeRequest: decodeElectLeadersRequest, encodeRequest: encodeElectLeadersRequest, decodeResponse: decodeElectLeadersResponse, encodeResponse: encodeElectLeadersResponse })],
   [44, info(44, 'IncrementalAlterConfigs', 0, 1, 1, 1, { decodeRequest: decodeIncrementalAlterConfigsRequest, encodeRequest: encodeIncrementalAlterConfigsRequest, decodeResponse: decodeIncrementalAlterConfigsResponse, encodeResponse: encodeIncrementalAlterConfigsResponse })],
+  [45, info(45, 'AlterPartitionReassignments', 0, 0, 0, 0, { decodeRequest: decodeAlterPartitionReassignmentsRequest, encodeRequest: encodeAlterPartitionReassignmentsRequest, decodeResponse: decodeAlterPartitionReassignmentsResponse, encodeResponse: encodeAlterPartitionReassignmentsResponse })],
+  [46, info(46, 'ListPartitionReassignments', 0, 0, 0, 0, { decodeRequest: decodeListPartitionReassignmentsRequest, encodeRequest: encodeListPartitionReassignmentsRequest, decodeResponse: decodeListPartitionReassignmentsResponse, encodeResponse: encodeListPartitionReassignmentsResponse })],
   [47, info(47, 'OffsetDelete', 0, 0, Infinity, Infinity, { decodeRequest: decodeOffsetDeleteRequest, encodeRequest: encodeOffsetDeleteRequest, decodeResponse: decodeOffsetDeleteResponse, encodeResponse: encodeOffsetDeleteResponse })],
   [48, info(48, 'DescribeClientQuotas', 0, 1, 1, 1, { decodeRequest: decodeDescribeClientQuotasRequest, encodeRequest: encodeDescribeClientQuotasRequest, decodeResponse: decodeDescribeClientQuotasResponse, encodeResponse: encodeDescribeClientQuotasResponse })],
   [49, info(49, 'AlterClientQuotas', 0, 1, 1, 1, { decodeRequest: decodeAlterClientQuotasRequest, encodeRequest: encodeAlterClientQuotasRequest, decodeResponse: decodeAlterClientQuotasResponse, encodeResponse: encodeAlterClientQuotasResponse })],
   [50, info(50, 'DescribeUserScramCredentials', 0, 0, 0, 0, { decodeRequest: decodeDescribeUserScramCredentialsRequest, encodeRequest: encodeDescribeUserScramCredentialsRequest, decodeResponse: decodeDescribeUserScramCredentialsResponse, encodeResponse: encodeDescribeUserScramCredentialsResponse })],
   [51, info(51, 'AlterUserScramCredentials', 0, 0, 0, 0, { decodeRequest: decodeAlterUserScramCredentialsRequest, encodeRequest: encodeAlterUserScramCredentialsRequest, decodeResponse: decodeAlterUserScramCredentialsResponse, encodeResponse: encodeAlterUserScramCredentialsResponse })],
+  [55, info(55, 'DescribeQuorum', 0, 2, 0, 0, { decodeRequest: decodeDescribeQuorumRequest, encodeRequest: encodeDescribeQuorumRequest, decodeResponse: decodeDescribeQuorumResponse, encodeResponse: encodeDescribeQuorumResponse })],
+  [57, info(57, 'UpdateFeatures', 0, 2, 0, 0, { decodeRequest: decodeUpdateFeaturesRequest, encodeRequest: encodeUpdateFeaturesRequest, decodeResponse: decodeUpdateFeaturesResponse, encodeResponse: encodeUpdateFeaturesResponse })],
   [60, info(60, 'DescribeCluster', 0, 1, 0, 0, { decodeRequest: decodeDescribeClusterRequest, encodeRequest: encodeDescribeClusterRequest, decodeResponse: decodeDescribeClusterResponse, encodeResponse: encodeDescribeClusterResponse })],
   [61, info(61, 'DescribeProducers', 0, 0, 0, 0, { decodeRequest: decodeDescribeProducersRequest, encodeRequest: encodeDescribeProducersRequest, decodeResponse: decodeDescribeProducersResponse, encodeResponse: encodeDescribeProducersResponse })],
   [65, info(65, 'DescribeTransactions', 0, 0, 0, 0, { decodeRequest: decodeDescribeTransactionsRequest, encodeRequest: encodeDescribeTransactionsRequest, decodeResponse: decodeDescribeTransactionsResponse, encodeResponse: encodeDescribeTransactionsResponse })],
   [66, info(66, 'ListTransactions', 0, 1, 0, 0, { decodeRequest: decodeListTransactionsRequest, encodeRequest: encodeListTransactionsRequest, decodeResponse: decodeListTransactionsResponse, encodeResponse: encodeListTransactionsResponse })],
+  [68, info(68, 'ConsumerGroupHeartbeat', 0, 0, 0, 0, { decodeRequest: decodeConsumerGroupHeartbeatRequest, encodeRequest: encodeConsumerGroupHeartbeatRequest, decodeResponse: decodeConsumerGroupHeartbeatResponse, encodeResponse: encodeConsumerGroupHeartbeatResponse })],
+  [69, info(69, 'ConsumerGroupDescribe', 0, 0, 0, 0, { decodeRequest: decodeConsumerGroupDescribeRequest, encodeRequest: encodeConsumerGroupDescribeRequest, decodeResponse: decodeConsumerGroupDescribeResponse, encodeResponse: encodeConsumerGroupDescribeResponse })],
+  [71, info(71, 'GetTelemetrySubscriptions', 0, 0, 0, 0, { decodeRequest: decodeGetTelemetrySubscriptionsRequest, encodeRequest: encodeGetTelemetrySubscriptionsRequest, decodeResponse: decodeGetTelemetrySubscriptionsResponse, encodeResponse: encodeGetTelemetrySubscriptionsResponse })],
+  [72, info(72, 'PushTelemetry', 0, 0, 0, 0, { decodeRequest: decodePushTelemetryRequest, encodeRequest: encodePushTelemetryRequest, decodeResponse: decodePushTelemetryResponse, encodeResponse: encodePushTelemetryResponse })],
+  [75, info(75, 'DescribeTopicPartitions', 0, 0, 0, 0, { decodeRequest: decodeDescribeTopicPartitionsRequest, encodeRequest: encodeDescribeTopicPartitionsRequest, decodeResponse: decodeDescribeTopicPartitionsResponse, encodeResponse: encodeDescribeTopicPartitionsResponse })],
   [30000, info(30000, 'FerryProxyProduce', 0, 0, 0, 0, { decodeRequest: decodeFerryProxyProduceRequest, encodeRequest: encodeFerryProxyProduceRequest, decodeResponse: decodeFerryProxyProduceResponse, encodeResponse: encodeFerryProxyProduceResponse })],
   [30001, info(30001, 'FerryRemoteFetch', 0, 0, 0, 0, { decodeRequest: decodeFerryRemoteFetchRequest, encodeRequest: encodeFerryRemoteFetchRequest, decodeResponse: decodeFerryRemoteFetchResponse, encodeResponse: encodeFerryRemoteFetchResponse })],
 ]);
