@@ -5,6 +5,8 @@
 #
 #   bash scripts/librdkafka-tests.sh                 # the default list below
 #   bash scripts/librdkafka-tests.sh 0103 0129       # these tests only
+#   FULL=1 bash scripts/librdkafka-tests.sh          # the whole suite: every test of the runner's
+#                                                    # table that needs a broker (not TEST_F_LOCAL)
 #
 # Environment:
 #   LIBRDKAFKA_TESTS_DIR  cache for the tarball and the build (default /tmp/librdkafka-tests)
@@ -13,6 +15,9 @@
 #   TEST_TIMEOUT_S        per-test wall clock limit (default 900)
 #   FERRY_LOG_LEVEL       the broker's log.level (default info); the log is kept in the run dir
 #   TEST_DEBUG            passed to the tests (librdkafka debug contexts, e.g. eos,protocol)
+#   TEST_CONSUMER_GROUP_PROTOCOL  consumer: the group tests use KIP-848 groups (group.protocol=consumer)
+#   QUICK=1               the runner's quick mode (-Q: fewer messages, shorter waits)
+#   RESULTS=FILE          also write the result rows (test result seconds rows) to FILE
 #   KEEP=1                keep the broker's data dir
 #   SECURITY=sasl_ssl     run against a SASL_SSL listener instead (certificates made with openssl in
 #                         the run dir, SASL_MECHANISM PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER, and
@@ -51,7 +56,8 @@ GENERAL_TESTS="0001 0002 0003 0004 0005 0007 0008 0012 0013 0014 0015 0017 0019 
 # (client-side key and provider handling, no broker).
 SECURITY_TESTS="0142 0135 0001 0002 0004 0012 0013 0103 0129"
 SECURITY="${SECURITY:-}"
-if (($#)); then TESTS_LIST="$*"; elif [ -n "$SECURITY" ]; then TESTS_LIST="$SECURITY_TESTS"; else TESTS_LIST="$TXN_TESTS $GENERAL_TESTS"; fi
+TESTS_LIST=""
+if (($#)); then TESTS_LIST="$*"; elif [ -n "$SECURITY" ]; then TESTS_LIST="$SECURITY_TESTS"; elif [ -z "${FULL:-}" ]; then TESTS_LIST="$TXN_TESTS $GENERAL_TESTS"; fi
 
 log() { echo "librdkafka-tests: $*" >&2; }
 
@@ -139,6 +145,29 @@ if [ $patched = 1 ]; then
   make -C "$TDIR" -j2 build >"$CACHE/make-tests-patch3.log" 2>&1 || { log "build failed: see $CACHE/make-tests-patch3.log"; exit 2; }
 fi
 
+# FULL=1: the broker tests of the runner's own table (tests[] in test.c), each number once.
+if [ -z "$TESTS_LIST" ]; then
+  TESTS_LIST="$(python3 - "$TDIR/test.c" <<'EOF'
+import re, sys
+s = open(sys.argv[1]).read()
+start = s.index("struct test tests[]")
+body = s[start:s.index("};", start)]
+seen = []
+for m in re.finditer(r"_TEST\((\w+),", body):
+    i = j = m.end(); depth = 1
+    while depth:
+        depth += {"(": 1, ")": -1}.get(body[j], 0); j += 1
+    num = m.group(1)[:4]
+    if "TEST_F_LOCAL" not in body[i:j - 1] and num not in seen and num.isdigit():
+        seen.append(num)
+print(" ".join(seen))
+EOF
+)" || { log "could not list the tests of test.c"; exit 2; }
+  log "full suite: $(echo $TESTS_LIST | wc -w) tests"
+fi
+RUNNER_FLAGS=(-p1)
+[ -n "${QUICK:-}" ] && RUNNER_FLAGS+=(-Q)
+
 # --- one Ferry broker on a free port with a fresh data dir -----------------------------------
 RUN="$(mktemp -d "$CACHE/run.XXXXXX")"
 DATA="$(mktemp -d /tmp/ferry-librdkafka-data.XXXXXX)"
@@ -214,7 +243,8 @@ for t in $TESTS_LIST; do
   tlog="$RUN/$t.log"
   start=$(date +%s)
   log "running $t"
-  (cd "$TDIR" && TESTS="$t" timeout "$TEST_TIMEOUT_S" ./test-runner -p1 >"$tlog" 2>&1)
+  kill -0 "$BROKER_PID" 2>/dev/null || { log "the broker died: see $RUN/broker.log"; exit 2; }
+  (cd "$TDIR" && TESTS="$t" timeout "$TEST_TIMEOUT_S" ./test-runner "${RUNNER_FLAGS[@]}" >"$tlog" 2>&1)
   rc=$?
   secs=$(( $(date +%s) - start ))
   # The runner's summary table: "| 0103_transactions   |     PASSED |  81.057s |" per test
@@ -232,8 +262,9 @@ for t in $TESTS_LIST; do
 done
 
 echo
-echo "librdkafka $(grep -m1 -o 'v[0-9.]*' "$SRC/CHANGELOG.md" 2>/dev/null) tests against Ferry (TEST_KAFKA_VERSION=$TEST_KAFKA_VERSION); logs in $RUN"
+echo "librdkafka $(grep -m1 -o 'v[0-9.]*' "$SRC/CHANGELOG.md" 2>/dev/null) tests against Ferry (TEST_KAFKA_VERSION=$TEST_KAFKA_VERSION${TEST_CONSUMER_GROUP_PROTOCOL:+, group protocol $TEST_CONSUMER_GROUP_PROTOCOL}${QUICK:+, quick mode}); logs in $RUN"
 printf '%-6s %-8s %6s  %s\n' test result time "test-runner's rows"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "librdkafka: $npass passed, $nfail failed, $nskip skipped"
+[ -n "${RESULTS:-}" ] && printf '%s\n' "${ROWS[@]}" >"$RESULTS"
 [ $nfail -eq 0 ]
