@@ -1,6 +1,14 @@
 /**
  * Fetch (api key 1), versions 4–17.
  *
+ * Not v0–3, as Kafka 4.0 (KIP-896): those versions can only carry message format v0/v1 (a
+ * MessageSet), and Ferry stores record batches v2 only, so serving them would mean converting
+ * every batch down on the way out (losing headers, transactional markers and producer ids). No
+ * client in use needs them: kafka-python (2.0.2 here) asks ApiVersions and uses Fetch v4 with any
+ * broker of 0.11+; librdkafka/kcat use v4+ whenever ApiVersions succeeds (only an ancient client
+ * with api.version.request=false and broker.version.fallback < 0.10.1 sends v0–3). A v0–3
+ * request is answered with UNSUPPORTED_VERSION on every partition it names (src/server/connection.ts).
+ *
  * Long poll: answers as soon as `minBytes` are available or `maxWaitMs` passes, woken by new
  * durable data on any requested partition; a wake-up reads again only the partitions that were
  * notified, the others keep what they read. Honors `maxBytes` and `partitionMaxBytes`, always

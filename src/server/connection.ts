@@ -2,9 +2,16 @@
  * One client connection: frames in, requests dispatched concurrently, responses written strictly
  * in request order (Kafka clients match responses by order as well as correlation id).
  *
- * Anything the protocol cannot make sense of (oversized or malformed frame, unknown API,
- * unsupported version other than ApiVersions') closes this connection with a log line; other
- * connections and the broker are unaffected.
+ * Refusals: a request for an API or version Ferry has a codec for but does not serve (not
+ * registered, disabled by config, or a version outside the registered range) is answered at its
+ * own version with UNSUPPORTED_VERSION (unsupported-response.ts) and an info log line; ApiVersions
+ * gets KIP-511's v0 body with the supported ranges. Only what no codec covers (an unknown api key,
+ * or a version newer than any spec Ferry knows) closes the connection, with a log line: there is
+ * no response layout such a client could read (the response header's form and the body both
+ * depend on the version), so any bytes sent would be misread. Kafka closes in both cases
+ * (its broker cannot parse the request body); Ferry answers wherever it can encode an answer.
+ * Anything else the protocol cannot make sense of (oversized or malformed frame) closes this
+ * connection with a log line too; other connections and the broker are unaffected.
  *
  * Memory is bounded as Kafka bounds it by muting a channel:
  * - Responses: the bytes a connection holds for its client (claimed by responses being built, encoded
@@ -29,9 +36,10 @@ import { FrameDecoder, frameWriter } from '../protocol/frame.js';
 import { looksLikeTlsClientHello } from '../protocol/tls-sniff.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/headers.js';
-import { API_TABLE } from '../protocol/messages/index.js';
+import { API_TABLE, type ApiInfo } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { HandlerRegistry, RequestContext, ResponseBytes } from './handler-registry.js';
+import type { ApiRegistration, HandlerRegistry, RequestContext, ResponseBytes } from './handler-registry.js';
+import { unsupportedResponse } from './unsupported-response.js';
 import type { ByteBudget } from './limits.js';
 import { usesTls, type Session } from './session.js';
 
@@ -331,29 +339,23 @@ export class Connection {
       return;
     }
     const api = API_TABLE.get(header.apiKey);
-    const reg = this.registry.get(header.apiKey);
-    if (!api || !reg) {
-      this.close('unknown api key', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+    if (!api || header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
+      if (header.apiKey === API_VERSIONS_KEY) { this.answerApiVersionsFallback(header); return; }
+      // No codec covers it: there is no response layout the client could read, so no answer at all.
+      this.close(api ? 'api version newer than any Ferry knows' : 'unknown api key',
+        { apiKey: header.apiKey, apiVersion: header.apiVersion, ...(api ? { api: api.name, known: `${api.minVersion}-${api.maxVersion}` } : {}) });
       return;
     }
+    const reg = this.registry.get(header.apiKey);
     const log = this.log.child({ api: api.name, v: header.apiVersion, corr: header.correlationId, client: header.clientId });
     const refusal = this.authenticationRefusal(header.apiKey);
     if (refusal !== null) {
       this.close(refusal, { api: api.name, principal: `${this.session.principal.type}:${this.session.principal.name}` });
       return;
     }
-    if (header.apiVersion < reg.minVersion || header.apiVersion > reg.maxVersion) {
-      if (header.apiKey === API_VERSIONS_KEY) {
-        // KIP-511: answer with the supported ranges in a v0 body so the client can pick a version.
-        const pending: Pending = { header, bytes: 0 };
-        this.queue.push(pending);
-        this.complete(pending, this.encode({ ...header, apiVersion: 0 }, {
-          errorCode: ErrorCode.UNSUPPORTED_VERSION,
-          apiKeys: this.registry.list().map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
-        }));
-        return;
-      }
-      this.close('unsupported api version', { api: api.name, apiVersion: header.apiVersion, supported: `${reg.minVersion}-${reg.maxVersion}` });
+    if (!reg || header.apiVersion < reg.minVersion || header.apiVersion > reg.maxVersion) {
+      if (header.apiKey === API_VERSIONS_KEY) { this.answerApiVersionsFallback(header); return; }
+      this.answerUnsupported(header, api, r, reg, log);
       return;
     }
     const request = api.decodeRequest(r, header.apiVersion);
@@ -408,6 +410,37 @@ export class Connection {
         this.close('handler failed', { api: api.name });
       },
     );
+  }
+
+  /** KIP-511: an ApiVersions this broker cannot serve gets the supported ranges in a v0 body, so the client can pick a version. */
+  private answerApiVersionsFallback(header: RequestHeader): void {
+    const pending: Pending = { header, bytes: 0 };
+    this.queue.push(pending);
+    this.complete(pending, this.encode({ ...header, apiVersion: 0 }, {
+      errorCode: ErrorCode.UNSUPPORTED_VERSION,
+      apiKeys: this.registry.list().map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
+    }));
+  }
+
+  /**
+   * A request Ferry has a codec for but does not serve (API not registered or disabled, or a
+   * version outside the registered range): answered at its own version with UNSUPPORTED_VERSION
+   * (unsupported-response.ts), the handler never runs, the connection stays open.
+   */
+  private answerUnsupported(header: RequestHeader, api: ApiInfo, r: Reader, reg: ApiRegistration | undefined, log: Logger): void {
+    const request = api.decodeRequest(r, header.apiVersion);
+    log.info({ served: reg ? `${reg.minVersion}-${reg.maxVersion}` : 'no' }, reg ? 'api version not served: answering UNSUPPORTED_VERSION' : 'api not served: answering UNSUPPORTED_VERSION');
+    const pending: Pending = { header, bytes: 0 };
+    this.queue.push(pending);
+    let frame: Buffer[];
+    try {
+      frame = this.encode(header, unsupportedResponse(api, header.apiVersion, r.error ? null : request));
+    } catch (err) {
+      log.error({ err }, 'unsupported-version response encoding failed');
+      this.close('response encoding failed', { api: api.name });
+      return;
+    }
+    this.complete(pending, frame);
   }
 
   /** Why a request may not be served in this session's SASL state (null: it may). */

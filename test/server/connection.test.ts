@@ -15,6 +15,8 @@ import { HandlerRegistry, type RequestContext } from '../../src/server/handler-r
 import { ByteBudget } from '../../src/server/limits.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { Writer } from '../../src/protocol/primitives.js';
+import { encodeRequestHeader } from '../../src/protocol/headers.js';
 import { RawKafkaConnection, decodeResponseFrame } from '../helpers/raw-kafka.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -79,6 +81,15 @@ async function serve(t: { after(fn: () => Promise<void>): void }, behaviour: Beh
 }
 
 const LIST = { statesFilter: [], typesFilter: [] };
+
+/** A request frame with a v1 header and an empty body, for keys and versions no codec can encode. */
+function headerOnlyFrame(apiKey: number, apiVersion: number): Buffer {
+  const w = new Writer();
+  const at = w.reserveInt32();
+  encodeRequestHeader(w, 1, { apiKey, apiVersion, correlationId: 77, clientId: 'future' });
+  w.patchInt32(at, w.length - 4);
+  return Buffer.from(w.toBuffer());
+}
 async function readListGroups(client: RawKafkaConnection): Promise<{ correlationId: number; groupId: string }> {
   const frame = await client.readFrame();
   assert.ok(frame, 'a response frame');
@@ -140,7 +151,7 @@ test('at most inFlightMax requests are handled at once; the next is dispatched w
   assert.deepEqual(got, [1, 2, 3, 4]);
 });
 
-test('KIP-511: ApiVersions at a version not served is answered UNSUPPORTED_VERSION with the table in a v0 body; other APIs are closed', async (t) => {
+test('KIP-511: ApiVersions at a version not served is answered UNSUPPORTED_VERSION with the table in a v0 body; other APIs and versions with a codec get UNSUPPORTED_VERSION at their own version; only what no codec covers closes', async (t) => {
   const srv = await serve(t, listed);
   const { client } = await srv.connect();
   const corr = await client.send(ApiKey.ApiVersions, 4, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
@@ -153,13 +164,27 @@ test('KIP-511: ApiVersions at a version not served is answered UNSUPPORTED_VERSI
   // A supported version on the same connection works.
   assert.equal((await client.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' })).errorCode, 0);
 
-  await client.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+  // A version the codec knows but the registry does not serve: answered at that version.
+  const refused = await client.request(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+  assert.equal(refused.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+  assert.deepEqual(refused.groups, []);
+  // An API the registry does not serve at all: the same.
+  const heartbeat = await client.request(ApiKey.Heartbeat, 4, { groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null });
+  assert.equal(heartbeat.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+  // A version without a top-level error code answers per item: Fetch v3 names its partitions.
+  const fetch = await client.request(ApiKey.Fetch, 3, { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1024, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }, { partition: 1, fetchOffset: 0n, partitionMaxBytes: 1024 }] }] });
+  assert.deepEqual(fetch.responses.map((r: any) => [r.topic, r.partitions.map((p: any) => [p.partitionIndex, p.errorCode])]),
+    [['t', [[0, ErrorCode.UNSUPPORTED_VERSION], [1, ErrorCode.UNSUPPORTED_VERSION]]]]);
+  assert.equal(srv.calls.length, 0, 'the handler never saw them');
+  assert.equal((await client.request(ApiKey.ListGroups, 4, LIST)).groups[0].groupId, 'g6', 'the connection stays usable');
+
+  // No codec covers a version newer than any spec: nothing can be encoded, the connection closes.
+  await client.writeRaw(headerOnlyFrame(ApiKey.ListGroups, 99));
   await client.closedPromise;
-  assert.equal(srv.calls.length, 0, 'the handler never saw it');
   const other = await srv.connect();
-  await other.client.send(ApiKey.Heartbeat, 4, { groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null });
+  await other.client.writeRaw(headerOnlyFrame(9999, 0));
   await other.client.closedPromise;
-  assert.equal(srv.closed.length, 2, 'an API the registry does not serve closes the connection too');
+  assert.equal(srv.closed.length, 2, 'an unknown api key closes the connection too');
 });
 
 test('a failing handler closes its connection only; closing aborts the requests still running there and drops their results', async (t) => {
