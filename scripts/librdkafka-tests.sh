@@ -167,6 +167,9 @@ EOF
 fi
 RUNNER_FLAGS=(-p1)
 [ -n "${QUICK:-}" ] && RUNNER_FLAGS+=(-Q)
+# A number's mock-cluster halves (e.g. 0045_subscribe_update_racks_mock) need no broker: the full
+# suite leaves them out (-L) so its time goes to the tests that talk to Ferry.
+[ -n "${FULL:-}" ] && RUNNER_FLAGS+=(-L)
 
 # --- one Ferry broker on a free port with a fresh data dir -----------------------------------
 RUN="$(mktemp -d "$CACHE/run.XXXXXX")"
