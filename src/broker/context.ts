@@ -100,6 +100,36 @@ export interface ProducerIdSource {
   next(): Promise<bigint>;
 }
 
+/** A leadership move in progress (a partition-moves/ record that matches its partition record). */
+export interface PartitionMoveInfo { topicId: string; partition: number; from: number; to: number; state: 'moving' | 'released' }
+
+/** The outcome of a move request, as a Kafka error code (NONE: requested or already so). */
+export interface PartitionMoveResult { errorCode: number; errorMessage: string | null }
+
+/**
+ * Admin leadership moves (AlterPartitionReassignments, ListPartitionReassignments, ElectLeaders).
+ * Replication factor 1: "reassigning" a partition means moving its one leader, gracefully (the old
+ * leader uploads and releases; nothing is copied). A cluster goes through the controller's records
+ * in the metadata store (src/node/partition-moves-adapter.ts); a single node has nowhere to move to.
+ */
+export interface PartitionMoves {
+  /** Asks for broker `to` to lead topic/partition; resolves once the move is requested (or done), not when it finishes. */
+  move(topic: string, partition: number, to: number, timeoutMs: number): Promise<PartitionMoveResult>;
+  /** Withdraws the partition's pending move: NO_REASSIGNMENT_IN_PROGRESS when there is none. */
+  cancel(topic: string, partition: number): Promise<PartitionMoveResult>;
+  list(): Promise<PartitionMoveInfo[]>;
+  /** The broker the partition's record names as leader, alive or not (null: no record). */
+  recordedLeader(topicId: string, partition: number): number | null;
+}
+
+/** The volume this broker's WAL is on (DescribeLogDirs's one log dir). */
+export interface LogDirInfo {
+  /** The directory of the WAL file. */
+  path: string;
+  /** Size and free bytes of the volume (statfs), or null when it cannot be read. */
+  usage(): Promise<{ totalBytes: bigint; usableBytes: bigint } | null>;
+}
+
 export interface BrokerContext {
   self: BrokerEndpoint;
   clusterId: string;
@@ -122,6 +152,13 @@ export interface BrokerContext {
   leadership: Leadership;
   /** Zone-local produce and read replicas. */
   zones: ZoneServices;
+  /**
+   * Admin leadership moves (partition reassignments). Optional so that handler-only test contexts
+   * need not build one: absent, the handlers answer as a single node does.
+   */
+  partitionMoves?: PartitionMoves;
+  /** The WAL volume, as DescribeLogDirs reports it (absent: no log dir to report). */
+  logDir?: LogDirInfo;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

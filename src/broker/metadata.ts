@@ -24,7 +24,8 @@ import { clientZone, liveZones, zoneBrokerFor } from './zones.js';
 export const METADATA_VERSIONS = { min: 0, max: 12 } as const;
 const ZERO_UUID = '0'.repeat(32);
 
-type TopicResult = NonNullable<DeepPartial<MetadataResponse>['topics']>[number];
+/** One topic of a Metadata answer (DescribeTopicPartitions maps the same answer onto its own shape). */
+export type TopicResult = NonNullable<DeepPartial<MetadataResponse>['topics']>[number];
 
 export function makeMetadataHandler(b: BrokerContext) {
   return async (ctx: RequestContext, req: MetadataRequest): Promise<DeepPartial<MetadataResponse>> => {
@@ -103,7 +104,7 @@ function withOperations(acl: RequestAcl, req: MetadataRequest, t: TopicResult): 
  * ISR: they serve every acknowledged offset (the Java client follows a preferredReadReplica only
  * to a listed replica).
  */
-function describeTopic(b: BrokerContext, t: TopicInfo, zone: string | null): TopicResult {
+export function describeTopic(b: BrokerContext, t: TopicInfo, zone: string | null): TopicResult {
   const partitions = [];
   const brokers = b.leadership.clustered ? b.leadership.brokers() : [];
   const zones = t.remoteReadMode !== 'leader' || t.produceRouting === 'zone-local' ? liveZones(brokers) : [];

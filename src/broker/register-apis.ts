@@ -24,6 +24,13 @@ import {
   makeIncrementalAlterConfigsHandler, INCREMENTAL_ALTER_CONFIGS_VERSIONS,
 } from './config-admin.js';
 import { registerGroupApis } from './group-apis.js';
+import { makeDescribeTopicPartitionsHandler, DESCRIBE_TOPIC_PARTITIONS_VERSIONS } from './describe-topic-partitions.js';
+import { makeDescribeLogDirsHandler, DESCRIBE_LOG_DIRS_VERSIONS } from './describe-log-dirs.js';
+import { makeElectLeadersHandler, ELECT_LEADERS_VERSIONS } from './elect-leaders.js';
+import {
+  makeAlterPartitionReassignmentsHandler, ALTER_PARTITION_REASSIGNMENTS_VERSIONS,
+  makeListPartitionReassignmentsHandler, LIST_PARTITION_REASSIGNMENTS_VERSIONS,
+} from './partition-reassignments.js';
 import { registerTxnApis } from './txn-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
@@ -62,6 +69,11 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   add(ApiKey.DescribeConfigs, DESCRIBE_CONFIGS_VERSIONS, makeDescribeConfigsHandler(b));
   add(ApiKey.AlterConfigs, ALTER_CONFIGS_VERSIONS, makeAlterConfigsHandler(b));
   add(ApiKey.IncrementalAlterConfigs, INCREMENTAL_ALTER_CONFIGS_VERSIONS, makeIncrementalAlterConfigsHandler(b));
+  add(ApiKey.DescribeTopicPartitions, DESCRIBE_TOPIC_PARTITIONS_VERSIONS, makeDescribeTopicPartitionsHandler(b));
+  add(ApiKey.DescribeLogDirs, DESCRIBE_LOG_DIRS_VERSIONS, makeDescribeLogDirsHandler(b));
+  add(ApiKey.ElectLeaders, ELECT_LEADERS_VERSIONS, makeElectLeadersHandler(b));
+  add(ApiKey.AlterPartitionReassignments, ALTER_PARTITION_REASSIGNMENTS_VERSIONS, makeAlterPartitionReassignmentsHandler(b));
+  add(ApiKey.ListPartitionReassignments, LIST_PARTITION_REASSIGNMENTS_VERSIONS, makeListPartitionReassignmentsHandler(b));
   registerGroupApis(b, add);
   registerTxnApis(b, add);
   more?.(add);

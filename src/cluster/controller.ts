@@ -38,6 +38,7 @@
 // API: new ClusterController(store, keys, options); start(); close()
 //   isController, onElected(fn), onResigned(fn)
 //   movePartition(topicName, partition, targetNodeId, { timeoutMs? }) -> { topicId, partition, leader, leaderEpoch }
+//   requestMove(...) (returns once asked for), cancelMove(topicName, partition) -> boolean, listMoves()
 //   rebalance() -> ReconcileResult;  drain(brokerId, { timeoutMs? });  undrain(brokerId)
 //   reconcileNow(mode) -> ReconcileResult; whenSettled(timeoutMs)
 //   readSnapshot(store, keys) / applyActions(...)  (exported for tests); planActions and the rest of the planner are re-exported
@@ -213,11 +214,69 @@ export class ClusterController {
    * broker; resolves once the target leads it.
    */
   async movePartition(topicName: string, partition: number, target: number, options: { timeoutMs?: number } = {}): Promise<{ topicId: string; partition: number; leader: number; leaderEpoch: number }> {
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const r = await this.moveSteps(topicName, partition, target, options.timeoutMs ?? 30_000, true);
+    return { topicId: r.topicId, partition, leader: r.leader, leaderEpoch: r.leaderEpoch };
+  }
+
+  /**
+   * Admin (AlterPartitionReassignments): ask for `target` to lead the partition and return once
+   * the move is requested (or already under way to it, or done) -- without waiting for it to finish.
+   */
+  async requestMove(topicName: string, partition: number, target: number, options: { timeoutMs?: number } = {}): Promise<{ topicId: string; state: 'done' | 'requested' }> {
+    const r = await this.moveSteps(topicName, partition, target, options.timeoutMs ?? 30_000, false);
+    return { topicId: r.topicId, state: r.done ? 'done' : 'requested' };
+  }
+
+  /**
+   * Admin: withdraw the partition's pending move (the leader takes writes again). False when no
+   * move is pending; REASSIGNMENT_IN_PROGRESS once the leader has released (the move completes).
+   */
+  async cancelMove(topicName: string, partition: number): Promise<boolean> {
+    const topic = await this.topicOf(topicName, partition);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const recKv = await this.store.get(this.keys.partition(topic.id, partition));
+      const mvKv = await this.store.get(this.keys.partitionMove(topic.id, partition));
+      if (!recKv || !mvKv) return false;
+      const rec = decodePartitionRecord(recKv.value, recKv.key);
+      const mv = decodeMoveRecord(mvKv.value, mvKv.key);
+      if (mv.from !== rec.leader || mv.epoch !== rec.leaderEpoch) return false; // stale: nothing in progress
+      if (mv.state === 'released') throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} was already released by broker ${mv.from}; the move to broker ${mv.to} completes`);
+      // The same guards as the controller's own cancel: the leader's release races this and one wins.
+      const ok = await this.store.txn([
+        { key: recKv.key, target: 'modRevision', op: '==', value: recKv.modRevision },
+        { key: mvKv.key, target: 'modRevision', op: '==', value: mvKv.modRevision },
+      ], [{ type: 'delete', key: mvKv.key }]);
+      if (ok.succeeded) {
+        this.log.info({ topic: topicName, partition, from: mv.from, to: mv.to }, 'admin move cancelled');
+        return true;
+      }
+    }
+    throw new ControllerError('REQUEST_TIMED_OUT', `${topicName}/${partition}: its records kept changing`);
+  }
+
+  /** The moves in progress: move records that match their partition record (stale ones are left out). */
+  async listMoves(): Promise<{ topicId: string; partition: number; from: number; to: number; state: 'moving' | 'released' }[]> {
+    const snap = await readSnapshot(this.store, this.keys);
+    const out: { topicId: string; partition: number; from: number; to: number; state: 'moving' | 'released' }[] = [];
+    for (const [key, mv] of snap.moves) {
+      const rec = snap.records.get(key);
+      if (!rec || rec.leader !== mv.move.from || rec.leaderEpoch !== mv.move.epoch) continue;
+      out.push({ topicId: mv.topicId, partition: mv.partition, from: mv.move.from, to: mv.move.to, state: mv.move.state });
+    }
+    return out;
+  }
+
+  private async topicOf(topicName: string, partition: number): Promise<{ id: string; partitions: number }> {
     const topicKv = await this.store.get(this.keys.topic(topicName));
     if (!topicKv) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topicName} does not exist`);
     const topic = decodeJson<{ id: string; partitions: number }>(topicKv.value, topicKv.key);
     if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) throw new ControllerError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topicName} has no partition ${partition}`);
+    return topic;
+  }
+
+  /** The admin move loop: `untilDone` waits for the target to lead; otherwise it returns once the move is asked for. */
+  private async moveSteps(topicName: string, partition: number, target: number, timeoutMs: number, untilDone: boolean): Promise<{ topicId: string; done: boolean; leader: number; leaderEpoch: number }> {
+    const topic = await this.topicOf(topicName, partition);
     const deadline = Date.now() + timeoutMs;
     let requested = false;
     for (;;) {
@@ -232,7 +291,7 @@ export class ClusterController {
         topicId: topic.id, partition, target, record: rec, recordRev: recKv.modRevision,
         move: mvKv ? { record: decodeMoveRecord(mvKv.value, mvKv.key), modRevision: mvKv.modRevision } : null, nowMs: Date.now(),
       });
-      if (step.kind === 'done') return { topicId: topic.id, partition, leader: step.leader, leaderEpoch: step.leaderEpoch };
+      if (step.kind === 'done') return { topicId: topic.id, done: true, leader: step.leader, leaderEpoch: step.leaderEpoch };
       if (step.kind === 'in-progress') {
         if (requested) throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} was redirected to broker ${step.to} by the controller`);
         throw new ControllerError('REASSIGNMENT_IN_PROGRESS', `${topicName}/${partition} is already moving to broker ${step.to}`);
@@ -244,6 +303,7 @@ export class ClusterController {
         }
         continue;
       }
+      if (!untilDone) return { topicId: topic.id, done: false, leader: rec.leader, leaderEpoch: rec.leaderEpoch };
       if (Date.now() > deadline) throw new ControllerError('REQUEST_TIMED_OUT', `${topicName}/${partition} did not reach broker ${target} within ${timeoutMs} ms`);
       await sleep(50);
     }

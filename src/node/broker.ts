@@ -36,6 +36,9 @@ import { TopicService } from '../topics/topic-service.js';
 import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
 import { ClusterMode } from './cluster-mode.js';
 import { LocalLeadership } from './leadership-adapters.js';
+import { ClusterPartitionMoves } from './partition-moves-adapter.js';
+import { walLogDir } from './log-dir-adapter.js';
+import { singleNodeMoves } from '../broker/partition-reassignments.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { transactionCoordinatorKey } from '../broker/find-coordinator.js';
@@ -207,6 +210,9 @@ export class Broker {
       const context: BrokerContext = {
         self,
         leadership: cluster ? cluster.leadership : new LocalLeadership(self, logs),
+        // Reassignments move a leader through the controller's records; a single node keeps everything.
+        partitionMoves: cluster ? new ClusterPartitionMoves(meta.store, meta.keys, cluster.leadership) : singleNodeMoves(self, (t, p) => logs.get(t, p) !== undefined),
+        logDir: walLogDir(dirname(walPath)),
         clusterId: meta.clusterId,
         brokerConfig: settings.config,
         limits: {
