@@ -26,7 +26,7 @@ export type HandlerReads = Pick<ReadPath, 'read' | 'maxTimestamp' | 'offsetForTi
 export type HandlerGroups = Pick<GroupCoordinator,
   'joinGroup' | 'syncGroup' | 'heartbeat' | 'leaveGroup' | 'listGroups' | 'describeGroups' | 'deleteGroups'
   | 'commitOffsets' | 'fetchOffsets' | 'deleteOffsets' | 'deleteTopicOffsets' | 'deleteOffsetsOfMissingTopics' | 'adoptGroup'
-  | 'commitTxnOffsets' | 'completeTxn'>;
+  | 'commitTxnOffsets' | 'completeTxn' | 'consumerGroupHeartbeat' | 'consumerGroupDescribe' | 'consumerProtocolEnabled'>;
 /** The per-request figures handlers count. */
 export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'
   | 'replicaBytes' | 'proxyStaged' | 'proxyProduced' | 'proxyPendingBytes' | 'readReplicaRedirect' | 'readReplicaServed'>;

@@ -120,11 +120,11 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
     await swept;
     const acl = requestAcl(b, ctx);
     const describable = (topic: string) => acl.allowed('DESCRIBE', 'TOPIC', topic);
-    const fetchOne = async (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): Promise<OffsetFetchResult> => {
+    const fetchOne = async (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, member?: { memberId: string | null; memberEpoch: number }): Promise<OffsetFetchResult> => {
       if (!acl.allowed('DESCRIBE', 'GROUP', groupId)) return { errorCode: GROUP_DENIED, topics: [] };
       if (notMine(groupId)) return { errorCode: NOT_COORDINATOR, topics: [] };
       if (b.leadership.clustered) await groups.adoptGroup(groupId);
-      const r = await groups.fetchOffsets({ groupId, topics: topics && topics.filter((t) => describable(t.name)), requireStable: req.requireStable });
+      const r = await groups.fetchOffsets({ groupId, topics: topics && topics.filter((t) => describable(t.name)), requireStable: req.requireStable, ...member });
       if (r.errorCode !== ErrorCode.NONE) return r;
       // All topics: the undescribable ones are left out. Named: they answer TOPIC_AUTHORIZATION_FAILED, in request order.
       if (topics === null) return { errorCode: r.errorCode, topics: r.topics.filter((t) => describable(t.name)) };
@@ -138,7 +138,8 @@ export function registerGroupApis(b: BrokerContext, add: Add): void {
       };
     };
     if (v >= 8) {
-      const results = await Promise.all(req.groups.map((g) => fetchOne(g.groupId, g.topics)));
+      // v9: a KIP-848 member's id and epoch are checked against its consumer group.
+      const results = await Promise.all(req.groups.map((g) => fetchOne(g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined)));
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((g, i) => ({ groupId: g.groupId, errorCode: results[i].errorCode, topics: results[i].topics })),

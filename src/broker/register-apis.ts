@@ -24,6 +24,7 @@ import {
   makeIncrementalAlterConfigsHandler, INCREMENTAL_ALTER_CONFIGS_VERSIONS,
 } from './config-admin.js';
 import { registerGroupApis } from './group-apis.js';
+import { registerConsumerGroupApis } from './consumer-group-apis.js';
 import { makeDescribeTopicPartitionsHandler, DESCRIBE_TOPIC_PARTITIONS_VERSIONS } from './describe-topic-partitions.js';
 import { makeDescribeLogDirsHandler, DESCRIBE_LOG_DIRS_VERSIONS } from './describe-log-dirs.js';
 import { makeElectLeadersHandler, ELECT_LEADERS_VERSIONS } from './elect-leaders.js';
@@ -75,6 +76,7 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   add(ApiKey.AlterPartitionReassignments, ALTER_PARTITION_REASSIGNMENTS_VERSIONS, makeAlterPartitionReassignmentsHandler(b));
   add(ApiKey.ListPartitionReassignments, LIST_PARTITION_REASSIGNMENTS_VERSIONS, makeListPartitionReassignmentsHandler(b));
   registerGroupApis(b, add);
+  registerConsumerGroupApis(b, add);
   registerTxnApis(b, add);
   more?.(add);
   return { proxy };

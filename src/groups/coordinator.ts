@@ -82,18 +82,25 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
 import { assert } from '../common/assert.js';
 import { SystemClock, type Clock } from './clock.js';
-import { ClassicGroup, GroupMember, type JoinWaiter } from './group.js';
+import { CONSUMER_PROTOCOL_TYPE, ClassicGroup, GroupMember, type JoinWaiter } from './group.js';
 import { OffsetManager, offsetCommitError } from './offset-manager.js';
 import type { GroupOffsetStore, TopicRef } from './offset-store.js';
+import {
+  ConsumerGroupCoordinator, type ConsumerGroupConfig, type ConsumerHeartbeatParams, type ConsumerHeartbeatResult, type DescribedConsumerGroup,
+} from './consumer-group-coordinator.js';
+import type { AssignorTopic } from './assignors.js';
 import type {
   DeleteGroupResult, DescribedGroup, GroupLogger, HeartbeatParams, HeartbeatResult, JoinGroupParams, JoinGroupProtocol,
-  JoinGroupResult, LeaveGroupParams, LeaveGroupResult, ListGroupsParams, ListGroupsResult, OffsetCommitParams,
+  JoinGroupResult, LeaveGroupParams, LeaveGroupResult, ListedGroup, ListGroupsParams, ListGroupsResult, OffsetCommitParams,
   OffsetCommitResult, OffsetDeleteParams, OffsetDeleteResult, OffsetFetchParams, OffsetFetchResult, SyncGroupParams,
   SyncGroupResult, TxnOffsetCommitParams,
 } from './types.js';
 
 export * from './types.js';
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './clock.js';
+export {
+  DEFAULT_CONSUMER_GROUP_CONFIG, type ConsumerGroupConfig, type ConsumerHeartbeatParams, type ConsumerHeartbeatResult, type DescribedConsumerGroup,
+} from './consumer-group-coordinator.js';
 export {
   MemoryGroupOffsetStore, type GroupOffsetStore, type CommittedOffset, type OffsetKey, type PendingTxnOffsets, type StoredGroupOffsets, type TopicRef,
 } from './offset-store.js';
@@ -132,6 +139,12 @@ export interface GroupCoordinatorOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** Member id suffix generator (default: random UUID); tests may make ids predictable. */
   newMemberIdSuffix?: () => string;
+  /** KIP-848 consumer groups (group.consumer.*). */
+  consumer?: Partial<ConsumerGroupConfig>;
+  /** Every topic (name, id, partitions): consumer groups assign from it. Default: none. */
+  topics?: () => readonly AssignorTopic[];
+  /** Called on every consumer-group epoch bump (metrics). */
+  onConsumerGroupRebalance?: (groupId: string) => void;
 }
 
 /** LeaveGroup v0-2 carry one error: the group error, else the first member error (as Kafka). */
@@ -172,6 +185,7 @@ export class GroupCoordinator {
   private readonly config: GroupCoordinatorConfig;
   private readonly offsets: OffsetManager;
   private readonly newMemberIdSuffix: () => string;
+  private readonly consumer: ConsumerGroupCoordinator;
   private sweepTimer: ReturnType<Clock['setTimer']> | null = null;
   private closed = false;
 
@@ -201,6 +215,17 @@ export class GroupCoordinator {
       },
     });
     this.newMemberIdSuffix = options.newMemberIdSuffix ?? randomUUID;
+    const topics = options.topics ?? (() => []);
+    const onRebalance = options.onConsumerGroupRebalance;
+    this.consumer = new ConsumerGroupCoordinator({
+      clock: this.clock,
+      log: this.log,
+      get: (groupId) => this.groups.get(groupId),
+      getOrCreate: (groupId) => this.getOrCreateGroup(groupId),
+      isClosed: () => this.closed,
+      topics,
+      ...(onRebalance ? { onRebalance } : {}),
+    }, options.consumer);
     const c = this.config;
     assert(c.sessionTimeoutMsMin <= c.sessionTimeoutMsMax, 'group.min.session.timeout.ms > group.max.session.timeout.ms');
     assert(c.groupSizeMax >= 1, 'group.max.size must be >= 1');
@@ -222,6 +247,7 @@ export class GroupCoordinator {
     if (this.sweepTimer !== null) this.clock.clearTimer(this.sweepTimer);
     this.sweepTimer = null;
     for (const group of this.groups.values()) {
+      if (group.consumerGroup !== null) this.consumer.closeGroup(group.consumerGroup);
       this.clearJoinTimer(group);
       this.clearSyncTimer(group);
       for (const t of group.pendingJoinMembers.values()) this.clock.clearTimer(t);
@@ -256,6 +282,12 @@ export class GroupCoordinator {
     if (group === undefined) {
       if (!isUnknownMember) return respond(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       group = this.getOrCreateGroup(p.groupId);
+    }
+    if (group.consumerGroup !== null) {
+      // One namespace: an empty consumer group may be taken over by classic members (downgrade).
+      if (group.consumerGroup.size > 0) return respond(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      this.log.info({ groupId: p.groupId }, 'empty consumer group downgraded to a classic group');
+      group.consumerGroup = null;
     }
     if (!this.acceptJoiningMember(group, p.memberId)) {
       const m = group.members.get(p.memberId);
@@ -756,6 +788,11 @@ export class GroupCoordinator {
       this.log.info({ groupId: p.groupId }, 'creating simple group via offset commit');
       group = this.getOrCreateGroup(p.groupId);
     }
+    if (group.consumerGroup !== null) {
+      const cerr = group.is('Dead') ? ErrorCode.COORDINATOR_NOT_AVAILABLE : this.consumer.validateOffsetCommit(group.consumerGroup, p.memberId, p.generationId, p.apiVersion, false);
+      if (cerr !== ErrorCode.NONE) return offsetCommitError(p, cerr);
+      return this.offsets.commit(group, p);
+    }
     const err = this.validateOffsetCommit(group, p);
     if (err !== ErrorCode.NONE) return offsetCommitError(p, err);
     const member = group.members.get(p.memberId);
@@ -798,7 +835,9 @@ export class GroupCoordinator {
       this.log.info({ groupId: p.groupId, transactionalId: p.transactionalId }, 'creating empty group via transactional offset commit');
       group = this.getOrCreateGroup(p.groupId);
     }
-    const err = this.validateOffsetCommit(group, p, true);
+    const err = group.consumerGroup !== null && (p.generationId >= 0 || p.memberId !== '')
+      ? this.consumer.validateOffsetCommit(group.consumerGroup, p.memberId, p.generationId, p.apiVersion, true)
+      : this.validateOffsetCommit(group, p, true);
     if (err !== ErrorCode.NONE) return offsetCommitError(p, err);
     return this.offsets.commitTxn(group, p);
   }
@@ -814,6 +853,11 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(p: OffsetFetchParams): Promise<OffsetFetchResult> {
+    const cg = this.groups.get(p.groupId)?.consumerGroup ?? null;
+    if (cg !== null && !this.closed) {
+      const err = this.consumer.validateOffsetFetch(cg, p.memberId ?? null, p.memberEpoch ?? -1);
+      if (err !== ErrorCode.NONE) return Promise.resolve({ errorCode: err, topics: [] });
+    }
     return this.offsets.fetch(p);
   }
 
@@ -842,7 +886,7 @@ export class GroupCoordinator {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const group = this.groups.get(groupId);
     if (group === undefined || group.is('Dead')) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (!group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    if (!group.is('Empty') || (group.consumerGroup?.size ?? 0) > 0) return ErrorCode.NON_EMPTY_GROUP;
     group.transitionTo('Dead');
     for (const t of group.pendingJoinMembers.values()) this.clock.clearTimer(t);
     group.pendingJoinMembers.clear();
@@ -863,10 +907,12 @@ export class GroupCoordinator {
     if (this.closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const states = new Set((p.statesFilter ?? []).map((s) => s.toLowerCase()));
     const types = new Set((p.typesFilter ?? []).map((s) => s.toLowerCase()));
-    if (types.size > 0 && !types.has('classic')) return { errorCode: ErrorCode.NONE, groups: [] };
     const groups = [...this.groups.values()]
-      .filter((g) => !g.is('Dead') && (states.size === 0 || states.has(g.state.toLowerCase())))
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' as const }));
+      .filter((g) => !g.is('Dead'))
+      .map((g): ListedGroup => (g.consumerGroup !== null
+        ? { groupId: g.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, groupState: g.consumerGroup.state, groupType: 'consumer' }
+        : { groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' }))
+      .filter((g) => (states.size === 0 || states.has(g.groupState.toLowerCase())) && (types.size === 0 || types.has(g.groupType)));
     return { errorCode: ErrorCode.NONE, groups };
   }
 
@@ -877,6 +923,8 @@ export class GroupCoordinator {
       }
       const g = this.groups.get(groupId);
       if (g === undefined || g.is('Dead')) return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
+      // Kafka 4.0: DescribeGroups describes classic groups only ("Group X is not a classic group.").
+      if (g.consumerGroup !== null) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
       const stable = g.is('Stable');
       return {
         errorCode: ErrorCode.NONE,
@@ -893,6 +941,36 @@ export class GroupCoordinator {
           memberAssignment: stable ? m.assignment : EMPTY,
         })),
       };
+    });
+  }
+
+  // ---------------------------------------------------------------- KIP-848 consumer groups
+
+  /** group.coordinator.rebalance.protocols includes "consumer": ConsumerGroupHeartbeat/Describe are served. */
+  consumerProtocolEnabled(): boolean {
+    return this.consumer.enabled;
+  }
+
+  /** ConsumerGroupHeartbeat (consumer-group-coordinator.ts has the behaviour). */
+  async consumerGroupHeartbeat(p: ConsumerHeartbeatParams): Promise<ConsumerHeartbeatResult> {
+    return this.consumer.heartbeat(p);
+  }
+
+  /** ConsumerGroupDescribe: one entry per requested id, in order. */
+  async consumerGroupDescribe(groupIds: readonly string[]): Promise<DescribedConsumerGroup[]> {
+    return groupIds.map((id) => this.consumer.describe(id));
+  }
+
+  /** Groups by protocol ('classic' | 'consumer') and state, for the metrics gauge. */
+  groupCounts(): Array<{ protocol: 'classic' | 'consumer'; state: string; count: number }> {
+    const counts = new Map<string, number>();
+    for (const g of this.groups.values()) {
+      const key = g.consumerGroup !== null ? `consumer\0${g.consumerGroup.state}` : `classic\0${g.state}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([k, count]) => {
+      const [protocol, state] = k.split('\0') as ['classic' | 'consumer', string];
+      return { protocol, state, count };
     });
   }
 
@@ -950,7 +1028,7 @@ export class GroupCoordinator {
     this.sweepTimer = this.clock.setTimer(this.config.emptyGroupSweepIntervalMs, () => {
       this.sweepTimer = null;
       for (const [id, g] of this.groups) {
-        if (g.is('Empty') && !g.hasOffsets && g.pendingJoinMembers.size === 0 && g.storeOpsInFlight === 0) this.groups.delete(id);
+        if (g.is('Empty') && !g.hasAnyMembers && !g.hasOffsets && g.pendingJoinMembers.size === 0 && g.storeOpsInFlight === 0) this.groups.delete(id);
       }
       this.scheduleSweep();
     });

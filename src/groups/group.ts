@@ -8,6 +8,7 @@ import type { CommittedOffset, OffsetKey } from './offset-store.js';
 import type { TimerHandle } from './clock.js';
 import type { GroupStateName, JoinGroupMember, JoinGroupProtocol, JoinGroupResult, SyncGroupResult } from './types.js';
 import { parseSubscriptionTopics } from './consumer-subscription.js';
+import type { ConsumerGroup } from './consumer-group.js';
 
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 const EMPTY = Buffer.alloc(0);
@@ -87,6 +88,11 @@ export class ClassicGroup {
   newMemberAdded = false;
   /** Topics the members subscribe to (consumer protocol); null when unknown. Computed per generation. */
   subscribedTopics: Set<string> | null = null;
+  /**
+   * Set while this group uses the KIP-848 consumer protocol (consumer-group-coordinator.ts): the
+   * classic state stays Empty; membership lives there, the committed offsets stay here.
+   */
+  consumerGroup: ConsumerGroup | null = null;
 
   /** In join order (JS Map keeps insertion order): the first joiner is the first leader. */
   readonly members = new Map<string, GroupMember>();
@@ -378,6 +384,11 @@ export class ClassicGroup {
     const removed = t.delete(k.partition);
     if (t.size === 0) this.offsets.delete(k.topic);
     return removed;
+  }
+
+  /** Members of either protocol (a group with members is current: its offsets are not re-read). */
+  get hasAnyMembers(): boolean {
+    return this.members.size > 0 || (this.consumerGroup?.size ?? 0) > 0;
   }
 
   /** Committed or pending: a group with either is not forgotten (Kafka's hasOffsets). */

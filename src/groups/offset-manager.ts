@@ -125,11 +125,11 @@ export class OffsetManager {
     // broker may have deleted some meanwhile (OffsetDelete, a deleted topic) or completed a
     // transaction. In the group's store queue, so a commit made here is not lost to an older read.
     const group = this.groups.get(groupId)!;
-    if (group.members.size > 0) return;
+    if (group.hasAnyMembers) return;
     await this.enqueueStore(group, async () => {
-      if (group.members.size > 0) return;
+      if (group.hasAnyMembers) return;
       const stored = await loadGroup(groupId);
-      if (group.members.size > 0) return;
+      if (group.hasAnyMembers) return;
       replaceOffsets(group, stored);
     });
   }
@@ -258,11 +258,12 @@ export class OffsetManager {
     if (p.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     const group = this.groups.get(p.groupId);
     if (group === undefined || group.is('Dead')) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
-    const active = !group.is('Empty');
-    if (active && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
+    const cg = group.consumerGroup;
+    const active = !group.is('Empty') || (cg !== null && cg.size > 0);
+    if (active && cg === null && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
     const eligible: OffsetKey[] = [];
     const topics = p.topics.map((t) => {
-      const subscribed = active && group.isSubscribedToTopic(t.name);
+      const subscribed = active && (cg !== null ? cg.isSubscribedToTopic(t.name) : group.isSubscribedToTopic(t.name));
       return {
         name: t.name,
         partitions: t.partitions.map((x) => {

@@ -5,6 +5,8 @@
  */
 
 export type GroupStateName = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+/** States of a KIP-848 consumer group (Kafka's ConsumerGroupState). */
+export type ConsumerGroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
 
 export interface JoinGroupProtocol {
   name: string;
@@ -154,6 +156,9 @@ export interface OffsetFetchParams {
    * top-level error stays NONE, as Kafka). false: the last committed offset, pending ones ignored.
    */
   requireStable: boolean;
+  /** OffsetFetch v9: checked against a consumer-protocol group (null/absent: not checked). */
+  memberId?: string | null;
+  memberEpoch?: number;
 }
 
 export interface OffsetFetchPartition {
@@ -190,15 +195,15 @@ export interface DeleteGroupResult {
 export interface ListGroupsParams {
   /** v4+; case-insensitive state names; empty = all. */
   statesFilter?: string[];
-  /** v5+; case-insensitive ("classic", "consumer", ...); empty = all. Only classic groups exist here. */
+  /** v5+; case-insensitive ("classic", "consumer"); empty = all. */
   typesFilter?: string[];
 }
 
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  groupState: GroupStateName;
-  groupType: 'classic';
+  groupState: GroupStateName | ConsumerGroupStateName;
+  groupType: 'classic' | 'consumer';
 }
 
 export interface ListGroupsResult {
