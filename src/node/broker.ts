@@ -40,6 +40,7 @@ import { ClusterPartitionMoves } from './partition-moves-adapter.js';
 import { walLogDir } from './log-dir-adapter.js';
 import { singleNodeMoves } from '../broker/partition-reassignments.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
+import { consumerGroupConfig } from './consumer-group-config.js';
 import { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import { transactionCoordinatorKey } from '../broker/find-coordinator.js';
 import { BrokerChannels, BrokerMarkerWriter } from './txn-markers.js';
@@ -195,7 +196,11 @@ export class Broker {
           initialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
           groupSizeMax: settings.groupMaxSize,
         },
+        consumer: consumerGroupConfig(settings.config),
+        topics: () => topics.list().map((t) => ({ topicId: t.topicId, name: t.name, partitionCount: t.partitionCount })),
+        onConsumerGroupRebalance: () => metrics.consumerGroupRebalanced(),
       });
+      metrics.observeGroups(() => groups.groupCounts());
 
       const registry = new HandlerRegistry();
       const advertised: Record<string, { host: string; port: number }> = Object.fromEntries(listeners.map((l) => [l.name, { ...l.advertised }]));

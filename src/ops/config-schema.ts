@@ -252,6 +252,15 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   { key: 'group.max.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 1800000, min: 0, doc: 'Largest session timeout a member may ask for.' },
   { key: 'group.initial.rebalance.delay.ms', type: 'duration', group: 'Consumer groups', default: 3000, min: 0, doc: 'How long the first rebalance of an empty group waits for more members to join.' },
   { key: 'group.max.size', type: 'int', group: 'Consumer groups', default: 2147483647, min: 1, doc: 'Most members in one group.' },
+  { key: 'group.coordinator.rebalance.protocols', type: 'list', group: 'Consumer groups', default: ['classic', 'consumer'], doc: 'Group protocols the coordinator serves: classic (JoinGroup/SyncGroup) and consumer (KIP-848 ConsumerGroupHeartbeat and ConsumerGroupDescribe; without it those two APIs are not advertised). classic is always served.', check: (v) => ((v as string[]).every((x) => x === 'classic' || x === 'consumer') ? undefined : 'a list of classic, consumer') },
+  { key: 'group.consumer.heartbeat.interval.ms', type: 'duration', group: 'Consumer groups', default: 5000, min: 1, doc: 'KIP-848 consumer groups: how often members heartbeat (the coordinator tells each member).' },
+  { key: 'group.consumer.min.heartbeat.interval.ms', type: 'duration', group: 'Consumer groups', default: 5000, min: 1, doc: 'Smallest group.consumer.heartbeat.interval.ms allowed.' },
+  { key: 'group.consumer.max.heartbeat.interval.ms', type: 'duration', group: 'Consumer groups', default: 15000, min: 1, doc: 'Largest group.consumer.heartbeat.interval.ms allowed.' },
+  { key: 'group.consumer.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 45000, min: 1, doc: 'KIP-848 consumer groups: a member that does not heartbeat for this long is removed and its partitions reassigned.' },
+  { key: 'group.consumer.min.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 45000, min: 1, doc: 'Smallest group.consumer.session.timeout.ms allowed.' },
+  { key: 'group.consumer.max.session.timeout.ms', type: 'duration', group: 'Consumer groups', default: 60000, min: 1, doc: 'Largest group.consumer.session.timeout.ms allowed.' },
+  { key: 'group.consumer.max.size', type: 'int', group: 'Consumer groups', default: 2147483647, min: 1, doc: 'Most members in one KIP-848 consumer group (GROUP_MAX_SIZE_REACHED beyond).' },
+  { key: 'group.consumer.assignors', type: 'list', group: 'Consumer groups', default: ['uniform', 'range'], doc: 'Server-side assignors members may name (serverAssignor); the first is the default. Ferry has uniform and range.', check: (v) => ((v as string[]).length > 0 && (v as string[]).every((x) => x === 'uniform' || x === 'range') ? undefined : 'a non-empty list of uniform, range') },
   { key: 'offsets.retention.minutes', type: 'long', group: 'Consumer groups', default: 10080, min: 1, doc: 'Committed offsets of an empty group are deleted after this many minutes.' },
 
   // ---- producers
@@ -265,6 +274,11 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   // ---- operations
   { key: 'log.level', type: 'enum', group: 'Operations', values: LOG_LEVELS, default: 'info', doc: 'Level of the JSON log written to stdout.' },
   { key: 'metrics.listener', type: 'hostport', group: 'Operations', default: null, nullable: true, doc: 'host:port of the HTTP endpoint for Prometheus metrics and health checks, e.g. localhost:9644 (off when unset).' },
+  // ---- client telemetry (KIP-714; docs/operations.md)
+  { key: 'client.telemetry.metrics', type: 'list', group: 'Operations', default: [], doc: 'KIP-714: metric name prefixes clients are asked to push (e.g. org.apache.kafka.producer., org.apache.kafka.consumer.); `*` asks for every metric; empty (the default, as Kafka without client-metrics subscriptions): clients push nothing. Pushed values appear on the metrics endpoint as ferry_client_metric.' },
+  { key: 'client.telemetry.push.interval.ms', type: 'duration', group: 'Operations', default: 300000, min: 100, max: 3600000, doc: 'KIP-714: how often clients push their metrics (Kafka\'s client-metrics interval.ms). A client that has not pushed for 3 intervals is forgotten, with its series.' },
+  { key: 'client.telemetry.max.bytes', type: 'bytes', group: 'Operations', default: 1048576, min: 1024, max: INT_MAX, doc: 'KIP-714: largest PushTelemetry payload accepted (Kafka\'s telemetry.max.bytes); larger pushes answer TELEMETRY_TOO_LARGE.' },
+  { key: 'client.telemetry.max.series', type: 'int', group: 'Operations', default: 10000, min: 0, doc: 'Most client-metric series kept for the metrics endpoint across all clients; series past it are dropped and counted in ferry_client_telemetry_series_dropped_total.' },
 ];
 
 function notZero(v: ConfigValue): string | undefined {

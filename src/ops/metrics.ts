@@ -12,12 +12,14 @@
  *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
  *   broker/fetch:       fetchedBytes(topic, bytes); crossAzBytes(clientRack, brokerRack, bytes, 'out')
  *   txn coordinator:    transactionCompleted(commit, seconds), transactionTimedOut()
+ *   group coordinator:  consumerGroupRebalanced(); observeGroups(() => [{ protocol, state, count }])
  *   broker start:       walMetrics() -> the WAL's `metrics` option; observeWal(wal) after open;
  *                       setReady(bool) (the HTTP server also sets it from readiness() per scrape)
  *   uploader (S3 tier): uploadCompleted(bytes, seconds), uploadFailed(), uploadLag(bytes, seconds),
  *                       s3Request(operation, seconds, bytes, direction), s3Error(operation, code)
  *   read path caches:   cacheLookup(cache, hit), cacheBytes(cache, bytes)
  *   cluster:            partitionsLed(n), controller(isController), brokersAlive(n)
+ *   client telemetry:   clientTelemetryPush(errorCode); observeClientTelemetry(store) at start
  *   failover:           failoverCompleted(seconds, result); failoverFinished / failoverPhase (remount
  *                       controller), volumesAttached(delta), takeoverFinished(ok) (takeover worker)
  */
@@ -39,6 +41,14 @@ export type Direction = 'in' | 'out';
 export type RequestOutcome = number | 'closed';
 export type S3Operation = 'put' | 'get' | 'head' | 'delete' | 'list' | 'multipart';
 export type FailoverResult = 'ok' | 'failed';
+
+/** What the client telemetry store (src/telemetry/metric-store.ts) shows at each scrape. */
+export interface ClientTelemetrySource {
+  series(): Iterable<{ clientInstanceId: string; clientId: string; metric: string; attributes: string; value: number }>;
+  seriesCount(): number;
+  clientCount(): number;
+  droppedSeries(): number;
+}
 
 export interface BrokerMetricsOptions {
   /** Constant labels on every series (e.g. { node_id: '1', rack: 'az1' }). */
@@ -73,6 +83,8 @@ export class BrokerMetrics {
   private readonly transactionsEnded: Counter<'result'>;
   private readonly transactionSeconds: Histogram<'result'>;
   private readonly transactionsTimedOut: Counter;
+  private readonly consumerGroupRebalances: Counter;
+  private readonly groupsGauge: Gauge<'protocol' | 'state'>;
   private readonly producedRecordsTotal: Counter<'topic'>;
   private readonly fetchedBytesTotal: Counter<'topic'>;
   private readonly clientBytes: Counter<'direction' | 'locality'>;
@@ -144,6 +156,13 @@ export class BrokerMetrics {
   private readonly authorizationDenials: Counter<'operation' | 'resource_type'>;
   private readonly throttledRequests: Counter<'quota'>;
   private readonly throttleSeconds: Counter<'quota'>;
+  // Client telemetry (KIP-714)
+  private readonly clientMetric: Gauge<'client_instance_id' | 'client_id' | 'metric' | 'attributes'>;
+  private readonly clientTelemetryPushes: Counter<'result'>;
+  private readonly clientTelemetrySeries: Gauge;
+  private readonly clientTelemetryClients: Gauge;
+  private readonly clientTelemetryDropped: Counter;
+  private clientTelemetryDroppedSeen = 0;
 
   private walCapacity = 0;
   /** Pull-based values refreshed at each scrape (e.g. the WAL's used bytes). */
@@ -175,6 +194,8 @@ export class BrokerMetrics {
     this.transactionsEnded = counter('ferry_transactions_completed_total', 'Transactions this broker coordinated to the end (markers written), by result (commit, abort).', ['result']);
     this.transactionSeconds = histogram('ferry_transaction_duration_seconds', 'Time from a transaction\'s first AddPartitions/AddOffsets to its completion (markers written), by result.', REQUEST_BUCKETS, ['result']);
     this.transactionsTimedOut = counter('ferry_transactions_timed_out_total', 'Transactions aborted by the coordinator because they ran past transaction.timeout.ms.');
+    this.consumerGroupRebalances = counter('ferry_consumer_group_rebalances_total', 'KIP-848 consumer-group epoch bumps (a member joined, left or expired, a subscription or subscribed topic changed).');
+    this.groupsGauge = gauge('ferry_groups', 'Groups this broker coordinates, by protocol (classic, consumer) and state.', ['protocol', 'state']);
     this.producedRecordsTotal = counter('ferry_produced_records_total', 'Records appended by Produce, by topic.', ['topic']);
     this.fetchedBytesTotal = counter('ferry_fetched_bytes_total', 'Record batch bytes returned by Fetch to consumers, by topic.', ['topic']);
     this.clientBytes = counter('ferry_client_bytes_total', 'Record bytes between clients and this broker by direction (in: produce, out: fetch) and locality (same_az, cross_az, unknown).', ['direction', 'locality']);
@@ -244,6 +265,12 @@ export class BrokerMetrics {
     this.authorizationDenials = counter('ferry_authorization_denials_total', 'ACL checks that denied an operation, by operation and resource type.', ['operation', 'resource_type']);
     this.throttledRequests = counter('ferry_throttled_requests_total', 'Responses that throttled their client because it was over a client quota, by quota (produce, fetch, request).', ['quota']);
     this.throttleSeconds = counter('ferry_throttle_seconds_total', 'Throttle time given to clients over a client quota, by quota (produce, fetch, request).', ['quota']);
+
+    this.clientMetric = gauge('ferry_client_metric', 'KIP-714: the last value a client pushed for one of its metrics (client.telemetry.metrics), by client instance, client id, metric name (OTLP, e.g. org.apache.kafka.producer.record.queue.time.avg; histograms as .count and .sum) and the data point\'s attributes (k=v,...).', ['client_instance_id', 'client_id', 'metric', 'attributes']);
+    this.clientTelemetryPushes = counter('ferry_client_telemetry_pushes_total', 'KIP-714 PushTelemetry requests answered, by result (NONE, or the Kafka error name).', ['result']);
+    this.clientTelemetrySeries = gauge('ferry_client_telemetry_series', 'Client-metric series kept for ferry_client_metric (at most client.telemetry.max.series).');
+    this.clientTelemetryClients = gauge('ferry_client_telemetry_clients', 'Client instances whose pushed metrics are kept (forgotten after 3 push intervals without a push).');
+    this.clientTelemetryDropped = counter('ferry_client_telemetry_series_dropped_total', 'Client-metric series not kept because client.telemetry.max.series was reached.');
   }
 
   // ---- Connections and requests ----
@@ -293,6 +320,16 @@ export class BrokerMetrics {
   }
 
   transactionTimedOut(): void { this.transactionsTimedOut.inc(); }
+
+  consumerGroupRebalanced(): void { this.consumerGroupRebalances.inc(); }
+
+  /** Refreshes ferry_groups from the coordinator at every scrape. */
+  observeGroups(counts: () => Array<{ protocol: string; state: string; count: number }>): void {
+    this.collectors.push(() => {
+      this.groupsGauge.reset();
+      for (const c of counts()) this.groupsGauge.set({ protocol: c.protocol, state: c.state }, c.count);
+    });
+  }
 
   producedBytes(topic: string, bytes: number, records: number): void {
     this.producedBytesTotal.inc({ topic }, bytes);
@@ -415,6 +452,24 @@ export class BrokerMetrics {
 
   /** A failed request; also call s3Request for it so request counts include failures. */
   s3Error(operation: S3Operation, code: string): void { this.s3Errors.inc({ operation, code }); }
+
+  // ---- Client telemetry (KIP-714) ----
+
+  clientTelemetryPush(errorCode: number): void { this.clientTelemetryPushes.inc({ result: errorName(errorCode) }); }
+  /** Shows a telemetry store's series at each scrape. */
+  observeClientTelemetry(source: ClientTelemetrySource): void {
+    this.addCollector(() => {
+      this.clientMetric.reset();
+      for (const s of source.series()) {
+        this.clientMetric.set({ client_instance_id: s.clientInstanceId, client_id: s.clientId, metric: s.metric, attributes: s.attributes }, s.value);
+      }
+      this.clientTelemetrySeries.set(source.seriesCount());
+      this.clientTelemetryClients.set(source.clientCount());
+      const dropped = source.droppedSeries();
+      if (dropped > this.clientTelemetryDroppedSeen) this.clientTelemetryDropped.inc(dropped - this.clientTelemetryDroppedSeen);
+      this.clientTelemetryDroppedSeen = dropped;
+    });
+  }
 
   // ---- Caches ----
 
