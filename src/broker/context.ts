@@ -10,6 +10,7 @@ import type { ReadPath, BlockReader } from '../log/read-path.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import type { TransactionCoordinatorApi } from '../txn/types.js';
 import type { Authorizer } from '../security/types.js';
+import type { ClientTelemetry } from '../telemetry/client-telemetry.js';
 
 // The handlers see narrow views of the process's parts: only what they call is in reach, and
 // src/node may hand any implementation that has these members.
@@ -159,6 +160,8 @@ export interface BrokerContext {
   partitionMoves?: PartitionMoves;
   /** The WAL volume, as DescribeLogDirs reports it (absent: no log dir to report). */
   logDir?: LogDirInfo;
+  /** KIP-714 client telemetry (absent: GetTelemetrySubscriptions/PushTelemetry are not served). */
+  telemetry?: ClientTelemetry;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

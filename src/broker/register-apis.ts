@@ -33,6 +33,7 @@ import {
   makeListPartitionReassignmentsHandler, LIST_PARTITION_REASSIGNMENTS_VERSIONS,
 } from './partition-reassignments.js';
 import { registerTxnApis } from './txn-apis.js';
+import { registerTelemetryApis } from './telemetry-apis.js';
 import { instrumentHandler } from '../ops/metrics-wiring.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 
@@ -78,6 +79,7 @@ export function registerApis(registry: HandlerRegistry, b: BrokerContext, metric
   registerGroupApis(b, add);
   registerConsumerGroupApis(b, add);
   registerTxnApis(b, add);
+  registerTelemetryApis(b.telemetry, add);
   more?.(add);
   return { proxy };
 }

@@ -24,13 +24,15 @@ import type { ObjectStore } from '../objects/object-store.js';
 import { stagingKeyPrefix } from '../objects/object-format.js';
 import type { ProduceProxy } from '../broker/produce-proxy.js';
 import { StagingJanitor } from '../broker/staging-janitor.js';
-import { BrokerMetrics } from '../ops/metrics.js';
+import { BrokerMetrics, type ClientTelemetrySource } from '../ops/metrics.js';
 import { EarlyListeners } from './early-listeners.js';
 import type { OpsHttpServer } from '../ops/http-server.js';
 import { HandlerRegistry } from '../server/handler-registry.js';
 import { KafkaServer, type ServerStats } from '../server/server.js';
 import { parseConnectionOverrides } from '../server/limits.js';
 import { registerApis } from '../broker/register-apis.js';
+import { ClientTelemetry } from '../telemetry/client-telemetry.js';
+import { requestedMetricsOf } from '../telemetry/subscriptions.js';
 import { endpointFor, type BrokerContext } from '../broker/context.js';
 import { TopicService } from '../topics/topic-service.js';
 import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
@@ -105,6 +107,22 @@ async function openOwnVolume(settings: BrokerSettings, meta: ClusterMetadata, lo
     rack: settings.rack, attachTimeoutMs: c.volumeAttachTimeoutMs, log: log.child({ component: 'volumes' }),
   });
   return { provider, own };
+}
+
+/** KIP-714 client telemetry from the client.telemetry.* keys. */
+function clientTelemetryOf(c: BrokerConfig, metrics: BrokerMetrics): ClientTelemetry {
+  return new ClientTelemetry({
+    requestedMetrics: requestedMetricsOf(c.clientTelemetryMetrics), pushIntervalMs: c.clientTelemetryPushIntervalMs,
+    telemetryMaxBytes: c.clientTelemetryMaxBytes, seriesMax: c.clientTelemetryMaxSeries,
+    onPush: (errorCode) => metrics.clientTelemetryPush(errorCode),
+  });
+}
+
+function telemetrySource(t: ClientTelemetry): ClientTelemetrySource {
+  return {
+    series: () => t.store.snapshot(Date.now()), seriesCount: () => t.store.series,
+    clientCount: () => t.store.clientCount, droppedSeries: () => t.store.droppedSeries,
+  };
 }
 
 /** A WAL node id: the broker id (the volume's owner). */
@@ -218,6 +236,7 @@ export class Broker {
         // Reassignments move a leader through the controller's records; a single node keeps everything.
         partitionMoves: cluster ? new ClusterPartitionMoves(meta.store, meta.keys, cluster.leadership) : singleNodeMoves(self, (t, p) => logs.get(t, p) !== undefined),
         logDir: walLogDir(dirname(walPath)),
+        telemetry: clientTelemetryOf(settings.config, metrics),
         clusterId: meta.clusterId,
         brokerConfig: settings.config,
         limits: {
@@ -287,6 +306,7 @@ export class Broker {
         },
       }, log.child({ component: 'server' }));
       metrics.addCollector(() => metrics.serverQueues(server.stats));
+      if (context.telemetry) metrics.observeClientTelemetry(telemetrySource(context.telemetry));
       metrics.addCollector(() => {
         let led = 0;
         for (const _ of logs.all()) led++;

@@ -191,6 +191,10 @@ export interface BrokerConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** host:port or null. */
   metricsListener: string | null;
+  clientTelemetryMetrics: string[];
+  clientTelemetryPushIntervalMs: number;
+  clientTelemetryMaxBytes: number;
+  clientTelemetryMaxSeries: number;
 
   /** The typed value of any key; throws ConfigError for an unknown key. */
   get(key: string): ConfigValue;
