@@ -11,6 +11,10 @@ import { dirname } from 'node:path';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { startAuthzEnv, type AuthzEnv } from './authorization/authz-env.js';
+import { apiHarness } from '../helpers/api-harness.js';
+import { ALLOW_ALL } from '../../src/security/types.js';
+import { makeElectLeadersHandler, ELECT_LEADERS_VERSIONS } from '../../src/broker/elect-leaders.js';
+import type { BrokerContext } from '../../src/broker/context.js';
 
 let env: AuthzEnv;
 let self: number;
@@ -192,4 +196,36 @@ test('ListPartitionReassignments: DESCRIBE on the cluster; a single node has non
   const r = await env.conn.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 1000, topics: [{ name: 'dtp-a', partitionIndexes: [0] }] });
   assert.equal(r.errorCode, ErrorCode.NONE);
   assert.deepEqual(r.topics, []);
+});
+
+test('ElectLeaders, leader not live: waits for the failover (NONE once a live broker leads), else PREFERRED/ELIGIBLE_LEADERS_NOT_AVAILABLE naming the dead broker', async () => {
+  // A cluster's view where broker 2 led partition 0 and is gone; partition 1 has no record yet.
+  // (A real dead-but-registered broker needs a SIGKILL and a session timeout: the cluster test covers the live path.)
+  const topic = { name: 'orphan', topicId: 'ab'.repeat(16), partitionCount: 2 };
+  let liveLeader: number | null = null;
+  const h = apiHarness('c', ALLOW_ALL, (b: BrokerContext, add) => {
+    Object.assign(b, {
+      now: () => Date.now(),
+      topics: { list: () => [topic], byName: (n: string) => (n === topic.name ? topic : undefined), byId: () => topic },
+      leadership: { ...b.leadership, clustered: true, leaderOf: (_t: string, p: number) => (p === 0 && liveLeader !== null ? { nodeId: liveLeader, epoch: 1 } : null) },
+      partitionMoves: { recordedLeader: (_t: string, p: number) => (p === 0 ? 2 : null), move: null, cancel: null, list: null },
+    });
+    add(ApiKey.ElectLeaders, ELECT_LEADERS_VERSIONS, makeElectLeadersHandler(b));
+  });
+  const ask = (electionType: number, timeoutMs: number) => h.call(ApiKey.ElectLeaders, 2, { electionType, topicPartitions: [{ topic: 'orphan', partitions: [0, 1] }], timeoutMs });
+  const preferred = (await ask(0, 200)).replicaElectionResults[0].partitionResult;
+  assert.deepEqual(preferred.map((p: any) => p.errorCode), [ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE]);
+  assert.match(preferred[0].errorMessage, /broker 2, is not live/);
+  assert.match(preferred[1].errorMessage, /no leader assigned/);
+  const unclean = (await ask(1, 0)).replicaElectionResults[0].partitionResult;
+  assert.deepEqual(unclean.map((p: any) => p.errorCode), [ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE]);
+  // The controller fails partition 0 over to broker 3 while the request waits: elected.
+  setTimeout(() => { liveLeader = 3; }, 300);
+  const started = Date.now();
+  const r = (await ask(1, 2000)).replicaElectionResults[0].partitionResult;
+  assert.deepEqual(r.map((p: any) => p.errorCode), [ErrorCode.NONE, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE]);
+  assert.ok(Date.now() - started >= 1900, 'partition 1 kept the request waiting until its timeout');
+  // All partitions: the one now led is left out (nothing needed), the leaderless one answered.
+  const all = await h.call(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: null, timeoutMs: 0 });
+  assert.deepEqual(all.replicaElectionResults.map((t: any) => t.partitionResult.map((p: any) => [p.partitionId, p.errorCode])), [[[1, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE]]]);
 });
