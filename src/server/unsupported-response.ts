@@ -59,7 +59,8 @@ export function hasTopLevelErrorCode(api: ApiInfo, version: number): boolean {
  * UNSUPPORTED_VERSION. The caller encodes it with `api` at `version`.
  */
 export function unsupportedResponse(api: ApiInfo, version: number, request: object | null): object {
-  if (hasTopLevelErrorCode(api, version)) return { errorCode: UNSUPPORTED, throttleTimeMs: 0 };
+  // errorMessage is written only by the versions that have one (the encoders skip unknown fields).
+  if (hasTopLevelErrorCode(api, version)) return { errorCode: UNSUPPORTED, errorMessage: `Ferry does not serve ${api.name} v${version}`, throttleTimeMs: 0 };
   const items = ITEM_MAPPERS.get(api.apiKey);
   if (items && request !== null) return { ...items(request, UNSUPPORTED), throttleTimeMs: 0 };
   return { throttleTimeMs: 0 };
