@@ -162,6 +162,13 @@ test('regex subscriptions match whole topic names; a new matching topic bumps th
   assert.equal(parts(a2).length, 6);
 });
 
+test('a regex only matches topics the member may describe', async () => {
+  const { c, topics } = await setup();
+  topics.push({ topicId: T2, name: 't-secret', partitionCount: 2 });
+  const a = await c.consumerGroupHeartbeat(join({ subscribedTopicNames: null, subscribedTopicRegex: 't.*', mayDescribe: (t) => t !== 't-secret' }));
+  assert.deepEqual(parts(a), ['t1-0', 't1-1', 't1-2', 't1-3']);
+});
+
 test('one namespace: classic JoinGroup on a live consumer group and vice versa -> INCONSISTENT_GROUP_PROTOCOL; empty groups convert', async () => {
   const { c } = await setup();
   // Empty classic group with offsets (a simple commit) is upgraded, offsets kept.
