@@ -79,11 +79,12 @@ export class ClientTelemetry {
   private readonly instances = new Map<string, Instance>();
   private readonly now: () => number;
   private readonly expireAfterMs: number;
+  private storeExpiredAtMs = 0;
 
   constructor(private readonly config: ClientTelemetryOptions) {
     this.now = config.now ?? Date.now;
     this.expireAfterMs = config.expireAfterMs ?? 3 * config.pushIntervalMs;
-    this.store = new ClientMetricStore({ seriesMax: config.seriesMax, expireAfterMs: this.expireAfterMs });
+    this.store = new ClientMetricStore({ seriesMax: config.seriesMax, expireAfterMs: this.expireAfterMs, clientsMax: INSTANCES_MAX });
   }
 
   get instanceCount(): number { return this.instances.size; }
@@ -177,6 +178,7 @@ export class ClientTelemetry {
       if (nowMs - inst.lastSeenMs < this.expireAfterMs) break;
       this.instances.delete(id);
     }
-    this.store.expire(nowMs);
+    // The store's sweep walks every client: at most once a second, not on every request.
+    if (nowMs - this.storeExpiredAtMs >= 1000) { this.storeExpiredAtMs = nowMs; this.store.expire(nowMs); }
   }
 }

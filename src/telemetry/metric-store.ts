@@ -4,7 +4,7 @@
  *
  * Bounded, so a hostile or buggy client cannot grow the broker's memory: at most `seriesMax`
  * series in all (a new series past it is dropped and counted), and a client's series go when it
- * has not pushed for `expireAfterMs` (a few push intervals) or sends its terminating push.
+ * has not pushed for `expireAfterMs` (a few push intervals); at most `clientsMax` clients are kept.
  * Attribute values are cut to ATTRIBUTE_CHARS_MAX characters and a point's labels to
  * ATTRIBUTES_MAX attributes, so one series' size is bounded as well.
  */
@@ -43,7 +43,7 @@ export class ClientMetricStore {
   /** Series refused because the store was full, since start. */
   droppedSeries = 0;
 
-  constructor(private readonly options: { seriesMax: number; expireAfterMs: number }) {}
+  constructor(private readonly options: { seriesMax: number; expireAfterMs: number; clientsMax: number }) {}
 
   get series(): number { return this.seriesCount; }
   get clientCount(): number { return this.clients.size; }
@@ -52,6 +52,8 @@ export class ClientMetricStore {
   record(clientInstanceId: string, clientId: string, points: readonly OtlpPoint[], nowMs: number): void {
     let entry = this.clients.get(clientInstanceId);
     if (!entry) {
+      // Clients are bounded too: many instance ids pushing empty payloads would hold an entry each.
+      if (this.clients.size >= this.options.clientsMax) { this.droppedSeries += points.length; return; }
       entry = { clientId, lastPushMs: nowMs, series: new Map() };
       this.clients.set(clientInstanceId, entry);
     }
@@ -69,7 +71,7 @@ export class ClientMetricStore {
     }
   }
 
-  /** Forgets a client's series (its terminating push). */
+  /** Forgets a client and its series. */
   forget(clientInstanceId: string): void {
     const entry = this.clients.get(clientInstanceId);
     if (!entry) return;
