@@ -141,8 +141,15 @@ export class ConsumerGroup {
 
   /** The topics the members subscribe to, among `topics`, and their signature. */
   subscribedTopics(topics: Iterable<AssignorTopic>): { topics: AssignorTopic[]; signature: string } {
+    // Checked at every heartbeat: one set of the names, and only the regex members per topic.
+    const names = new Set<string>();
+    const withRegex: ConsumerMember[] = [];
+    for (const m of this.members.values()) {
+      for (const n of m.subscribedTopicNames) names.add(n);
+      if (m.regex !== null) withRegex.push(m);
+    }
     const out: AssignorTopic[] = [];
-    for (const t of topics) if (this.isSubscribedToTopic(t.name)) out.push(t);
+    for (const t of topics) if (names.has(t.name) || withRegex.some((m) => m.subscribes(t.name))) out.push(t);
     out.sort((a, b) => (a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : 0));
     return { topics: out, signature: out.map((t) => `${t.topicId}:${t.name}:${t.partitionCount}`).join(',') };
   }

@@ -162,6 +162,17 @@ test('regex subscriptions match whole topic names; a new matching topic bumps th
   assert.equal(parts(a2).length, 6);
 });
 
+test('a deleted topic leaves the target: the member revokes its partitions, then moves to the new epoch', async () => {
+  const { c, topics } = await setup();
+  const a = await c.consumerGroupHeartbeat(join());
+  topics.splice(0, 1);
+  const a2 = await c.consumerGroupHeartbeat(hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: owned(a) }));
+  assert.equal(a2.memberEpoch, 1, 'revoking first');
+  assert.deepEqual(parts(a2), []);
+  const a3 = await c.consumerGroupHeartbeat(hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: [] }));
+  assert.equal(a3.memberEpoch, 2);
+});
+
 test('a regex only matches topics the member may describe', async () => {
   const { c, topics } = await setup();
   topics.push({ topicId: T2, name: 't-secret', partitionCount: 2 });
