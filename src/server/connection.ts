@@ -8,8 +8,9 @@
  * gets KIP-511's v0 body with the supported ranges. Only what no codec covers (an unknown api key,
  * or a version newer than any spec Ferry knows) closes the connection, with a log line: there is
  * no response layout such a client could read (the response header's form and the body both
- * depend on the version), so any bytes sent would be misread. Kafka closes in both cases
- * (its broker cannot parse the request body); Ferry answers wherever it can encode an answer.
+ * depend on the version), so any bytes sent would be misread. Kafka's broker closes the
+ * connection in every one of these cases (a request it cannot parse, or of an API not enabled on
+ * the listener), leaving the client a transport error; Ferry answers wherever it can encode one.
  * Anything else the protocol cannot make sense of (oversized or malformed frame) closes this
  * connection with a log line too; other connections and the broker are unaffected.
  *
