@@ -2,12 +2,14 @@
  * ElectLeaders (api key 43), versions 0–2, with replication factor 1.
  *
  * The leader is a partition's only replica, so it is also its preferred one and there is never
- * another in-sync replica to elect. A partition with a live leader: ELECTION_NOT_NEEDED. One whose
- * leader's broker is not alive waits for the controller's failover -- it starts as soon as that
- * broker's session expires (broker.session.timeout.ms) and its WAL is made durable; Ferry cannot
- * start it sooner without risking two leaders. The request waits up to timeoutMs (30 s at most)
- * for it: a live leader then is NONE (elected); otherwise PREFERRED_LEADER_NOT_AVAILABLE
- * (preferred election) or ELIGIBLE_LEADERS_NOT_AVAILABLE (unclean), with the reason.
+ * another in-sync replica to elect. A partition with a live leader: ELECTION_NOT_NEEDED. A broker
+ * counts as live while it is registered, i.e. until its session expires (broker.session.timeout.ms),
+ * as Kafka's controller sees a broker until its session times out. One whose leader is gone and not
+ * yet failed over (the controller reassigns at once, after the failover hook has made the dead
+ * broker's WAL durable; Ferry cannot move it sooner without risking two leaders) is waited for, up
+ * to timeoutMs (30 s at most): a live leader then is NONE (elected); otherwise
+ * PREFERRED_LEADER_NOT_AVAILABLE (preferred election) or ELIGIBLE_LEADERS_NOT_AVAILABLE (unclean),
+ * with the reason.
  *
  * topicPartitions null means every partition; then, as Kafka's controller does, only partitions
  * that needed an election are answered (those already led are left out).
