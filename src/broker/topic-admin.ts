@@ -3,7 +3,9 @@
  * CreatePartitions (37, v0–3), DeleteRecords (21, v0–2).
  *
  * Replication factor is always 1 (the volume is the replication): -1 and 1 are accepted,
- * anything else answers INVALID_REPLICATION_FACTOR. Manual replica assignments are refused.
+ * anything else answers INVALID_REPLICATION_FACTOR. A manual replica assignment of one broker per
+ * partition places the leaders (replica-assignment.ts); with it numPartitions and replicationFactor
+ * must be -1, as Kafka requires.
  * Each topic succeeds or fails on its own.
  *
  * ACLs (Kafka's), checked before existence: CreateTopics needs CREATE on the cluster or the topic
@@ -21,6 +23,7 @@ import type { RequestContext } from '../server/handler-registry.js';
 import type { BrokerContext } from './context.js';
 import { missingPartitionError } from './partition-errors.js';
 import { requestAcl } from './authorize.js';
+import { applyPlacement, placementOf, type Placement } from './replica-assignment.js';
 
 export const CREATE_TOPICS_VERSIONS = { min: 0, max: 7 } as const;
 export const DELETE_TOPICS_VERSIONS = { min: 0, max: 6 } as const;
@@ -50,11 +53,17 @@ export function makeCreateTopicsHandler(b: BrokerContext) {
         continue;
       }
       try {
-        if (t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported; partitions are placed by the broker');
-        if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
+        let placement: Placement | null = null;
+        if (t.assignments.length > 0) {
+          if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+            throw new KafkaError(ErrorCode.INVALID_REQUEST, 'both numPartitions or replicationFactor and replicasAssignments were set; with an assignment both must be -1');
+          }
+          placement = placementOf(b, 0, t.assignments);
+        } else if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
           throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be 1 (or -1 for the default): Ferry's WAL volume is replicated by the cloud`);
         }
-        const info = await b.topics.create(t.name, t.numPartitions, t.configs.map((c) => ({ name: c.name, value: c.value })), req.validateOnly);
+        const info = await b.topics.create(t.name, placement ? placement.size : t.numPartitions, t.configs.map((c) => ({ name: c.name, value: c.value })), req.validateOnly);
+        if (placement && !req.validateOnly) await applyPlacement(b, t.name, placement, req.timeoutMs);
         const topicId = req.validateOnly ? ZERO_UUID : info.topicId;
         if (acl.allowed('DESCRIBE_CONFIGS', 'TOPIC', t.name)) {
           const configs = b.topics.describeConfigs(info, null).map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.source, isSensitive: false }));
@@ -112,8 +121,17 @@ export function makeCreatePartitionsHandler(b: BrokerContext) {
         continue;
       }
       try {
-        if (t.assignments !== null && t.assignments.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'manual replica assignment is not supported');
+        const existing = b.topics.byName(t.name);
+        let placement: Placement | null = null;
+        if (t.assignments !== null && t.assignments.length > 0 && existing) {
+          const first = existing.partitionCount;
+          if (t.assignments.length !== t.count - first) {
+            throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `${t.assignments.length} assignments for ${t.count - first} new partitions`);
+          }
+          placement = placementOf(b, first, t.assignments.map((a, i) => ({ partitionIndex: first + i, brokerIds: a.brokerIds })));
+        }
         await b.topics.addPartitions(t.name, t.count, req.validateOnly);
+        if (placement && !req.validateOnly) await applyPlacement(b, t.name, placement, req.timeoutMs);
         results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (err) {
         const e = errorOf(err);
