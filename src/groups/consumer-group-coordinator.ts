@@ -179,6 +179,7 @@ export class ConsumerGroupCoordinator {
       return this.handle(p);
     } catch (e) {
       if (!(e instanceof HeartbeatError)) throw e;
+      this.host.log.debug({ groupId: p.groupId, memberId: p.memberId, memberEpoch: p.memberEpoch, errorCode: e.errorCode, reason: e.message }, 'consumer group heartbeat refused');
       return { errorCode: e.errorCode, errorMessage: e.message, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
   }
