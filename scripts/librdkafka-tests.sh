@@ -215,6 +215,10 @@ if [ -n "$SECURITY" ]; then
   CLIENT_CONF+="security.protocol=$SECURITY"$'\n'
 fi
 
+# ACLs on, as in librdkafka's own test clusters, so 0081's CreateAcls/DescribeAcls/DeleteAcls have an
+# authorizer to talk to; the plaintext principal (ANONYMOUS) is a super user, so nothing is refused.
+[ -z "$SECURITY" ] && SEC_FLAGS+=("--authorizer.class.name=ferry" "--super.users=User:ANONYMOUS")
+
 log "starting Ferry on 127.0.0.1:$PORT (data $DATA, log $RUN/broker.log${SECURITY:+, $SECURITY})"
 node "$REPO/bin/ferry.mjs" broker --data.dir="$DATA" --listeners="PLAINTEXT://127.0.0.1:$PORT" \
   --num.partitions=4 --wal.capacity.bytes=1073741824 --log.level="${FERRY_LOG_LEVEL:-info}" "${SEC_FLAGS[@]}" \
