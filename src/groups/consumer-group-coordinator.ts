@@ -193,7 +193,8 @@ export class ConsumerGroupCoordinator {
     if (p.memberEpoch > 0 || p.memberEpoch === LEAVE_EPOCH) {
       if (p.memberId === '') throw bad('MemberId can\'t be empty.');
     } else if (p.memberEpoch === 0) {
-      if (p.rebalanceTimeoutMs === -1) throw bad('RebalanceTimeoutMs must be provided in first request.');
+      // Kafka refuses a join without RebalanceTimeoutMs (INVALID_REQUEST); librdkafka 2.x sends -1 when
+      // it rejoins right after a leave, and INVALID_REQUEST is fatal to it: the default is used instead.
       if (p.topicPartitions === null || p.topicPartitions.length > 0) throw bad('TopicPartitions must be empty when (re-)joining.');
       if (p.subscribedTopicNames === null && p.subscribedTopicRegex === null) throw bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
     } else if (p.memberEpoch === STATIC_LEAVE_EPOCH) {
