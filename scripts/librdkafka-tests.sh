@@ -18,6 +18,8 @@
 #   TEST_CONSUMER_GROUP_PROTOCOL  consumer: the group tests use KIP-848 groups (group.protocol=consumer)
 #   QUICK=1               the runner's quick mode (-Q: fewer messages, shorter waits)
 #   RESULTS=FILE          also write the result rows (test result seconds rows) to FILE
+#   SCENARIO=noautocreate the runner's scenario of that name (-s) against a broker with
+#                         auto.create.topics.enable=false (0045's topic_remove halves, 0107, 0111)
 #   KEEP=1                keep the broker's data dir
 #   SECURITY=sasl_ssl     run against a SASL_SSL listener instead (certificates made with openssl in
 #                         the run dir, SASL_MECHANISM PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER, and
@@ -173,6 +175,7 @@ RUNNER_FLAGS=(-p1)
 # A number's mock-cluster halves (e.g. 0045_subscribe_update_racks_mock) need no broker: the full
 # suite leaves them out (-L) so its time goes to the tests that talk to Ferry.
 [ -n "${FULL:-}" ] && RUNNER_FLAGS+=(-L)
+[ -n "${SCENARIO:-}" ] && RUNNER_FLAGS+=(-s "$SCENARIO")
 
 # --- one Ferry broker on a free port with a fresh data dir -----------------------------------
 RUN="$(mktemp -d "$CACHE/run.XXXXXX")"
@@ -221,6 +224,7 @@ fi
 # ACLs on, as in librdkafka's own test clusters, so 0081's CreateAcls/DescribeAcls/DeleteAcls have an
 # authorizer to talk to; the plaintext principal (ANONYMOUS) is a super user, so nothing is refused.
 [ -z "$SECURITY" ] && SEC_FLAGS+=("--authorizer.class.name=ferry" "--super.users=User:ANONYMOUS")
+[ "${SCENARIO:-}" = noautocreate ] && SEC_FLAGS+=("--auto.create.topics.enable=false")
 
 log "starting Ferry on 127.0.0.1:$PORT (data $DATA, log $RUN/broker.log${SECURITY:+, $SECURITY})"
 node "$REPO/bin/ferry.mjs" broker --data.dir="$DATA" --listeners="PLAINTEXT://127.0.0.1:$PORT" \
