@@ -45,8 +45,8 @@ TEST_TIMEOUT_S="${TEST_TIMEOUT_S:-900}"
 # general broker tests that pass against Ferry. Not applicable here: 0105/0158 (mock cluster
 # only), 0142 (SASL), 0177 (share groups, Kafka 4.2). Run only when named: 0055 (latency bounds:
 # librdkafka skips it on CI; fails on a loaded machine), 0077 (needs Kafka's kafka-topics.sh, and
-# compaction), 0052 and 0109 (need kafka-topics.sh / KAFKA_PATH), 0081 (its first subtest uses
-# manual replica assignment, which Ferry refuses), 0011 (expects INVALID_RECORD for null keys on a
+# compaction), 0052 and 0109 (need kafka-topics.sh / KAFKA_PATH), 0081 (stops at AlterConfigs of a
+# broker resource: Ferry's broker configs are static), 0011 (expects INVALID_RECORD for null keys on a
 # compacted topic; Ferry does not decode records), 0028 and 0047 (librdkafka itself skips them).
 TXN_TESTS="0098 0103 0129 0137 0061"
 GENERAL_TESTS="0001 0002 0003 0004 0005 0007 0008 0012 0013 0014 0015 0017 0019 0020 0021 0022
