@@ -182,6 +182,13 @@ function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase();
 }
 
+/**
+ * Messages whose newest version the specs here still mark latestVersionUnstable, but which Kafka
+ * has since released unchanged: ConsumerGroupHeartbeat v1 (SubscribedTopicRegex, and member ids
+ * chosen by the client, KIP-1082) is stable in Kafka 4.0, and librdkafka >= 2.10 requires it.
+ */
+const RELEASED_SINCE: ReadonlySet<string> = new Set(['ConsumerGroupHeartbeatRequest', 'ConsumerGroupHeartbeatResponse']);
+
 class MessageModel {
   readonly structs = new Map<string, Struct>();
   readonly valid: Range;
@@ -190,7 +197,7 @@ class MessageModel {
 
   constructor(readonly spec: MessageSpec) {
     let valid = parseRange(spec.validVersions);
-    if (spec.latestVersionUnstable === true) valid = { lo: valid.lo, hi: valid.hi - 1 };
+    if (spec.latestVersionUnstable === true && !RELEASED_SINCE.has(spec.name)) valid = { lo: valid.lo, hi: valid.hi - 1 };
     if (isEmpty(valid) || valid.hi === Infinity) throw new Error(`${spec.name}: bad validVersions`);
     this.valid = valid;
     this.flexible = parseRange(spec.flexibleVersions);

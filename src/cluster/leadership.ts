@@ -59,6 +59,9 @@ export interface LeadershipViewOptions {
   log?: ClusterLog;
 }
 
+/** How long controlled shutdown goes on while no other live, non-draining broker could take a partition. */
+const NO_TAKER_GRACE_MS = 1000;
+
 export class LeadershipView {
   readonly nodeId: number;
   private readonly registration: BrokerRegistration | null;
@@ -221,8 +224,13 @@ export class LeadershipView {
   /** Controlled shutdown: true once this broker leads nothing (false on timeout). */
   async waitUntilLeadingNothing(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    let nobodySince: number | null = null;
     while (this.mine.size > 0) {
       if (Date.now() > deadline) return false;
+      // The last broker standing has nobody to hand over to: waiting out the timeout moves nothing.
+      const takers = (this.brokerWatch?.current() ?? []).filter((b) => b.nodeId !== this.nodeId && !b.draining);
+      nobodySince = takers.length > 0 ? null : (nobodySince ?? Date.now());
+      if (nobodySince !== null && Date.now() - nobodySince >= NO_TAKER_GRACE_MS) return false;
       await new Promise((r) => setTimeout(r, 25));
     }
     return true;
@@ -409,10 +417,16 @@ export class LeadershipView {
  */
 export async function controlledShutdown(registration: BrokerRegistration, view: LeadershipView, options: { timeoutMs?: number } = {}): Promise<{ clean: boolean; ms: number }> {
   const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 30_000;
   let clean = false;
   try {
-    await registration.setDraining(true);
-    clean = await view.waitUntilLeadingNothing(options.timeoutMs ?? 30_000);
+    // With etcd unreachable the flag cannot be written (the registration retries for as long as
+    // it lives): the whole shutdown stays within its timeout, and the lease's TTL hands over.
+    const draining = registration.setDraining(true).then(() => true);
+    draining.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const flagged = await Promise.race([draining, new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); })]).finally(() => clearTimeout(timer));
+    if (flagged) clean = await view.waitUntilLeadingNothing(Math.max(0, timeoutMs - (Date.now() - started)));
   } finally {
     view.close();
     await registration.close();

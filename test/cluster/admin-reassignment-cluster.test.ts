@@ -47,7 +47,9 @@ function slowPuts(store: ObjectStore): ObjectStore {
 }
 
 test('kafkajs moves a partition between two brokers on etcd while producing; the move is listed while it runs; a second one is cancelled', { timeout: 120_000 }, async (t) => {
-  const etcd = await startEtcd(t);
+  // Stopped after the brokers (stops run in reverse): they deregister and upload on the way out.
+  const etcd = await startEtcd();
+  stops.push(() => etcd.stop());
   const common = {
     'metadata.backend': 'etcd', 'etcd.endpoints': etcd.endpoint, 'cluster.name': 'reassign', 'object.store.path': join(work, 'objects'),
     // Nothing uploads on its own: a move's hand-over has data to upload.

@@ -319,3 +319,36 @@ test('a leader that cannot flush (S3 down) never releases: the move is cancelled
   assert.equal(await pendingMoves(c.admin, c.keys), 0);
   assert.deepEqual(c.checker.violations, []);
 });
+
+test('controlled shutdown while etcd is unreachable for the broker ends within its timeout (the lease TTL hands over)', async (t) => {
+  const proxy = new PausableProxy(etcd.clientPort);
+  const viaProxy = await proxy.listen();
+  t.after(() => proxy.close());
+  const c = await cluster(t, 'cp-down-drain', ['a', 'b'], [undefined, viaProxy]);
+  await waitFor(() => controllerOf(c) !== undefined, 5000, 'a controller');
+  await createTopic(c, c.brokers[0]!, 'orders', 4);
+  await settled(c, { 1: 2, 2: 2 });
+  const b2 = c.brokers[1]!;
+  proxy.pause();
+  // The lease is lost before the drain starts: the registration retries for as long as it lives.
+  await waitFor(() => !b2.registration.safeToAcknowledge(), SESSION_MS + 2000, 'broker 2 stops acknowledging');
+  const started = performance.now();
+  const { clean } = await controlledShutdown(b2.registration, b2.view, { timeoutMs: 1500 });
+  const ms = performance.now() - started;
+  t.diagnostic(`controlled shutdown with etcd unreachable: ${ms.toFixed(0)} ms (timeout 1500 ms)`);
+  assert.equal(clean, false);
+  assert.ok(ms < 1500 + 5000, `shutdown took ${ms.toFixed(0)} ms`);
+  c.brokers = c.brokers.filter((b) => b !== b2);
+  await settled(c, { 1: 4 }, SESSION_MS + 5000);
+});
+
+test('controlled shutdown of the last broker standing ends at once: nobody could take its partitions', async (t) => {
+  const c = await cluster(t, 'cp-last', ['a']);
+  await waitFor(() => controllerOf(c) !== undefined, 5000, 'a controller');
+  await createTopic(c, c.brokers[0]!, 'orders', 2);
+  await settled(c, { 1: 2 });
+  const { clean, ms } = await controlledShutdown(c.brokers[0]!.registration, c.brokers[0]!.view, { timeoutMs: 20_000 });
+  t.diagnostic(`last broker's controlled shutdown: ${ms} ms (timeout 20 s)`);
+  assert.equal(clean, false);
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});

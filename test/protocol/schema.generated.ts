@@ -2014,7 +2014,7 @@ export const SCHEMA: readonly MessageSchema[] = [
     kind: 'request',
     apiKey: 68,
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     flexible: [0, 32767],
     structs: {
       ConsumerGroupHeartbeatRequest: [

@@ -2,7 +2,7 @@
 import { Reader, Writer, ZERO_UUID, type DeepPartial } from '../primitives.js';
 import { readArray, readNullableArray, nonNull } from '../codec-helpers.js';
 
-export const ConsumerGroupHeartbeatRequestVersions = { min: 0, max: 0, flexibleMin: 0 } as const;
+export const ConsumerGroupHeartbeatRequestVersions = { min: 0, max: 1, flexibleMin: 0 } as const;
 
 export interface ConsumerGroupHeartbeatRequest {
   /** The group identifier. (v0+) */
@@ -52,6 +52,7 @@ function readConsumerGroupHeartbeatRequest(r: Reader, version: number): Consumer
   m.rackId = flexible ? r.compactNullableString() : r.nullableString();
   m.rebalanceTimeoutMs = r.int32();
   m.subscribedTopicNames = readNullableArray(r, version, flexible ? r.compactArrayLength() : r.arrayLength(), true, (r) => flexible ? r.compactString() : r.string());
+  if (version >= 1) m.subscribedTopicRegex = flexible ? r.compactNullableString() : r.nullableString();
   m.serverAssignor = flexible ? r.compactNullableString() : r.nullableString();
   m.topicPartitions = readNullableArray(r, version, flexible ? r.compactArrayLength() : r.arrayLength(), true, readConsumerGroupHeartbeatRequestTopicPartitions);
   if (flexible) r.skipTaggedFields();
@@ -71,6 +72,9 @@ function writeConsumerGroupHeartbeatRequest(w: Writer, version: number, m: DeepP
     const arr = nonNull(a_subscribedTopicNames, "subscribedTopicNames");
     if (flexible) w.compactArrayLength(arr.length); else w.arrayLength(arr.length);
     for (const e of arr) if (flexible) w.compactString(e); else w.string(e);
+  }
+  if (version >= 1) {
+    if (flexible) w.compactNullableString(m.subscribedTopicRegex ?? null); else w.nullableString(m.subscribedTopicRegex ?? null);
   }
   if (flexible) w.compactNullableString(m.serverAssignor ?? null); else w.nullableString(m.serverAssignor ?? null);
   const a_topicPartitions = m.topicPartitions ?? null;
@@ -115,7 +119,7 @@ function writeConsumerGroupHeartbeatRequestTopicPartitions(w: Writer, version: n
 }
 
 export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number): ConsumerGroupHeartbeatRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     r.fail(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
     return defaultConsumerGroupHeartbeatRequest();
   }
@@ -123,7 +127,7 @@ export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number):
 }
 
 export function encodeConsumerGroupHeartbeatRequest(w: Writer, version: number, m: DeepPartial<ConsumerGroupHeartbeatRequest>): void {
-  if (version < 0 || version > 0) throw new RangeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
+  if (version < 0 || version > 1) throw new RangeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
   writeConsumerGroupHeartbeatRequest(w, version, m);
 }
 
