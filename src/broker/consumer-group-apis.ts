@@ -2,8 +2,8 @@
  * KIP-848 consumer-group APIs: ConsumerGroupHeartbeat (68) and ConsumerGroupDescribe (69),
  * translated to the GroupCoordinator (src/groups/consumer-group-coordinator.ts has the behaviour).
  * Served only while group.coordinator.rebalance.protocols includes "consumer" (else neither is
- * advertised). Versions: up to what the codecs decode (ConsumerGroupHeartbeat v1, the one with
- * SubscribedTopicRegex, needs a v1 request codec; the handler reads the regex when it is there).
+ * advertised). ConsumerGroupHeartbeat v1 adds SubscribedTopicRegex and member ids chosen by the
+ * client (Kafka 4.0; librdkafka >= 2.10 sends only v1).
  *
  * ACLs (Kafka's): READ on the group for the heartbeat, and DESCRIBE on every subscribed topic name
  * (else TOPIC_AUTHORIZATION_FAILED); a regex only matches topics the principal may describe.

@@ -35,6 +35,7 @@
 //   controlledShutdown(registration, view, { timeoutMs }) -> { clean }   (SIGTERM helper)
 
 import { coordinatorFor } from './coordinator.js';
+import { trueWithin } from '../common/within.js';
 import { silentLog, watchBrokers, type BrokerRegistration, type BrokerWatch, type ClusterLog, type LiveBroker } from './membership.js';
 import { decodeJson, type KeyValue, type MetadataStore, type WatchEvent } from './metadata-store.js';
 import type { MetadataKeys } from './metadata-keys.js';
@@ -423,9 +424,8 @@ export async function controlledShutdown(registration: BrokerRegistration, view:
     // With etcd unreachable the flag cannot be written (the registration retries for as long as
     // it lives): the whole shutdown stays within its timeout, and the lease's TTL hands over.
     const draining = registration.setDraining(true).then(() => true);
-    draining.catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const flagged = await Promise.race([draining, new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); })]).finally(() => clearTimeout(timer));
+    draining.catch(() => undefined); // still retrying when close() ends it
+    const flagged = await trueWithin(draining, timeoutMs);
     if (flagged) clean = await view.waitUntilLeadingNothing(Math.max(0, timeoutMs - (Date.now() - started)));
   } finally {
     view.close();

@@ -48,6 +48,7 @@ import {
 } from './transaction-metadata.js';
 import { TransactionStore, type StoredTxn } from './transaction-store.js';
 import type { MarkerResult, MarkerWriter, TxnTopicPartition } from './types.js';
+import { trueWithin } from '../common/within.js';
 
 export interface TransactionCoordinatorOptions {
   store: MetadataStore;
@@ -228,7 +229,7 @@ export class TransactionCoordinator {
       }
       if ('result' in step) return step.result;
       const remainingMs = deadline - performance.now();
-      if (remainingMs <= 0 || !(await this.waitFor(step.completion, remainingMs))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+      if (remainingMs <= 0 || !(await trueWithin(step.completion, remainingMs))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
     }
   }
 
@@ -375,7 +376,7 @@ export class TransactionCoordinator {
     }
     // The decision is durable: NONE even if the markers take longer (they go on) or this broker
     // loses the id meanwhile (the new owner's scan finishes them).
-    if (step.completion) await this.waitFor(step.completion, this.markerWaitMs);
+    if (step.completion) await trueWithin(step.completion, this.markerWaitMs);
     return step.result;
   }
 
@@ -725,19 +726,6 @@ export class TransactionCoordinator {
     });
   }
 
-  /** True when p resolved true within ms. */
-  private async waitFor(p: Promise<boolean>, ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      // Not unref'd: a request is waiting on it (and it is bounded by markerWaitMs).
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    try {
-      return await Promise.race([p, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 /** Kafka's handleVerifyPartitionsInTransaction for one partition. */

@@ -16,6 +16,7 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawKafkaConnection, fetchAllBatches } from '../helpers/raw-kafka.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/ports.js';
+import { MetricsSnapshot } from '../../src/admin/prom-text.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
@@ -143,8 +144,8 @@ test('KIP-848 coordinator failover: members rejoin on the new coordinator and re
   // Acknowledged records still in the killed broker's WAL would come back only with its volume
   // (no remount here): this test is about group state, so the records are in objects first.
   const uploadLag = async (i: number) => {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPorts[i - 1]}/metrics`)).text();
-    return Number(/^ferry_upload_lag_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
+    const m = await MetricsSnapshot.fetch(`http://127.0.0.1:${metricsPorts[i - 1]}`);
+    return m.has('ferry_upload_lag_bytes') ? m.sum('ferry_upload_lag_bytes') : NaN;
   };
   await waitFor(async () => (await Promise.all([1, 2, 3].map(uploadLag))).every((b) => b === 0), 20_000, 'every broker has uploaded its WAL');
   const killedAt = Date.now();
