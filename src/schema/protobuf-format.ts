@@ -1,0 +1,549 @@
+/**
+ * Protobuf as a schema language of the registry (src/schema/schema-format.ts).
+ *
+ * Parsing is protobufjs's: the references (the imports, depth first) and then the main .proto text
+ * are parsed into one Root, which is then resolved; google/protobuf/*.proto imports that protobufjs
+ * bundles (any, duration, empty, field_mask, struct, timestamp, wrappers, descriptor, api, type,
+ * source_context) resolve without a reference. The main file is also parsed alone, unresolved: that
+ * copy says which types the file itself declares, in declaration order (the order message indexes
+ * count in), and gives the canonical form without the imported files' definitions.
+ *
+ * Compatibility follows Confluent's protobuf-provider diff (SchemaDiff, MessageSchemaDiff,
+ * FieldSchemaDiff, OneOfDiff): messages are matched by full name and fields by number; the scalar
+ * groups that share a wire encoding are interchangeable; adding or removing optional fields,
+ * messages' order, enums and names are free. Payloads are checked in Confluent's wire format: the
+ * message indexes, then the message, whose fields must carry the wire types the schema says.
+ */
+import protobuf from 'protobufjs';
+import descriptorExt from 'protobufjs/ext/descriptor/index.js';
+import {
+  InvalidSchemaError, PayloadMismatchError,
+  type ParsedSchema, type ResolvedReference, type SchemaFormat,
+} from './schema-format.js';
+
+/** Message index paths longer than this are refused before allocating (Confluent's own paths are
+ * as deep as the message nesting, a handful in practice). */
+export const MESSAGE_INDEXES_MAX = 64;
+/** A reference chain deeper than this is refused (a reference cycle would otherwise recurse). */
+const REFERENCE_DEPTH_MAX = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Message indexes (Confluent wire format, after magic byte and schema id)
+
+function zigzag(n: number): number {
+  return ((n << 1) ^ (n >> 31)) >>> 0;
+}
+
+function writeVarint(out: number[], value: number): void {
+  let v = value >>> 0;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+}
+
+/** The message indexes as Confluent's serializers write them: [0] is the single byte 0, any
+ * other path is a zigzag varint count followed by that many zigzag varints. */
+export function encodeMessageIndexes(indexes: readonly number[]): Buffer {
+  if (indexes.length === 1 && indexes[0] === 0) return Buffer.from([0]);
+  const out: number[] = [];
+  writeVarint(out, zigzag(indexes.length));
+  for (const i of indexes) writeVarint(out, zigzag(i));
+  return Buffer.from(out);
+}
+
+/** Reads a zigzag varint of at most 32 bits at `pos`; throws PayloadMismatchError when the
+ * buffer ends inside it or it is longer than 5 bytes. */
+function readZigzagVarint(buf: Buffer, pos: number): { value: number; next: number } {
+  let result = 0;
+  for (let i = 0; i < 5; i++) {
+    if (pos + i >= buf.length) throw new PayloadMismatchError('message indexes: truncated varint');
+    const b = buf[pos + i]!;
+    result |= (b & 0x7f) << (7 * i);
+    if ((b & 0x80) === 0) {
+      const u = result >>> 0;
+      return { value: (u >>> 1) ^ -(u & 1), next: pos + i + 1 };
+    }
+  }
+  throw new PayloadMismatchError('message indexes: varint longer than 5 bytes');
+}
+
+/** Reads the message indexes at the start of `buf` (a count of 0 means [0]). Throws
+ * PayloadMismatchError on a truncated, negative or over-long path. */
+export function readMessageIndexes(buf: Buffer): { indexes: number[]; bytesRead: number } {
+  const count = readZigzagVarint(buf, 0);
+  if (count.value === 0) return { indexes: [0], bytesRead: count.next };
+  if (count.value < 0 || count.value > MESSAGE_INDEXES_MAX) {
+    throw new PayloadMismatchError(`message indexes: count ${count.value} outside 0..${MESSAGE_INDEXES_MAX}`);
+  }
+  const indexes: number[] = [];
+  let pos = count.next;
+  for (let i = 0; i < count.value; i++) {
+    const idx = readZigzagVarint(buf, pos);
+    if (idx.value < 0) throw new PayloadMismatchError(`message indexes: negative index ${idx.value}`);
+    indexes.push(idx.value);
+    pos = idx.next;
+  }
+  return { indexes, bytesRead: pos };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+type NestedJson = { [name: string]: protobuf.AnyNestedObject };
+interface NamespaceJson { nested?: NestedJson }
+const bundled = protobuf.common as unknown as { get(file: string): NamespaceJson | null };
+const DESCRIPTOR_PROTO = 'google/protobuf/descriptor.proto';
+
+function bundledDefinitions(file: string): NestedJson | null {
+  if (file === DESCRIPTOR_PROTO) {
+    const ns = descriptorExt as unknown as protobuf.Namespace;
+    return { google: { nested: { protobuf: ns.toJSON() as protobuf.AnyNestedObject } } };
+  }
+  return bundled.get(file)?.nested ?? null;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Parses .proto files into one Root, each file once, checking every import is satisfied. */
+class RootBuilder {
+  readonly root = new protobuf.Root();
+  private readonly files = new Set<string>();
+
+  addReference(ref: ResolvedReference, depth: number): void {
+    if (this.files.has(ref.name)) return;
+    if (depth > REFERENCE_DEPTH_MAX) throw new InvalidSchemaError(`references nested deeper than ${REFERENCE_DEPTH_MAX}`);
+    this.files.add(ref.name);
+    for (const r of ref.references) this.addReference(r, depth + 1);
+    this.addText(ref.schema, ref.name);
+  }
+
+  /** Parses one file's text into the root; returns what protobufjs says of it. */
+  addText(text: string, file: string): protobuf.IParserResult {
+    let result: protobuf.IParserResult;
+    try {
+      result = protobuf.parse(text, this.root, { keepCase: true });
+    } catch (err) {
+      throw new InvalidSchemaError(`${file}: ${messageOf(err)}`);
+    }
+    for (const imp of [...(result.imports ?? []), ...(result.weakImports ?? [])]) this.requireImport(imp, file);
+    return result;
+  }
+
+  private requireImport(imp: string, from: string): void {
+    if (this.files.has(imp)) return;
+    const defs = bundledDefinitions(imp);
+    if (defs === null) throw new InvalidSchemaError(`${from}: import "${imp}" is neither a reference nor a bundled google/protobuf file`);
+    this.files.add(imp);
+    try {
+      this.root.addJSON(defs);
+    } catch (err) {
+      throw new InvalidSchemaError(`${from}: import "${imp}": ${messageOf(err)}`);
+    }
+  }
+}
+
+function stripDot(fullName: string): string {
+  return fullName.startsWith('.') ? fullName.slice(1) : fullName;
+}
+
+function messagesIn(ns: protobuf.NamespaceBase): protobuf.Type[] {
+  return ns.nestedArray.filter((o): o is protobuf.Type => o instanceof protobuf.Type);
+}
+
+/** The JSON form with object keys sorted, except `nested`, which becomes a list in declaration
+ * order (the order message indexes depend on). */
+function canonicalValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalValue);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    out[key] = key === 'nested' && v !== null && typeof v === 'object'
+      ? Object.entries(v).map(([name, child]) => [name, canonicalValue(child)])
+      : canonicalValue(v);
+  }
+  return out;
+}
+
+function canonicalText(mainAlone: protobuf.Root, result: protobuf.IParserResult): string {
+  const ns = result.package ? mainAlone.lookup(result.package) as protobuf.Namespace : mainAlone;
+  return JSON.stringify(canonicalValue({
+    package: result.package ?? '',
+    imports: [...(result.imports ?? [])].sort(),
+    weakImports: [...(result.weakImports ?? [])].sort(),
+    options: ns.options ?? {},
+    nested: ns.toJSON({ keepComments: false }).nested ?? {},
+  }));
+}
+
+class ProtobufSchema implements ParsedSchema {
+  readonly type = 'PROTOBUF' as const;
+  readonly recordName: string | null;
+  /** Every message the main file declares, nested ones too, by full name (no leading dot). */
+  readonly messages = new Map<string, protobuf.Type>();
+
+  constructor(
+    readonly canonical: string,
+    readonly packageName: string,
+    /** The main file's top-level messages in declaration order (message index 0, 1, ...). */
+    readonly topLevel: readonly protobuf.Type[],
+  ) {
+    this.recordName = topLevel.length > 0 ? stripDot(topLevel[0]!.fullName) : null;
+    const collect = (t: protobuf.Type): void => {
+      this.messages.set(stripDot(t.fullName), t);
+      for (const n of messagesIn(t)) collect(n);
+    };
+    for (const t of topLevel) collect(t);
+  }
+
+  readerIssues(writer: ParsedSchema): string[] {
+    if (!(writer instanceof ProtobufSchema)) return [`writer schema is ${writer.type}, not PROTOBUF`];
+    return compareSchemas(writer, this);
+  }
+
+  /** The message a path of indexes names: the first into the file's top-level messages, each
+   * next one into the nested messages of the one before. */
+  messageAt(indexes: readonly number[]): protobuf.Type {
+    let candidates: readonly protobuf.Type[] = this.topLevel;
+    let type: protobuf.Type | undefined;
+    for (const [depth, i] of indexes.entries()) {
+      type = candidates[i];
+      if (type === undefined) {
+        throw new PayloadMismatchError(`message indexes [${indexes.join(',')}]: no message at position ${depth} (${candidates.length} there)`);
+      }
+      candidates = messagesIn(type);
+    }
+    if (type === undefined) throw new PayloadMismatchError('message indexes: empty path');
+    return type;
+  }
+
+  validate(payload: Buffer): void {
+    const { indexes, bytesRead } = readMessageIndexes(payload);
+    const type = this.messageAt(indexes);
+    const body = payload.subarray(bytesRead);
+    try {
+      checkWireTypes(type, protobuf.Reader.create(body), body.length, 0);
+      // Decoding also catches what the wire walk does not: missing proto2 required fields,
+      // lengths inside packed fields, map entries.
+      type.decode(body);
+    } catch (err) {
+      if (err instanceof PayloadMismatchError) throw err;
+      throw new PayloadMismatchError(`payload is not a valid ${stripDot(type.fullName)}: ${messageOf(err)}`);
+    }
+  }
+}
+
+export const protobufFormat: SchemaFormat = {
+  type: 'PROTOBUF',
+  parse(schema: string, references: readonly ResolvedReference[]): ParsedSchema {
+    const builder = new RootBuilder();
+    for (const ref of references) builder.addReference(ref, 0);
+    // The main file alone first: its own declarations in order, for indexes and the canonical form.
+    const mainAlone = new protobuf.Root();
+    let alone: protobuf.IParserResult;
+    try {
+      alone = protobuf.parse(schema, mainAlone, { keepCase: true });
+    } catch (err) {
+      throw new InvalidSchemaError(messageOf(err));
+    }
+    builder.addText(schema, 'schema');
+    try {
+      builder.root.resolveAll();
+    } catch (err) {
+      throw new InvalidSchemaError(messageOf(err));
+    }
+    const ownNs = alone.package ? mainAlone.lookup(alone.package) as protobuf.Namespace : mainAlone;
+    const topLevel = messagesIn(ownNs).map((t) => builder.root.lookupType(t.fullName));
+    return new ProtobufSchema(canonicalText(mainAlone, alone), alone.package ?? '', topLevel);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Payload check: the wire types of known fields
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_START_GROUP = 3;
+const WIRE_FIXED32 = 5;
+
+function scalarWireType(type: string): number | null {
+  switch (type) {
+    case 'int32': case 'int64': case 'uint32': case 'uint64': case 'sint32': case 'sint64': case 'bool':
+      return WIRE_VARINT;
+    case 'fixed64': case 'sfixed64': case 'double':
+      return WIRE_FIXED64;
+    case 'fixed32': case 'sfixed32': case 'float':
+      return WIRE_FIXED32;
+    case 'string': case 'bytes':
+      return WIRE_LEN;
+    default:
+      return null;
+  }
+}
+
+/** Walks one message's fields: a known field must carry its type's wire type (a repeated scalar
+ * may also be packed), and embedded messages are walked in turn. protobufjs's decoder reads a
+ * known field by its schema type whatever the wire type, so without this a payload of another
+ * message type often decodes into garbage instead of failing. */
+function checkWireTypes(type: protobuf.Type, reader: protobuf.Reader, end: number, depth: number): void {
+  if (depth > protobuf.Reader.recursionLimit) throw new PayloadMismatchError('payload nested deeper than the recursion limit');
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const fieldNo = tag >>> 3;
+    const wire = tag & 7;
+    if (fieldNo === 0) throw new PayloadMismatchError(`${stripDot(type.fullName)}: field number 0`);
+    const field = type.fieldsById[fieldNo];
+    if (field === undefined || field.map || wire === WIRE_START_GROUP) {
+      reader.skipType(wire);
+      continue;
+    }
+    const resolved = field.resolvedType;
+    const expected = resolved instanceof protobuf.Enum ? WIRE_VARINT
+      : resolved instanceof protobuf.Type ? WIRE_LEN : scalarWireType(field.type);
+    const packable = field.repeated && expected !== WIRE_LEN;
+    if (wire !== expected && !(packable && wire === WIRE_LEN)) {
+      throw new PayloadMismatchError(`${stripDot(type.fullName)} field ${fieldNo} (${field.name}): wire type ${wire}, expected ${expected}`);
+    }
+    if (resolved instanceof protobuf.Type) {
+      const len = reader.uint32();
+      const subEnd = reader.pos + len;
+      if (subEnd > end) throw new PayloadMismatchError(`${stripDot(type.fullName)} field ${fieldNo} (${field.name}): length past the end`);
+      checkWireTypes(resolved, reader, subEnd, depth + 1);
+      if (reader.pos !== subEnd) throw new PayloadMismatchError(`${stripDot(type.fullName)} field ${fieldNo} (${field.name}): message overruns its length`);
+    } else {
+      reader.skipType(wire);
+    }
+  }
+  if (reader.pos !== end) throw new PayloadMismatchError(`${stripDot(type.fullName)}: last field runs past the end`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compatibility (Confluent's protobuf diff, reader = the update, writer = the original)
+
+type Kind = 'scalar' | 'message' | 'map';
+type ScalarGroup = 'number' | 'signed' | 'text' | 'fixed32' | 'fixed64' | 'float' | 'double';
+
+/** The scalars that read each other's encoding (protobuf's "Updating a message type"). Enums
+ * travel as varints, so they belong to the general number group. */
+function scalarGroup(type: string, resolved: protobuf.ReflectionObject | null): ScalarGroup | null {
+  if (resolved instanceof protobuf.Enum) return 'number';
+  switch (type) {
+    case 'int32': case 'int64': case 'uint32': case 'uint64': case 'bool': return 'number';
+    case 'sint32': case 'sint64': return 'signed';
+    case 'string': case 'bytes': return 'text';
+    case 'fixed32': case 'sfixed32': return 'fixed32';
+    case 'fixed64': case 'sfixed64': return 'fixed64';
+    case 'float': return 'float';
+    case 'double': return 'double';
+    default: return null;
+  }
+}
+
+function kindOf(field: protobuf.Field): Kind {
+  if (field.map) return 'map';
+  return field.resolvedType instanceof protobuf.Type ? 'message' : 'scalar';
+}
+
+/** repeated, required, or singular (proto3 with or without `optional`, proto2 optional: the
+ * same on the wire; protobufjs keeps no rule for them). */
+function labelOf(field: protobuf.Field): 'repeated' | 'required' | 'singular' {
+  if (field.repeated) return 'repeated';
+  return field.required ? 'required' : 'singular';
+}
+
+function typeName(field: protobuf.Field): string {
+  const r = field.resolvedType;
+  return r ? stripDot(r.fullName) : field.type;
+}
+
+/** A type's name inside its file: the full name without the package (the Namespaces above the
+ * outermost enclosing message). */
+function localName(type: protobuf.ReflectionObject): string {
+  const parts: string[] = [];
+  let t: protobuf.ReflectionObject | null = type;
+  while (t instanceof protobuf.Type || t instanceof protobuf.Enum) {
+    parts.unshift(t.name);
+    t = t.parent;
+  }
+  return parts.join('.');
+}
+
+/** Oneofs as written: proto3 `optional` fields get a synthetic oneof in protobufjs that is a
+ * label, not a oneof, to Confluent. */
+function realOneofs(type: protobuf.Type): protobuf.OneOf[] {
+  return type.oneofsArray.filter((o) => !(o.fieldsArray.length === 1 && o.fieldsArray[0]!.options?.['proto3_optional'] === true));
+}
+
+class Comparison {
+  readonly issues: string[] = [];
+  private readonly seen = new Set<string>();
+  /** Issues found so far, repeats included (a repeat still makes its message incompatible). */
+  private found = 0;
+  /** Message pairs being or already compared, with whether they were compatible. */
+  private readonly pairs = new Map<string, boolean>();
+
+  add(issue: string): void {
+    this.found++;
+    if (!this.seen.has(issue)) {
+      this.seen.add(issue);
+      this.issues.push(issue);
+    }
+  }
+
+  /** Compares two messages of the same name; true when compatible. A pair met again while being
+   * compared (recursive types) counts as compatible here, its issues come from the first visit. */
+  messages(writer: protobuf.Type, reader: protobuf.Type): boolean {
+    const key = `${writer.fullName}\u0000${reader.fullName}`;
+    const known = this.pairs.get(key);
+    if (known !== undefined) return known;
+    this.pairs.set(key, true);
+    const before = this.found;
+    this.compareFields(writer, reader);
+    const ok = this.found === before;
+    this.pairs.set(key, ok);
+    return ok;
+  }
+
+  private compareFields(writer: protobuf.Type, reader: protobuf.Type): void {
+    const where = `message ${stripDot(reader.fullName)}`;
+    const wOneofs = realOneofs(writer);
+    const rOneofs = realOneofs(reader);
+    const oneofOf = (oneofs: protobuf.OneOf[]) => {
+      const m = new Map<number, string>();
+      for (const o of oneofs) for (const f of o.fieldsArray) m.set(f.id, o.name);
+      return m;
+    };
+    const wOneofByTag = oneofOf(wOneofs);
+    const rOneofByTag = oneofOf(rOneofs);
+    const wTop = new Map(writer.fieldsArray.filter((f) => !wOneofByTag.has(f.id)).map((f) => [f.id, f]));
+    const rTop = new Map(reader.fieldsArray.filter((f) => !rOneofByTag.has(f.id)).map((f) => [f.id, f]));
+
+    // Fields moving into a oneof: a reader oneof may take in at most one former plain field,
+    // and only if none of its fields was in a oneof before.
+    for (const o of rOneofs) {
+      const moved: protobuf.Field[] = [];
+      let existing = 0;
+      for (const f of o.fieldsArray) {
+        const was = wTop.get(f.id);
+        if (was !== undefined) {
+          moved.push(f);
+          wTop.delete(f.id);
+        } else if (wOneofByTag.has(f.id)) {
+          existing++;
+        }
+      }
+      if (moved.length > 1) {
+        this.add(`${where} oneof ${o.name}: fields ${moved.map((f) => `${f.id} (${f.name})`).join(', ')} moved into one oneof`);
+      } else if (moved.length === 1 && existing > 0) {
+        this.add(`${where} oneof ${o.name}: field ${moved[0]!.id} (${moved[0]!.name}) moved into an existing oneof`);
+      }
+    }
+
+    const rAllTags = new Set(reader.fieldsArray.map((f) => f.id));
+    const rOneofByName = new Map(rOneofs.map((o) => [o.name, o]));
+    for (const wo of wOneofs) {
+      const ro = rOneofByName.get(wo.name);
+      if (ro === undefined) continue; // a removed oneof is compatible
+      const rFields = new Map(ro.fieldsArray.map((f) => [f.id, f]));
+      for (const wf of wo.fieldsArray) {
+        const rf = rFields.get(wf.id);
+        if (rf !== undefined) this.field(where, wf, rf);
+        else if (!rAllTags.has(wf.id)) this.add(`${where} oneof ${wo.name}: field ${wf.id} (${wf.name}) removed from the oneof`);
+      }
+    }
+
+    for (const [id, wf] of wTop) {
+      const rf = rTop.get(id);
+      if (rf !== undefined) this.field(where, wf, rf);
+      else if (wf.required) this.add(`${where} field ${id} (${wf.name}): required field removed`);
+    }
+    for (const [id, rf] of rTop) {
+      if (!wTop.has(id) && !wOneofByTag.has(id) && rf.required) this.add(`${where} field ${id} (${rf.name}): required field added`);
+    }
+
+    // Fields whose oneof membership changed are compared by number too.
+    const wAll = new Map(writer.fieldsArray.map((f) => [f.id, f]));
+    for (const rf of reader.fieldsArray) {
+      const wf = wAll.get(rf.id);
+      if (wf === undefined) continue;
+      const wo = wOneofByTag.get(rf.id);
+      const ro = rOneofByTag.get(rf.id);
+      if (wo === ro) continue; // both plain, or both in the same oneof: compared above
+      this.field(where, wf, rf);
+    }
+  }
+
+  private field(where: string, w: protobuf.Field, r: protobuf.Field): void {
+    const at = `${where} field ${r.id} (${r.name})`;
+    const wKind = kindOf(w);
+    const rKind = kindOf(r);
+    if (wKind !== rKind) {
+      this.add(`${at}: kind changed from ${wKind} ${describe(w)} to ${rKind} ${describe(r)}`);
+      return;
+    }
+    if (wKind === 'map') {
+      const wk = keyTypeOf(w);
+      const rk = keyTypeOf(r);
+      if (scalarGroup(wk, null) !== scalarGroup(rk, null)) this.add(`${at}: map key type changed from ${wk} to ${rk}`);
+      this.valueTypes(at, w, r, null);
+      return;
+    }
+    this.valueTypes(at, w, r, [labelOf(w), labelOf(r)]);
+  }
+
+  /** Compares the (value) types of two fields of the same kind; `labels` for plain fields. */
+  private valueTypes(at: string, w: protobuf.Field, r: protobuf.Field, labels: [string, string] | null): void {
+    const wt = w.resolvedType;
+    const rt = r.resolvedType;
+    if (wt instanceof protobuf.Type || rt instanceof protobuf.Type) {
+      if (!(wt instanceof protobuf.Type) || !(rt instanceof protobuf.Type)) {
+        this.add(`${at}: type changed from ${typeName(w)} to ${typeName(r)}`);
+      } else if (localName(wt) !== localName(rt)) {
+        this.add(`${at}: message type changed from ${typeName(w)} to ${typeName(r)}`);
+      } else if (!this.messages(wt, rt)) {
+        this.add(`${at}: message type ${typeName(r)} changed incompatibly`);
+      }
+      return;
+    }
+    const wg = scalarGroup(w.type, wt);
+    const rg = scalarGroup(r.type, rt);
+    if (wg !== rg) {
+      this.add(`${at}: type changed from ${typeName(w)} to ${typeName(r)}`);
+      return;
+    }
+    // Confluent: a label change is incompatible for numbers (packed and unpacked encodings, a
+    // required value that may be absent), compatible for string and bytes (both length-delimited);
+    // a proto3 field without a label and one marked optional are the same on the wire.
+    if (labels !== null && wg !== 'text' && labels[0] !== labels[1]) {
+      this.add(`${at}: label changed from ${labels[0]} to ${labels[1]}`);
+    }
+  }
+}
+
+function keyTypeOf(mapField: protobuf.Field): string {
+  return (mapField as unknown as protobuf.MapField).keyType;
+}
+
+function describe(field: protobuf.Field): string {
+  if (field.map) return `map<${keyTypeOf(field)}, ${typeName(field)}>`;
+  return typeName(field);
+}
+
+function compareSchemas(writer: ProtobufSchema, reader: ProtobufSchema): string[] {
+  const cmp = new Comparison();
+  if (writer.packageName !== reader.packageName) {
+    cmp.add(`package changed from "${writer.packageName}" to "${reader.packageName}"`);
+  }
+  for (const [name, wType] of writer.messages) {
+    const rType = reader.messages.get(name);
+    if (rType === undefined) cmp.add(`message ${name}: in the writer schema, missing in the reader schema`);
+    else cmp.messages(wType, rType);
+  }
+  return cmp.issues;
+}
