@@ -11,6 +11,7 @@ import type { BrokerMetrics } from '../ops/metrics.js';
 import type { TransactionCoordinatorApi } from '../txn/types.js';
 import type { Authorizer } from '../security/types.js';
 import type { ClientTelemetry } from '../telemetry/client-telemetry.js';
+import type { SchemaLookup } from './schema-validation.js';
 
 // The handlers see narrow views of the process's parts: only what they call is in reach, and
 // src/node may hand any implementation that has these members.
@@ -162,6 +163,8 @@ export interface BrokerContext {
   logDir?: LogDirInfo;
   /** KIP-714 client telemetry (absent: GetTelemetrySubscriptions/PushTelemetry are not served). */
   telemetry?: ClientTelemetry;
+  /** The schema registry, for topics with broker-side schema validation (absent: they refuse records). */
+  schemas?: SchemaLookup;
   log: Logger;
   /** The broker's clock (ms); injectable for tests. */
   now(): number;

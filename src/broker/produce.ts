@@ -31,6 +31,7 @@ import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
 import { requestAcl, type RequestAcl } from './authorize.js';
 import { checkRecordKeys } from './compacted-keys.js';
+import { checkRecordSchemas, type SchemaCheckFailure } from './schema-validation.js';
 import { zoneLeaderFor } from './zone-forward.js';
 import type { ProduceProxy } from './produce-proxy.js';
 
@@ -139,8 +140,36 @@ function appendPartition(
       return fail(result, keys.errorCode, keys.errorMessage);
     }
   }
+  if (topic.keySchemaValidation || topic.valueSchemaValidation) {
+    const schemas = b.schemas;
+    if (!schemas) return fail(result, ErrorCode.INVALID_RECORD, `topic ${topicName} validates schemas but this broker has no schema registry`);
+    const refused = (f: SchemaCheckFailure): undefined => {
+      ctx.log.info({ topic: topicName, partition, code: f.errorCode, records: f.recordErrors.length }, 'produce rejected by schema validation');
+      result.recordErrors = f.recordErrors;
+      return fail(result, f.errorCode, f.errorMessage);
+    };
+    const first = checkRecordSchemas(schemas, parsed, topic, topicName, partition);
+    if (first && !first.unknownId) return refused(first);
+    // An id registered on another broker a moment ago: catch up with the store once, check again.
+    if (first) {
+      return schemas.refresh().then(() => {
+        const again = checkRecordSchemas(schemas, parsed, topic, topicName, partition);
+        if (again) return refused(again);
+        return afterChecks(b, ctx, st, req, topic, topicName, partition, epoch, parsed, result, origin);
+      });
+    }
+  }
+  return afterChecks(b, ctx, st, req, topic, topicName, partition, epoch, parsed, result, origin);
+}
+
+/** The transaction check (first batch of a transaction here) and the append. */
+function afterChecks(
+  b: BrokerContext, ctx: RequestContext, st: PartitionState, req: ProduceRequest, topic: { topicId: string; logAppendTime: boolean }, topicName: string,
+  partition: number, epoch: number, parsed: BatchView[], result: PartitionResult, origin: ProduceOrigin,
+): Promise<void> | undefined {
+  const transactional = parsed[0]!.isTransactional;
   const append = (): Promise<void> | undefined => appendVerified(b, ctx, st, topic, topicName, partition, epoch, parsed, result, origin);
-  const first = parsed[0];
+  const first = parsed[0]!;
   // Already open here at this epoch: verified when its first batch came.
   if (!transactional || (st.producers.txns.openFirstOffset(first.producerId) >= 0 && st.producers.epochOf(first.producerId) === first.producerEpoch)) return append();
   // The first batch of a transaction here: the coordinator must have this partition in the

@@ -33,6 +33,7 @@ import { parseConnectionOverrides } from '../server/limits.js';
 import { registerApis } from '../broker/register-apis.js';
 import { ClientTelemetry } from '../telemetry/client-telemetry.js';
 import { requestedMetricsOf } from '../telemetry/subscriptions.js';
+import { openSchemaRegistry, type BrokerSchemaRegistry } from './schema-registry-wiring.js';
 import { endpointFor, type BrokerContext } from '../broker/context.js';
 import { TopicService } from '../topics/topic-service.js';
 import { openLocalMetadata, openEtcdMetadata, type ClusterMetadata } from './cluster-metadata.js';
@@ -142,7 +143,7 @@ export class Broker {
     readonly settings: BrokerSettings,
     readonly context: BrokerContext,
     /** The concrete parts behind the context's narrow views (tests and operations reach them here). */
-    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels; security: BrokerSecurity; proxy: ProduceProxy | null },
+    readonly parts: { metrics: BrokerMetrics; logs: LogManager; groups: GroupCoordinator; transactions: TransactionCoordinator; channels: BrokerChannels; security: BrokerSecurity; proxy: ProduceProxy | null; schemas: BrokerSchemaRegistry },
     private readonly server: KafkaServer,
     private readonly wal: Wal,
     readonly tier: ObjectTier,
@@ -174,8 +175,10 @@ export class Broker {
     let wal: Wal | undefined;
     let tier: ObjectTier | undefined;
     let security: BrokerSecurity | undefined;
+    let schemas: BrokerSchemaRegistry | undefined;
     try {
       security = await openSecurity(settings.config, meta, listeners, log.child({ component: 'security' }), metrics);
+      schemas = await openSchemaRegistry(settings.config, meta, listeners, security.authorizer, log.child({ component: 'schema-registry' }));
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
       // a failover that is replaying it); otherwise the WAL is a file at wal.path.
@@ -237,6 +240,7 @@ export class Broker {
         partitionMoves: cluster ? new ClusterPartitionMoves(meta.store, meta.keys, cluster.leadership) : singleNodeMoves(self, (t, p) => logs.get(t, p) !== undefined),
         logDir: walLogDir(dirname(walPath)),
         telemetry: clientTelemetryOf(settings.config, metrics),
+        schemas: schemas.registry,
         clusterId: meta.clusterId,
         brokerConfig: settings.config,
         limits: {
@@ -319,7 +323,7 @@ export class Broker {
       for (const [i, l] of listeners.entries()) if (advertised[l.name]!.port === 0) advertised[l.name]!.port = bound[i]!.port;
       if (context.self.port === 0) context.self.port = bound[0]!.port;
       const address = { host: bound[0]!.host, port: bound[0]!.port };
-      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels, security, proxy }, server, wal, tier, meta, log, address, bound);
+      broker = new Broker(settings, context, { metrics, logs, groups, transactions, channels, security, proxy, schemas }, server, wal, tier, meta, log, address, bound);
       broker.ops = early.ops;
       if (cluster) {
         broker.cluster = cluster;
@@ -343,6 +347,7 @@ export class Broker {
       return broker;
     } catch (err) {
       await tier?.stop().catch(() => {});
+      await schemas?.close().catch(() => {});
       await security?.close().catch(() => {});
       await wal?.close().catch(() => {});
       await meta.close().catch(() => {});
@@ -380,6 +385,7 @@ export class Broker {
     // The final upload empties the WAL into the object store.
     await this.tier.stop();
     this.parts.groups.close();
+    await this.parts.schemas.close();
     await this.parts.security.close();
     await this.wal.close();
     await this.meta.close();

@@ -195,6 +195,10 @@ export interface BrokerConfig {
   clientTelemetryPushIntervalMs: number;
   clientTelemetryMaxBytes: number;
   clientTelemetryMaxSeries: number;
+  /** host:port or null. */
+  schemaRegistryListener: string | null;
+  schemaRegistryCompatibilityLevel: 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
+  schemaRegistryAuthentication: 'none' | 'basic';
 
   /** The typed value of any key; throws ConfigError for an unknown key. */
   get(key: string): ConfigValue;

@@ -43,6 +43,9 @@ export interface TopicConfigSpec {
   doc: string;
 }
 
+const STRATEGY_PACKAGE = 'io.confluent.kafka.serializers.subject.';
+const SUBJECT_NAME_STRATEGIES = ['TopicNameStrategy', 'RecordNameStrategy', 'TopicRecordNameStrategy'].map((s) => STRATEGY_PACKAGE + s);
+
 const NOT_ENFORCED = ' Accepted for compatibility; Ferry does not act on it.';
 
 export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
@@ -51,9 +54,15 @@ export const TOPIC_CONFIG_SPECS: readonly TopicConfigSpec[] = [
   { name: 'compression.lz4.level', kind: 'int', defaultValue: '9', min: 1, max: 17, enforced: false, doc: 'Level for compression.type=lz4.' + NOT_ENFORCED },
   { name: 'compression.type', kind: 'string', brokerKey: 'compression.type', defaultValue: 'producer', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], enforced: false, doc: 'Final compression of the topic\'s batches. Ferry stores batches as producers sent them (producer).' + NOT_ENFORCED },
   { name: 'compression.zstd.level', kind: 'int', defaultValue: '3', min: -131072, max: 22, enforced: false, doc: 'Level for compression.type=zstd.' + NOT_ENFORCED },
+  { name: 'confluent.key.schema.validation', kind: 'boolean', defaultValue: 'false', enforced: true, doc: 'Broker-side schema validation of record keys (Confluent Server\'s key): each key must carry the schema registry\'s wire header (magic byte 0, a 4-byte schema id) of a schema registered under the key subject (confluent.key.subject.name.strategy); other records are refused with INVALID_RECORD. ferry.key.schema.validation=full also decodes the key against that schema.' },
+  { name: 'confluent.key.subject.name.strategy', kind: 'string', defaultValue: 'io.confluent.kafka.serializers.subject.TopicNameStrategy', values: SUBJECT_NAME_STRATEGIES, enforced: true, doc: 'Under which subject a validated key\'s schema id must be registered: TopicNameStrategy <topic>-key, RecordNameStrategy <record name>, TopicRecordNameStrategy <topic>-<record name>.' },
+  { name: 'confluent.value.schema.validation', kind: 'boolean', defaultValue: 'false', enforced: true, doc: 'Broker-side schema validation of record values: each non-null value must carry the schema registry\'s wire header (magic byte 0, a 4-byte schema id) of a schema registered under the value subject (confluent.value.subject.name.strategy); other records are refused with INVALID_RECORD. ferry.value.schema.validation=full also decodes the value against that schema.' },
+  { name: 'confluent.value.subject.name.strategy', kind: 'string', defaultValue: 'io.confluent.kafka.serializers.subject.TopicNameStrategy', values: SUBJECT_NAME_STRATEGIES, enforced: true, doc: 'Under which subject a validated value\'s schema id must be registered: TopicNameStrategy <topic>-value, RecordNameStrategy <record name>, TopicRecordNameStrategy <topic>-<record name>.' },
   { name: 'delete.retention.ms', kind: 'long', brokerKey: 'log.cleaner.delete.retention.ms', defaultValue: '86400000', min: 0, enforced: true, doc: 'Compacted topics: how long a tombstone (and the marker of a transaction with nothing left) is kept after the cleaner first cleaned its offset.' },
+  { name: 'ferry.key.schema.validation', kind: 'string', defaultValue: 'id', values: ['id', 'full'], enforced: true, doc: 'With confluent.key.schema.validation=true: id checks the key\'s schema id only; full also decodes the key with its schema (Avro, JSON Schema, Protobuf) and refuses one that does not match.' },
   { name: 'ferry.produce.routing', kind: 'string', brokerKey: 'ferry.produce.routing', defaultValue: 'leader', values: ['leader', 'zone-local'], enforced: true, doc: 'leader: producers write to the partition leader, wherever it is (lowest latency). zone-local: a producer whose client.id carries ferry_az=<zone> is given a broker of its own zone as the leader; that broker stages the batches in the object store and hands the leader a reference, so no record byte crosses a zone (docs/zone-local.md).' },
   { name: 'ferry.remote.read.mode', kind: 'string', brokerKey: 'ferry.remote.read.mode', defaultValue: 'tail', values: ['tail', 'uploaded-only', 'leader'], enforced: true, doc: 'How consumers in another zone than the leader read (KIP-392 preferredReadReplica, from client.rack or ferry_az=<zone>). tail: a broker of their zone serves uploaded data from the object store and the un-uploaded tail from the leader, one copy per broker. uploaded-only: only what is uploaded (no record byte crosses a zone; reads lag by the upload interval). leader: no redirection, read from the leader.' },
+  { name: 'ferry.value.schema.validation', kind: 'string', defaultValue: 'id', values: ['id', 'full'], enforced: true, doc: 'With confluent.value.schema.validation=true: id checks the value\'s schema id only; full also decodes the value with its schema (Avro, JSON Schema, Protobuf) and refuses one that does not match.' },
   { name: 'file.delete.delay.ms', kind: 'long', defaultValue: '60000', min: 0, enforced: false, doc: 'Delay before deleting a file from the filesystem.' + NOT_ENFORCED },
   { name: 'flush.messages', kind: 'long', defaultValue: LONG_MAX, min: 1, enforced: false, doc: 'Messages between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
   { name: 'flush.ms', kind: 'long', defaultValue: LONG_MAX, min: 0, enforced: false, doc: 'Time between forced flushes. Ferry fsyncs every write before acknowledging it.' + NOT_ENFORCED },
@@ -280,6 +289,16 @@ export interface EffectiveTopicConfig {
   deleteRetentionMs: number;
   produceRouting: 'leader' | 'zone-local';
   remoteReadMode: 'tail' | 'uploaded-only' | 'leader';
+  /** Broker-side schema validation of keys and values (null: off). */
+  keySchemaValidation: SchemaValidation | null;
+  valueSchemaValidation: SchemaValidation | null;
+}
+
+/** How one side (key or value) of a topic's records is checked against the schema registry. */
+export interface SchemaValidation {
+  /** id: the schema id must be registered under the subject; full: the bytes must also decode. */
+  mode: 'id' | 'full';
+  strategy: 'TopicNameStrategy' | 'RecordNameStrategy' | 'TopicRecordNameStrategy';
 }
 
 /** The typed values the log and retention act on. Assumes validated topic configs. */
@@ -306,7 +325,17 @@ export function resolveTopicConfig(topicConfigs: Readonly<Record<string, string>
     deleteRetentionMs: safe('delete.retention.ms'),
     produceRouting: get('ferry.produce.routing') as EffectiveTopicConfig['produceRouting'],
     remoteReadMode: get('ferry.remote.read.mode') as EffectiveTopicConfig['remoteReadMode'],
+    keySchemaValidation: get('confluent.key.schema.validation') === 'true'
+      ? { mode: get('ferry.key.schema.validation') as SchemaValidation['mode'], strategy: strategyName(get('confluent.key.subject.name.strategy')) }
+      : null,
+    valueSchemaValidation: get('confluent.value.schema.validation') === 'true'
+      ? { mode: get('ferry.value.schema.validation') as SchemaValidation['mode'], strategy: strategyName(get('confluent.value.subject.name.strategy')) }
+      : null,
   };
+}
+
+function strategyName(className: string): SchemaValidation['strategy'] {
+  return className.slice(STRATEGY_PACKAGE.length) as SchemaValidation['strategy'];
 }
 
 function sortKeys(r: Record<string, string>): Record<string, string> {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { validateTopicName as registryValidateTopicName, type TopicInfo as RegistryTopic, type TopicResult } from './topic-registry.js';
 import {
-  brokerTopicDefaults, describeTopicConfigs, resolveTopicConfig, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig,
+  brokerTopicDefaults, describeTopicConfigs, resolveTopicConfig, type ConfigAlteration, type BrokerTopicDefaults, type DescribedConfig, type SchemaValidation,
 } from './topic-config.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
@@ -38,6 +38,9 @@ export interface TopicInfo {
   produceRouting: 'leader' | 'zone-local';
   /** ferry.remote.read.mode: how consumers in other zones than the leader's read. */
   remoteReadMode: 'tail' | 'uploaded-only' | 'leader';
+  /** confluent.{key,value}.schema.validation: records checked against the schema registry (null: off). */
+  keySchemaValidation: SchemaValidation | null;
+  valueSchemaValidation: SchemaValidation | null;
 }
 
 export interface TopicCompaction {
@@ -186,6 +189,7 @@ export class TopicService {
       retentionMs: eff.retentionMs, retentionBytes: eff.retentionBytes, deletePolicy: eff.cleanupPolicy.includes('delete'),
       compactPolicy: eff.cleanupPolicy.includes('compact'),
       produceRouting: eff.produceRouting, remoteReadMode: eff.remoteReadMode,
+      keySchemaValidation: eff.keySchemaValidation, valueSchemaValidation: eff.valueSchemaValidation,
       compaction: {
         minCleanableDirtyRatio: eff.minCleanableDirtyRatio, minCompactionLagMs: eff.minCompactionLagMs, maxCompactionLagMs: eff.maxCompactionLagMs,
         deleteRetentionMs: eff.deleteRetentionMs, segmentMs: eff.segmentMs, segmentBytes: eff.segmentBytes,

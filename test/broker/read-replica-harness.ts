@@ -91,7 +91,7 @@ export class ReplicaHarness {
       name: TOPIC, topicId: TOPIC_ID, partitionCount: partitions, configs: {}, maxMessageBytes: 1 << 20, logAppendTime: false,
       retentionMs: -1, retentionBytes: -1, deletePolicy: true, compactPolicy: false,
       compaction: { minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: 0, deleteRetentionMs: 0, segmentMs: 0, segmentBytes: 0 },
-      produceRouting: 'leader', remoteReadMode: 'tail',
+      produceRouting: 'leader', remoteReadMode: 'tail', keySchemaValidation: null, valueSchemaValidation: null,
     };
     for (let p = 0; p < partitions; p++) {
       this.partitions.set(partitionKey(TOPIC_ID, p), { log: new PartitionLog(TOPIC_ID, p, leaderEpoch), producers: new ProducerStateTable(), inFlight: new Set() });

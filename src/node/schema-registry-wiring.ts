@@ -1,0 +1,92 @@
+/**
+ * The built-in schema registry of a broker: the registry itself (followed on every broker, so
+ * broker-side validation works everywhere) and, with schema.registry.listener, its REST API.
+ *
+ * schema.registry.authentication=basic checks HTTP Basic credentials as SASL/PLAIN does (the PLAIN
+ * users of the SASL listeners' JAAS configs, then SCRAM credentials). With an authorizer, subjects
+ * are authorized with topic ACLs, as Confluent's TopicAclAuthorizer does: subject <topic>-key or
+ * <topic>-value is topic <topic> (any other subject: the topic named like it); reading a subject
+ * needs READ, registering WRITE, deleting DELETE, its config DESCRIBE_CONFIGS / ALTER_CONFIGS;
+ * the global config and mode need those on the cluster.
+ */
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../ops/config.js';
+import type { ClusterMetadata } from './cluster-metadata.js';
+import type { PlannedListener } from './listener-plan.js';
+import { SchemaRegistry } from '../schema/schema-registry.js';
+import { startRegistryHttpServer, type RegistryAccess, type RegistryHttpServer, type RegistryOperation } from '../schema/registry-http.js';
+import { usesSasl, newSession } from '../server/session.js';
+import { CLUSTER_RESOURCE_NAME, type AclOperationName, type Authorizer } from '../security/types.js';
+import { parseSaslJaasConfig, plainUsersOf } from '../security/sasl/jaas.js';
+import { verifyPlainPassword } from '../security/sasl/plain-server.js';
+import { MetadataScramCredentialStore } from '../security/sasl/scram-credential-store.js';
+import { ListenError } from './early-listeners.js';
+import { parseHostPort } from '../ops/config.js';
+
+export interface BrokerSchemaRegistry {
+  registry: SchemaRegistry;
+  http: RegistryHttpServer | null;
+  close(): Promise<void>;
+}
+
+export async function openSchemaRegistry(
+  config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], authorizer: Authorizer, log: Logger,
+): Promise<BrokerSchemaRegistry> {
+  const registry = new SchemaRegistry({
+    store: meta.store, root: meta.keys.root, log, defaultCompatibility: config.schemaRegistryCompatibilityLevel,
+  });
+  await registry.start();
+  let http: RegistryHttpServer | null = null;
+  try {
+    if (config.schemaRegistryListener !== null) {
+      const { host, port } = parseHostPort(config.schemaRegistryListener);
+      const access = config.schemaRegistryAuthentication === 'basic' ? basicAccess(config, meta, listeners, authorizer) : undefined;
+      try {
+        http = await startRegistryHttpServer({ host, port, registry, log, access });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw e.code ? new ListenError('schema.registry.listener', config.schemaRegistryListener, e) : err;
+      }
+    }
+  } catch (err) {
+    registry.close();
+    throw err;
+  }
+  return {
+    registry,
+    http,
+    close: async () => {
+      await http?.close();
+      registry.close();
+    },
+  };
+}
+
+function basicAccess(config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], authorizer: Authorizer): RegistryAccess {
+  const jaasUsers = new Map<string, string>();
+  for (const l of listeners) {
+    if (!usesSasl(l.protocol)) continue;
+    const text = config.forListener(l.name, 'sasl.jaas.config', 'PLAIN') as string | null;
+    if (text) for (const [u, p] of plainUsersOf(parseSaslJaasConfig(text))) if (!jaasUsers.has(u)) jaasUsers.set(u, p);
+  }
+  const scram = new MetadataScramCredentialStore(meta.store, meta.keys.root);
+  return {
+    authenticate: async (user, password) => ((await verifyPlainPassword({ jaasUsers, scram }, user, password)) ? user : null),
+    allowed: (principal, host, op, subject) => {
+      if (!authorizer.enabled) return true;
+      const session = newSession('SCHEMA_REGISTRY', 'SASL_PLAINTEXT', host, { type: 'User', name: principal });
+      if (subject === null) return authorizer.authorize(session, op === 'ALTER_CONFIGS' ? 'ALTER_CONFIGS' : 'DESCRIBE_CONFIGS', 'CLUSTER', CLUSTER_RESOURCE_NAME);
+      return authorizer.authorize(session, topicOperation(op), 'TOPIC', topicOfSubject(subject));
+    },
+  };
+}
+
+function topicOperation(op: RegistryOperation): AclOperationName {
+  return op;
+}
+
+/** TopicNameStrategy's subjects name their topic; any other subject is checked as a topic of its own name. */
+export function topicOfSubject(subject: string): string {
+  const m = /^(.+)-(key|value)$/.exec(subject);
+  return m ? m[1]! : subject;
+}
