@@ -284,7 +284,9 @@ export class SchemaRegistry {
   async deleteVersion(subject: string, spec: string | number, permanent: boolean): Promise<number> {
     return this.write(async (r) => {
       this.checkWritable(subject);
-      const [version, rec] = this.resolveVersion(subject, spec, permanent);
+      // A numbered version is found even when soft-deleted (to say so); "latest" is the latest live one.
+      const latest = spec === 'latest' || spec === -1 || spec === '-1';
+      const [version, rec] = this.resolveVersion(subject, spec, latest ? permanent : true);
       if (permanent && !rec.deleted) throw err.versionNotSoftDeleted(subject, version);
       if (!permanent && rec.deleted) throw err.versionSoftDeleted(subject, version);
       this.checkNotReferenced(r, subject, version);
@@ -419,7 +421,8 @@ export class SchemaRegistry {
   /** The issues of `parsed` against the subject's live versions, by the subject's level. */
   private issuesFor(subject: string, parsed: ParsedSchema, level: CompatibilityLevel): string[] {
     if (level === 'NONE') return [];
-    const live = this.liveVersions(subject, false);
+    const versions = this.view.records().subjects.get(subject);
+    const live = versions ? [...versions].filter(([, v]) => !v.deleted) : [];
     if (live.length === 0) return [];
     const against = level.endsWith('_TRANSITIVE') ? live.map(([, v]) => v.id) : [live[live.length - 1]![1].id];
     return this.issuesAgainst(parsed, against, level.replace('_TRANSITIVE', '') as CompatibilityLevel);
