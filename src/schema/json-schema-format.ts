@@ -44,7 +44,8 @@ export const jsonSchemaFormat: SchemaFormat = {
   type: 'JSON',
   parse(schema: string, references: readonly ResolvedReference[]): ParsedSchema {
     const root = parseSchemaJson(schema, 'schema');
-    const ajv = newAjv(root);
+    checkMetaSchema(root, '');
+    const ajv = newAjv(dialectOf(root), false);
     const refs = new Map<string, Json>();
     for (const ref of references) addReference(ajv, ref, refs);
     let validator: ValidateFunction;
@@ -70,17 +71,42 @@ function parseSchemaJson(text: string, what: string): Json {
   return json;
 }
 
-function newAjv(root: Json) {
-  const options = { strict: false, allErrors: false, logger: false as const };
-  const dialect = typeof root === 'object' && root !== null ? (root as JsonObject)['$schema'] : undefined;
-  if (typeof dialect === 'string') {
-    if (dialect.includes('2020-12')) return new Ajv2020(options);
-    if (dialect.includes('2019-09')) return new Ajv2019(options);
-    if (dialect.includes('draft-04') || dialect.includes('draft-03')) {
-      throw new InvalidSchemaError(`unsupported JSON Schema dialect ${dialect} (draft-06 and later are)`);
-    }
+type Dialect = '07' | '2019' | '2020';
+
+function dialectOf(schema: Json): Dialect {
+  const dialect = typeof schema === 'object' && schema !== null ? (schema as JsonObject)['$schema'] : undefined;
+  if (typeof dialect !== 'string') return '07';
+  if (dialect.includes('2020-12')) return '2020';
+  if (dialect.includes('2019-09')) return '2019';
+  if (dialect.includes('draft-04') || dialect.includes('draft-03')) {
+    throw new InvalidSchemaError(`unsupported JSON Schema dialect ${dialect} (draft-06 and later are)`);
   }
+  return '07';
+}
+
+function newAjv(dialect: Dialect, validateSchema: boolean) {
+  const options = { strict: false, allErrors: false, logger: false as const, validateSchema };
+  if (dialect === '2020') return new Ajv2020(options);
+  if (dialect === '2019') return new Ajv2019(options);
   return new Ajv(options);
+}
+
+/** One ajv per dialect checks schemas against the meta-schema: a new ajv that does so compiles
+ * the meta-schema each time (about 7 ms), while the per-schema ajv (which holds the references
+ * under their names) skips it (about 0.3 ms). */
+const metaCheckers = new Map<Dialect, ReturnType<typeof newAjv>>();
+
+function checkMetaSchema(schema: Json, what: string): void {
+  if (typeof schema === 'boolean') return;
+  const dialect = dialectOf(schema);
+  let checker = metaCheckers.get(dialect);
+  if (!checker) {
+    checker = newAjv(dialect, true);
+    metaCheckers.set(dialect, checker);
+  }
+  if (!checker.validateSchema(forAjv(schema) as object)) {
+    throw new InvalidSchemaError(`invalid JSON Schema${what}: ${checker.errorsText(checker.errors, { dataVar: 'schema' })}`);
+  }
 }
 
 /** Draft-06 is read as draft-07 (ajv 8 ships no draft-06 meta-schema by default; draft-07 only
@@ -98,6 +124,7 @@ function forAjv(schema: Json): Json {
 function addReference(ajv: ReturnType<typeof newAjv>, ref: ResolvedReference, refs: Map<string, Json>): void {
   if (refs.has(ref.name)) return;
   const json = parseSchemaJson(ref.schema, `reference ${ref.name}`);
+  checkMetaSchema(json, ` in reference ${ref.name}`);
   refs.set(ref.name, json);
   for (const inner of ref.references) addReference(ajv, inner, refs);
   try {
