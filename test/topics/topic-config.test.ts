@@ -123,11 +123,27 @@ describe('resolveTopicConfig', () => {
       retentionMs: 604800000, retentionBytes: 1000, cleanupPolicy: ['compact', 'delete'], maxMessageBytes: 2 * 1024 * 1024,
       messageTimestampType: 'LogAppendTime', segmentBytes: 1073741824, segmentMs: 604800000, minInsyncReplicas: 1, compressionType: 'producer',
       minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 86400000, produceRouting: 'leader', remoteReadMode: 'tail',
+      keySchemaValidation: null, valueSchemaValidation: null,
     });
     // The compaction keys take the broker's log.cleaner.* values (Kafka's synonyms).
     const cleaner = loadConfig({ argv: ['--log.cleaner.min.cleanable.ratio=0.2', '--log.cleaner.delete.retention.ms=5000', '--log.roll.ms=60000'], env: {}, cwd: '/' });
     const c = resolveTopicConfig({ 'min.compaction.lag.ms': '7' }, brokerTopicDefaults(cleaner));
     assert.deepEqual([c.minCleanableDirtyRatio, c.deleteRetentionMs, c.segmentMs, c.minCompactionLagMs], [0.2, 5000, 60000, 7]);
     assert.equal(resolveTopicConfig({ 'retention.ms': '9223372036854775807' }, defaults).retentionMs, Number.MAX_SAFE_INTEGER);
+  });
+
+  test('schema validation: off unless confluent.*.schema.validation=true; mode and subject name strategy per side', () => {
+    const v = resolveTopicConfig({
+      'confluent.value.schema.validation': 'true', 'ferry.value.schema.validation': 'full',
+      'confluent.key.schema.validation': 'true', 'confluent.key.subject.name.strategy': 'io.confluent.kafka.serializers.subject.RecordNameStrategy',
+      'ferry.key.schema.validation': 'full',
+    }, defaults);
+    assert.deepEqual(v.valueSchemaValidation, { mode: 'full', strategy: 'TopicNameStrategy' });
+    assert.deepEqual(v.keySchemaValidation, { mode: 'full', strategy: 'RecordNameStrategy' });
+    // ferry.*.schema.validation alone turns nothing on.
+    assert.equal(resolveTopicConfig({ 'ferry.value.schema.validation': 'full' }, defaults).valueSchemaValidation, null);
+    assert.deepEqual(resolveTopicConfig({ 'confluent.value.schema.validation': 'true' }, defaults).valueSchemaValidation, { mode: 'id', strategy: 'TopicNameStrategy' });
+    assert.equal(validateTopicConfigs({ 'ferry.value.schema.validation': 'partial' }).ok, false);
+    assert.equal(validateTopicConfigs({ 'confluent.value.subject.name.strategy': 'Mine' }).ok, false);
   });
 });
