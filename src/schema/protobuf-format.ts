@@ -184,7 +184,8 @@ function canonicalText(mainAlone: protobuf.Root, result: protobuf.IParserResult)
 class ProtobufSchema implements ParsedSchema {
   readonly type = 'PROTOBUF' as const;
   readonly recordName: string | null;
-  /** Every message the main file declares, nested ones too, by full name (no leading dot). */
+  /** Every message the main file declares, nested ones too, by name inside the file (without
+   * the package, which is compared once: Confluent's diff walks each file's types by name). */
   readonly messages = new Map<string, protobuf.Type>();
 
   constructor(
@@ -195,7 +196,7 @@ class ProtobufSchema implements ParsedSchema {
   ) {
     this.recordName = topLevel.length > 0 ? stripDot(topLevel[0]!.fullName) : null;
     const collect = (t: protobuf.Type): void => {
-      this.messages.set(stripDot(t.fullName), t);
+      this.messages.set(localName(t), t);
       for (const n of messagesIn(t)) collect(n);
     };
     for (const t of topLevel) collect(t);
@@ -350,11 +351,19 @@ function kindOf(field: protobuf.Field): Kind {
   return field.resolvedType instanceof protobuf.Type ? 'message' : 'scalar';
 }
 
-/** repeated, required, or singular (proto3 with or without `optional`, proto2 optional: the
- * same on the wire; protobufjs keeps no rule for them). */
-function labelOf(field: protobuf.Field): 'repeated' | 'required' | 'singular' {
+type Label = 'repeated' | 'required' | 'optional';
+
+/** The label as written, null where there is none (proto3 plain fields, oneof members, maps),
+ * as Confluent's parser (Wire) sees it. protobufjs keeps no rule for `optional`: proto3 marks
+ * it with an option, proto2 by explicit presence. */
+function labelOf(field: protobuf.Field): Label | null {
   if (field.repeated) return 'repeated';
-  return field.required ? 'required' : 'singular';
+  if (field.required) return 'required';
+  if (field.map) return null;
+  if (field.options?.['proto3_optional'] === true) return 'optional';
+  if (field.partOf !== null && realOneofs(field.parent as protobuf.Type).includes(field.partOf)) return null;
+  const features = (field as unknown as { _features?: { field_presence?: string } })._features;
+  return features?.field_presence === 'EXPLICIT' ? 'optional' : null;
 }
 
 function typeName(field: protobuf.Field): string {
@@ -378,6 +387,12 @@ function localName(type: protobuf.ReflectionObject): string {
  * label, not a oneof, to Confluent. */
 function realOneofs(type: protobuf.Type): protobuf.OneOf[] {
   return type.oneofsArray.filter((o) => !(o.fieldsArray.length === 1 && o.fieldsArray[0]!.options?.['proto3_optional'] === true));
+}
+
+function oneofByTag(type: protobuf.Type): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const o of realOneofs(type)) for (const f of o.fieldsArray) m.set(f.id, o.name);
+  return m;
 }
 
 class Comparison {
@@ -412,70 +427,57 @@ class Comparison {
 
   private compareFields(writer: protobuf.Type, reader: protobuf.Type): void {
     const where = `message ${stripDot(reader.fullName)}`;
-    const wOneofs = realOneofs(writer);
-    const rOneofs = realOneofs(reader);
-    const oneofOf = (oneofs: protobuf.OneOf[]) => {
-      const m = new Map<number, string>();
-      for (const o of oneofs) for (const f of o.fieldsArray) m.set(f.id, o.name);
-      return m;
-    };
-    const wOneofByTag = oneofOf(wOneofs);
-    const rOneofByTag = oneofOf(rOneofs);
-    const wTop = new Map(writer.fieldsArray.filter((f) => !wOneofByTag.has(f.id)).map((f) => [f.id, f]));
-    const rTop = new Map(reader.fieldsArray.filter((f) => !rOneofByTag.has(f.id)).map((f) => [f.id, f]));
+    const wOneofOf = oneofByTag(writer);
+    const rOneofOf = oneofByTag(reader);
+    const wFields = writer.fieldsById;
+    const rFields = reader.fieldsById;
 
-    // Fields moving into a oneof: a reader oneof may take in at most one former plain field,
-    // and only if none of its fields was in a oneof before.
-    for (const o of rOneofs) {
-      const moved: protobuf.Field[] = [];
-      let existing = 0;
+    // A writer oneof gone from the reader together with all its fields is a plain deletion.
+    const rOneofNames = new Set(realOneofs(reader).map((o) => o.name));
+    const deletedOneofs = new Set(realOneofs(writer)
+      .filter((o) => !rOneofNames.has(o.name) && o.fieldsArray.every((f) => rFields[f.id] === undefined))
+      .map((o) => o.name));
+
+    // New mutual exclusion: a reader oneof whose fields that existed before come from more than
+    // one place (a writer oneof, or each a plain field): data with both set loses one.
+    for (const o of realOneofs(reader)) {
+      const origins = new Set<string>();
+      const plainMovedIn: protobuf.Field[] = [];
       for (const f of o.fieldsArray) {
-        const was = wTop.get(f.id);
-        if (was !== undefined) {
-          moved.push(f);
-          wTop.delete(f.id);
-        } else if (wOneofByTag.has(f.id)) {
-          existing++;
+        const wo = wOneofOf.get(f.id);
+        if (wo !== undefined) {
+          origins.add(`oneof ${wo}`);
+        } else if (wFields[f.id] !== undefined) {
+          origins.add(`field ${f.id}`);
+          plainMovedIn.push(f);
         }
       }
-      if (moved.length > 1) {
-        this.add(`${where} oneof ${o.name}: fields ${moved.map((f) => `${f.id} (${f.name})`).join(', ')} moved into one oneof`);
-      } else if (moved.length === 1 && existing > 0) {
-        this.add(`${where} oneof ${o.name}: field ${moved[0]!.id} (${moved[0]!.name}) moved into an existing oneof`);
+      if (origins.size <= 1) continue;
+      if (plainMovedIn.length > 1) {
+        this.add(`${where} oneof ${o.name}: fields ${plainMovedIn.map((f) => `${f.id} (${f.name})`).join(', ')} moved into one oneof`);
+      } else if (plainMovedIn.length === 1) {
+        this.add(`${where} oneof ${o.name}: field ${plainMovedIn[0]!.id} (${plainMovedIn[0]!.name}) moved into an existing oneof`);
+      } else {
+        this.add(`${where} oneof ${o.name}: fields from ${[...origins].join(' and ')} now exclude each other`);
       }
     }
 
-    const rAllTags = new Set(reader.fieldsArray.map((f) => f.id));
-    const rOneofByName = new Map(rOneofs.map((o) => [o.name, o]));
-    for (const wo of wOneofs) {
-      const ro = rOneofByName.get(wo.name);
-      if (ro === undefined) continue; // a removed oneof is compatible
-      const rFields = new Map(ro.fieldsArray.map((f) => [f.id, f]));
-      for (const wf of wo.fieldsArray) {
-        const rf = rFields.get(wf.id);
-        if (rf !== undefined) this.field(where, wf, rf);
-        else if (!rAllTags.has(wf.id)) this.add(`${where} oneof ${wo.name}: field ${wf.id} (${wf.name}) removed from the oneof`);
+    const tags = [...new Set([...Object.keys(wFields), ...Object.keys(rFields)].map(Number))].sort((x, y) => x - y);
+    for (const id of tags) {
+      const wf = wFields[id];
+      const rf = rFields[id];
+      if (wf !== undefined && rf !== undefined) {
+        this.field(where, wf, rf);
+      } else if (wf !== undefined) {
+        const wo = wOneofOf.get(id);
+        if (wo !== undefined) {
+          if (!deletedOneofs.has(wo)) this.add(`${where} oneof ${wo}: field ${id} (${wf.name}) removed from the oneof`);
+        } else if (wf.required) {
+          this.add(`${where} field ${id} (${wf.name}): required field removed`);
+        }
+      } else if (rf !== undefined && rf.required && !rOneofOf.has(id)) {
+        this.add(`${where} field ${id} (${rf.name}): required field added`);
       }
-    }
-
-    for (const [id, wf] of wTop) {
-      const rf = rTop.get(id);
-      if (rf !== undefined) this.field(where, wf, rf);
-      else if (wf.required) this.add(`${where} field ${id} (${wf.name}): required field removed`);
-    }
-    for (const [id, rf] of rTop) {
-      if (!wTop.has(id) && !wOneofByTag.has(id) && rf.required) this.add(`${where} field ${id} (${rf.name}): required field added`);
-    }
-
-    // Fields whose oneof membership changed are compared by number too.
-    const wAll = new Map(writer.fieldsArray.map((f) => [f.id, f]));
-    for (const rf of reader.fieldsArray) {
-      const wf = wAll.get(rf.id);
-      if (wf === undefined) continue;
-      const wo = wOneofByTag.get(rf.id);
-      const ro = rOneofByTag.get(rf.id);
-      if (wo === ro) continue; // both plain, or both in the same oneof: compared above
-      this.field(where, wf, rf);
     }
   }
 
@@ -498,7 +500,7 @@ class Comparison {
   }
 
   /** Compares the (value) types of two fields of the same kind; `labels` for plain fields. */
-  private valueTypes(at: string, w: protobuf.Field, r: protobuf.Field, labels: [string, string] | null): void {
+  private valueTypes(at: string, w: protobuf.Field, r: protobuf.Field, labels: [Label | null, Label | null] | null): void {
     const wt = w.resolvedType;
     const rt = r.resolvedType;
     if (wt instanceof protobuf.Type || rt instanceof protobuf.Type) {
@@ -517,10 +519,10 @@ class Comparison {
       this.add(`${at}: type changed from ${typeName(w)} to ${typeName(r)}`);
       return;
     }
-    // Confluent: a label change is incompatible for numbers (packed and unpacked encodings, a
-    // required value that may be absent), compatible for string and bytes (both length-delimited);
-    // a proto3 field without a label and one marked optional are the same on the wire.
-    if (labels !== null && wg !== 'text' && labels[0] !== labels[1]) {
+    // Confluent: a change between two written labels is incompatible for numbers (packed and
+    // unpacked encodings, a required value that may be absent), compatible for string and bytes
+    // (both length-delimited); a field without a label (proto3) is compared with none.
+    if (labels !== null && wg !== 'text' && labels[0] !== null && labels[1] !== null && labels[0] !== labels[1]) {
       this.add(`${at}: label changed from ${labels[0]} to ${labels[1]}`);
     }
   }
@@ -542,7 +544,7 @@ function compareSchemas(writer: ProtobufSchema, reader: ProtobufSchema): string[
   }
   for (const [name, wType] of writer.messages) {
     const rType = reader.messages.get(name);
-    if (rType === undefined) cmp.add(`message ${name}: in the writer schema, missing in the reader schema`);
+    if (rType === undefined) cmp.add(`message ${stripDot(wType.fullName)}: in the writer schema, missing in the reader schema`);
     else cmp.messages(wType, rType);
   }
   return cmp.issues;
