@@ -11,6 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 APT_PACKAGES=(
   # Real Kafka clients: kcat, confluent-kafka-python (librdkafka), kafka-python
   kcat python3-confluent-kafka python3-kafka
+  # confluent-kafka-python's JSON Schema and Protobuf serializers (schema registry tests)
+  python3-jsonschema python3-protobuf
   # Other implementations of the batch codecs (the compression tests read and write their data)
   gzip zstd lz4 python3-snappy python3-lz4
   # Real etcd, and Ceph's S3 gateway (radosgw) for the object store tests
