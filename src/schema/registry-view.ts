@@ -4,6 +4,8 @@
  * and validates records from memory. `caughtUp(revision)` waits until the copy has applied a
  * store revision: a write answers only once its own broker can read it back.
  *
+ * Records are updated in place per watch event (a registration costs O(1), not a re-read).
+ *
  * API: new RegistryView(store, keys, log); start(); close(); revision; records(); caughtUp(rev)
  */
 import type { Logger } from 'pino';
@@ -26,8 +28,7 @@ export interface RegistryRecords {
 const RESYNC_DELAY_MS = 200;
 
 export class RegistryView {
-  private raw = new Map<string, { value: Buffer; modRevision: number }>();
-  private derived: RegistryRecords | null = null;
+  private r: RegistryRecords = emptyRecords();
   private appliedRevision = 0;
   private cancel: (() => void) | null = null;
   private closed = false;
@@ -56,16 +57,15 @@ export class RegistryView {
   /** Waits until everything the store holds now is applied here. */
   async caughtUpWithStore(): Promise<void> { await this.caughtUp(await this.store.revision()); }
 
-  records(): RegistryRecords {
-    if (!this.derived) this.derived = this.derive();
-    return this.derived;
-  }
+  records(): RegistryRecords { return this.r; }
 
   private async sync(): Promise<void> {
     this.cancel?.();
     const { kvs, revision } = await this.store.listWithRevision(this.keys.prefix);
-    this.raw = new Map(kvs.map((kv) => [kv.key, { value: kv.value, modRevision: kv.modRevision }]));
-    this.derived = null;
+    const r = emptyRecords();
+    for (const kv of kvs) this.applyTo(r, kv.key, kv.value, kv.modRevision);
+    sortVersions(r);
+    this.r = r;
     this.advance(revision);
     this.cancel = this.store.watch(this.keys.prefix, revision + 1, (e) => this.apply(e), (err) => this.resync(err));
   }
@@ -79,9 +79,7 @@ export class RegistryView {
   }
 
   private apply(e: WatchEvent): void {
-    if (e.type === 'put') this.raw.set(e.kv.key, { value: e.kv.value, modRevision: e.kv.modRevision });
-    else this.raw.delete(e.kv.key);
-    this.derived = null;
+    this.applyTo(this.r, e.kv.key, e.type === 'put' ? e.kv.value : null, e.kv.modRevision);
     this.advance(e.kv.modRevision);
   }
 
@@ -93,33 +91,54 @@ export class RegistryView {
     this.waiters = still;
   }
 
-  private derive(): RegistryRecords {
-    const r: RegistryRecords = {
-      guard: { nextId: 1 }, guardRevision: 0, schemas: new Map(), fingerprints: new Map(), subjects: new Map(), configs: new Map(), modes: new Map(),
-    };
-    const sortedKeys = [...this.raw.keys()].sort();
-    for (const key of sortedKeys) {
-      const { value, modRevision } = this.raw.get(key)!;
-      const k = this.keys.parse(key);
-      if (!k) continue;
-      try {
-        switch (k.kind) {
-          case 'guard': r.guard = decodeJson<Guard>(value, key); r.guardRevision = modRevision; break;
-          case 'schema': r.schemas.set(k.id, decodeJson<StoredSchema>(value, key)); break;
-          case 'fingerprint': r.fingerprints.set(k.fingerprint, decodeJson<{ id: number }>(value, key).id); break;
-          case 'version': {
-            let versions = r.subjects.get(k.subject);
+  /** One key's put (value) or delete (null), applied to the records in place. */
+  private applyTo(r: RegistryRecords, key: string, value: Buffer | null, modRevision: number): void {
+    const k = this.keys.parse(key);
+    if (!k) return;
+    try {
+      switch (k.kind) {
+        case 'guard':
+          r.guard = value ? decodeJson<Guard>(value, key) : { nextId: 1 };
+          r.guardRevision = value ? modRevision : 0;
+          break;
+        case 'schema':
+          if (value) r.schemas.set(k.id, decodeJson<StoredSchema>(value, key)); else r.schemas.delete(k.id);
+          break;
+        case 'fingerprint':
+          if (value) r.fingerprints.set(k.fingerprint, decodeJson<{ id: number }>(value, key).id); else r.fingerprints.delete(k.fingerprint);
+          break;
+        case 'version': {
+          let versions = r.subjects.get(k.subject);
+          if (value) {
             if (!versions) r.subjects.set(k.subject, (versions = new Map()));
+            const isNew = !versions.has(k.version);
             versions.set(k.version, decodeJson<StoredVersion>(value, key));
-            break;
+            // Versions are kept ascending: a new one out of order (an import) re-sorts the subject.
+            if (isNew && [...versions.keys()].some((v) => v > k.version)) r.subjects.set(k.subject, new Map([...versions].sort(([a], [b]) => a - b)));
+          } else if (versions) {
+            versions.delete(k.version);
+            if (versions.size === 0) r.subjects.delete(k.subject);
           }
-          case 'config': r.configs.set(k.subject, decodeJson<{ compatibilityLevel: CompatibilityLevel }>(value, key).compatibilityLevel); break;
-          case 'mode': r.modes.set(k.subject, decodeJson<{ mode: RegistryMode }>(value, key).mode); break;
+          break;
         }
-      } catch (err) {
-        this.log.error({ err, key }, 'schema registry record unreadable; ignored');
+        case 'config':
+          if (value) r.configs.set(k.subject, decodeJson<{ compatibilityLevel: CompatibilityLevel }>(value, key).compatibilityLevel); else r.configs.delete(k.subject);
+          break;
+        case 'mode':
+          if (value) r.modes.set(k.subject, decodeJson<{ mode: RegistryMode }>(value, key).mode); else r.modes.delete(k.subject);
+          break;
       }
+    } catch (err) {
+      this.log.error({ err, key }, 'schema registry record unreadable; ignored');
     }
-    return r;
   }
+}
+
+function emptyRecords(): RegistryRecords {
+  return { guard: { nextId: 1 }, guardRevision: 0, schemas: new Map(), fingerprints: new Map(), subjects: new Map(), configs: new Map(), modes: new Map() };
+}
+
+/** The store lists keys in byte order, and versions are zero-padded: this only guards the invariant. */
+function sortVersions(r: RegistryRecords): void {
+  for (const [subject, versions] of r.subjects) r.subjects.set(subject, new Map([...versions].sort(([a], [b]) => a - b)));
 }

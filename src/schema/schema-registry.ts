@@ -219,7 +219,7 @@ export class SchemaRegistry {
   async register(subject: string, req: RegisterRequest, normalize = false): Promise<{ id: number; version: number }> {
     checkSubject(subject);
     void normalize; // canonical forms are always compared; normalize changes nothing more here
-    return this.write(async (r) => {
+    return this.write((r) => {
       const mode = this.mode(subject, true);
       if (mode === 'READONLY') throw err.notPermitted(`Subject ${subject} is in read-only mode`);
       const importing = mode === 'IMPORT';
@@ -261,7 +261,7 @@ export class SchemaRegistry {
   }
 
   async deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
-    return this.write(async (r) => {
+    return this.write((r) => {
       this.checkWritable(subject);
       const versions = r.subjects.get(subject);
       if (!versions || versions.size === 0) throw err.subjectNotFound(subject);
@@ -282,7 +282,7 @@ export class SchemaRegistry {
   }
 
   async deleteVersion(subject: string, spec: string | number, permanent: boolean): Promise<number> {
-    return this.write(async (r) => {
+    return this.write((r) => {
       this.checkWritable(subject);
       // A numbered version is found even when soft-deleted (to say so); "latest" is the latest live one.
       const latest = spec === 'latest' || spec === -1 || spec === '-1';
@@ -301,7 +301,7 @@ export class SchemaRegistry {
     const upper = typeof level === 'string' ? level.toUpperCase() : level;
     if (!COMPATIBILITY_LEVELS.includes(upper as CompatibilityLevel)) throw err.invalidLevel(level);
     if (subject !== null) checkSubject(subject);
-    return this.write(async () => ({
+    return this.write(() => ({
       result: upper as CompatibilityLevel,
       ops: [{ type: 'put', key: this.keys.config(subject), value: encodeJson({ compatibilityLevel: upper }) }],
     }));
@@ -309,14 +309,14 @@ export class SchemaRegistry {
 
   async deleteConfig(subject: string | null): Promise<CompatibilityLevel> {
     const before = subject === null ? this.config(null) : this.config(subject);
-    return this.write(async () => ({ result: before, ops: [{ type: 'delete', key: this.keys.config(subject) }] }));
+    return this.write(() => ({ result: before, ops: [{ type: 'delete', key: this.keys.config(subject) }] }));
   }
 
   async setMode(subject: string | null, mode: unknown, force = false): Promise<RegistryMode> {
     const upper = typeof mode === 'string' ? mode.toUpperCase() : mode;
     if (!MODES.includes(upper as RegistryMode)) throw err.invalidMode(mode);
     if (subject !== null) checkSubject(subject);
-    return this.write(async (r) => {
+    return this.write((r) => {
       if (upper === 'IMPORT' && !force) {
         const nonEmpty = subject === null ? r.subjects.size > 0 : (r.subjects.get(subject)?.size ?? 0) > 0;
         if (nonEmpty) throw err.notPermitted('Cannot import since found existing subjects');
@@ -327,7 +327,7 @@ export class SchemaRegistry {
 
   async deleteMode(subject: string): Promise<RegistryMode> {
     const before = this.mode(subject);
-    return this.write(async () => ({ result: before, ops: [{ type: 'delete', key: this.keys.mode(subject) }] }));
+    return this.write(() => ({ result: before, ops: [{ type: 'delete', key: this.keys.mode(subject) }] }));
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -336,15 +336,18 @@ export class SchemaRegistry {
    * One registry write: `plan` decides from the records this broker has applied; the transaction
    * lands only if nobody wrote since (the guard's modRevision), else we catch up and plan again.
    */
-  private async write<T>(plan: (r: RegistryRecords) => Promise<{ result: T; ops: Op[]; nextId?: number }>): Promise<T> {
+  private async write<T>(plan: (r: RegistryRecords) => { result: T; ops: Op[]; nextId?: number }): Promise<T> {
     for (let attempt = 0; attempt < TXN_ATTEMPTS_MAX; attempt++) {
       const r = this.view.records();
-      const { result, ops, nextId } = await plan(r);
+      // The view changes in place as watch events come: the plan runs synchronously on one state,
+      // and the guard revision it is compared with is read in the same turn.
+      const guardRevision = r.guardRevision;
+      const { result, ops, nextId } = plan(r);
       if (ops.length === 0) return result;
       ops.push({ type: 'put', key: this.keys.guard(), value: encodeJson({ nextId: nextId ?? r.guard.nextId }) });
       let res;
       try {
-        res = await this.o.store.txn([{ key: this.keys.guard(), target: 'modRevision', op: '==', value: r.guardRevision }], ops);
+        res = await this.o.store.txn([{ key: this.keys.guard(), target: 'modRevision', op: '==', value: guardRevision }], ops);
       } catch (e) {
         throw err.store((e as Error).message);
       }
