@@ -31,7 +31,7 @@ export type HandlerGroups = Pick<GroupCoordinator,
   | 'commitTxnOffsets' | 'completeTxn' | 'consumerGroupHeartbeat' | 'consumerGroupDescribe' | 'consumerProtocolEnabled'>;
 /** The per-request figures handlers count. */
 export type HandlerMetrics = Pick<BrokerMetrics, 'producedBytes' | 'fetchedBytes' | 'crossAzBytes' | 'walAppendSeconds'
-  | 'replicaBytes' | 'proxyStaged' | 'proxyProduced' | 'proxyPendingBytes' | 'readReplicaRedirect' | 'readReplicaServed'>;
+  | 'replicaBytes' | 'proxyStaged' | 'proxyProduced' | 'proxyPendingBytes' | 'readReplicaRedirect' | 'readReplicaServed' | 'schemaValidated'>;
 
 export interface BrokerEndpoint {
   nodeId: number;

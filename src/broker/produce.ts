@@ -31,7 +31,7 @@ import { isFatalAppendError, type PartitionState } from '../log/log-manager.js';
 import type { SequencedBatch } from '../log/producer-state.js';
 import { requestAcl, type RequestAcl } from './authorize.js';
 import { checkRecordKeys } from './compacted-keys.js';
-import { checkRecordSchemas, type SchemaCheckFailure } from './schema-validation.js';
+import { checkRecordSchemas, type SchemaCheck, type SchemaCheckFailure } from './schema-validation.js';
 import { zoneLeaderFor } from './zone-forward.js';
 import type { ProduceProxy } from './produce-proxy.js';
 
@@ -148,12 +148,17 @@ function appendPartition(
       result.recordErrors = f.recordErrors;
       return fail(result, f.errorCode, f.errorMessage);
     };
+    const counted = (c: SchemaCheck): SchemaCheckFailure | null => {
+      b.metrics.schemaValidated(c.records, c.refused);
+      return c.failure;
+    };
     const first = checkRecordSchemas(schemas, parsed, topic, topicName, partition);
-    if (first && !first.unknownId) return refused(first);
+    if (first.failure && !first.failure.unknownId) return refused(counted(first)!);
+    if (!first.failure) counted(first);
     // An id registered on another broker a moment ago: catch up with the store once, check again.
-    if (first) {
+    if (first.failure) {
       return schemas.refresh().then(() => {
-        const again = checkRecordSchemas(schemas, parsed, topic, topicName, partition);
+        const again = counted(checkRecordSchemas(schemas, parsed, topic, topicName, partition));
         if (again) return refused(again);
         return afterChecks(b, ctx, st, req, topic, topicName, partition, epoch, parsed, result, origin);
       });

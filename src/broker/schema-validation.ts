@@ -32,59 +32,78 @@ export interface SchemaCheckFailure extends KeyCheckFailure {
   unknownId: boolean;
 }
 
+/** Why a record was refused (ferry_schema_validation_batchRecordstotal's result label). */
+export type SchemaRefusal = 'no_header' | 'unknown_id' | 'wrong_subject' | 'mismatch';
+
+export interface SchemaCheck {
+  /** Records checked (a batch that cannot be read counts none). */
+  records: number;
+  refused: Map<SchemaRefusal, number>;
+  failure: SchemaCheckFailure | null;
+}
+
 const ERRORS_IN_MESSAGE = 3;
 const MAGIC = 0;
 const HEADER_BYTES = 5;
 
 export function checkRecordSchemas(
   lookup: SchemaLookup, batches: readonly BatchView[], topic: ValidatedTopic, topicName: string, partition: number,
-): SchemaCheckFailure | null {
+): SchemaCheck {
   const recordErrors: KeyCheckFailure['recordErrors'] = [];
+  const refused = new Map<SchemaRefusal, number>();
   let unknownId = false;
   let index = 0;
+  let records = 0;
+  const refuse = (why: SchemaRefusal, message: string): string => {
+    refused.set(why, (refused.get(why) ?? 0) + 1);
+    return message;
+  };
   const check = (bytes: Buffer | null, side: 'key' | 'value', v: SchemaValidation): string | null => {
     if (bytes === null) return null;
-    if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) return `${side} has no schema registry header (magic byte 0 and a 4-byte schema id)`;
+    if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) return refuse('no_header', `${side} has no schema registry header (magic byte 0 and a 4-byte schema id)`);
     const id = bytes.readInt32BE(1);
     const schema = lookup.parsedById(id);
-    if (!schema) { unknownId = true; return `${side} schema id ${id} is not registered`; }
+    if (!schema) { unknownId = true; return refuse('unknown_id', `${side} schema id ${id} is not registered`); }
     const subject = subjectOf(v.strategy, topicName, side, schema);
-    if (subject === null) return `${side} schema id ${id} has no record name for ${v.strategy}`;
-    if (!lookup.subjectHasId(subject, id)) return `${side} schema id ${id} is not registered under subject ${subject}`;
+    if (subject === null) return refuse('wrong_subject', `${side} schema id ${id} has no record name for ${v.strategy}`);
+    if (!lookup.subjectHasId(subject, id)) return refuse('wrong_subject', `${side} schema id ${id} is not registered under subject ${subject}`);
     if (v.mode === 'full') {
       try {
         schema.validate(bytes.subarray(HEADER_BYTES));
       } catch (err) {
         if (!(err instanceof PayloadMismatchError)) throw err;
-        return `${side} does not match schema id ${id}: ${err.message}`;
+        return refuse('mismatch', `${side} does not match schema id ${id}: ${err.message}`);
       }
     }
     return null;
   };
   for (const b of batches) {
-    let records;
+    let batchRecords;
     try {
-      records = readRecords(b.bytes, { maxBytes: KEY_CHECK_BYTES_MAX });
+      batchRecords = readRecords(b.bytes, { maxBytes: KEY_CHECK_BYTES_MAX });
     } catch (err) {
       const code = (err as { errorCode?: number }).errorCode ?? ErrorCode.CORRUPT_MESSAGE;
-      return { errorCode: code, errorMessage: `records of topic partition ${topicName}-${partition} cannot be read: ${(err as Error).message}`, recordErrors: [], unknownId: false };
+      const failure = { errorCode: code, errorMessage: `records of topic partition ${topicName}-${partition} cannot be read: ${(err as Error).message}`, recordErrors: [], unknownId: false };
+      return { records, refused, failure };
     }
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
+    records += batchRecords.length;
+    for (let i = 0; i < batchRecords.length; i++) {
+      const r = batchRecords[i]!;
       const problem = (topic.keySchemaValidation && check(r.key, 'key', topic.keySchemaValidation))
         || (topic.valueSchemaValidation && check(r.value, 'value', topic.valueSchemaValidation));
       if (problem) recordErrors.push({ batchIndex: index + i, batchIndexErrorMessage: problem });
     }
     index += b.recordsCount;
   }
-  if (recordErrors.length === 0) return null;
+  if (recordErrors.length === 0) return { records, refused, failure: null };
   const shown = recordErrors.slice(0, ERRORS_IN_MESSAGE).map((e) => `RecordError(batchIndex=${e.batchIndex}, message='${e.batchIndexErrorMessage}')`).join(', ');
-  return {
+  const failure = {
     errorCode: ErrorCode.INVALID_RECORD,
     errorMessage: `Schema validation of topic partition ${topicName}-${partition} rejected ${recordErrors.length} record(s), showing at most three: [${shown}]`,
     recordErrors,
     unknownId,
   };
+  return { records, refused, failure };
 }
 
 function subjectOf(strategy: SchemaValidation['strategy'], topic: string, side: 'key' | 'value', schema: ParsedSchema): string | null {

@@ -8,7 +8,7 @@
  *                       connectionRefused(reason), connectionTimedOut(reason), connectionMuted(reason)
  *                       serverQueues({ queuedResponseBytes, receivingRequestBytes, mutedConnections })
  *                       const done = requestStarted(apiKey, version); ... done(errorCode | 'closed')
- *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds)
+ *   broker/produce:     producedBytes(topic, bytes, records); walAppendSeconds(seconds); schemaValidated(records, refused)
  *                       crossAzBytes(clientRack, brokerRack, bytes, 'in')
  *   broker/fetch:       fetchedBytes(topic, bytes); crossAzBytes(clientRack, brokerRack, bytes, 'out')
  *   txn coordinator:    transactionCompleted(commit, seconds), transactionTimedOut()
@@ -159,6 +159,7 @@ export class BrokerMetrics {
   // Client telemetry (KIP-714)
   private readonly clientMetric: Gauge<'client_instance_id' | 'client_id' | 'metric' | 'attributes'>;
   private readonly clientTelemetryPushes: Counter<'result'>;
+  private readonly schemaValidationRecords: Counter<'result'>;
   private readonly clientTelemetrySeries: Gauge;
   private readonly clientTelemetryClients: Gauge;
   private readonly clientTelemetryDropped: Counter;
@@ -267,6 +268,7 @@ export class BrokerMetrics {
     this.throttleSeconds = counter('ferry_throttle_seconds_total', 'Throttle time given to clients over a client quota, by quota (produce, fetch, request).', ['quota']);
 
     this.clientMetric = gauge('ferry_client_metric', 'KIP-714: the last value a client pushed for one of its metrics (client.telemetry.metrics), by client instance, client id, metric name (OTLP, e.g. org.apache.kafka.producer.record.queue.time.avg; histograms as .count and .sum) and the data point\'s attributes (k=v,...).', ['client_instance_id', 'client_id', 'metric', 'attributes']);
+    this.schemaValidationRecords = counter('ferry_schema_validation_records_total', 'Records checked by broker-side schema validation (confluent.*.schema.validation), by result: ok, or why refused (no_header, unknown_id, wrong_subject, mismatch).', ['result']);
     this.clientTelemetryPushes = counter('ferry_client_telemetry_pushes_total', 'KIP-714 PushTelemetry requests answered, by result (NONE, or the Kafka error name).', ['result']);
     this.clientTelemetrySeries = gauge('ferry_client_telemetry_series', 'Client-metric series kept for ferry_client_metric (at most client.telemetry.max.series).');
     this.clientTelemetryClients = gauge('ferry_client_telemetry_clients', 'Client instances whose pushed metrics are kept (forgotten after 3 push intervals without a push).');
@@ -329,6 +331,13 @@ export class BrokerMetrics {
       this.groupsGauge.reset();
       for (const c of counts()) this.groupsGauge.set({ protocol: c.protocol, state: c.state }, c.count);
     });
+  }
+
+  /** Broker-side schema validation of one produce to one partition: records checked, refusals by reason. */
+  schemaValidated(records: number, refused: ReadonlyMap<string, number>): void {
+    let bad = 0;
+    for (const [reason, n] of refused) { this.schemaValidationRecords.inc({ result: reason }, n); bad += n; }
+    if (records > bad) this.schemaValidationRecords.inc({ result: 'ok' }, records - bad);
   }
 
   producedBytes(topic: string, bytes: number, records: number): void {

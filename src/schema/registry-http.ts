@@ -98,6 +98,16 @@ function routes(r: SchemaRegistry): Array<[string, string, (c: Call, p: string[]
       if (subjects.length > 0 && !subjects.some((sub) => c.may('READ', sub))) c.check('READ', subjects[0]!);
       return { raw: s.schema };
     }],
+    ['GET', 'schemas', (c) => {
+      const latestOnly = flag(c.query, 'latestOnly');
+      const out: Record<string, unknown>[] = [];
+      for (const subject of r.subjects(c.query.get('subjectPrefix') ?? '', flag(c.query, 'deleted'))) {
+        if (!c.may('READ', subject)) continue;
+        const versions = r.versions(subject, flag(c.query, 'deleted'));
+        for (const v of latestOnly ? versions.slice(-1) : versions) out.push(versionBody(r.version(subject, v, true)));
+      }
+      return out;
+    }],
     ['GET', 'schemas/ids/:id/subjects', (c, [id]) => r.subjectsOfId(idParam(id!), flag(c.query, 'deleted')).filter((s) => c.may('READ', s))],
     ['GET', 'schemas/ids/:id/versions', (c, [id]) => r.versionsOfId(idParam(id!), flag(c.query, 'deleted')).filter((v) => c.may('READ', v.subject))],
     ['GET', 'subjects', (c) => r.subjects(c.query.get('subjectPrefix') ?? '', flag(c.query, 'deleted')).filter((s) => c.may('READ', s))],

@@ -46,7 +46,7 @@ function metricsInto(c: Counted): HandlerMetrics {
     producedBytes: () => {}, walAppendSeconds: () => {}, crossAzBytes: () => {},
     fetchedBytes: (_t: string, n: number) => { c.fetched += n; },
     replicaBytes: (peer: string | null, self: string | null, n: number) => { if (peer && self && peer !== self) c.replicaBytes += n; },
-    proxyStaged: () => {}, proxyProduced: () => {}, proxyPendingBytes: () => {},
+    proxyStaged: () => {}, proxyProduced: () => {}, proxyPendingBytes: () => {}, schemaValidated: () => {},
     readReplicaRedirect: () => { c.redirects++; },
     readReplicaServed: (source: 'object' | 'tail', n: number) => { c.served[source] += n; },
   } as HandlerMetrics;
