@@ -108,6 +108,71 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** One file as written: its package, its imports and a Root holding only its own definitions,
+ * unresolved, in declaration order. */
+interface FileParts {
+  package: string;
+  imports: string[];
+  alone: protobuf.Root;
+}
+
+/** Confluent's clients (Java with a descriptor, JavaScript, Python, Go) may register a schema as
+ * a base64 FileDescriptorProto instead of .proto text; Confluent's registry accepts both. Null
+ * when `text` is not one. */
+function descriptorFile(text: string): { parts: FileParts; nested: NestedJson } | null {
+  const trimmed = text.trim();
+  if (trimmed.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return null;
+  try {
+    const fdp = descriptorExt.FileDescriptorProto.decode(Buffer.from(trimmed, 'base64')) as unknown as
+      { package?: string; dependency?: string[] };
+    const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: object): protobuf.Root }).fromDescriptor;
+    const nested = mapsFromEntries(fromDescriptor({ file: [fdp] }).toJSON().nested ?? {});
+    return {
+      parts: { package: fdp.package ?? '', imports: [...(fdp.dependency ?? [])], alone: protobuf.Root.fromJSON({ nested }) },
+      nested,
+    };
+  } catch {
+    return null;
+  }
+}
+
+type JsonObject = Record<string, unknown>;
+const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A descriptor spells a map as a repeated field of a nested `XEntry` message marked map_entry;
+ * the .proto text (and Confluent's diff, and message indexes) sees a map and no such message.
+ * protobufjs's fromDescriptor keeps the entry and also marks the parent map_entry: both undone. */
+function mapsFromEntries(nested: JsonObject): NestedJson {
+  for (const value of Object.values(nested)) {
+    if (!isObject(value)) continue;
+    const children = isObject(value['nested']) ? value['nested'] : undefined;
+    const fields = isObject(value['fields']) ? value['fields'] : undefined;
+    if (children && fields) {
+      for (const [entryName, entry] of Object.entries(children)) {
+        if (!isObject(entry) || !isObject(entry['options']) || entry['options']['map_entry'] !== true) continue;
+        const ef = isObject(entry['fields']) ? entry['fields'] : {};
+        const key = ef['key'];
+        const val = ef['value'];
+        if (!isObject(key) || !isObject(val)) continue;
+        for (const [name, f] of Object.entries(fields)) {
+          if (!isObject(f) || f['rule'] !== 'repeated' || typeof f['type'] !== 'string') continue;
+          if (f['type'] !== entryName && !f['type'].endsWith(`.${entryName}`)) continue;
+          const { rule: _rule, ...rest } = f;
+          fields[name] = { ...rest, keyType: key['type'], type: val['type'] };
+        }
+        delete children[entryName];
+      }
+      if (Object.keys(children).length === 0) delete value['nested'];
+    }
+    if (isObject(value['options'])) {
+      delete value['options']['map_entry'];
+      if (Object.keys(value['options']).length === 0) delete value['options'];
+    }
+    if (children) mapsFromEntries(children);
+  }
+  return nested as NestedJson;
+}
+
 /** Parses .proto files into one Root, each file once, checking every import is satisfied. */
 class RootBuilder {
   readonly root = new protobuf.Root();
@@ -118,19 +183,30 @@ class RootBuilder {
     if (depth > REFERENCE_DEPTH_MAX) throw new InvalidSchemaError(`references nested deeper than ${REFERENCE_DEPTH_MAX}`);
     this.files.add(ref.name);
     for (const r of ref.references) this.addReference(r, depth + 1);
-    this.addText(ref.schema, ref.name);
+    this.addFile(ref.schema, ref.name);
   }
 
-  /** Parses one file's text into the root; returns what protobufjs says of it. */
-  addText(text: string, file: string): protobuf.IParserResult {
-    let result: protobuf.IParserResult;
+  /** Adds one file (.proto text, else a base64 FileDescriptorProto) to the root. The text is
+   * parsed twice: alone, for the file's own declarations, and into the shared root. */
+  addFile(text: string, file: string): FileParts {
+    const alone = new protobuf.Root();
+    let parts: FileParts;
     try {
-      result = protobuf.parse(text, this.root, { keepCase: true });
+      const result = protobuf.parse(text, alone, { keepCase: true });
+      protobuf.parse(text, this.root, { keepCase: true });
+      parts = { package: result.package ?? '', imports: [...(result.imports ?? []), ...(result.weakImports ?? [])], alone };
     } catch (err) {
-      throw new InvalidSchemaError(`${file}: ${messageOf(err)}`);
+      const descriptor = descriptorFile(text);
+      if (descriptor === null) throw new InvalidSchemaError(`${file}: ${messageOf(err)}`);
+      try {
+        this.root.addJSON(descriptor.nested);
+      } catch (addErr) {
+        throw new InvalidSchemaError(`${file}: ${messageOf(addErr)}`);
+      }
+      parts = descriptor.parts;
     }
-    for (const imp of [...(result.imports ?? []), ...(result.weakImports ?? [])]) this.requireImport(imp, file);
-    return result;
+    for (const imp of parts.imports) this.requireImport(imp, file);
+    return parts;
   }
 
   private requireImport(imp: string, from: string): void {
@@ -170,12 +246,15 @@ function canonicalValue(value: unknown): unknown {
   return out;
 }
 
-function canonicalText(mainAlone: protobuf.Root, result: protobuf.IParserResult): string {
-  const ns = result.package ? mainAlone.lookup(result.package) as protobuf.Namespace : mainAlone;
+function ownNamespace(parts: FileParts): protobuf.NamespaceBase {
+  return parts.package ? parts.alone.lookup(parts.package) as protobuf.Namespace : parts.alone;
+}
+
+function canonicalText(parts: FileParts): string {
+  const ns = ownNamespace(parts);
   return JSON.stringify(canonicalValue({
-    package: result.package ?? '',
-    imports: [...(result.imports ?? [])].sort(),
-    weakImports: [...(result.weakImports ?? [])].sort(),
+    package: parts.package,
+    imports: [...parts.imports].sort(),
     options: ns.options ?? {},
     nested: ns.toJSON({ keepComments: false }).nested ?? {},
   }));
@@ -244,23 +323,14 @@ export const protobufFormat: SchemaFormat = {
   parse(schema: string, references: readonly ResolvedReference[]): ParsedSchema {
     const builder = new RootBuilder();
     for (const ref of references) builder.addReference(ref, 0);
-    // The main file alone first: its own declarations in order, for indexes and the canonical form.
-    const mainAlone = new protobuf.Root();
-    let alone: protobuf.IParserResult;
-    try {
-      alone = protobuf.parse(schema, mainAlone, { keepCase: true });
-    } catch (err) {
-      throw new InvalidSchemaError(messageOf(err));
-    }
-    builder.addText(schema, 'schema');
+    const main = builder.addFile(schema, 'schema');
     try {
       builder.root.resolveAll();
     } catch (err) {
       throw new InvalidSchemaError(messageOf(err));
     }
-    const ownNs = alone.package ? mainAlone.lookup(alone.package) as protobuf.Namespace : mainAlone;
-    const topLevel = messagesIn(ownNs).map((t) => builder.root.lookupType(t.fullName));
-    return new ProtobufSchema(canonicalText(mainAlone, alone), alone.package ?? '', topLevel);
+    const topLevel = messagesIn(ownNamespace(main)).map((t) => builder.root.lookupType(t.fullName));
+    return new ProtobufSchema(canonicalText(main), main.package, topLevel);
   },
 };
 

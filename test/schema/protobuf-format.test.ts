@@ -273,3 +273,62 @@ test('proto2 payloads missing a required field are refused', () => {
   s.validate(Buffer.from([0, 0x08, 0x05]));
   assert.throws(() => s.validate(Buffer.from([0, 0x12, 0x01, 0x41])), PayloadMismatchError);
 });
+
+// Golden vectors from Confluent's own JavaScript serializer (@confluentinc/schemaregistry 1.10.1,
+// ProtobufSerializer with autoRegisterSchemas against its MockClient): it registers a schema as a
+// base64 FileDescriptorProto, not .proto text, and prefixes each record with magic 0, the schema
+// id and the message indexes. CUSTOMER is the descriptor of
+//   package acme; message Customer { string name = 1; Address home = 2;
+//     message Address { string city = 1; int32 zip = 2; map<string, int64> tags = 3; } }
+// and STRUCT is google/protobuf/struct.proto as @bufbuild/protobuf bundles it.
+const CUSTOMER_DESCRIPTOR =
+  'ChNhY21lL2N1c3RvbWVyLnByb3RvEgRhY21lIusBCghDdXN0b21lchISCgRuYW1lGAEgASgJUgRuYW1lEioKBGhvbWUYAiAB' +
+  'KAsyFi5hY21lLkN1c3RvbWVyLkFkZHJlc3NSBGhvbWUangEKB0FkZHJlc3MSEgoEY2l0eRgBIAEoCVIEY2l0eRIQCgN6aXAY' +
+  'AiABKAVSA3ppcBI0CgR0YWdzGAMgAygLMiAuYWNtZS5DdXN0b21lci5BZGRyZXNzLlRhZ3NFbnRyeVIEdGFncxo3CglUYWdz' +
+  'RW50cnkSEAoDa2V5GAEgASgJUgNrZXkSFAoFdmFsdWUYAiABKANSBXZhbHVlOgI4AWIGcHJvdG8z';
+const STRUCT_DESCRIPTOR =
+  'Chxnb29nbGUvcHJvdG9idWYvc3RydWN0LnByb3RvEg9nb29nbGUucHJvdG9idWYimAEKBlN0cnVjdBI7CgZmaWVsZHMYASAD' +
+  'KAsyIy5nb29nbGUucHJvdG9idWYuU3RydWN0LkZpZWxkc0VudHJ5UgZmaWVsZHMaUQoLRmllbGRzRW50cnkSEAoDa2V5GAEg' +
+  'ASgJUgNrZXkSLAoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVSBXZhbHVlOgI4ASKyAgoFVmFsdWUSOwoK' +
+  'bnVsbF92YWx1ZRgBIAEoDjIaLmdvb2dsZS5wcm90b2J1Zi5OdWxsVmFsdWVIAFIJbnVsbFZhbHVlEiMKDG51bWJlcl92YWx1' +
+  'ZRgCIAEoAUgAUgtudW1iZXJWYWx1ZRIjCgxzdHJpbmdfdmFsdWUYAyABKAlIAFILc3RyaW5nVmFsdWUSHwoKYm9vbF92YWx1' +
+  'ZRgEIAEoCEgAUglib29sVmFsdWUSPAoMc3RydWN0X3ZhbHVlGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEgAUgtz' +
+  'dHJ1Y3RWYWx1ZRI7CgpsaXN0X3ZhbHVlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkxpc3RWYWx1ZUgAUglsaXN0VmFsdWVC' +
+  'BgoEa2luZCI7CglMaXN0VmFsdWUSLgoGdmFsdWVzGAEgAygLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlUgZ2YWx1ZXMqGwoJ' +
+  'TnVsbFZhbHVlEg4KCk5VTExfVkFMVUUQAEJ/ChNjb20uZ29vZ2xlLnByb3RvYnVmQgtTdHJ1Y3RQcm90b1ABWi9nb29nbGUu' +
+  'Z29sYW5nLm9yZy9wcm90b2J1Zi90eXBlcy9rbm93bi9zdHJ1Y3RwYvgBAaICA0dQQqoCHkdvb2dsZS5Qcm90b2J1Zi5XZWxs' +
+  'S25vd25UeXBlc2IGcHJvdG8z';
+const CONFLUENT_RECORDS = {
+  address: '00000000010400000a044c796f6e10899b041a050a01611005', // Address {Lyon, 69001, {a: 5}}, indexes [0, 0]
+  customer: '0000000001000a03416e6e12060a044f736c6f', // Customer {Ann, {Oslo}}, indexes [0]
+  value: '000000000102021a026869', // google.protobuf.Value {string_value: "hi"}, indexes [1]
+  struct: '0000000002000a0e0a0161120911000000000000f83f', // Struct {a: 1.5}, indexes [0]
+};
+const afterHeader = (hex: string) => Buffer.from(hex, 'hex').subarray(5);
+
+test('schemas registered by Confluent\'s JavaScript serializer (base64 descriptors) parse, and its records validate', () => {
+  const customer = parse(CUSTOMER_DESCRIPTOR);
+  assert.equal(customer.recordName, 'acme.Customer');
+  customer.validate(afterHeader(CONFLUENT_RECORDS.address));
+  customer.validate(afterHeader(CONFLUENT_RECORDS.customer));
+  assert.deepEqual(readMessageIndexes(afterHeader(CONFLUENT_RECORDS.address)).indexes, [0, 0]);
+  // A Customer is not an Address: field 2 is a message there, a varint here.
+  assert.throws(() => customer.validate(Buffer.concat([encodeMessageIndexes([0, 0]), afterHeader(CONFLUENT_RECORDS.customer).subarray(1)])), PayloadMismatchError);
+  // The descriptor's map entry is a map again: same messages, and compatible with the .proto text.
+  const text = parse('syntax = "proto3"; package acme; message Customer { string name = 1; Address home = 2;\n' +
+    'message Address { string city = 1; int32 zip = 2; map<string, int64> tags = 3; } }');
+  assert.deepEqual(customer.readerIssues(text), []);
+  assert.deepEqual(text.readerIssues(customer), []);
+  assert.deepEqual(parse(CUSTOMER_DESCRIPTOR).canonical, customer.canonical);
+  assert.equal(parse(` ${CUSTOMER_DESCRIPTOR}\n`).canonical, customer.canonical);
+  const changed = parse('syntax = "proto3"; package acme; message Customer { string name = 1; Address home = 2;\n' +
+    'message Address { string city = 1; int32 zip = 2; map<string, string> tags = 3; } }');
+  assert.equal(changed.readerIssues(customer).length, 2, changed.readerIssues(customer).join('\n'));
+
+  const struct = parse(STRUCT_DESCRIPTOR);
+  assert.equal(struct.recordName, 'google.protobuf.Struct');
+  struct.validate(afterHeader(CONFLUENT_RECORDS.value));
+  struct.validate(afterHeader(CONFLUENT_RECORDS.struct));
+  // Not base64 of a descriptor, not .proto text either.
+  assert.throws(() => parse('AAAA'), InvalidSchemaError);
+});
