@@ -71,8 +71,9 @@ export function checkRecordSchemas(
       try {
         schema.validate(bytes.subarray(HEADER_BYTES));
       } catch (err) {
-        if (!(err instanceof PayloadMismatchError)) throw err;
-        return refuse('mismatch', `${side} does not match schema id ${id}: ${err.message}`);
+        // Anything a library throws on hostile bytes refuses the record; it must not fail the request.
+        const why = err instanceof PayloadMismatchError ? err.message : `cannot be checked (${(err as Error).name}: ${(err as Error).message})`;
+        return refuse('mismatch', `${side} does not match schema id ${id}: ${why}`);
       }
     }
     return null;

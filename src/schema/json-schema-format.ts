@@ -160,7 +160,15 @@ class JsonSchema implements ParsedSchema {
     } catch {
       throw new PayloadMismatchError('not JSON');
     }
-    if (!this.validator(doc)) {
+    let valid: boolean;
+    try {
+      valid = this.validator(doc) as boolean;
+    } catch (err) {
+      // ajv recurses with the document: one nested deeper than the stack allows is refused, not a crash.
+      if (err instanceof RangeError) throw new PayloadMismatchError('JSON nested too deeply to check');
+      throw err;
+    }
+    if (!valid) {
       throw new PayloadMismatchError(`JSON does not match the schema: ${ajvErrorsText(this.validator)}`);
     }
   }

@@ -197,3 +197,10 @@ test('validate: a valid document passes; invalid, non-JSON and non-UTF-8 payload
   refused(Buffer.from([0x22, 0xff, 0x22]), /not JSON/);
   refused(Buffer.alloc(0), /not JSON/);
 });
+
+test('validate: a document nested deeper than the stack allows is refused, not thrown as a RangeError', () => {
+  const s = jsonSchemaFormat.parse(JSON.stringify({ type: 'array', items: { $ref: '#' } }), []);
+  const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+  assert.throws(() => s.validate(Buffer.from(deep)), PayloadMismatchError);
+  s.validate(Buffer.from('[[[]]]'));
+});
