@@ -3,8 +3,9 @@
  *
  * Parsing is protobufjs's: the references (the imports, depth first) and then the main .proto text
  * are parsed into one Root, which is then resolved; google/protobuf/*.proto imports that protobufjs
- * bundles (any, duration, empty, field_mask, struct, timestamp, wrappers, descriptor, api, type,
- * source_context) resolve without a reference. The main file is also parsed alone, unresolved: that
+ * bundles (any, duration, empty, field_mask, struct, timestamp, wrappers, descriptor) and
+ * Confluent's confluent/meta.proto and confluent/type/decimal.proto resolve without a reference.
+ * A schema may also be a base64 FileDescriptorProto, the form Confluent's non-Java clients send. The main file is also parsed alone, unresolved: that
  * copy says which types the file itself declares, in declaration order (the order message indexes
  * count in), and gives the canonical form without the imported files' definitions.
  *
@@ -103,6 +104,21 @@ function bundledDefinitions(file: string): NestedJson | null {
   }
   return bundled.get(file)?.nested ?? null;
 }
+
+/** Files Confluent's registry resolves without a reference besides google/protobuf's: its
+ * annotations and its decimal type (only the definitions that shape the wire are kept). */
+const CONFLUENT_FILES: Record<string, string> = {
+  'confluent/meta.proto': `syntax = "proto3"; package confluent; import "google/protobuf/descriptor.proto";
+    message Meta { string doc = 1; map<string, string> params = 2; repeated string tags = 3; repeated Rule rules = 4; }
+    message Rule { string name = 1; string doc = 2; string expr = 3; string sql = 4; }
+    extend google.protobuf.FileOptions { Meta file_meta = 1088; }
+    extend google.protobuf.MessageOptions { Meta message_meta = 1088; }
+    extend google.protobuf.FieldOptions { Meta field_meta = 1088; }
+    extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }
+    extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }`,
+  'confluent/type/decimal.proto': `syntax = "proto3"; package confluent.type;
+    message Decimal { bytes value = 1; uint32 precision = 2; int32 scale = 3; }`,
+};
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -211,6 +227,12 @@ class RootBuilder {
 
   private requireImport(imp: string, from: string): void {
     if (this.files.has(imp)) return;
+    const known = CONFLUENT_FILES[imp];
+    if (known !== undefined) {
+      this.files.add(imp);
+      this.addFile(known, imp);
+      return;
+    }
     const defs = bundledDefinitions(imp);
     if (defs === null) throw new InvalidSchemaError(`${from}: import "${imp}" is neither a reference nor a bundled google/protobuf file`);
     this.files.add(imp);

@@ -87,6 +87,13 @@ test('google/protobuf/descriptor.proto resolves without a reference (custom opti
   assert.equal(s.recordName, 'A');
 });
 
+test('Confluent\'s own imports resolve without a reference: field annotations and its decimal type', () => {
+  const s = parse(`syntax = "proto3"; package acme; import "confluent/meta.proto"; import "confluent/type/decimal.proto";
+    message Price { confluent.type.Decimal amount = 1 [(confluent.field_meta) = { doc: "net", tags: ["PII"] }]; }`);
+  assert.equal(s.recordName, 'acme.Price');
+  s.validate(Buffer.from([0, 0x0a, 0x04, 0x0a, 0x02, 0x04, 0xd2]));
+});
+
 test('the canonical form ignores whitespace and comments, and keeps what changes meaning', () => {
   const a = parse(ORDER, [OTHER]);
   const spaced = ORDER.replace(/\n/g, '\n\n  ').replace('int32 id = 1;', '// the id\n int32   id=1 ; /* trailing */');
