@@ -132,9 +132,9 @@ interface FileParts {
   alone: protobuf.Root;
 }
 
-/** Confluent's clients (Java with a descriptor, JavaScript, Python, Go) may register a schema as
- * a base64 FileDescriptorProto instead of .proto text; Confluent's registry accepts both. Null
- * when `text` is not one. */
+/** Confluent's JavaScript (@confluentinc/schemaregistry) and Python (confluent-kafka) serializers
+ * register a schema as a base64 FileDescriptorProto instead of .proto text; Confluent's registry
+ * accepts both. Null when `text` is not one. */
 function descriptorFile(text: string): { parts: FileParts; nested: NestedJson } | null {
   const trimmed = text.trim();
   if (trimmed.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return null;
