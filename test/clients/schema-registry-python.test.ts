@@ -114,11 +114,10 @@ test('Protobuf: a .proto registered through the client; records in 1.7\'s wire f
   assert.deepEqual(codes(r.shipment), [`offset ${COUNT + 1}`, INVALID_RECORD]);
 });
 
-// Known gap: every confluent-kafka-python ProtobufSerializer registers the schema as a base64
-// FileDescriptorProto, which Confluent's registry accepts (ProtobufSchema.toProtoFile falls back
-// to it when the text does not parse) and Ferry's Protobuf format does not parse yet (422 42201).
+// Every confluent-kafka-python ProtobufSerializer registers its schema as a base64
+// FileDescriptorProto (Confluent's registry accepts it when the text does not parse as .proto).
 test('Protobuf: ProtobufSerializer registers its descriptor (base64 FileDescriptorProto) and writes; ProtobufDeserializer reads back', {
-  timeout: 100_000, todo: 'Ferry does not parse base64 FileDescriptorProto schemas yet',
+  timeout: 100_000,
 }, async (t) => {
   const r = await run('protobuf-serializer', 'py-orders-proto');
   t.diagnostic(`protobuf-serializer: ${JSON.stringify({ ...r, offsets: undefined })}`);
