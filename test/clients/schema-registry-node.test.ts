@@ -40,6 +40,10 @@ before(async () => {
       { topic: 'orders-json', numPartitions: 1, configEntries: full },
       { topic: 'orders-id', numPartitions: 1, configEntries: [{ name: 'confluent.value.schema.validation', value: 'true' }] },
       { topic: 'orders-keyed', numPartitions: 1, configEntries: [{ name: 'confluent.key.schema.validation', value: 'true' }] },
+      {
+        topic: 'orders-by-record', numPartitions: 1,
+        configEntries: [...full, { name: 'confluent.value.subject.name.strategy', value: 'io.confluent.kafka.serializers.subject.RecordNameStrategy' }],
+      },
     ],
   });
   await admin.disconnect();
@@ -142,6 +146,16 @@ test('id validation only checks the id; key validation checks keys; tombstones p
   assert.equal(await refusal(producer.send({ topic: 'orders-keyed', messages: [{ key: Buffer.from('raw-key'), value: Buffer.from('v') }] })), 'INVALID_RECORD');
   const got = await consumeAll('orders-keyed', 1);
   assert.equal(await new AvroDeserializer(client, SerdeType.KEY, {}).deserialize('orders-keyed', got[0]!.key!), 'customer-1');
+});
+
+test('RecordNameStrategy: the value schema must be registered under its record name', async () => {
+  // Not yet registered under acme.Order: the id from orders-avro-value is refused.
+  const byTopic = await new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: true }).serialize('orders-avro', { id: 1, item: 'a', qty: 1 });
+  assert.equal(await refusal(producer.send({ topic: 'orders-by-record', messages: [{ value: byTopic }] })), 'INVALID_RECORD');
+  // The same schema under its record name: the same id, so the same bytes now pass.
+  assert.equal(await client.register('acme.Order', { schemaType: 'AVRO', schema: JSON.stringify(ORDER) }), byTopic.readInt32BE(1));
+  await producer.send({ topic: 'orders-by-record', messages: [{ value: byTopic }] });
+  assert.deepEqual(await client.getAllVersions('acme.Order'), [1]);
 });
 
 test('compatibility through the client: an incompatible schema is refused with 409', async () => {
