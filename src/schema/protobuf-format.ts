@@ -294,6 +294,7 @@ class ProtobufSchema implements ParsedSchema {
     readonly packageName: string,
     /** The main file's top-level messages in declaration order (message index 0, 1, ...). */
     readonly topLevel: readonly protobuf.Type[],
+    private readonly toSerialized: () => string,
   ) {
     this.recordName = topLevel.length > 0 ? stripDot(topLevel[0]!.fullName) : null;
     const collect = (t: protobuf.Type): void => {
@@ -301,6 +302,14 @@ class ProtobufSchema implements ParsedSchema {
       for (const n of messagesIn(t)) collect(n);
     };
     for (const t of topLevel) collect(t);
+  }
+
+  private serializedText: string | null = null;
+
+  /** The schema as a base64 FileDescriptorProto (the REST API's format=serialized). */
+  serialized(): string {
+    this.serializedText ??= this.toSerialized();
+    return this.serializedText;
   }
 
   readerIssues(writer: ParsedSchema): string[] {
@@ -352,7 +361,22 @@ export const protobufFormat: SchemaFormat = {
       throw new InvalidSchemaError(messageOf(err));
     }
     const topLevel = messagesIn(ownNamespace(main)).map((t) => builder.root.lookupType(t.fullName));
-    return new ProtobufSchema(canonicalText(main), main.package, topLevel);
+    const toSerialized = (): string => {
+      if (descriptorFile(schema) !== null) return schema.trim();
+      const syntax = /^\s*syntax\s*=\s*["']proto3["']/m.test(schema) ? 'proto3' : 'proto2';
+      const own = ownNamespace(main).nestedArray;
+      const withDescriptor = (o: protobuf.ReflectionObject) => o as unknown as { toDescriptor(syntax: string): object };
+      const fdp = descriptorExt.FileDescriptorProto.create({
+        name: 'schema.proto',
+        package: main.package || undefined,
+        dependency: main.imports,
+        messageType: topLevel.map((t) => withDescriptor(t).toDescriptor(syntax)),
+        enumType: own.filter((o) => o instanceof protobuf.Enum).map((e) => withDescriptor(builder.root.lookupEnum(e.fullName)).toDescriptor(syntax)),
+        syntax: syntax === 'proto3' ? 'proto3' : undefined,
+      } as never);
+      return Buffer.from(descriptorExt.FileDescriptorProto.encode(fdp).finish()).toString('base64');
+    };
+    return new ProtobufSchema(canonicalText(main), main.package, topLevel, toSerialized);
   },
 };
 

@@ -67,6 +67,11 @@ function schemaBody(s: StoredSchema): Record<string, unknown> {
 function versionBody(v: SubjectVersion): Record<string, unknown> {
   return { subject: v.subject, version: v.version, id: v.id, ...schemaBody(v) };
 }
+/** ?format=serialized: Protobuf as a base64 descriptor. */
+function withFormat(r: SchemaRegistry, c: Call, id: number, body: Record<string, unknown>): Record<string, unknown> {
+  const format = c.query.get('format');
+  return format ? { ...body, schema: r.formatted(id, format) } : body;
+}
 function idParam(text: string): number {
   if (!/^\d{1,10}$/.test(text)) throw new RegistryError(404, 40403, 'Schema not found');
   return Number(text);
@@ -90,7 +95,7 @@ function routes(r: SchemaRegistry): Array<[string, string, (c: Call, p: string[]
       const s = r.schemaById(idParam(id!));
       const subjects = r.subjectsOfId(idParam(id!), true);
       if (subjects.length > 0 && !subjects.some((sub) => c.may('READ', sub))) c.check('READ', subjects[0]!);
-      return schemaBody(s);
+      return withFormat(r, c, idParam(id!), schemaBody(s));
     }],
     ['GET', 'schemas/ids/:id/schema', (c, [id]) => {
       const s = r.schemaById(idParam(id!));
@@ -126,7 +131,8 @@ function routes(r: SchemaRegistry): Array<[string, string, (c: Call, p: string[]
     }],
     ['GET', 'subjects/:subject/versions/:version', (c, [subject, version]) => {
       c.check('READ', subject!);
-      return versionBody(r.version(subject!, version!, flag(c.query, 'deleted')));
+      const v = r.version(subject!, version!, flag(c.query, 'deleted'));
+      return withFormat(r, c, v.id, versionBody(v));
     }],
     ['GET', 'subjects/:subject/versions/:version/schema', (c, [subject, version]) => {
       c.check('READ', subject!);

@@ -56,6 +56,8 @@ export interface ParsedSchema {
    * For Protobuf the bytes begin with the message indexes. Throws PayloadMismatchError.
    */
   validate(payload: Buffer): void;
+  /** Protobuf: the schema as a base64 FileDescriptorProto (the REST API's format=serialized). */
+  serialized?(): string;
 }
 
 export interface SchemaFormat {

@@ -190,6 +190,14 @@ export class SchemaRegistry {
     }
   }
 
+  /** The schema text in a requested format: `serialized` turns Protobuf text into a base64
+   * FileDescriptorProto (what Confluent's JavaScript ProtobufDeserializer asks for). */
+  formatted(id: number, format: string | null): string {
+    const s = this.schemaById(id);
+    if (format !== 'serialized' || s.schemaType !== 'PROTOBUF') return s.schema;
+    return this.parse(s, id).serialized?.() ?? s.schema;
+  }
+
   async refresh(): Promise<void> { await this.view.caughtUpWithStore(); }
 
   /** Whether `subject` has a live version with this id (the subject name strategies' check). */

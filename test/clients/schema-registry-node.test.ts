@@ -9,8 +9,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import protobuf from 'protobufjs';
 import {
-  AvroDeserializer, AvroSerializer, JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType,
+  AvroDeserializer, AvroSerializer, JsonDeserializer, JsonSerializer, ProtobufDeserializer, SchemaRegistryClient, SerdeType,
 } from '@confluentinc/schemaregistry';
 import { startBroker } from '../broker/in-process-broker.js';
 
@@ -38,6 +39,7 @@ before(async () => {
     topics: [
       { topic: 'orders-avro', numPartitions: 1, configEntries: full },
       { topic: 'orders-json', numPartitions: 1, configEntries: full },
+      { topic: 'orders-proto', numPartitions: 1, configEntries: full },
       { topic: 'orders-id', numPartitions: 1, configEntries: [{ name: 'confluent.value.schema.validation', value: 'true' }] },
       { topic: 'orders-keyed', numPartitions: 1, configEntries: [{ name: 'confluent.key.schema.validation', value: 'true' }] },
       {
@@ -146,6 +148,39 @@ test('id validation only checks the id; key validation checks keys; tombstones p
   assert.equal(await refusal(producer.send({ topic: 'orders-keyed', messages: [{ key: Buffer.from('raw-key'), value: Buffer.from('v') }] })), 'INVALID_RECORD');
   const got = await consumeAll('orders-keyed', 1);
   assert.equal(await new AvroDeserializer(client, SerdeType.KEY, {}).deserialize('orders-keyed', got[0]!.key!), 'customer-1');
+});
+
+test('Protobuf registered as .proto text (as Java clients do) is read by the JavaScript ProtobufDeserializer (format=serialized)', async () => {
+  const proto = `syntax = "proto3";
+package acme;
+import "google/protobuf/timestamp.proto";
+message Order {
+  int64 id = 1;
+  string item = 2;
+  map<string, int32> tags = 3;
+  google.protobuf.Timestamp at = 4;
+  Status status = 5;
+  message Line { string sku = 1; }
+  repeated Line lines = 6;
+}
+enum Status { NEW = 0; SHIPPED = 1; }`;
+  const id = await client.register('orders-proto-value', { schemaType: 'PROTOBUF', schema: proto });
+  const root = protobuf.parse(proto, { keepCase: true }).root;
+  root.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
+  const Order = root.lookupType('acme.Order');
+  const bytes = Order.encode(Order.fromObject({ id: 7, item: 'pen', tags: { a: 1 }, at: { seconds: 1700000000, nanos: 5 }, status: 1, lines: [{ sku: 'x' }] })).finish();
+  const value = Buffer.concat([framed(id, Buffer.from([0])), Buffer.from(bytes)]);
+  await producer.send({ topic: 'orders-proto', messages: [{ value }] });
+  assert.equal(await refusal(producer.send({ topic: 'orders-proto', messages: [{ value: framed(id, Buffer.from([0, 0x0a, 0x05])) }] })), 'INVALID_RECORD');
+  const [got] = await consumeAll('orders-proto', 1);
+  const msg = await new ProtobufDeserializer(client, SerdeType.VALUE, {}).deserialize('orders-proto', got!.value) as Record<string, any>;
+  assert.equal(msg.$typeName, 'acme.Order');
+  assert.equal(msg.item, 'pen');
+  assert.equal(Number(msg.id), 7);
+  assert.deepEqual(msg.tags, { a: 1 });
+  assert.equal(Number(msg.at.seconds), 1700000000);
+  assert.equal(msg.status, 1);
+  assert.equal(msg.lines[0].sku, 'x');
 });
 
 test('RecordNameStrategy: the value schema must be registered under its record name', async () => {
