@@ -1,6 +1,7 @@
 // npm run bench:schema [-- --records=300000 --value-bytes=200 --partitions=1 --format=avro|json|protobuf
 //                         --compression=none|lz4|zstd|snappy|gzip --repeat=3 --window=20000 --rate=5000
-//                         --paced-seconds=3 --json[=FILE]]
+//                         --paced-seconds=3 --generators=rdkafka,batches --batch-records=1000 --batch-passes=3
+//                         --json[=FILE]]
 //
 // What broker-side schema validation costs on produce, in one run on one broker (not a test). Three
 // topics, one per mode, the same load on each in turn:
@@ -13,17 +14,24 @@
 // subject over the registry's REST API, so every topic gets the very same bytes. node-rdkafka
 // (librdkafka) produces them at full speed with at most --window records unacknowledged, acks=all,
 // linger.ms=5, default batch size, --compression (validation must decompress). Then, for latency
-// without a client queue, the same paced at --rate records/s for --paced-seconds.
+// without a client queue, the same paced at --rate records/s for --paced-seconds. node-rdkafka's JS
+// thread tops out near the broker's own rate, so a second generator (`batches`, compression none
+// only) sends record batches of the same values built before the clock starts: with it the broker
+// is what limits.
 // Per topic (median of --repeat rounds by records/s, rounds interleaved over the topics): records/s,
 // MB/s of values, produce latency p50/p99 from delivery reports, the broker's CPU (ms per MB and
-// share of a core), its RSS peak while the topic was loaded; ratios id/none and full/none; the
-// generator's CPU (whole process, librdkafka threads included) and its JS thread's event-loop
-// utilization (near 100% = the generator, not the broker, was the bottleneck); the disk's 4 KiB
-// write+fdatasync; and the validator's own cost per record measured in this process.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// share of a core), its RSS at the start and peak while the topic was loaded; ratios id/none and
+// full/none; the generator's CPU (whole process, librdkafka threads included) and its JS thread's
+// (near 100% of a core = the generator, not the broker, was the bottleneck; same for the broker's
+// JS thread); what every other process on the machine used meanwhile (a shared machine skews one
+// round: hence the medians); the disk's 4 KiB write+fdatasync; and the validator's own cost per
+// record measured in this process. The broker's RSS grows with everything written since it
+// started (rounds run one after another), so compare RSS between rounds with care.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
 import type * as Rd from 'node-rdkafka';
 import avsc from 'avsc';
 import protobuf from 'protobufjs';
@@ -32,6 +40,10 @@ import { measureDisk, type DiskReport } from '../src/perf/disk.js';
 import { LatencyRecorder, type LatencySummary } from '../src/perf/latency.js';
 import { AdminClient } from '../src/admin/admin-client.js';
 import { FORMATS } from '../src/schema/formats.js';
+import { buildRecordBatch } from '../src/protocol/record-batch.js';
+import { ApiKey } from '../src/protocol/messages/index.js';
+import { errorName } from '../src/protocol/errors.js';
+import { PerfTarget } from '../src/perf/target.js';
 import type { SchemaType } from '../src/schema/schema-format.js';
 import { BrokerProcess } from '../test/helpers/broker-process.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -41,6 +53,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const log = (msg: string) => process.stderr.write(`schema-bench: ${msg}\n`);
 const MB = 1024 * 1024;
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const settings = {
   records: Number(opt('records', '300000')),
@@ -52,13 +65,26 @@ const settings = {
   window: Number(opt('window', '20000')),
   rate: Number(opt('rate', '5000')),
   pacedSeconds: Number(opt('paced-seconds', '3')),
+  generators: opt('generators', 'rdkafka,batches').split(',').map((g) => g.trim()) as Generator[],
+  batchRecords: Number(opt('batch-records', '1000')),
+  /** The batches generator sends the prebuilt batches this many times per round (it is fast: a longer run measures better). */
+  batchPasses: Math.max(1, Number(opt('batch-passes', '3'))),
 };
 const jsonArg = argv.find((a) => a === '--json' || a.startsWith('--json='));
 const jsonFile = jsonArg?.startsWith('--json=') ? jsonArg.slice(7) : null;
 if (!['avro', 'json', 'protobuf'].includes(settings.format)) throw new Error(`--format: avro, json or protobuf, not ${settings.format}`);
+for (const g of settings.generators) if (g !== 'rdkafka' && g !== 'batches') throw new Error(`--generators: rdkafka and/or batches, not ${g}`);
+if (settings.compression !== 'none' && settings.generators.includes('batches')) {
+  settings.generators = settings.generators.filter((g) => g !== 'batches');
+  process.stderr.write('schema-bench: the batches generator sends uncompressed batches only: skipped with --compression\n');
+}
 if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(settings.compression)) throw new Error(`--compression: none, gzip, snappy, lz4 or zstd, not ${settings.compression}`);
 
 type Mode = 'none' | 'id' | 'full';
+/** rdkafka: node-rdkafka, a real client (its JS thread tops out near 200k records/s here).
+ *  batches: Produce requests of record batches built once before the clock starts, so the generator
+ *  costs next to nothing per record and the broker is what limits (compression none only). */
+type Generator = 'rdkafka' | 'batches';
 const MODES: Mode[] = ['none', 'id', 'full'];
 const TOPIC_CONFIGS: Record<Mode, Record<string, string>> = {
   none: {},
@@ -226,6 +252,92 @@ async function produceLoad(producer: Rd.Producer, rd: typeof Rd, topic: string, 
   return { seconds: (performance.now() - t0) / 1000, delivered: delivered - errors, errors, firstError, latency: rec.summary() };
 }
 
+/** CPU ms of one thread (the main thread's tid is the pid): a saturated JS thread shows here even when the process as a whole is not. */
+function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch { return 0; }
+}
+
+/** CPU ms per thread name (comm) of a process: which of the broker's threads did the work. */
+function threadsCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main (JS)' : comm === 'node' ? 'unnamed (V8 GC and compiler workers, libuv pool)' : comm;
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/** Busy CPU ms of the whole machine (all cores), from /proc/stat. */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return ((f.reduce((a, b) => a + b, 0) - idle) * 1000) / CLK_TCK;
+}
+
+/** The records in batches of --batch-records (the pool in order), built now: sending them costs the generator nothing per record. */
+function prebuiltBatches(pool: Buffer[], n: number): Array<{ bytes: Buffer; count: number }> {
+  const out = [];
+  for (let at = 0; at < n; at += settings.batchRecords) {
+    const count = Math.min(settings.batchRecords, n - at);
+    out.push({ bytes: buildRecordBatch(Array.from({ length: count }, (_, i) => ({ value: pool[(at + i) % pool.length]! }))), count });
+  }
+  return out;
+}
+
+/** Sends the prebuilt batches round-robin over the partitions, 5 Produce requests (acks=all) in flight per leader. */
+async function produceBatches(bootstrap: string, topic: string, batches: Array<{ bytes: Buffer; count: number }>, passes = 1): Promise<Load> {
+  const target = await PerfTarget.open({ bootstrap, topic, clientId: 'schema-bench' });
+  const rec = new LatencyRecorder();
+  let delivered = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  try {
+    const conns = await Promise.all(target.partitions.map((p) => target.leaderConnection(p)));
+    const version = conns[0]!.versionFor(ApiKey.Produce, 9);
+    const inFlight = new Map(conns.map((c) => [c, 0]));
+    let wake: (() => void) | null = null;
+    const pending = new Set<Promise<void>>();
+    const t0 = performance.now();
+    for (let b = 0; b < batches.length * passes; b++) {
+      const i = b % conns.length;
+      const conn = conns[i]!;
+      while (inFlight.get(conn)! >= 5) await new Promise<void>((r) => { wake = r; });
+      const { bytes, count } = batches[b % batches.length]!;
+      const sentAt = performance.now();
+      inFlight.set(conn, inFlight.get(conn)! + 1);
+      const body = { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: target.partitions[i]!.partition, records: bytes }] }] };
+      const req: Promise<void> = conn.requestAt<any>(ApiKey.Produce, version, body, true).then((res) => {
+        const pr = res.responses[0]?.partitionResponses[0];
+        if (!pr || pr.errorCode !== 0) { errors += count; firstError ??= pr ? `${errorName(pr.errorCode)}${pr.errorMessage ? `: ${pr.errorMessage}` : ''}` : 'no partition response'; return; }
+        rec.record(performance.now() - sentAt, count);
+        delivered += count;
+      }, (err: Error) => { errors += count; firstError ??= err.message; }).finally(() => {
+        inFlight.set(conn, inFlight.get(conn)! - 1);
+        pending.delete(req);
+        const w = wake;
+        wake = null;
+        w?.();
+      });
+      pending.add(req);
+    }
+    await Promise.all([...pending]);
+    return { seconds: (performance.now() - t0) / 1000, delivered, errors, firstError, latency: rec.summary() };
+  } finally {
+    target.close();
+  }
+}
+
 function rssKiB(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -234,6 +346,7 @@ function rssKiB(pid: number): number {
 }
 
 interface Round {
+  generator: Generator;
   mode: Mode;
   round: number;
   recordsPerSec: number;
@@ -244,46 +357,69 @@ interface Round {
   latency: LatencySummary;
   paced: LatencySummary | null;
   pacedErrors: number;
+  /** Shares of one core over the full-speed run: the broker process, its JS thread, the generator process, its JS thread, every other process. */
   brokerCpu: number;
+  brokerMainThread: number;
   brokerCpuMsPerMB: number;
   generatorCpu: number;
+  generatorMainThread: number;
   generatorEventLoop: number;
+  otherProcessesCpu: number;
+  /** The broker's threads by name (libuv pool, V8 GC workers, ...), shares of one core. */
+  brokerThreads: Record<string, number>;
+  rssStartMiB: number;
   rssPeakMiB: number;
+  /** Records acknowledged by this round (full-speed and paced). */
+  acked: number;
 }
 
 /** One topic's full-speed run and paced run, with the broker's CPU and RSS and the generator's CPU over the full-speed run. */
-async function runTopic(rd: typeof Rd, producer: Rd.Producer, pid: number, mode: Mode, round: number, pool: Buffer[], valueBytesTotal: number): Promise<Round> {
+async function runTopic(gen: Generator, rd: typeof Rd, producer: Rd.Producer, bootstrap: string, pid: number, mode: Mode, round: number, pool: Buffer[], batches: Array<{ bytes: Buffer; count: number }>, valueBytesTotal: number): Promise<Round> {
   const topic = topicOf(mode);
-  let rssPeak = rssKiB(pid);
+  const rssStart = rssKiB(pid);
+  let rssPeak = rssStart;
   const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssKiB(pid)); }, 100);
   try {
     const b0 = procCpuMs(pid);
+    const bt0 = threadCpuMs(pid);
+    const bth0 = threadsCpuMs(pid);
+    const gt0 = threadCpuMs(process.pid);
+    const m0 = machineBusyMs();
     const g0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const w0 = performance.now();
-    const load = await produceLoad(producer, rd, topic, pool, settings.records);
+    const load = gen === 'rdkafka' ? await produceLoad(producer, rd, topic, pool, settings.records) : await produceBatches(bootstrap, topic, batches, settings.batchPasses);
     const wallMs = performance.now() - w0;
     const brokerMs = procCpuMs(pid) - b0;
+    const brokerThreadMs = threadCpuMs(pid) - bt0;
+    const brokerThreads = Object.fromEntries([...threadsCpuMs(pid)].map(([n, ms]) => [n, (ms - (bth0.get(n) ?? 0)) / wallMs] as const)
+      .filter(([, share]) => share >= 0.01).sort((a, b) => b[1] - a[1]));
+    const genThreadMs = threadCpuMs(process.pid) - gt0;
+    const machineMs = machineBusyMs() - m0;
     const g = process.cpuUsage(g0);
     const elu = performance.eventLoopUtilization(elu0);
-    const paced = settings.rate > 0 ? await produceLoad(producer, rd, topic, pool, Math.max(1, Math.round(settings.rate * settings.pacedSeconds)), settings.rate) : null;
-    const mb = valueBytesTotal / MB;
+    const paced = settings.rate > 0 && gen === 'rdkafka' ? await produceLoad(producer, rd, topic, pool, Math.max(1, Math.round(settings.rate * settings.pacedSeconds)), settings.rate) : null;
+    const mb = (valueBytesTotal * (gen === 'batches' ? settings.batchPasses : 1)) / MB;
     const r: Round = {
-      mode, round, recordsPerSec: load.delivered / load.seconds, mbPerSec: mb / load.seconds, seconds: load.seconds,
+      generator: gen, mode, round, acked: load.delivered + (paced?.delivered ?? 0), recordsPerSec: load.delivered / load.seconds, mbPerSec: mb / load.seconds, seconds: load.seconds,
       errors: load.errors + (paced?.errors ?? 0), firstError: load.firstError ?? paced?.firstError ?? null,
       latency: load.latency, paced: paced?.latency ?? null, pacedErrors: paced?.errors ?? 0,
-      brokerCpu: brokerMs / wallMs, brokerCpuMsPerMB: brokerMs / mb,
-      generatorCpu: (g.user + g.system) / 1000 / wallMs, generatorEventLoop: elu.utilization,
-      rssPeakMiB: rssPeak / 1024,
+      brokerCpu: brokerMs / wallMs, brokerMainThread: brokerThreadMs / wallMs, brokerCpuMsPerMB: brokerMs / mb,
+      generatorCpu: (g.user + g.system) / 1000 / wallMs, generatorMainThread: genThreadMs / wallMs, generatorEventLoop: elu.utilization,
+      otherProcessesCpu: Math.max(0, machineMs - brokerMs - (g.user + g.system) / 1000) / wallMs, brokerThreads,
+      rssStartMiB: rssStart / 1024, rssPeakMiB: rssPeak / 1024,
     };
-    log(`round ${round} ${mode}: ${r.recordsPerSec.toFixed(0)} records/s, ${r.mbPerSec.toFixed(1)} MB/s, p50 ${r.latency.p50Ms.toFixed(1)} ms p99 ${r.latency.p99Ms.toFixed(1)} ms` +
-      `${r.paced ? `, paced p50 ${r.paced.p50Ms.toFixed(2)} ms p99 ${r.paced.p99Ms.toFixed(2)} ms` : ''}; broker ${(r.brokerCpu * 100).toFixed(0)}% (${r.brokerCpuMsPerMB.toFixed(1)} ms/MB), generator ${(r.generatorCpu * 100).toFixed(0)}% (event loop ${(r.generatorEventLoop * 100).toFixed(0)}%)` +
+    log(`round ${round} ${gen} ${mode}: ${r.recordsPerSec.toFixed(0)} records/s, ${r.mbPerSec.toFixed(1)} MB/s, p50 ${r.latency.p50Ms.toFixed(1)} ms p99 ${r.latency.p99Ms.toFixed(1)} ms` +
+      `${r.paced ? `, paced p50 ${r.paced.p50Ms.toFixed(2)} ms p99 ${r.paced.p99Ms.toFixed(2)} ms` : ''}; broker ${(r.brokerCpu * 100).toFixed(0)}% (JS thread ${(r.brokerMainThread * 100).toFixed(0)}%, ${r.brokerCpuMsPerMB.toFixed(1)} ms/MB), generator ${(r.generatorCpu * 100).toFixed(0)}% (JS thread ${(r.generatorMainThread * 100).toFixed(0)}%), other processes ${(r.otherProcessesCpu * 100).toFixed(0)}%` +
       `${r.errors ? `; ${r.errors} errors, first: ${r.firstError}` : ''}`);
     return r;
   } finally {
     clearInterval(sampler);
   }
 }
+
+type Ratio = { recordsPerSec: number; brokerCpuMsPerMB: number; brokerMainThreadMsPerMB: number };
+type Ratios = { idVsNone: Ratio; fullVsNone: Ratio };
 
 function median(rounds: Round[]): Round & { rounds: number } {
   const sorted = [...rounds].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
@@ -323,37 +459,48 @@ async function main(): Promise<void> {
 
     const producer = await connectProducer(rd, broker.bootstrap);
     producer.setPollInterval(1);
-    const rounds = new Map<Mode, Round[]>(MODES.map((m) => [m, []]));
+    const batches = settings.generators.includes('batches') ? prebuiltBatches(pool, settings.records) : [];
+    const cases = settings.generators.flatMap((g) => MODES.map((m) => ({ g, m, key: `${g}/${m}` })));
+    const rounds = new Map<string, Round[]>(cases.map((c) => [c.key, []]));
     try {
       // Warm-up (JIT of both processes, the validators' paths, connections) on other topics of the same configs.
       const warm = Math.min(settings.records, 50_000);
       for (const mode of MODES) {
-        const w = await produceLoad(producer, rd, topicOf(mode, true), pool, warm);
-        if (w.errors) throw new Error(`warm-up on ${topicOf(mode, true)}: ${w.errors} errors, first: ${w.firstError}`);
+        for (const w of [
+          await produceLoad(producer, rd, topicOf(mode, true), pool, warm),
+          ...(batches.length ? [await produceBatches(broker.bootstrap, topicOf(mode, true), batches.slice(0, Math.ceil(warm / settings.batchRecords)))] : []),
+        ]) if (w.errors) throw new Error(`warm-up on ${topicOf(mode, true)}: ${w.errors} errors, first: ${w.firstError}`);
       }
-      log(`producing ${settings.records} records x ${settings.repeat} rounds to each of ${MODES.map((m) => topicOf(m)).join(', ')} ...`);
-      for (let r = 0; r < settings.repeat; r++) for (const mode of MODES) rounds.get(mode)!.push(await runTopic(rd, producer, pid, mode, r, pool, valueBytesTotal));
+      log(`producing ${settings.records} records x ${settings.repeat} rounds x generators ${settings.generators.join(', ')} to each of ${MODES.map((m) => topicOf(m)).join(', ')} ...`);
+      for (let r = 0; r < settings.repeat; r++) {
+        for (const c of cases) rounds.get(c.key)!.push(await runTopic(c.g, rd, producer, broker.bootstrap, pid, c.m, r, pool, batches, valueBytesTotal));
+      }
     } finally {
       await new Promise<void>((r) => producer.disconnect(() => r()));
     }
 
     // Every acknowledged record is in the log: end offsets against deliveries.
     const offsetCheck: Record<string, { expected: number; endOffsets: number }> = {};
-    const pacedN = settings.rate > 0 ? Math.max(1, Math.round(settings.rate * settings.pacedSeconds)) : 0;
     for (const mode of MODES) {
       const topic = topicOf(mode);
       const parts = await Promise.all(Array.from({ length: settings.partitions }, (_, p) => admin.partitionInfo(topic, p)));
       const ends = await admin.listOffsets(topic, parts, -1n);
-      const errors = rounds.get(mode)!.reduce((a, x) => a + x.errors, 0);
-      offsetCheck[topic] = { expected: settings.repeat * (settings.records + pacedN) - errors, endOffsets: [...ends.values()].reduce((a, b) => a + Number(b), 0) };
+      const expected = [...rounds.values()].flat().filter((x) => x.mode === mode).reduce((a, x) => a + x.acked, 0);
+      offsetCheck[topic] = { expected, endOffsets: [...ends.values()].reduce((a, b) => a + Number(b), 0) };
     }
     admin.close();
 
-    const result = Object.fromEntries(MODES.map((m) => [m, median(rounds.get(m)!)])) as Record<Mode, Round & { rounds: number }>;
-    const ratios = {
-      idVsNone: { recordsPerSec: result.id.recordsPerSec / result.none.recordsPerSec, brokerCpuMsPerMB: result.id.brokerCpuMsPerMB / result.none.brokerCpuMsPerMB },
-      fullVsNone: { recordsPerSec: result.full.recordsPerSec / result.none.recordsPerSec, brokerCpuMsPerMB: result.full.brokerCpuMsPerMB / result.none.brokerCpuMsPerMB },
-    };
+    const result: Partial<Record<Generator, Record<Mode, Round & { rounds: number }>>> = {};
+    const ratios: Partial<Record<Generator, Ratios>> = {};
+    for (const g of settings.generators) {
+      const t = Object.fromEntries(MODES.map((m) => [m, median(rounds.get(`${g}/${m}`)!)])) as Record<Mode, Round & { rounds: number }>;
+      result[g] = t;
+      const vs = (a: Round, b: Round) => ({
+        recordsPerSec: a.recordsPerSec / b.recordsPerSec, brokerCpuMsPerMB: a.brokerCpuMsPerMB / b.brokerCpuMsPerMB,
+        brokerMainThreadMsPerMB: (a.brokerMainThread / a.mbPerSec) / (b.brokerMainThread / b.mbPerSec),
+      });
+      ratios[g] = { idVsNone: vs(t.id, t.none), fullVsNone: vs(t.full, t.none) };
+    }
     const report = {
       settings: { ...settings, schemaType: enc.schemaType, schemaId, avgValueBytes, acks: 'all', lingerMs: 5 },
       disk, validatorNsPerRecord: validatorNs, topics: result, ratios, offsetCheck, rounds: Object.fromEntries(rounds),
@@ -368,32 +515,44 @@ async function main(): Promise<void> {
 
 function print(disk: DiskReport, r: {
   settings: typeof settings & { schemaType: string; avgValueBytes: number };
-  validatorNsPerRecord: number; topics: Record<Mode, Round & { rounds: number }>; ratios: Record<'idVsNone' | 'fullVsNone', { recordsPerSec: number; brokerCpuMsPerMB: number }>;
+  validatorNsPerRecord: number; topics: Partial<Record<Generator, Record<Mode, Round & { rounds: number }>>>; ratios: Partial<Record<Generator, Ratios>>;
   offsetCheck: Record<string, { expected: number; endOffsets: number }>;
 }): void {
   const f = (x: number | undefined | null, d = 1) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const s = r.settings;
-  console.log(`\ndisk (same run): 4 KiB write+fdatasync p50 ${f(disk.fsync4k.p50Ms, 3)} ms, p99 ${f(disk.fsync4k.p99Ms, 3)} ms; sequential ${f(disk.sequential.mbPerSec, 0)} MB/s`);
-  console.log(`load: ${s.records} ${s.schemaType} values of ${f(s.avgValueBytes, 1)} B on average (4096 distinct, the same bytes on every topic), ${s.partitions} partition(s), node-rdkafka at full speed (<= ${s.window} unacknowledged), acks=all, linger.ms=5, compression ${s.compression}; ` +
-    `paced run ${s.rate > 0 ? `${s.rate} records/s for ${s.pacedSeconds} s` : 'off'}; each topic's median of ${s.repeat} round(s) by records/s, rounds interleaved`);
+  const cores = availableParallelism();
+  console.log(`\ndisk (same run): 4 KiB write+fdatasync p50 ${f(disk.fsync4k.p50Ms, 3)} ms, p99 ${f(disk.fsync4k.p99Ms, 3)} ms; sequential ${f(disk.sequential.mbPerSec, 0)} MB/s; ${cores} cores`);
+  console.log(`load: ${s.records} ${s.schemaType} values of ${f(s.avgValueBytes, 1)} B on average (4096 distinct, the same bytes on every topic), ${s.partitions} partition(s), acks=all, compression ${s.compression}; ` +
+    `each row the median of ${s.repeat} round(s) by records/s, rounds interleaved over generators and topics`);
+  console.log(`  rdkafka: node-rdkafka at full speed (<= ${s.window} unacknowledged, linger.ms=5, default batch size; p50/p99 from delivery reports, so they include the client's queue), then paced at ${s.rate > 0 ? `${s.rate} records/s for ${s.pacedSeconds} s` : '(off)'} for latency without a queue`);
+  console.log(`  batches: prebuilt batches of ${s.batchRecords} records (the same values), sent ${s.batchPasses} times per round, 5 Produce requests in flight per leader (latency per request)`);
   console.log(`validator alone (${s.schemaType} validate(), this process, one core): ${f(r.validatorNsPerRecord / 1000, 2)} us/record`);
-  console.log('\n| validation | records/s | MB/s | vs none | p50 ms | p99 ms | paced p50 ms | paced p99 ms | broker CPU | broker CPU ms/MB | broker RSS peak MiB | generator CPU (event loop) | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const mode of MODES) {
-    const t = r.topics[mode];
-    console.log(`| ${mode} | ${f(t.recordsPerSec, 0)} | ${f(t.mbPerSec, 1)} | ${f(t.recordsPerSec / r.topics.none.recordsPerSec, 2)}x | ${f(t.latency.p50Ms, 1)} | ${f(t.latency.p99Ms, 1)} | ${f(t.paced?.p50Ms, 2)} | ${f(t.paced?.p99Ms, 2)} | ${pct(t.brokerCpu)} | ${f(t.brokerCpuMsPerMB, 1)} | ${f(t.rssPeakMiB, 0)} | ${pct(t.generatorCpu)} (${pct(t.generatorEventLoop)}) | ${t.errors} |`);
-    if (t.errors) console.log(`  first error: ${t.firstError}`);
+  for (const g of s.generators) {
+    const topics = r.topics[g]!;
+    const ra = r.ratios[g]!;
+    console.log(`\ngenerator ${g}`);
+    console.log('| validation | records/s | MB/s | vs none | p50 ms | p99 ms | paced p50 ms | paced p99 ms | broker CPU (JS thread) | broker CPU ms/MB | broker JS thread ms/MB | broker RSS start -> peak MiB | generator CPU (JS thread) | other processes CPU | errors |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const mode of MODES) {
+      const t = topics[mode];
+      console.log(`| ${mode} | ${f(t.recordsPerSec, 0)} | ${f(t.mbPerSec, 1)} | ${f(t.recordsPerSec / topics.none.recordsPerSec, 2)}x | ${f(t.latency.p50Ms, 1)} | ${f(t.latency.p99Ms, 1)} | ${f(t.paced?.p50Ms, 2)} | ${f(t.paced?.p99Ms, 2)} | ${pct(t.brokerCpu)} (${pct(t.brokerMainThread)}) | ${f(t.brokerCpuMsPerMB, 1)} | ${f((t.brokerMainThread * 1000) / t.mbPerSec, 1)} | ${f(t.rssStartMiB, 0)} -> ${f(t.rssPeakMiB, 0)} | ${pct(t.generatorCpu)} (${pct(t.generatorMainThread)}) | ${pct(t.otherProcessesCpu)} | ${t.errors} |`);
+      if (t.errors) console.log(`  first error: ${t.firstError}`);
+    }
+    for (const mode of MODES) {
+      const t = topics[mode];
+      const verdict = t.generatorMainThread >= 0.85 ? 'generator-bound (its JS thread was busy)'
+        : t.brokerMainThread >= 0.85 ? 'broker-bound (its JS thread was busy)'
+        : t.brokerCpu + t.generatorCpu + t.otherProcessesCpu >= cores * 0.85 ? 'machine-bound (all cores busy, other processes included)'
+        : 'neither saturated (latency-bound: acks=all round trips)';
+      console.log(`  ${mode}: broker JS thread ${pct(t.brokerMainThread)}, generator JS thread ${pct(t.generatorMainThread)}, other processes ${pct(t.otherProcessesCpu)} -> ${verdict}; broker JS thread limit ~${f(t.mbPerSec / t.brokerMainThread, 0)} MB/s`);
+      console.log(`    broker threads: ${Object.entries(t.brokerThreads).map(([n, x]) => `${n} ${pct(x)}`).join(', ')}`);
+    }
+    const line = (x: Ratio) => `${f(x.recordsPerSec, 3)} records/s, ${f(x.brokerCpuMsPerMB, 3)} broker CPU per MB, ${f(x.brokerMainThreadMsPerMB, 3)} broker JS thread per MB`;
+    console.log(`  ratios: id/none ${line(ra.idVsNone)}; full/none ${line(ra.fullVsNone)}`);
   }
-  console.log('\nbottleneck per topic (broker CPU and the generator\'s JS thread as shares of one core; "one broker core" = 1000 / broker CPU ms per MB, the MB/s the broker would carry on a core of its own):');
-  for (const mode of MODES) {
-    const t = r.topics[mode];
-    const verdict = t.generatorEventLoop >= 0.9 ? 'generator-bound (its JS thread was busy)' : t.brokerCpu >= 0.9 ? 'broker-bound' : 'neither saturated (shared machine, or acks latency with the window)';
-    console.log(`  ${mode}: broker ${pct(t.brokerCpu)}, generator JS thread ${pct(t.generatorEventLoop)} (process ${pct(t.generatorCpu)}) -> ${verdict}; one broker core ~${f(1000 / t.brokerCpuMsPerMB, 0)} MB/s`);
-  }
-  console.log(`\nratios: id/none ${f(r.ratios.idVsNone.recordsPerSec, 3)} records/s, ${f(r.ratios.idVsNone.brokerCpuMsPerMB, 3)} broker CPU per MB; full/none ${f(r.ratios.fullVsNone.recordsPerSec, 3)} records/s, ${f(r.ratios.fullVsNone.brokerCpuMsPerMB, 3)} broker CPU per MB`);
   const bad = Object.entries(r.offsetCheck).filter(([, c]) => c.expected !== c.endOffsets);
-  console.log(bad.length === 0 ? 'offsets: every acknowledged record is in its topic (end offsets = deliveries)' : `offsets MISMATCH: ${JSON.stringify(Object.fromEntries(bad))}`);
+  console.log(bad.length === 0 ? '\noffsets: every acknowledged record is in its topic (end offsets = deliveries)' : `\noffsets MISMATCH: ${JSON.stringify(Object.fromEntries(bad))}`);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });
