@@ -178,7 +178,7 @@ export class Broker {
     let schemas: BrokerSchemaRegistry | undefined;
     try {
       security = await openSecurity(settings.config, meta, listeners, log.child({ component: 'security' }), metrics);
-      schemas = await openSchemaRegistry(settings.config, meta, listeners, security.authorizer, log.child({ component: 'schema-registry' }));
+      schemas = await openSchemaRegistry(settings.config, meta, listeners, security.authorizer, log.child({ component: 'schema-registry' }), metrics);
       const topics = await TopicService.load(meta, settings, log);
       // A cluster broker with volume.id gets its WAL volume through the provider (it may be held by
       // a failover that is replaying it); otherwise the WAL is a file at wal.path.

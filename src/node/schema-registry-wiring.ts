@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../ops/config.js';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { PlannedListener } from './listener-plan.js';
+import type { BrokerMetrics } from '../ops/metrics.js';
 import { SchemaRegistry } from '../schema/schema-registry.js';
 import { startRegistryHttpServer, type RegistryAccess, type RegistryHttpServer, type RegistryOperation } from '../schema/registry-http.js';
 import { usesSasl, newSession } from '../server/session.js';
@@ -30,19 +31,20 @@ export interface BrokerSchemaRegistry {
 }
 
 export async function openSchemaRegistry(
-  config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], authorizer: Authorizer, log: Logger,
+  config: BrokerConfig, meta: ClusterMetadata, listeners: readonly PlannedListener[], authorizer: Authorizer, log: Logger, metrics: BrokerMetrics,
 ): Promise<BrokerSchemaRegistry> {
   const registry = new SchemaRegistry({
     store: meta.store, root: meta.keys.root, log, defaultCompatibility: config.schemaRegistryCompatibilityLevel,
   });
   await registry.start();
+  metrics.observeSchemaRegistry(() => registry.size());
   let http: RegistryHttpServer | null = null;
   try {
     if (config.schemaRegistryListener !== null) {
       const { host, port } = parseHostPort(config.schemaRegistryListener);
       const access = config.schemaRegistryAuthentication === 'basic' ? basicAccess(config, meta, listeners, authorizer) : undefined;
       try {
-        http = await startRegistryHttpServer({ host, port, registry, log, access });
+        http = await startRegistryHttpServer({ host, port, registry, log, access, onResponse: (method, status) => metrics.schemaRegistryRequest(method, status) });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         throw e.code ? new ListenError('schema.registry.listener', config.schemaRegistryListener, e) : err;

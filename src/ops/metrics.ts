@@ -20,6 +20,7 @@
  *   read path caches:   cacheLookup(cache, hit), cacheBytes(cache, bytes)
  *   cluster:            partitionsLed(n), controller(isController), brokersAlive(n)
  *   client telemetry:   clientTelemetryPush(errorCode); observeClientTelemetry(store) at start
+ *   schema registry:    schemaRegistryRequest(method, status); observeSchemaRegistry(() => { schemas, subjects })
  *   failover:           failoverCompleted(seconds, result); failoverFinished / failoverPhase (remount
  *                       controller), volumesAttached(delta), takeoverFinished(ok) (takeover worker)
  */
@@ -160,6 +161,8 @@ export class BrokerMetrics {
   private readonly clientMetric: Gauge<'client_instance_id' | 'client_id' | 'metric' | 'attributes'>;
   private readonly clientTelemetryPushes: Counter<'result'>;
   private readonly schemaValidationRecords: Counter<'result'>;
+  private readonly schemaRegistryRequests: Counter<'method' | 'status'>;
+  private readonly schemaRegistrySize: Gauge<'kind'>;
   private readonly clientTelemetrySeries: Gauge;
   private readonly clientTelemetryClients: Gauge;
   private readonly clientTelemetryDropped: Counter;
@@ -269,6 +272,8 @@ export class BrokerMetrics {
 
     this.clientMetric = gauge('ferry_client_metric', 'KIP-714: the last value a client pushed for one of its metrics (client.telemetry.metrics), by client instance, client id, metric name (OTLP, e.g. org.apache.kafka.producer.record.queue.time.avg; histograms as .count and .sum) and the data point\'s attributes (k=v,...).', ['client_instance_id', 'client_id', 'metric', 'attributes']);
     this.schemaValidationRecords = counter('ferry_schema_validation_records_total', 'Records checked by broker-side schema validation (confluent.*.schema.validation), by result: ok, or why refused (no_header, unknown_id, wrong_subject, mismatch).', ['result']);
+    this.schemaRegistryRequests = counter('ferry_schema_registry_requests_total', 'Schema registry REST requests answered, by HTTP method and status code.', ['method', 'status']);
+    this.schemaRegistrySize = gauge('ferry_schema_registry_size', 'What the schema registry holds, as this broker follows it: schemas (ids) and subjects with a live version.', ['kind']);
     this.clientTelemetryPushes = counter('ferry_client_telemetry_pushes_total', 'KIP-714 PushTelemetry requests answered, by result (NONE, or the Kafka error name).', ['result']);
     this.clientTelemetrySeries = gauge('ferry_client_telemetry_series', 'Client-metric series kept for ferry_client_metric (at most client.telemetry.max.series).');
     this.clientTelemetryClients = gauge('ferry_client_telemetry_clients', 'Client instances whose pushed metrics are kept (forgotten after 3 push intervals without a push).');
@@ -338,6 +343,19 @@ export class BrokerMetrics {
     let bad = 0;
     for (const [reason, n] of refused) { this.schemaValidationRecords.inc({ result: reason }, n); bad += n; }
     if (records > bad) this.schemaValidationRecords.inc({ result: 'ok' }, records - bad);
+  }
+
+  schemaRegistryRequest(method: string, status: number): void {
+    this.schemaRegistryRequests.inc({ method, status: String(status) });
+  }
+
+  /** Read at each scrape. */
+  observeSchemaRegistry(size: () => { schemas: number; subjects: number }): void {
+    this.collectors.push(() => {
+      const s = size();
+      this.schemaRegistrySize.set({ kind: 'schemas' }, s.schemas);
+      this.schemaRegistrySize.set({ kind: 'subjects' }, s.subjects);
+    });
   }
 
   producedBytes(topic: string, bytes: number, records: number): void {

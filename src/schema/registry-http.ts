@@ -18,6 +18,8 @@ import type { StoredSchema } from './registry-records.js';
 export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 /** A schema must fit one metadata-store value (1.5 MiB); the body may carry a bit more. */
 export const REQUEST_BYTES_MAX = 2 * 1024 * 1024;
+/** Open connections the listener keeps; more are dropped on accept (clients reuse keep-alive). */
+export const CONNECTIONS_MAX = 1024;
 
 /** What a request may do on a subject (or on the registry's global config/mode: subject null). */
 export type RegistryOperation = 'READ' | 'WRITE' | 'DELETE' | 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS';
@@ -35,6 +37,8 @@ export interface RegistryHttpOptions {
   registry: SchemaRegistry;
   log: Logger;
   access?: RegistryAccess;
+  /** Called once per answered request (metrics). */
+  onResponse?: (method: string, status: number) => void;
 }
 
 export interface RegistryHttpServer {
@@ -229,6 +233,7 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
   };
 
   const server: Server = createServer((req, res) => {
+    if (o.onResponse) res.once('finish', () => o.onResponse!(req.method ?? 'GET', res.statusCode));
     handle(req, res).catch((e: unknown) => {
       if (e instanceof RegistryError) {
         if (e.httpStatus >= 500) o.log.warn({ err: e, method: req.method, url: req.url }, 'schema registry request failed');
@@ -240,6 +245,7 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
     });
   });
   server.keepAliveTimeout = 5_000;
+  server.maxConnections = CONNECTIONS_MAX;
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {

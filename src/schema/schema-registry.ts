@@ -94,6 +94,14 @@ export class SchemaRegistry {
 
   schemaTypes(): SchemaType[] { return [...SCHEMA_TYPES]; }
 
+  /** Schemas (ids) and subjects with a live version (metrics). */
+  size(): { schemas: number; subjects: number } {
+    const r = this.view.records();
+    let subjects = 0;
+    for (const versions of r.subjects.values()) if ([...versions.values()].some((v) => !v.deleted)) subjects++;
+    return { schemas: r.schemas.size, subjects };
+  }
+
   // ---- reads ------------------------------------------------------------------------------
 
   schemaById(id: number): StoredSchema {

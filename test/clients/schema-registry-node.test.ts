@@ -117,6 +117,10 @@ test('Avro: Confluent serializer -> validated topic -> deserializer; bad records
   const decoded = await Promise.all(got.map((m) => de.deserialize('orders-avro', m.value)));
   // avsc decodes into instances of the record's class: compare the fields.
   assert.deepEqual(decoded.map((d) => ({ ...d })), orders);
+  const metrics = await env.broker.parts.metrics.scrape();
+  for (const reason of ['no_header', 'unknown_id', 'wrong_subject', 'mismatch', 'ok']) {
+    assert.match(metrics, new RegExp(`ferry_schema_validation_records_total\\{[^}]*result="${reason}"[^}]*\\} [1-9]`), reason);
+  }
 });
 
 test('JSON Schema: Confluent serializer and deserializer through a fully validated topic', async () => {

@@ -7,9 +7,11 @@ import { startBroker } from '../broker/in-process-broker.js';
 
 let url = '';
 let cleanup: () => Promise<void>;
+let scrape: () => Promise<string>;
 before(async () => {
   const b = await startBroker({ 'schema.registry.listener': '127.0.0.1:0' });
   cleanup = b.cleanup;
+  scrape = () => b.broker.parts.metrics.scrape();
   url = b.broker.parts.schemas.http!.url;
 });
 after(async () => { await cleanup?.(); });
@@ -198,6 +200,15 @@ describe('deletes, modes, references', () => {
     const changed = 'syntax = "proto3"; package acme; message Order { string qty = 1; }';
     assert.equal((await call('POST', '/compatibility/subjects/pb-value/versions/latest', { schema: changed, schemaType: 'PROTOBUF' })).json.is_compatible, false);
   });
+});
+
+test('metrics: requests by method and status, the registry size', async () => {
+  const text = await scrape();
+  const count = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  assert.ok(count(/ferry_schema_registry_requests_total\{[^}]*method="POST"[^}]*status="200"[^}]*\} (\d+)/) > 5, text.slice(0, 200));
+  assert.ok(count(/ferry_schema_registry_requests_total\{[^}]*method="POST"[^}]*status="409"[^}]*\} (\d+)/) >= 1);
+  assert.ok(count(/ferry_schema_registry_size\{[^}]*kind="schemas"[^}]*\} (\d+)/) >= 10);
+  assert.ok(count(/ferry_schema_registry_size\{[^}]*kind="subjects"[^}]*\} (\d+)/) >= 5);
 });
 
 function pick(r: { status: number; json: any }): [number, number] {
