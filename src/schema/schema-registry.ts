@@ -395,6 +395,7 @@ export class SchemaRegistry {
     if (typeof req.schema !== 'string' || req.schema.length === 0) throw err.invalidSchema('no schema given');
     const schemaType = (req.schemaType ?? 'AVRO') as SchemaType;
     if (!SCHEMA_TYPES.includes(schemaType)) throw new RegistryError(422, 42201, `Invalid schema type ${String(req.schemaType)}`);
+    if (req.references !== undefined && req.references !== null && !Array.isArray(req.references)) throw err.invalidSchema('references must be a list');
     const references = (req.references ?? []).map((ref) => {
       if (!ref || typeof ref.name !== 'string' || typeof ref.subject !== 'string' || !Number.isInteger(ref.version)) {
         throw err.invalidSchema('a reference needs name, subject and version');
