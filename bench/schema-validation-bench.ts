@@ -40,6 +40,7 @@ import { procCpuMs } from './proc-cpu.js';
 import { measureDisk, type DiskReport } from '../src/perf/disk.js';
 import { LatencyRecorder, type LatencySummary } from '../src/perf/latency.js';
 import { AdminClient } from '../src/admin/admin-client.js';
+import { MetricsSnapshot } from '../src/admin/prom-text.js';
 import { FORMATS } from '../src/schema/formats.js';
 import { buildRecordBatch } from '../src/protocol/record-batch.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
@@ -441,7 +442,10 @@ async function main(): Promise<void> {
   log(`disk: 4 KiB write+fdatasync p50 ${disk.fsync4k.p50Ms.toFixed(3)} ms p99 ${disk.fsync4k.p99Ms.toFixed(3)} ms`);
 
   const registryPort = await freePort();
-  const broker = new BrokerProcess({ config: { 'schema.registry.listener': `127.0.0.1:${registryPort}`, 'wal.capacity.bytes': String(2 * 1024 * MB) } });
+  const metricsPort = await freePort();
+  const broker = new BrokerProcess({ config: {
+    'schema.registry.listener': `127.0.0.1:${registryPort}`, 'metrics.listener': `127.0.0.1:${metricsPort}`, 'wal.capacity.bytes': String(2 * 1024 * MB),
+  } });
   await broker.start(60_000);
   const pid = broker.pid!;
   try {
@@ -468,6 +472,7 @@ async function main(): Promise<void> {
     const batches = settings.generators.includes('batches') ? prebuiltBatches(pool, settings.records) : [];
     const cases = settings.generators.flatMap((g) => MODES.map((m) => ({ g, m, key: `${g}/${m}` })));
     const rounds = new Map<string, Round[]>(cases.map((c) => [c.key, []]));
+    let validatedInWarmup = 0;
     try {
       // Warm-up (JIT of both processes, the validators' paths, connections) on other topics of the same configs.
       const warm = Math.min(settings.records, 50_000);
@@ -475,7 +480,10 @@ async function main(): Promise<void> {
         for (const w of [
           await produceLoad(producer, rd, topicOf(mode, true), pool, warm),
           ...(batches.length ? [await produceBatches(broker.bootstrap, topicOf(mode, true), batches.slice(0, Math.ceil(warm / settings.batchRecords)))] : []),
-        ]) if (w.errors) throw new Error(`warm-up on ${topicOf(mode, true)}: ${w.errors} errors, first: ${w.firstError}`);
+        ]) {
+          if (w.errors) throw new Error(`warm-up on ${topicOf(mode, true)}: ${w.errors} errors, first: ${w.firstError}`);
+          if (mode !== 'none') validatedInWarmup += w.delivered;
+        }
       }
       log(`producing ${settings.records} records x ${settings.repeat} rounds x generators ${settings.generators.join(', ')} to each of ${MODES.map((m) => topicOf(m)).join(', ')} ...`);
       for (let r = 0; r < settings.repeat; r++) {
@@ -495,6 +503,9 @@ async function main(): Promise<void> {
       offsetCheck[topic] = { expected, endOffsets: [...ends.values()].reduce((a, b) => a + Number(b), 0) };
     }
     admin.close();
+    // The broker's own count of checked records: every record of the id and full topics, none of the other.
+    const checked = Object.fromEntries((await MetricsSnapshot.fetch(`http://127.0.0.1:${metricsPort}`)).byLabel('ferry_schema_validation_records_total', 'result'));
+    const validationMetric = { byResult: checked, expectedOk: validatedInWarmup + [...rounds.values()].flat().filter((x) => x.mode !== 'none').reduce((a, x) => a + x.acked, 0) };
 
     const result: Partial<Record<Generator, Record<Mode, Round & { rounds: number; quietRounds: number }>>> = {};
     const ratios: Partial<Record<Generator, Ratios>> = {};
@@ -509,7 +520,7 @@ async function main(): Promise<void> {
     }
     const report = {
       settings: { ...settings, schemaType: enc.schemaType, schemaId, avgValueBytes, acks: 'all', lingerMs: 5 },
-      disk, validatorNsPerRecord: validatorNs, topics: result, ratios, offsetCheck, rounds: Object.fromEntries(rounds),
+      disk, validatorNsPerRecord: validatorNs, topics: result, ratios, offsetCheck, validationMetric, rounds: Object.fromEntries(rounds),
     };
     print(disk, report);
     if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2));
@@ -523,6 +534,7 @@ function print(disk: DiskReport, r: {
   settings: typeof settings & { schemaType: string; avgValueBytes: number };
   validatorNsPerRecord: number; topics: Partial<Record<Generator, Record<Mode, Round & { rounds: number; quietRounds: number }>>>; ratios: Partial<Record<Generator, Ratios>>;
   offsetCheck: Record<string, { expected: number; endOffsets: number }>;
+  validationMetric: { byResult: Record<string, number>; expectedOk: number };
 }): void {
   const f = (x: number | undefined | null, d = 1) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -550,15 +562,17 @@ function print(disk: DiskReport, r: {
       const verdict = t.generatorMainThread >= 0.85 ? 'generator-bound (its JS thread was busy)'
         : t.brokerMainThread >= 0.85 ? 'broker-bound (its JS thread was busy)'
         : t.brokerCpu + t.generatorCpu + t.otherProcessesCpu >= cores * 0.85 ? 'machine-bound (all cores busy, other processes included)'
-        : 'neither saturated (latency-bound: acks=all round trips)';
+        : 'no single thread saturated (acks=all round trips; the broker\'s JS thread and its helper threads hand work to each other)';
       console.log(`  ${mode}: broker JS thread ${pct(t.brokerMainThread)}, generator JS thread ${pct(t.generatorMainThread)}, other processes ${pct(t.otherProcessesCpu)} -> ${verdict}; broker JS thread limit ~${f(t.mbPerSec / t.brokerMainThread, 0)} MB/s`);
       console.log(`    broker threads: ${Object.entries(t.brokerThreads).map(([n, x]) => `${n} ${pct(x)}`).join(', ')}`);
     }
     const line = (x: Ratio) => `${f(x.recordsPerSec, 3)} records/s, ${f(x.brokerCpuMsPerMB, 3)} broker CPU per MB, ${f(x.brokerMainThreadMsPerMB, 3)} broker JS thread per MB`;
     console.log(`  ratios: id/none ${line(ra.idVsNone)}; full/none ${line(ra.fullVsNone)}`);
   }
+  const vm = r.validationMetric;
+  console.log(`\nferry_schema_validation_records_total: ${JSON.stringify(vm.byResult)}; records sent to the id and full topics (warm-up included): ${vm.expectedOk}${(vm.byResult.ok ?? 0) === vm.expectedOk ? ' (equal)' : ' (DIFFERENT)'}`);
   const bad = Object.entries(r.offsetCheck).filter(([, c]) => c.expected !== c.endOffsets);
-  console.log(bad.length === 0 ? '\noffsets: every acknowledged record is in its topic (end offsets = deliveries)' : `\noffsets MISMATCH: ${JSON.stringify(Object.fromEntries(bad))}`);
+  console.log(bad.length === 0 ? 'offsets: every acknowledged record is in its topic (end offsets = deliveries)' : `offsets MISMATCH: ${JSON.stringify(Object.fromEntries(bad))}`);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });
