@@ -54,6 +54,7 @@ export function checkRecordSchemas(
   let unknownId = false;
   let index = 0;
   let records = 0;
+  const subjectOk = new Set<string>();
   const refuse = (why: SchemaRefusal, message: string): string => {
     refused.set(why, (refused.get(why) ?? 0) + 1);
     return message;
@@ -64,9 +65,14 @@ export function checkRecordSchemas(
     const id = bytes.readInt32BE(1);
     const schema = lookup.parsedById(id);
     if (!schema) { unknownId = true; return refuse('unknown_id', `${side} schema id ${id} is not registered`); }
-    const subject = subjectOf(v.strategy, topicName, side, schema);
-    if (subject === null) return refuse('wrong_subject', `${side} schema id ${id} has no record name for ${v.strategy}`);
-    if (!lookup.subjectHasId(subject, id)) return refuse('wrong_subject', `${side} schema id ${id} is not registered under subject ${subject}`);
+    // Records of a batch mostly share one id: its subject is checked once per side and produce.
+    const seenKey = `${side}:${id}`;
+    if (!subjectOk.has(seenKey)) {
+      const subject = subjectOf(v.strategy, topicName, side, schema);
+      if (subject === null) return refuse('wrong_subject', `${side} schema id ${id} has no record name for ${v.strategy}`);
+      if (!lookup.subjectHasId(subject, id)) return refuse('wrong_subject', `${side} schema id ${id} is not registered under subject ${subject}`);
+      subjectOk.add(seenKey);
+    }
     if (v.mode === 'full') {
       try {
         schema.validate(bytes.subarray(HEADER_BYTES));

@@ -15,9 +15,9 @@ import type { ClusterMetadata } from './cluster-metadata.js';
 import type { PlannedListener } from './listener-plan.js';
 import type { BrokerMetrics } from '../ops/metrics.js';
 import { SchemaRegistry } from '../schema/schema-registry.js';
-import { startRegistryHttpServer, type RegistryAccess, type RegistryHttpServer, type RegistryOperation } from '../schema/registry-http.js';
+import { startRegistryHttpServer, type RegistryAccess, type RegistryHttpServer } from '../schema/registry-http.js';
 import { usesSasl, newSession } from '../server/session.js';
-import { CLUSTER_RESOURCE_NAME, type AclOperationName, type Authorizer } from '../security/types.js';
+import { CLUSTER_RESOURCE_NAME, type Authorizer } from '../security/types.js';
 import { parseSaslJaasConfig, plainUsersOf } from '../security/sasl/jaas.js';
 import { verifyPlainPassword } from '../security/sasl/plain-server.js';
 import { MetadataScramCredentialStore } from '../security/sasl/scram-credential-store.js';
@@ -78,13 +78,9 @@ function basicAccess(config: BrokerConfig, meta: ClusterMetadata, listeners: rea
       if (!authorizer.enabled) return true;
       const session = newSession('SCHEMA_REGISTRY', 'SASL_PLAINTEXT', host, { type: 'User', name: principal });
       if (subject === null) return authorizer.authorize(session, op === 'ALTER_CONFIGS' ? 'ALTER_CONFIGS' : 'DESCRIBE_CONFIGS', 'CLUSTER', CLUSTER_RESOURCE_NAME);
-      return authorizer.authorize(session, topicOperation(op), 'TOPIC', topicOfSubject(subject));
+      return authorizer.authorize(session, op, 'TOPIC', topicOfSubject(subject));
     },
   };
-}
-
-function topicOperation(op: RegistryOperation): AclOperationName {
-  return op;
 }
 
 /** TopicNameStrategy's subjects name their topic; any other subject is checked as a topic of its own name. */
