@@ -198,7 +198,8 @@ export interface BrokerConfig {
   /** host:port or null. */
   schemaRegistryListener: string | null;
   schemaRegistryCompatibilityLevel: 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
-  schemaRegistryAuthentication: 'none' | 'basic';
+  schemaRegistryProtocol: 'http' | 'https';
+  schemaRegistryAuthentication: 'none' | 'basic' | 'ssl';
 
   /** The typed value of any key; throws ConfigError for an unknown key. */
   get(key: string): ConfigValue;
@@ -287,6 +288,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<BrokerConf
   }
   checkAcrossKeys(values, sources);
   return buildConfig(values, sources, warnings, configFile);
+}
+
+/** The name whose listener.name.<name>.ssl.* keys set the schema registry's TLS alone. */
+export const SCHEMA_REGISTRY_TLS_NAME = 'schema_registry';
+
+/** https needs a key and certificate; certificate authentication needs https and client certificates. */
+function checkSchemaRegistryTls(values: Map<string, ConfigValue>, fail: (key: string, expected: string) => never): void {
+  const get = (k: string) => values.get(`listener.name.${SCHEMA_REGISTRY_TLS_NAME}.${k}`) ?? values.get(k) ?? null;
+  const https = values.get('schema.registry.protocol') === 'https';
+  if (https && get('ssl.keystore.location') === null && (get('ssl.keystore.certificate.chain') === null || get('ssl.keystore.key') === null)) {
+    fail('ssl.keystore.location', `a PEM key and certificate for the schema registry (schema.registry.protocol=https): ssl.keystore.location, or ssl.keystore.certificate.chain with ssl.keystore.key (or their listener.name.${SCHEMA_REGISTRY_TLS_NAME}. forms)`);
+  }
+  if (values.get('schema.registry.authentication') === 'ssl') {
+    if (!https) fail('schema.registry.authentication', 'basic or none unless schema.registry.protocol=https (ssl authenticates by TLS client certificate)');
+    if (get('ssl.client.auth') === 'none') fail('schema.registry.authentication', `client certificates to authenticate: ssl.client.auth (or listener.name.${SCHEMA_REGISTRY_TLS_NAME}.ssl.client.auth) required or requested, not none`);
+  }
 }
 
 const ENV_TO_KEY = new Map(CONFIG_SCHEMA.map((s) => [envNameOf(s.key), s.key]));
@@ -476,8 +493,11 @@ function checkAcrossKeys(values: Map<string, ConfigValue>, sources: Map<string, 
   if (interBroker !== null && !names.has(interBroker.toUpperCase())) fail('inter.broker.listener.name', `one of the listeners (${[...names].join(', ')})`);
   for (const key of values.keys()) {
     const split = splitListenerKey(key);
-    if (split && !names.has(split.listener.toUpperCase())) fail(key, `a listener.name.<listener> prefix naming one of the listeners (${[...names].map((n) => n.toLowerCase()).join(', ')})`);
+    if (!split || names.has(split.listener.toUpperCase())) continue;
+    if (split.listener === SCHEMA_REGISTRY_TLS_NAME && split.mechanism === null && split.base.startsWith('ssl.')) continue;
+    fail(key, `a listener.name.<listener> prefix naming one of the listeners (${[...names].map((n) => n.toLowerCase()).join(', ')}), or listener.name.${SCHEMA_REGISTRY_TLS_NAME}. for an ssl.* key of the schema registry`);
   }
+  checkSchemaRegistryTls(values, fail);
   for (const l of listeners) {
     const protocol = protocols.get(l.name)!;
     if (protocol === 'SSL' || protocol === 'SASL_SSL') {
@@ -632,7 +652,7 @@ export function renderConfigReference(): string {
     '- **boolean**: `true` or `false`. **list**: comma-separated (a JSON array in `.json` files). **enum**: one of the listed values.',
     '- **path**: a file or directory; relative paths resolve against the working directory.',
     '- **listeners**: comma-separated `NAME://host:port`; IPv6 hosts in brackets (`PLAINTEXT://[::1]:9092`).',
-    '- **Per-listener keys**: keys of the Security group (the ssl.*, sasl.* ones, connections.max.reauth.ms, max.connection.creation.rate) may be set for one listener as `listener.name.<listener in lower case>.<key>`, and sasl.jaas.config for one listener and mechanism as `listener.name.<listener>.<mechanism in lower case>.sasl.jaas.config` (e.g. `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config`), as Kafka has them; in a file or a flag, not in the environment. See docs/security.md.',
+    '- **Per-listener keys**: keys of the Security group (the ssl.*, sasl.* ones, connections.max.reauth.ms, max.connection.creation.rate) may be set for one listener as `listener.name.<listener in lower case>.<key>`, and sasl.jaas.config for one listener and mechanism as `listener.name.<listener>.<mechanism in lower case>.sasl.jaas.config` (e.g. `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config`), as Kafka has them; the ssl.* keys also as `listener.name.schema_registry.<key>` for the schema registry alone (docs/schema-registry.md); in a file or a flag, not in the environment. See docs/security.md.',
     '',
     'With no configuration at all, `ferry broker` runs one broker on `localhost:9092` with data under `./data` and the embedded metadata store.',
     '',

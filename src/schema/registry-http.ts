@@ -4,12 +4,15 @@
  * {"error_code", "message"} with its HTTP status. Requests bodies are bounded
  * (REQUEST_BYTES_MAX) before they are read whole.
  *
- * Security: with `access` set, every request needs HTTP Basic credentials checked like SASL/PLAIN
- * (same users), and the principal must be allowed the subject operation (RegistryAccess.allowed).
+ * Security: with `tls` the listener is HTTPS. With `access` set, every request needs a principal
+ * (HTTP Basic credentials checked like SASL/PLAIN, or the TLS client certificate), and the principal
+ * must be allowed the subject operation (RegistryAccess.allowed).
  *
- * API: startRegistryHttpServer({ host, port, registry, log, access? }) -> { url, port, close() }
+ * API: startRegistryHttpServer({ host, port, registry, log, tls?, access? }) -> { url, port, close() }
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { RegistryError, type RegisterRequest, type SchemaRegistry, type SubjectVersion } from './schema-registry.js';
@@ -20,13 +23,17 @@ export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 export const REQUEST_BYTES_MAX = 2 * 1024 * 1024;
 /** Open connections the listener keeps; more are dropped on accept (clients reuse keep-alive). */
 export const CONNECTIONS_MAX = 1024;
+/** A TLS handshake not done by then is dropped (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What a request may do on a subject (or on the registry's global config/mode: subject null). */
 export type RegistryOperation = 'READ' | 'WRITE' | 'DELETE' | 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS';
 
 export interface RegistryAccess {
-  /** The principal name for HTTP Basic credentials, or null when they are wrong. */
-  authenticate(user: string, password: string): Promise<string | null>;
+  /** How a request names its principal: HTTP Basic credentials, or its TLS client certificate. */
+  readonly scheme: 'basic' | 'certificate';
+  /** The request's principal name, or null when its credentials are missing or wrong. */
+  identify(req: IncomingMessage): Promise<string | null>;
   /** May `principal` (from `host`) do `op` on the subject (null: global config and mode)? */
   allowed(principal: string, host: string, op: RegistryOperation, subject: string | null): boolean;
 }
@@ -37,8 +44,15 @@ export interface RegistryHttpOptions {
   registry: SchemaRegistry;
   log: Logger;
   access?: RegistryAccess;
+  /** HTTPS with these options, replaced on each reload of the certificate files. */
+  tls?: RegistryTls;
   /** Called once per answered request (metrics). */
   onResponse?: (method: string, status: number) => void;
+}
+
+export interface RegistryTls {
+  serverOptions(): TlsOptions;
+  onReload(cb: (opts: SecureContextOptions) => void): void;
 }
 
 export interface RegistryHttpServer {
@@ -232,18 +246,28 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
     send(res, 200, result);
   };
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (o.onResponse) res.once('finish', () => o.onResponse!(req.method ?? 'GET', res.statusCode));
     handle(req, res).catch((e: unknown) => {
       if (e instanceof RegistryError) {
         if (e.httpStatus >= 500) o.log.warn({ err: e, method: req.method, url: req.url }, 'schema registry request failed');
-        send(res, e.httpStatus, { error_code: e.errorCode, message: e.message });
+        send(res, e.httpStatus, { error_code: e.errorCode, message: e.message }, o.access?.scheme === 'basic');
         return;
       }
       o.log.error({ err: e, method: req.method, url: req.url }, 'schema registry request failed');
       send(res, 500, { error_code: 500, message: `Internal Server Error: ${(e as Error).message}` });
     });
-  });
+  };
+  const scheme = o.tls ? 'https' : 'http';
+  let server: Server;
+  if (o.tls) {
+    const https = createHttpsServer({ ...o.tls.serverOptions(), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onRequest);
+    o.tls.onReload((opts) => https.setSecureContext(opts));
+    https.on('tlsClientError', (err) => o.log.debug({ err }, 'schema registry TLS handshake failed'));
+    server = https;
+  } else {
+    server = createServer(onRequest);
+  }
   server.keepAliveTimeout = 5_000;
   server.maxConnections = CONNECTIONS_MAX;
   server.headersTimeout = 30_000;
@@ -254,10 +278,11 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
   });
   const addr = server.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  o.log.info({ url: `http://${hostForUrl}:${addr.port}`, auth: o.access ? 'basic' : 'none' }, 'schema registry listening');
+  const url = `${scheme}://${hostForUrl}:${addr.port}`;
+  o.log.info({ url, auth: o.access?.scheme ?? 'none' }, 'schema registry listening');
   return {
     port: addr.port,
-    url: `http://${hostForUrl}:${addr.port}`,
+    url,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -265,26 +290,29 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, basicChallenge = false): void {
   if (res.headersSent) { res.destroy(); return; }
   const text = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': CONTENT_TYPE };
-  if (status === 401) headers['www-authenticate'] = 'Basic realm="ferry-schema-registry"';
+  if (status === 401 && basicChallenge) headers['www-authenticate'] = 'Basic realm="ferry-schema-registry"';
   res.writeHead(status, headers).end(text);
 }
 
 async function authenticate(access: RegistryAccess, req: IncomingMessage): Promise<string> {
-  const header = req.headers.authorization ?? '';
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (m) {
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon > 0) {
-      const principal = await access.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1));
-      if (principal !== null) return principal;
-    }
-  }
-  throw new RegistryError(401, 40101, 'Unauthorized: HTTP Basic credentials of a broker user are required');
+  const principal = await access.identify(req);
+  if (principal !== null) return principal;
+  throw new RegistryError(401, 40101, access.scheme === 'basic'
+    ? 'Unauthorized: HTTP Basic credentials of a broker user are required'
+    : 'Unauthorized: a trusted TLS client certificate is required');
+}
+
+/** The user and password of an HTTP Basic Authorization header, or null. */
+export function basicCredentials(req: IncomingMessage): { user: string; password: string } | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : null;
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -297,8 +297,48 @@ def cmd_protobuf(a):
     return out
 
 
+def registry_conf(a, **extra):
+    """The client's settings for an https registry: the CA, a client certificate, Basic credentials."""
+    conf = {'url': a.registry}
+    if a.ca:
+        conf['ssl.ca.location'] = a.ca
+    if a.cert:
+        conf['ssl.certificate.location'] = a.cert
+        conf['ssl.key.location'] = a.key
+    if a.user:
+        conf['basic.auth.user.info'] = a.user
+    conf.update(extra)
+    return conf
+
+
+def cmd_tls(a):
+    """Over https: registers through JSONSerializer, produces to a validated topic, reads back; then
+    the same with a client that does not trust the registry's CA."""
+    client = SchemaRegistryClient(registry_conf(a))
+    ser = JSONSerializer(ORDER_JSON, client)
+    records = [{'id': i, 'item': 'item-%d' % i} for i in range(a.count)]
+    p = SerializingProducer(dict(COMMON, **{'bootstrap.servers': a.bootstrap, 'value.serializer': ser}))
+    reports = produce_values(p, a.topic, records)
+    latest = client.get_latest_version(a.topic + '-value')
+    got = consume(a.bootstrap, a.topic, a.count, JSONDeserializer(ORDER_JSON))
+    untrusted = SchemaRegistryClient({'url': a.registry})
+    try:
+        untrusted.get_subjects()
+        untrusted_error = None
+    except Exception as e:  # requests' SSLError: the CA is not in the default trust store
+        untrusted_error = type(e).__name__
+    return {
+        'delivered': sum(1 for r in reports if r and 'offset' in r),
+        'deliveryErrors': [r for r in reports if r and 'error' in r],
+        'schemaId': latest.schema_id, 'version': latest.version,
+        'consumed': len(got), 'equal': [m.value() for m in got] == records,
+        'subjects': client.get_subjects(),
+        'untrustedError': untrusted_error,
+    }
+
+
 COMMANDS = {'json': cmd_json, 'compat': cmd_compat, 'protobuf': cmd_protobuf,
-            'protobuf-serializer': cmd_protobuf_serializer}
+            'protobuf-serializer': cmd_protobuf_serializer, 'tls': cmd_tls}
 
 
 def main():
@@ -308,6 +348,10 @@ def main():
     ap.add_argument('--registry', required=True)
     ap.add_argument('--topic', required=True)
     ap.add_argument('--count', type=int, default=100)
+    ap.add_argument('--ca')
+    ap.add_argument('--cert')
+    ap.add_argument('--key')
+    ap.add_argument('--user', help='user:password for HTTP Basic')
     a = ap.parse_args()
     started = time.time()
     result = COMMANDS[a.command](a)
