@@ -24,6 +24,7 @@ import { CLUSTER_RESOURCE_NAME, type Authorizer } from '../security/types.js';
 import { parseSaslJaasConfig, plainUsersOf } from '../security/sasl/jaas.js';
 import { verifyPlainPassword } from '../security/sasl/plain-server.js';
 import { MetadataScramCredentialStore } from '../security/sasl/scram-credential-store.js';
+import { VerifiedPasswordCache } from '../security/sasl/verified-password-cache.js';
 import { ListenError } from './early-listeners.js';
 import { parseHostPort, SCHEMA_REGISTRY_TLS_NAME } from '../ops/config.js';
 import { TlsContextProvider } from '../security/tls/tls-context.js';
@@ -89,11 +90,13 @@ function basicAccess(config: BrokerConfig, meta: ClusterMetadata, listeners: rea
     if (text) for (const [u, p] of plainUsersOf(parseSaslJaasConfig(text))) if (!jaasUsers.has(u)) jaasUsers.set(u, p);
   }
   const scram = new MetadataScramCredentialStore(meta.store, meta.keys.root);
+  // Every request carries the password: PBKDF2 once per SCRAM user and password, not per request.
+  const { matches } = new VerifiedPasswordCache();
   return {
     scheme: 'basic',
     identify: async (req) => {
       const c = basicCredentials(req);
-      return c !== null && (await verifyPlainPassword({ jaasUsers, scram }, c.user, c.password)) ? c.user : null;
+      return c !== null && (await verifyPlainPassword({ jaasUsers, scram, matches }, c.user, c.password)) ? c.user : null;
     },
     allowed: subjectAcls(authorizer, 'SASL_PLAINTEXT'),
   };

@@ -10,6 +10,7 @@ import type { SaslServerMechanism } from './mechanism.js';
 import { SaslFailure } from './sasl-failure.js';
 import { constantTimeEqual, passwordMatches, scramAlgorithm, type ScramMechanism } from './scram.js';
 import type { ScramCredentialStore } from './scram-credential-store.js';
+import type { PasswordMatcher } from './verified-password-cache.js';
 
 /** The SCRAM credentials tried for a PLAIN password, strongest first. */
 const SCRAM_FALLBACK: readonly ScramMechanism[] = ['SCRAM-SHA-512', 'SCRAM-SHA-256'];
@@ -19,6 +20,8 @@ export interface PlainUserSource {
   jaasUsers: ReadonlyMap<string, string>;
   /** Consulted for users the JAAS config does not list; null: JAAS users only. */
   scram: Pick<ScramCredentialStore, 'get'> | null;
+  /** How a password is checked against a SCRAM credential (default: PBKDF2 each time). */
+  matches?: PasswordMatcher;
 }
 
 /** Is `password` the user's? Compares in constant time (digests of both sides). */
@@ -29,9 +32,10 @@ export async function verifyPlainPassword(users: PlainUserSource, username: stri
     return constantTimeEqual(digest(password), digest(expected));
   }
   if (!users.scram) return false;
+  const matches = users.matches ?? passwordMatches;
   for (const m of SCRAM_FALLBACK) {
     const c = await users.scram.get(m, username);
-    if (c && await passwordMatches(scramAlgorithm(m), password, c)) return true;
+    if (c && await matches(scramAlgorithm(m), password, c)) return true;
   }
   return false;
 }

@@ -1,0 +1,39 @@
+/**
+ * Remembers passwords that matched a SCRAM credential, so a caller that checks the same password
+ * on every request (the schema registry's HTTP Basic) runs PBKDF2 once, not per request.
+ *
+ * An entry is keyed by the credential's stored key, so a changed or deleted credential no longer
+ * matches it; what is kept is SHA-256(salt || password), compared in constant time. A wrong
+ * password is never cached: it costs PBKDF2 every time, as a SASL/SCRAM attempt does.
+ */
+import { createHash } from 'node:crypto';
+import { constantTimeEqual, passwordMatches, type ScramAlgorithm, type ScramCredential } from './scram.js';
+
+export type PasswordMatcher = (a: ScramAlgorithm, password: string, c: ScramCredential) => Promise<boolean>;
+
+export class VerifiedPasswordCache {
+  /** Insertion order is use order (an entry is re-inserted on a hit): the first is the oldest. */
+  private readonly entries = new Map<string, Buffer>();
+
+  constructor(private readonly maxEntries = 1024, private readonly verify: PasswordMatcher = passwordMatches) {
+    if (!(maxEntries >= 1)) throw new RangeError(`maxEntries must be at least 1, got ${maxEntries}`);
+  }
+
+  get size(): number { return this.entries.size; }
+
+  readonly matches: PasswordMatcher = async (a, password, c) => {
+    const key = `${a.digest}:${c.storedKey.toString('base64')}`;
+    const check = createHash('sha256').update(c.salt).update(password, 'utf8').digest();
+    const known = this.entries.get(key);
+    if (known !== undefined && constantTimeEqual(known, check)) {
+      this.entries.delete(key);
+      this.entries.set(key, known);
+      return true;
+    }
+    if (!(await this.verify(a, password, c))) return false;
+    this.entries.delete(key);
+    this.entries.set(key, check);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return true;
+  };
+}
