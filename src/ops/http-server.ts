@@ -6,7 +6,7 @@
  * Anything else is 404; methods other than GET/HEAD are 405.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp, type ListeningHttp } from '../common/http-listen.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface OpsHttpServerOptions {
@@ -17,13 +17,7 @@ export interface OpsHttpServerOptions {
   readiness: () => boolean;
 }
 
-export interface OpsHttpServer {
-  readonly host: string;
-  readonly port: number;
-  /** e.g. http://127.0.0.1:9644 */
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type OpsHttpServer = ListeningHttp;
 
 export async function startOpsHttpServer(opts: OpsHttpServerOptions): Promise<OpsHttpServer> {
   const server: Server = createServer((req, res) => {
@@ -53,19 +47,5 @@ export async function startOpsHttpServer(opts: OpsHttpServerOptions): Promise<Op
   });
   // Scrapers keep connections open; do not let them hold the process at shutdown.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    host: addr.address,
-    port: addr.port,
-    url: `http://${hostForUrl}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return listenHttp(server, opts.host, opts.port);
 }

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import { listenHttp, type ListeningHttp } from '../common/http-listen.js';
 import type { Logger } from 'pino';
 import { RegistryError, type RegisterRequest, type SchemaRegistry, type SubjectVersion } from './schema-registry.js';
 import type { StoredSchema } from './registry-records.js';
@@ -55,11 +55,7 @@ export interface RegistryTls {
   onReload(cb: (opts: SecureContextOptions) => void): void;
 }
 
-export interface RegistryHttpServer {
-  readonly port: number;
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type RegistryHttpServer = ListeningHttp;
 
 interface Call {
   method: string;
@@ -272,22 +268,9 @@ export async function startRegistryHttpServer(o: RegistryHttpOptions): Promise<R
   server.maxConnections = CONNECTIONS_MAX;
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${scheme}://${hostForUrl}:${addr.port}`;
-  o.log.info({ url, auth: o.access?.scheme ?? 'none' }, 'schema registry listening');
-  return {
-    port: addr.port,
-    url,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  const listening = await listenHttp(server, o.host, o.port, scheme);
+  o.log.info({ url: listening.url, auth: o.access?.scheme ?? 'none' }, 'schema registry listening');
+  return listening;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, basicChallenge = false): void {

@@ -468,17 +468,13 @@ export class SchemaRegistry {
   }
 
   private resolveVersion(subject: string, spec: string | number, deleted: boolean): [number, StoredVersion] {
-    const versions = this.view.records().subjects.get(subject);
-    if (!versions || ![...versions.values()].some((v) => deleted || !v.deleted)) throw err.subjectNotFound(subject);
-    if (spec === 'latest' || spec === -1 || spec === '-1') {
-      const live = [...versions].filter(([, v]) => deleted || !v.deleted);
-      return live[live.length - 1]!;
-    }
+    const live = this.liveVersions(subject, deleted);
+    if (spec === 'latest' || spec === -1 || spec === '-1') return live[live.length - 1]!;
     const n = typeof spec === 'number' ? spec : /^\d+$/.test(spec) ? Number(spec) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > VERSION_MAX) throw err.invalidVersion(spec);
-    const rec = versions.get(n);
-    if (!rec || (rec.deleted && !deleted)) throw err.versionNotFound(subject, spec);
-    return [n, rec];
+    const found = live.find(([version]) => version === n);
+    if (!found) throw err.versionNotFound(subject, spec);
+    return found;
   }
 
   private subjectVersion(subject: string, version: number, rec: StoredVersion): SubjectVersion {
