@@ -20,6 +20,7 @@ import {
   type CompatibilityLevel, type RegistryMode, type StoredSchema, type StoredVersion,
 } from './registry-records.js';
 import { FORMATS } from './formats.js';
+import { ParsedSchemaCache } from './parsed-schema-cache.js';
 import { InvalidSchemaError, SCHEMA_TYPES, type ParsedSchema, type ResolvedReference, type SchemaReference, type SchemaType } from './schema-format.js';
 
 export class RegistryError extends Error {
@@ -79,8 +80,7 @@ const VERSION_MAX = 2 ** 31 - 1;
 export class SchemaRegistry {
   private readonly keys: RegistryKeys;
   private readonly view: RegistryView;
-  /** Parsed schemas by id (ids are immutable). */
-  private readonly parsed = new Map<number, ParsedSchema>();
+  private readonly parsed = new ParsedSchemaCache();
   private readonly defaultCompatibility: CompatibilityLevel;
 
   constructor(private readonly o: SchemaRegistryOptions) {
@@ -420,7 +420,7 @@ export class SchemaRegistry {
       if (e instanceof InvalidSchemaError) throw err.invalidSchema(e.message);
       throw err.invalidSchema((e as Error).message);
     }
-    if (id !== undefined) this.parsed.set(id, parsed);
+    if (id !== undefined) this.parsed.set(id, parsed, s.schema.length);
     return parsed;
   }
 
