@@ -6,7 +6,7 @@
  * Anything else is 404; methods other than GET/HEAD are 405.
  */
 import { createServer, type Server } from 'node:http';
-import { listenHttp, type ListeningHttp } from '../common/http-listen.js';
+import { listenHttp, type ListeningHttp } from '../server/http-listen.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface OpsHttpServerOptions {

@@ -1,6 +1,6 @@
 /**
- * JSON Schema as a registry schema language, on ajv: parsing (draft-07 by default, draft-06 as
- * draft-07, 2019-09 and 2020-12 by `$schema`; references added to the same ajv under their
+ * JSON Schema as a registry schema language, on ajv: parsing (draft-07 by default, draft-04
+ * (ajv-draft-04), draft-06 as draft-07, 2019-09 and 2020-12 by `$schema`; references added to the same ajv under their
  * names so `$ref: "<name>"` resolves), a canonical text, a conservative compatibility check and
  * the validation of one JSON payload.
  *
@@ -13,6 +13,7 @@
 import AjvModule, { type ValidateFunction } from 'ajv';
 import Ajv2019Module from 'ajv/dist/2019.js';
 import Ajv2020Module from 'ajv/dist/2020.js';
+import AjvDraft04Module from 'ajv-draft-04';
 import {
   InvalidSchemaError, PayloadMismatchError,
   type ParsedSchema, type ResolvedReference, type SchemaFormat,
@@ -22,6 +23,7 @@ import {
 const Ajv = AjvModule.default;
 const Ajv2019 = Ajv2019Module.default;
 const Ajv2020 = Ajv2020Module.default;
+const AjvDraft04 = AjvDraft04Module.default;
 
 type Json = unknown;
 type JsonObject = Record<string, unknown>;
@@ -71,15 +73,16 @@ function parseSchemaJson(text: string, what: string): Json {
   return json;
 }
 
-type Dialect = '07' | '2019' | '2020';
+type Dialect = '04' | '07' | '2019' | '2020';
 
 function dialectOf(schema: Json): Dialect {
   const dialect = typeof schema === 'object' && schema !== null ? (schema as JsonObject)['$schema'] : undefined;
   if (typeof dialect !== 'string') return '07';
   if (dialect.includes('2020-12')) return '2020';
   if (dialect.includes('2019-09')) return '2019';
-  if (dialect.includes('draft-04') || dialect.includes('draft-03')) {
-    throw new InvalidSchemaError(`unsupported JSON Schema dialect ${dialect} (draft-06 and later are)`);
+  if (dialect.includes('draft-04')) return '04';
+  if (dialect.includes('draft-03')) {
+    throw new InvalidSchemaError(`unsupported JSON Schema dialect ${dialect} (draft-04 and later are)`);
   }
   return '07';
 }
@@ -88,6 +91,7 @@ function newAjv(dialect: Dialect, validateSchema: boolean) {
   const options = { strict: false, allErrors: false, logger: false as const, validateSchema };
   if (dialect === '2020') return new Ajv2020(options);
   if (dialect === '2019') return new Ajv2019(options);
+  if (dialect === '04') return new AjvDraft04(options);
   return new Ajv(options);
 }
 
@@ -303,14 +307,8 @@ class SubsetCheck {
   }
 
   private compareNumberBounds(rs: JsonObject, ws: JsonObject, path: string): void {
-    const wMax = bound(ws['maximum']);
-    const wExMax = bound(ws['exclusiveMaximum']);
-    const wMin = bound(ws['minimum']);
-    const wExMin = bound(ws['exclusiveMinimum']);
-    const rMax = bound(rs['maximum']);
-    const rExMax = bound(rs['exclusiveMaximum']);
-    const rMin = bound(rs['minimum']);
-    const rExMin = bound(rs['exclusiveMinimum']);
+    const { max: wMax, exMax: wExMax, min: wMin, exMin: wExMin } = numberBounds(ws);
+    const { max: rMax, exMax: rExMax, min: rMin, exMin: rExMin } = numberBounds(rs);
     if (rMax !== undefined && !((wMax !== undefined && wMax <= rMax) || (wExMax !== undefined && wExMax <= rMax))) {
       this.issue(path, `maximum narrowed to ${rMax} (writer: ${wMax ?? (wExMax !== undefined ? `< ${wExMax}` : 'none')})`);
     }
@@ -463,6 +461,18 @@ function typeText(schema: JsonObject): string {
 
 function bound(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
+}
+
+/** Bounds as draft-06 and later have them: draft-04's `exclusiveMaximum: true` makes `maximum` exclusive. */
+function numberBounds(s: JsonObject): { max?: number; exMax?: number; min?: number; exMin?: number } {
+  const max = bound(s['maximum']);
+  const min = bound(s['minimum']);
+  return {
+    max: s['exclusiveMaximum'] === true ? undefined : max,
+    exMax: s['exclusiveMaximum'] === true ? max : bound(s['exclusiveMaximum']),
+    min: s['exclusiveMinimum'] === true ? undefined : min,
+    exMin: s['exclusiveMinimum'] === true ? min : bound(s['exclusiveMinimum']),
+  };
 }
 
 function objectOf(value: unknown): JsonObject {

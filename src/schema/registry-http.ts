@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { listenHttp, type ListeningHttp } from '../common/http-listen.js';
+import { listenHttp, type ListeningHttp } from '../server/http-listen.js';
 import type { Logger } from 'pino';
 import { RegistryError, type RegisterRequest, type SchemaRegistry, type SubjectVersion } from './schema-registry.js';
 import type { StoredSchema } from './registry-records.js';

@@ -34,7 +34,8 @@ test('parse: invalid schemas throw InvalidSchemaError', () => {
     ['{"type": "strin"}', /invalid JSON Schema/],
     ['{"minLength": -1}', /invalid JSON Schema/],
     ['{"$ref": "missing.json"}', /missing\.json/],
-    ['{"$schema": "http://json-schema.org/draft-04/schema#", "type": "string"}', /unsupported JSON Schema dialect/],
+    ['{"$schema": "http://json-schema.org/draft-03/schema#", "type": "string"}', /unsupported JSON Schema dialect/],
+    ['{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "required": []}', /invalid JSON Schema/],
   ];
   for (const [text, reason] of cases) {
     assert.throws(() => jsonSchemaFormat.parse(text, []), (err: unknown) => {
@@ -53,6 +54,21 @@ test('dialects: draft-07 by default, draft-06, 2019-09 and 2020-12 by $schema', 
   const s2020 = parse({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'integer' }], items: { type: 'string' } });
   s2020.validate(Buffer.from('[1, "a", "b"]'));
   assert.throws(() => s2020.validate(Buffer.from('[1, 2]')), PayloadMismatchError);
+});
+
+test('draft-04 (ajv-draft-04): validates with its own keywords; boolean exclusive bounds are compared as exclusive', () => {
+  const d4 = (extra: object) => ({ $schema: 'http://json-schema.org/draft-04/schema#', ...extra });
+  const order = parse(d4({ type: 'object', properties: { id: { type: 'integer', minimum: 0, exclusiveMinimum: true } }, required: ['id'] }));
+  order.validate(Buffer.from('{"id": 1}'));
+  assert.throws(() => order.validate(Buffer.from('{"id": 0}')), PayloadMismatchError, 'exclusiveMinimum: true excludes the minimum');
+  assert.throws(() => order.validate(Buffer.from('{}')), PayloadMismatchError);
+  const inclusive = d4({ type: 'integer', maximum: 10 });
+  const exclusive = d4({ type: 'integer', maximum: 10, exclusiveMaximum: true });
+  const c = compat(inclusive, exclusive);
+  assert.equal(c.backward.length, 1, 'the reader no longer takes 10');
+  assert.match(c.backward[0]!, /exclusiveMaximum narrowed to 10/);
+  assert.deepEqual(c.forward, [], 'an inclusive reader takes everything below 10');
+  assert.deepEqual(compat(d4({ type: 'integer', minimum: 0, exclusiveMinimum: false }), d4({ type: 'integer', minimum: 0 })), { backward: [], forward: [] });
 });
 
 test('canonical: equal for reordered keys and whitespace, different for a different schema', () => {
