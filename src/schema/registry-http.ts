@@ -105,6 +105,8 @@ function routes(r: SchemaRegistry): Array<[string, string, (c: Call, p: string[]
   return [
     ['GET', '', () => ({})],
     ['GET', 'schemas/types', () => r.schemaTypes()],
+    // Schema contexts are not served: every subject is in the default context, which UIs list.
+    ['GET', 'contexts', () => ['.']],
     ['GET', 'schemas/ids/:id', (c, [id]) => {
       const s = r.schemaById(idParam(id!));
       const subjects = r.subjectsOfId(idParam(id!), true);

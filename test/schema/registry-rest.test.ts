@@ -64,6 +64,7 @@ describe('subjects and versions', () => {
     assert.equal((await call('POST', '/subjects/users-value', { schema: record([{ name: 'x', type: 'long' }]) })).json.error_code, 40403);
     assert.ok((await call('GET', '/subjects')).json.includes('users-value'));
     assert.deepEqual((await call('GET', '/schemas/types')).json.sort(), ['AVRO', 'JSON', 'PROTOBUF']);
+    assert.deepEqual((await call('GET', '/contexts')).json, ['.'], 'only the default context');
     const listed = (await call('GET', '/schemas?subjectPrefix=users-&latestOnly=true')).json;
     assert.deepEqual(listed.map((v: any) => [v.subject, v.version]), [['users-value', 2]]);
     assert.equal((await call('GET', '/schemas?subjectPrefix=users-')).json.length, 2);
