@@ -4,9 +4,12 @@
  *
  * An entry is keyed by the credential's stored key, so a changed or deleted credential no longer
  * matches it; what is kept is SHA-256(salt || password), compared in constant time. A wrong
- * password is never cached: it costs PBKDF2 every time, as a SASL/SCRAM attempt does.
+ * password is never cached: it costs PBKDF2 every time, as a SASL/SCRAM attempt does. Those runs
+ * take turns, one at a time: PBKDF2 runs on libuv's thread pool, which the WAL's writes and
+ * fsyncs share, so a flood of wrong passwords may slow only itself, not produce.
  */
 import { createHash } from 'node:crypto';
+import { Turns } from '../../common/turns.js';
 import { constantTimeEqual, passwordMatches, type ScramAlgorithm, type ScramCredential } from './scram.js';
 
 export type PasswordMatcher = (a: ScramAlgorithm, password: string, c: ScramCredential) => Promise<boolean>;
@@ -14,6 +17,7 @@ export type PasswordMatcher = (a: ScramAlgorithm, password: string, c: ScramCred
 export class VerifiedPasswordCache {
   /** Insertion order is use order (an entry is re-inserted on a hit): the first is the oldest. */
   private readonly entries = new Map<string, Buffer>();
+  private readonly pbkdf2 = new Turns();
 
   constructor(private readonly maxEntries = 1024, private readonly verify: PasswordMatcher = passwordMatches) {
     if (!(maxEntries >= 1)) throw new RangeError(`maxEntries must be at least 1, got ${maxEntries}`);
@@ -30,7 +34,7 @@ export class VerifiedPasswordCache {
       this.entries.set(key, known);
       return true;
     }
-    if (!(await this.verify(a, password, c))) return false;
+    if (!(await this.pbkdf2.run(() => this.verify(a, password, c)))) return false;
     this.entries.delete(key);
     this.entries.set(key, check);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

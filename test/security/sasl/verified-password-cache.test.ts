@@ -64,3 +64,18 @@ test('the least recently used entry goes first when the cache is full', async ()
   assert.equal(calls(), 4, 'b was evicted');
   assert.throws(() => new VerifiedPasswordCache(0), RangeError);
 });
+
+test('PBKDF2 runs take turns: concurrent misses never verify two at a time', async () => {
+  let running = 0;
+  let most = 0;
+  const verify: PasswordMatcher = async (a, p, c) => {
+    running++;
+    most = Math.max(most, running);
+    try { return await passwordMatches(a, p, c); } finally { running--; }
+  };
+  const cache = new VerifiedPasswordCache(8, verify);
+  const c = credential('s3cret');
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => cache.matches(A, i % 3 === 0 ? 's3cret' : `wrong-${i}`, c)));
+  assert.equal(most, 1);
+  assert.equal(results.filter(Boolean).length, 4);
+});
