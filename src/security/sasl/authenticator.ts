@@ -29,6 +29,7 @@ import { ScramServer } from './scram-server.js';
 import { OAuthBearerServer } from './oauthbearer-server.js';
 import { scramAlgorithm, isScramMechanism } from './scram.js';
 import type { ScramCredentialStore } from './scram-credential-store.js';
+import type { PasswordMatcher } from './verified-password-cache.js';
 import type { OAuthBearerValidator } from './oauth-token.js';
 
 /** Kafka's sasl.server.max.receive.size default: the largest token accepted before authentication. */
@@ -48,6 +49,8 @@ export interface SaslServerSettings {
   /** PlainLoginModule's user_<name> passwords (jaas.ts plainUsersOf); SCRAM credentials are tried next. */
   plainUsers: ReadonlyMap<string, string>;
   scram: ScramCredentialStore;
+  /** How PLAIN checks a password against SCRAM credentials (default: PBKDF2 each time). */
+  plainMatches?: PasswordMatcher;
   oauth: OAuthBearerValidator;
   /** connections.max.reauth.ms; 0: sessions without a token expiry never expire. */
   reauthMs: number;
@@ -84,7 +87,7 @@ function offered(settings: SaslServerSettings): string[] {
 }
 
 function newServer(mechanism: SaslMechanismName, s: SaslServerSettings): SaslServerMechanism {
-  if (mechanism === 'PLAIN') return new PlainServer({ jaasUsers: s.plainUsers, scram: s.scram });
+  if (mechanism === 'PLAIN') return new PlainServer({ jaasUsers: s.plainUsers, scram: s.scram, matches: s.plainMatches });
   if (mechanism === 'OAUTHBEARER') return new OAuthBearerServer(s.oauth);
   if (isScramMechanism(mechanism)) return new ScramServer(scramAlgorithm(mechanism), (user) => s.scram.get(mechanism, user));
   throw new Error(`no server for mechanism ${mechanism as string}`);

@@ -12,6 +12,7 @@ import { isSupportedMechanism } from './mechanism.js';
 import { createOAuthBearerValidator, type OAuthBearerSettings } from './oauth-validator.js';
 import { unsecuredOptionsOf } from './oauth-unsecured.js';
 import type { SaslEvents, SaslServerSettings } from './authenticator.js';
+import { VerifiedPasswordCache } from './verified-password-cache.js';
 import type { ScramCredentialStore } from './scram-credential-store.js';
 
 export class SaslConfigError extends Error {
@@ -87,5 +88,7 @@ export function buildSaslServerSettings(c: SaslListenerConfig, deps: SaslListene
   }
   return {
     enabledMechanisms: [...c.enabledMechanisms], plainUsers, scram: deps.scram, oauth, reauthMs: c.reauthMs, now: deps.now, events: deps.events,
+    // PLAIN passwords of SCRAM users: PBKDF2 once per password, and one run at a time.
+    plainMatches: new VerifiedPasswordCache().matches,
   };
 }
