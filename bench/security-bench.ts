@@ -1,5 +1,5 @@
 // npm run bench:security [-- --seconds=10 --size=1024 --partitions=4 --rate=1000 --connections=200 --repeat=3 --json=FILE
-//                             --protocols=PLAINTEXT,SSL,SASL_PLAINTEXT,SASL_SSL]
+//                             --protocols=PLAINTEXT,SSL,SASL_PLAINTEXT,SASL_SSL --flood-connections=32]
 //
 // What TLS and SASL cost, in one run on one broker with PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL
 // listeners (test PKI from test/helpers/certs.ts; SCRAM credentials set with AlterUserScramCredentials,
@@ -10,11 +10,17 @@
 //      beside each row (a generator near 100% of a core is the bottleneck, not the broker);
 //   2. connection set-up (TCP, TLS, ApiVersions, SASL) p50/p99 over --connections sequential
 //      connections per mechanism, and ratios against PLAINTEXT;
-//   3. the machine's own limits, same run: AES-256-GCM MB/s on one core, loopback TCP and TLS MB/s
+//   3. a wrong-password flood: the paced produce over PLAINTEXT, alone and while another process
+//      (bench/auth-flood.ts) logs in over SASL_PLAINTEXT with PLAIN and a wrong password for a
+//      SCRAM-only user from --flood-connections loops (each check is PBKDF2, on the libuv pool the
+//      WAL's fsyncs share); the refusals per second beside it;
+//   4. the machine's own limits, same run: AES-256-GCM MB/s on one core, loopback TCP and TLS MB/s
 //      and a bare TLS handshake (Node on both ends, one process), PBKDF2 for SCRAM's 4096 iterations,
 //      and the disk's 4 KiB write+fdatasync.
 import { procCpuMs } from './proc-cpu.js';
 import { createCipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
@@ -40,6 +46,8 @@ const log = (msg: string) => process.stderr.write(`security-bench: ${msg}\n`);
 const MB = 1024 * 1024;
 
 const USER = 'bench';
+/** SCRAM credentials only (not a JAAS PLAIN user): a PLAIN login as it costs PBKDF2. */
+const SCRAM_ONLY_USER = 'bench-scram-only';
 const PASSWORD = 'bench-secret';
 const SCRAM_ITERATIONS = 4096;
 
@@ -129,7 +137,12 @@ type Listeners = Partial<Record<Protocol, string>> & { PLAINTEXT: string };
 /** One listener per protocol asked for (PLAINTEXT always: topics and SCRAM users are set up over it). */
 async function startBroker(pki: ReturnType<typeof testPki>, protocols: Protocol[]): Promise<{ broker: BrokerProcess; listeners: Listeners }> {
   const ports = new Map<Protocol, number>();
-  for (const p of new Set<Protocol>(['PLAINTEXT', ...protocols])) ports.set(p, await freePort());
+  for (const p of new Set<Protocol>(['PLAINTEXT', ...protocols])) {
+    // freePort may hand out a port it just gave (it is free again until the broker binds it).
+    let port = await freePort();
+    while ([...ports.values()].includes(port)) port = await freePort();
+    ports.set(p, port);
+  }
   const list = [...ports].map(([name, port]) => `${name}://127.0.0.1:${port}`).join(',');
   const plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${USER}="${PASSWORD}";`;
   const broker = new BrokerProcess({
@@ -152,13 +165,13 @@ async function startBroker(pki: ReturnType<typeof testPki>, protocols: Protocol[
 }
 
 /** SCRAM-SHA-256/512 credentials for USER, as kafka-configs --alter --add-config 'SCRAM-SHA-256=[...]' sets them. */
-async function createScramUser(plaintext: string): Promise<string | null> {
+async function createScramUser(plaintext: string, user: string): Promise<string | null> {
   const conn = await KafkaConnection.connect(plaintext, { clientId: 'security-bench' });
   try {
     // One request per mechanism: Kafka refuses two alterations of one user in a request.
     for (const [mechanism, digest, len] of [[1, 'sha256', 32], [2, 'sha512', 64]] as const) {
       const salt = randomBytes(16);
-      const upsertions = [{ name: USER, mechanism, iterations: SCRAM_ITERATIONS, salt, saltedPassword: pbkdf2Sync(PASSWORD, salt, SCRAM_ITERATIONS, len, digest) }];
+      const upsertions = [{ name: user, mechanism, iterations: SCRAM_ITERATIONS, salt, saltedPassword: pbkdf2Sync(PASSWORD, salt, SCRAM_ITERATIONS, len, digest) }];
       const res: any = await conn.request(ApiKey.AlterUserScramCredentials, 0, { deletions: [], upsertions });
       const bad = res.results.find((r: any) => r.errorCode !== 0);
       if (bad) return `AlterUserScramCredentials: ${errorName(bad.errorCode)}${bad.errorMessage ? ` (${bad.errorMessage})` : ''}`;
@@ -240,6 +253,51 @@ async function connectionSetup(c: Case, n: number, brokerPid: number): Promise<C
   }
 }
 
+interface FloodRow { phase: string; paced?: PerfReport & { genCpu: number; brokerCpu: number }; refusedPerSec?: number; floodOther?: number; error?: string }
+
+/** Paced produce over PLAINTEXT alone, then with the wrong-password flood running beside it. */
+async function floodRows(plaintext: string, sasl: string, brokerPid: number, o: { seconds: number; size: number; rate: number; connections: number }): Promise<FloodRow[]> {
+  const admin = await AdminClient.connect({ bootstrap: [plaintext], clientId: 'security-bench' });
+  const rows: FloodRow[] = [];
+  try {
+    for (const phase of ['no flood', `flood of ${o.connections} wrong-password PLAIN logins`]) {
+      const topic = `security-bench-flood-${rows.length}`;
+      await admin.createTopic(topic, 1, 1);
+      const flooding = phase !== 'no flood';
+      const child = flooding
+        ? spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./auth-flood.ts', import.meta.url)),
+          `--address=${sasl}`, `--user=${SCRAM_ONLY_USER}`, `--seconds=${o.seconds + 2}`, `--connections=${o.connections}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+        : null;
+      let out = '';
+      child?.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+      const exited = child ? new Promise<void>((resolve) => child.once('exit', () => resolve())) : Promise.resolve();
+      if (child) await new Promise((r) => setTimeout(r, 1000)); // the flood is under way first
+      const row: FloodRow = { phase };
+      try {
+        const q = await withCpu(brokerPid, () => runProduce({
+          bootstrap: plaintext, topic, recordSizeBytes: o.size, acks: -1, compression: 'none', security: { protocol: 'PLAINTEXT' },
+          durationSec: o.seconds, throughput: o.rate, concurrency: 5, batchRecords: 1,
+        }));
+        row.paced = { ...q.value, genCpu: q.genCpu, brokerCpu: q.brokerCpu };
+      } catch (err) {
+        row.error = (err as Error).message;
+      }
+      await exited;
+      if (child) {
+        const r = JSON.parse(out.trim().split('\n').pop() || '{}') as { refused?: number; other?: number; firstOther?: string | null };
+        row.refusedPerSec = (r.refused ?? 0) / (o.seconds + 2);
+        row.floodOther = r.other;
+        if (r.firstOther) log(`flood: ${r.other} not refused as expected (first: ${r.firstOther})`);
+      }
+      log(`${phase}: paced p50 ${row.paced?.latency.p50Ms.toFixed(2)} ms p99 ${row.paced?.latency.p99Ms.toFixed(2)} ms${row.refusedPerSec !== undefined ? `, ${row.refusedPerSec.toFixed(0)} refusals/s` : ''}`);
+      rows.push(row);
+    }
+  } finally {
+    admin.close();
+  }
+  return rows;
+}
+
 /** A hand-made unsecured OAUTHBEARER token (alg none), fresh per authentication. */
 function unsecuredToken(): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -254,6 +312,7 @@ async function main(): Promise<void> {
   const rate = Number(opt('rate', '1000'));
   const connections = Number(opt('connections', '200'));
   const repeat = Math.max(1, Number(opt('repeat', '3')));
+  const floodConnections = Number(opt('flood-connections', '32'));
   const jsonFile = argv.find((a) => a.startsWith('--json='))?.slice(7);
   const protocols = opt('protocols', 'PLAINTEXT,SSL,SASL_PLAINTEXT,SASL_SSL').split(',').map((p) => p.trim().toUpperCase()) as Protocol[];
   for (const p of protocols) if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(p)) throw new Error(`--protocols: unknown protocol ${p}`);
@@ -278,7 +337,8 @@ async function main(): Promise<void> {
   const tls = { ca: pki.ca.certPem, verifyHostname: true };
   const scram = (m: 'SCRAM-SHA-256' | 'SCRAM-SHA-512') => ({ mechanism: m, username: USER, password: PASSWORD });
   try {
-    const scramError = listeners.SASL_PLAINTEXT || listeners.SASL_SSL ? await createScramUser(listeners.PLAINTEXT) : null;
+    const scramError = listeners.SASL_PLAINTEXT || listeners.SASL_SSL
+      ? (await createScramUser(listeners.PLAINTEXT, USER)) ?? (await createScramUser(listeners.PLAINTEXT, SCRAM_ONLY_USER)) : null;
     if (scramError) log(`SCRAM user not created: ${scramError}`);
     const admin = await AdminClient.connect({ bootstrap: [listeners.PLAINTEXT], clientId: 'security-bench' });
     const pid = broker.pid!;
@@ -306,14 +366,18 @@ async function main(): Promise<void> {
       { name: 'SASL_SSL SCRAM-SHA-256', address: listeners.SASL_SSL, security: { protocol: 'SASL_SSL', tls, sasl: scram('SCRAM-SHA-256') } },
     ] as Case[]) conns.push(await connectionSetup(c, connections, pid));
 
-    print({ seconds, size, partitions, rate, connections }, machine, tput, conns);
-    if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ settings: { seconds, size, partitions, rate, connections, repeat }, machine, throughput: tput, throughputRounds: Object.fromEntries(rounds), connectionSetup: conns }, null, 2));
+    const flood = listeners.SASL_PLAINTEXT
+      ? await floodRows(listeners.PLAINTEXT, listeners.SASL_PLAINTEXT, pid, { seconds: Math.max(4, seconds / 2), size, rate, connections: floodConnections })
+      : [];
+
+    print({ seconds, size, partitions, rate, connections }, machine, tput, conns, flood);
+    if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ settings: { seconds, size, partitions, rate, connections, repeat, floodConnections }, machine, throughput: tput, throughputRounds: Object.fromEntries(rounds), connectionSetup: conns, flood }, null, 2));
   } finally {
     await broker.dispose();
   }
 }
 
-function print(s: { seconds: number; size: number; partitions: number; rate: number; connections: number }, m: any, tput: ThroughputRow[], conns: ConnectRow[]): void {
+function print(s: { seconds: number; size: number; partitions: number; rate: number; connections: number }, m: any, tput: ThroughputRow[], conns: ConnectRow[], flood: FloodRow[]): void {
   const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(0)}%`);
   console.log(`\nmachine (same run): AES-256-GCM ${f(m.aes256GcmMbPerSec, 0)} MB/s on one core; loopback TCP ${f(m.loopbackTcpMbPerSec, 0)} MB/s, TLS ${f(m.loopbackTlsMbPerSec, 0)} MB/s (Node both ends, one process); bare TLS handshake p50 ${f(m.bareTlsHandshake.p50Ms, 2)} ms p99 ${f(m.bareTlsHandshake.p99Ms, 2)} ms; PBKDF2 ${SCRAM_ITERATIONS} iterations SHA-256 ${f(m.pbkdf2Sha256Ms, 2)} ms, SHA-512 ${f(m.pbkdf2Sha512Ms, 2)} ms; disk 4 KiB write+fdatasync p50 ${f(m.disk.fsync4k.p50Ms, 3)} ms p99 ${f(m.disk.fsync4k.p99Ms, 3)} ms`);
@@ -335,6 +399,16 @@ function print(s: { seconds: number; size: number; partitions: number; rate: num
     if (!r.latency) { console.log(`| ${r.mechanism} | failed: ${(r.error ?? '').slice(0, 160)} |`); continue; }
     const l = r.latency;
     console.log(`| ${r.mechanism} | ${f(l.p50Ms, 2)} | ${f(l.p99Ms, 2)} | ${cb ? `${(l.p50Ms / cb.p50Ms).toFixed(1)}x` : '-'} | ${cb ? `${(l.p99Ms / cb.p99Ms).toFixed(1)}x` : '-'} | ${f(r.genCpuMsPerConn, 2)} | ${f(r.brokerCpuMsPerConn, 2)} |`);
+  }
+  if (flood.length === 0) return;
+  console.log(`\nwrong-password flood: produce paced at ${s.rate} records/s over PLAINTEXT (one record per request, acks=all), alone and while another process logs in over SASL_PLAINTEXT with PLAIN and a wrong password for a SCRAM-only user`);
+  console.log('| phase | paced p50 ms | paced p99 ms | p99 vs no flood | broker CPU | refusals/s |');
+  console.log('|---|---|---|---|---|---|');
+  const quiet = flood[0]?.paced?.latency;
+  for (const r of flood) {
+    if (!r.paced) { console.log(`| ${r.phase} | failed: ${(r.error ?? '').slice(0, 160)} |`); continue; }
+    const l = r.paced.latency;
+    console.log(`| ${r.phase} | ${f(l.p50Ms, 2)} | ${f(l.p99Ms, 2)} | ${quiet ? `${(l.p99Ms / quiet.p99Ms).toFixed(1)}x` : '-'} | ${pct(r.paced.brokerCpu)} | ${f(r.refusedPerSec, 0)} |`);
   }
 }
 

@@ -49,12 +49,13 @@ test('kill-proxy on a zone-local topic: the zone b proxy killed and restarted, n
   assert.equal(z.routing, 'zone-local', text);
   assert.deepEqual(z.topicConfigs, { 'ferry.produce.routing': 'zone-local' });
   assert.match(text, /clients in zone b .*topic routing zone-local/);
-  // Broker 2 is zone b's only broker: the zone's clients were told it leads every partition.
-  const proxied = z.leaders.filter((l) => l.leader !== 2);
-  assert.ok(proxied.length > 0, `some partitions are led outside zone b\n${text}`);
+  // Broker 2 is zone b's only broker: the zone's clients were told it leads every partition, while
+  // some are led in a or c by the kill. Not checked on the leaders at the start: right after the
+  // topic is made, leadership may still be moving (a CI run saw broker 2 lead all six then).
   for (const l of z.leaders) assert.equal(l.zoneLeader, 2, `partition ${l.partition}: zone b's clients write to broker 2\n${text}`);
-
   const c = report.cycles[0]!;
+  assert.ok(c.partitions.some((p) => p.leaderBefore !== 2), `some partitions are led outside zone b at the kill\n${text}`);
+
   assert.deepEqual(c.victims.map((v) => [v.nodeId, v.rack]), [[2, 'b']], text);
   assert.deepEqual(actions, ['KILL 2', 'restart 2']);
   for (const p of c.partitions) {
