@@ -54,7 +54,9 @@ export function checkRecordSchemas(
   let unknownId = false;
   let index = 0;
   let records = 0;
-  const subjectOk = new Set<string>();
+  // Records of a batch mostly share one id: its schema is looked up and its subject checked once
+  // per side and produce, not per record.
+  const checked = { key: new Map<number, ParsedSchema>(), value: new Map<number, ParsedSchema>() };
   const refuse = (why: SchemaRefusal, message: string): string => {
     refused.set(why, (refused.get(why) ?? 0) + 1);
     return message;
@@ -63,15 +65,14 @@ export function checkRecordSchemas(
     if (bytes === null) return null;
     if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) return refuse('no_header', `${side} has no schema registry header (magic byte 0 and a 4-byte schema id)`);
     const id = bytes.readInt32BE(1);
-    const schema = lookup.parsedById(id);
-    if (!schema) { unknownId = true; return refuse('unknown_id', `${side} schema id ${id} is not registered`); }
-    // Records of a batch mostly share one id: its subject is checked once per side and produce.
-    const seenKey = `${side}:${id}`;
-    if (!subjectOk.has(seenKey)) {
+    let schema = checked[side].get(id);
+    if (!schema) {
+      schema = lookup.parsedById(id);
+      if (!schema) { unknownId = true; return refuse('unknown_id', `${side} schema id ${id} is not registered`); }
       const subject = subjectOf(v.strategy, topicName, side, schema);
       if (subject === null) return refuse('wrong_subject', `${side} schema id ${id} has no record name for ${v.strategy}`);
       if (!lookup.subjectHasId(subject, id)) return refuse('wrong_subject', `${side} schema id ${id} is not registered under subject ${subject}`);
-      subjectOk.add(seenKey);
+      checked[side].set(id, schema);
     }
     if (v.mode === 'full') {
       try {

@@ -293,11 +293,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<BrokerConf
 /** The name whose listener.name.<name>.ssl.* keys set the schema registry's TLS alone. */
 export const SCHEMA_REGISTRY_TLS_NAME = 'schema_registry';
 
+/** A PEM key and certificate: a keystore file, or the chain and key given inline. */
+function hasKeyAndCertificate(get: (key: string) => ConfigValue | null): boolean {
+  return get('ssl.keystore.location') !== null || (get('ssl.keystore.certificate.chain') !== null && get('ssl.keystore.key') !== null);
+}
+
 /** https needs a key and certificate; certificate authentication needs https and client certificates. */
 function checkSchemaRegistryTls(values: Map<string, ConfigValue>, fail: (key: string, expected: string) => never): void {
   const get = (k: string) => values.get(`listener.name.${SCHEMA_REGISTRY_TLS_NAME}.${k}`) ?? values.get(k) ?? null;
   const https = values.get('schema.registry.protocol') === 'https';
-  if (https && get('ssl.keystore.location') === null && (get('ssl.keystore.certificate.chain') === null || get('ssl.keystore.key') === null)) {
+  if (https && !hasKeyAndCertificate(get)) {
     fail('ssl.keystore.location', `a PEM key and certificate for the schema registry (schema.registry.protocol=https): ssl.keystore.location, or ssl.keystore.certificate.chain with ssl.keystore.key (or their listener.name.${SCHEMA_REGISTRY_TLS_NAME}. forms)`);
   }
   if (values.get('schema.registry.authentication') === 'ssl') {
@@ -502,7 +507,7 @@ function checkAcrossKeys(values: Map<string, ConfigValue>, sources: Map<string, 
     const protocol = protocols.get(l.name)!;
     if (protocol === 'SSL' || protocol === 'SASL_SSL') {
       const get = (k: string) => values.get(`listener.name.${l.name.toLowerCase()}.${k}`) ?? values.get(k) ?? null;
-      if (get('ssl.keystore.location') === null && (get('ssl.keystore.certificate.chain') === null || get('ssl.keystore.key') === null)) {
+      if (!hasKeyAndCertificate(get)) {
         fail('ssl.keystore.location', `a PEM key and certificate for ${protocol} listener ${l.name}: ssl.keystore.location, or ssl.keystore.certificate.chain with ssl.keystore.key (or their listener.name.${l.name.toLowerCase()}. forms)`);
       }
     }

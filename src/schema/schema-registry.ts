@@ -187,8 +187,6 @@ export class SchemaRegistry {
    * know the id. `refresh` first catches up with the store (an id registered elsewhere a moment ago).
    */
   parsedById(id: number): ParsedSchema | undefined {
-    const cached = this.parsed.get(id);
-    if (cached) return cached;
     const s = this.view.records().schemas.get(id);
     if (!s) return undefined;
     try {

@@ -10,17 +10,18 @@
  */
 import { createHash } from 'node:crypto';
 import { Turns } from '../../common/turns.js';
+import { WeightedLru } from '../../common/weighted-lru.js';
 import { constantTimeEqual, passwordMatches, type ScramAlgorithm, type ScramCredential } from './scram.js';
 
 export type PasswordMatcher = (a: ScramAlgorithm, password: string, c: ScramCredential) => Promise<boolean>;
 
 export class VerifiedPasswordCache {
-  /** Insertion order is use order (an entry is re-inserted on a hit): the first is the oldest. */
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries: WeightedLru<string, Buffer>;
   private readonly pbkdf2 = new Turns();
 
-  constructor(private readonly maxEntries = 1024, private readonly verify: PasswordMatcher = passwordMatches) {
+  constructor(maxEntries = 1024, private readonly verify: PasswordMatcher = passwordMatches) {
     if (!(maxEntries >= 1)) throw new RangeError(`maxEntries must be at least 1, got ${maxEntries}`);
+    this.entries = new WeightedLru(maxEntries);
   }
 
   get size(): number { return this.entries.size; }
@@ -29,15 +30,9 @@ export class VerifiedPasswordCache {
     const key = `${a.digest}:${c.storedKey.toString('base64')}`;
     const check = createHash('sha256').update(c.salt).update(password, 'utf8').digest();
     const known = this.entries.get(key);
-    if (known !== undefined && constantTimeEqual(known, check)) {
-      this.entries.delete(key);
-      this.entries.set(key, known);
-      return true;
-    }
+    if (known !== undefined && constantTimeEqual(known, check)) return true;
     if (!(await this.pbkdf2.run(() => this.verify(a, password, c)))) return false;
-    this.entries.delete(key);
     this.entries.set(key, check);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return true;
   };
 }
